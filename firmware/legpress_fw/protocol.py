@@ -1,0 +1,272 @@
+# Wire format, version 1: the firmware side of PROTOCOL.md.
+#
+# Every message starts with a 9-byte header:
+#
+#   offset size type name     notes
+#   0      1    u8   version  1
+#   1      1    u8   type     SAMPLES, SAMPLES_COMPACT, DEVICE_INFO, STATUS, COMMAND, REPLY, LOG
+#   2      1    u8   flags    samples only (DROPPED, OVERRUN, SENSOR_FAULT, CLIPPED, RESTART)
+#   3      2    u16  seq      per stream, wraps at 65536
+#   5      4    u32  t_us     device microseconds, wraps at 2**32
+#
+# SAMPLES records are K x u16 ADC counts (seat upward) then i32 encoder counts. Everything is
+# packed with struct.pack_into into buffers allocated once: the sampling path allocates nothing.
+
+import struct
+
+from .compat import const
+
+VERSION = const(1)
+
+T_SAMPLES = const(0x01)
+T_SAMPLES_COMPACT = const(0x02)
+T_DEVICE_INFO = const(0x03)
+T_STATUS = const(0x04)
+T_COMMAND = const(0x05)
+T_REPLY = const(0x06)
+T_LOG = const(0x07)
+
+F_DROPPED = const(0x01)
+F_OVERRUN = const(0x02)
+F_SENSOR_FAULT = const(0x04)
+F_CLIPPED = const(0x08)
+F_RESTART = const(0x10)
+
+HEADER_SIZE = const(9)
+# "<BBBH" then the time as two u16 halves: the 32-bit value would be a heap-allocated long int
+# on a 32-bit MicroPython port, its halves are small ints.
+HEADER_FMT = "<BBBHHH"
+
+CMD_START = const(0x01)
+CMD_STOP = const(0x02)
+CMD_ZERO = const(0x03)
+CMD_TARE = const(0x04)
+CMD_SET_RATE = const(0x05)
+CMD_IDENTIFY = const(0x06)
+CMD_GET_STATUS = const(0x07)
+CMD_REBOOT = const(0x08)
+CMD_GET_INFO = const(0x09)
+CMD_REPL = const(0x0A)
+
+R_OK = const(0)
+R_UNKNOWN_COMMAND = const(1)
+R_BAD_LENGTH = const(2)
+R_BAD_ARGUMENT = const(3)
+R_BAD_VERSION = const(4)
+R_BAD_TYPE = const(5)
+R_BUSY = const(6)
+R_INTERNAL = const(7)
+
+FAULT_CELL = const(0x0001)
+FAULT_POSITION = const(0x0002)
+FAULT_TASK_RESTARTED = const(0x0004)
+FAULT_LOW_HEAP = const(0x0008)
+FAULT_MTU_TOO_SMALL = const(0x0010)
+FAULT_WATCHDOG_RESET = const(0x0020)
+FAULT_CONFIG = const(0x0040)
+
+POSITION_NONE = const(0)
+POSITION_PCNT = const(1)
+POSITION_PIN_IRQ = const(2)
+POSITION_ANALOG = const(3)
+
+REPLY_HEADER_SIZE = const(13)  # header + request_seq u16 + command u8 + result u8
+STATUS_BODY_SIZE = const(53)
+STATUS_BODY_FMT = "<BBHIIIIIIIIIHHHIHB"
+INFO_FIXED_SIZE = const(26)  # bytes 9..34: everything before the per-cell tables
+NAME_MAX = const(29)
+
+_HALF_PERIOD = const(1 << 29)
+_TICKS_MAX = const((1 << 30) - 1)
+
+
+def record_size(n_cells):
+    return 2 * n_cells + 4
+
+
+def compact_record_size(n_cells):
+    return n_cells + 2
+
+
+def batch_samples(rate_hz, payload_max, n_cells):
+    # About 25 notifications a second, never more records than fit in the payload.
+    fit = (payload_max - HEADER_SIZE) // record_size(n_cells)
+    want = (rate_hz + 24) // 25
+    return min(want, fit) if fit > 0 else 0
+
+
+def info_size(n_cells, name_len):
+    return HEADER_SIZE + INFO_FIXED_SIZE + 3 * n_cells + 1 + name_len
+
+
+class DeviceClock:
+    """Extends MicroPython's 2**30 microsecond ticks to the protocol's 32-bit `t_us`."""
+
+    # The extended clock is ticks + epoch * 2**30 (mod 2**32), so only the epoch's two low bits
+    # matter. `pack_time` accepts tick values slightly out of order (a sample's scheduled time
+    # may precede the last clock read): a jump of more than half a period back is a wrap, one of
+    # more than half a period forward is a value from before the last wrap.
+
+    def __init__(self, ticks_us):
+        self._ticks_us = ticks_us
+        self._last = ticks_us()
+        self._epoch = 0
+
+    def now(self):
+        # Call at least once every 8 minutes (the supervisor does, every second) so no wrap of
+        # the 17.9-minute tick counter goes unseen.
+        t = self._ticks_us()
+        self._update(t)
+        return t
+
+    def _update(self, t):
+        last = self._last
+        epoch = self._epoch
+        if t < last:
+            if last - t > _HALF_PERIOD:
+                epoch = (epoch + 1) & 3
+                self._epoch = epoch
+                self._last = t
+        elif t - last > _HALF_PERIOD:
+            return (epoch - 1) & 3
+        else:
+            self._last = t
+        return epoch
+
+    def pack_time(self, buf, offset, t):
+        epoch = self._update(t & _TICKS_MAX)
+        struct.pack_into("<HH", buf, offset, t & 0xFFFF, (t >> 16) | (epoch << 14))
+
+
+def pack_header(buf, msg_type, flags, seq, clock, t):
+    struct.pack_into("<BBBH", buf, 0, VERSION, msg_type, flags, seq)
+    clock.pack_time(buf, 5, t)
+
+
+def pack_samples_header(buf, flags, seq):
+    # The time field was written when the first record went in (Sampler.poll).
+    struct.pack_into("<BBBH", buf, 0, VERSION, T_SAMPLES, flags, seq)
+
+
+def compact_into(dst, src, n_cells, record, flags_extra):
+    # Rewrites SAMPLES record `record` of `src` as a one-record SAMPLES_COMPACT packet in `dst`
+    # (MTU 23 links). Returns the packet length. Allocation-free; only used on small-MTU links.
+    dst[0] = VERSION
+    dst[1] = T_SAMPLES_COMPACT
+    flags = src[2]
+    dst[3] = src[3]
+    dst[4] = src[4]
+    dst[5] = src[5]
+    dst[6] = src[6]
+    dst[7] = src[7]
+    dst[8] = src[8]
+    off = HEADER_SIZE + record * record_size(n_cells)
+    for c in range(n_cells):
+        dst[HEADER_SIZE + c] = (src[off + 2 * c] | (src[off + 2 * c + 1] << 8)) >> 4
+    pos = struct.unpack_from("<i", src, off + 2 * n_cells)[0]
+    if pos > 32767:
+        pos = 32767
+        flags |= F_CLIPPED
+    elif pos < -32767:
+        pos = -32767
+        flags |= F_CLIPPED
+    struct.pack_into("<h", dst, HEADER_SIZE + n_cells, pos)
+    dst[2] = flags | flags_extra
+    return HEADER_SIZE + n_cells + 2
+
+
+def pack_info(buf, seq, clock, t, info):
+    # info: an object with the DEVICE_INFO fields as attributes (config.DeviceInfo).
+    pack_header(buf, T_DEVICE_INFO, 0, seq, clock, t)
+    return pack_info_body(buf, HEADER_SIZE, info)
+
+
+def pack_info_body(buf, offset, info):
+    k = info.n_cells
+    fw = info.fw_version
+    struct.pack_into(
+        "<BBBIBBIBBBBBH",
+        buf,
+        offset,
+        fw[0],
+        fw[1],
+        fw[2],
+        info.period_us,
+        k,
+        info.tick_period_log2,
+        info.encoder_counts_per_m,
+        info.position_sensor,
+        info.adc_bits,
+        info.cell_pitch_mm,
+        info.oversample,
+        info.batch_samples,
+        info.mtu,
+    )
+    o = offset + 20
+    dev_id = info.device_id
+    for i in range(6):
+        buf[o + i] = dev_id[i] if i < len(dev_id) else 0
+    o += 6
+    for c in range(k):
+        buf[o + c] = info.cell_channel[c]
+    o += k
+    for c in range(k):
+        struct.pack_into("<H", buf, o + 2 * c, info.tare[c])
+    o += 2 * k
+    name = info.name
+    n = len(name)
+    if n > NAME_MAX:
+        n = NAME_MAX
+    buf[o] = n
+    buf[o + 1 : o + 1 + n] = name[:n]
+    return o + 1 + n
+
+
+def pack_status(buf, seq, clock, t, st):
+    pack_header(buf, T_STATUS, 0, seq, clock, t)
+    pack_status_body(buf, HEADER_SIZE, st)
+    return HEADER_SIZE + STATUS_BODY_SIZE
+
+
+def pack_status_body(buf, offset, st):
+    # st: an object with the STATUS fields as attributes (app.Status). Counters wrap at 2**30.
+    struct.pack_into(
+        STATUS_BODY_FMT,
+        buf,
+        offset,
+        st.state,
+        st.link,
+        st.faults,
+        st.uptime_s,
+        st.samples_total,
+        st.samples_dropped,
+        st.overruns,
+        st.jitter_max_us,
+        st.jitter_mean_us,
+        st.packets_sent,
+        st.notify_enomem,
+        st.bad_commands,
+        st.task_restarts,
+        st.mtu,
+        st.connections,
+        st.heap_free_bytes,
+        st.dead_cells,
+        st.reset_cause,
+    )
+    return offset + STATUS_BODY_SIZE
+
+
+def pack_reply(buf, seq, clock, t, request_seq, command, result):
+    # Returns the offset where the payload goes; the caller adds it and sends buf[:length].
+    pack_header(buf, T_REPLY, 0, seq, clock, t)
+    struct.pack_into("<HBB", buf, HEADER_SIZE, request_seq, command, result)
+    return REPLY_HEADER_SIZE
+
+
+def pack_log(buf, seq, clock, t, text):
+    pack_header(buf, T_LOG, 0, seq, clock, t)
+    n = len(text)
+    if n > 200:
+        n = 200
+    buf[HEADER_SIZE : HEADER_SIZE + n] = text[:n]
+    return HEADER_SIZE + n

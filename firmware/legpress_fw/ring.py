@@ -1,0 +1,83 @@
+# Fixed ring of packet slots between the sampler (producer) and the link (consumer).
+#
+# Every slot is a bytearray allocated once. The sampler fills the slot at `head` in place and
+# commits it; the link sends the oldest committed slot and pops it only once the radio took it,
+# so a refused notification (ENOMEM) keeps its data. When the link falls behind, committing into
+# a full ring overwrites the oldest packet: its samples are counted in `dropped_samples` and the
+# next packet carries the DROPPED flag. Nothing here allocates after __init__ and configure().
+
+
+class PacketRing:
+    def __init__(self, n_slots, slot_size):
+        if n_slots < 2:
+            raise ValueError("ring needs at least 2 slots")
+        self._slots = [bytearray(slot_size) for _ in range(n_slots)]
+        self._full = [memoryview(s) for s in self._slots]
+        self._len = [0] * n_slots
+        self._samples = [0] * n_slots
+        self._n = n_slots
+        self.slot_size = slot_size
+        self.clear()
+
+    def configure(self, packet_len):
+        # Pre-slice every slot at the usual packet length so sending a full batch allocates
+        # nothing; shorter packets (after an overrun or at stop) are sliced when sent.
+        self._full = [memoryview(s)[:packet_len] for s in self._slots]
+        self._packet_len = packet_len
+
+    def clear(self):
+        self._head = 0
+        self._tail = 0
+        self._count = 0
+        self._packet_len = 0
+        self.dropped_samples = 0
+        self.dropped_pending = False
+
+    def writable(self):
+        return self._slots[self._head]
+
+    def commit(self, length, n_samples):
+        head = self._head
+        self._len[head] = length
+        self._samples[head] = n_samples
+        head += 1
+        if head == self._n:
+            head = 0
+        self._head = head
+        if self._count == self._n - 1:
+            # The slot we are about to fill is the oldest unsent packet: drop it.
+            tail = self._tail
+            self.dropped_samples = (self.dropped_samples + self._samples[tail]) & 0x3FFFFFFF
+            self.dropped_pending = True
+            tail += 1
+            self._tail = 0 if tail == self._n else tail
+        else:
+            self._count += 1
+
+    def pending(self):
+        return self._count
+
+    def peek(self):
+        # The oldest committed packet as a memoryview, or None.
+        if self._count == 0:
+            return None
+        tail = self._tail
+        length = self._len[tail]
+        if length == self._packet_len:
+            return self._full[tail]
+        return memoryview(self._slots[tail])[:length]
+
+    def peek_slot(self):
+        # The oldest committed slot's bytearray and length (for re-encoding), or (None, 0).
+        if self._count == 0:
+            return None, 0
+        return self._slots[self._tail], self._len[self._tail]
+
+    def peek_samples(self):
+        return self._samples[self._tail] if self._count else 0
+
+    def pop(self):
+        if self._count:
+            tail = self._tail + 1
+            self._tail = 0 if tail == self._n else tail
+            self._count -= 1

@@ -1,0 +1,31 @@
+"""legpress: see lumbar lift-off and excessive range of motion on the leg press as they happen.
+
+The library opens a leg press by URL (``ble:``, ``serial:``, ``sim:``, ``replay:``), decodes its
+stream (:mod:`legpress.protocol`), detects unsafe reps (:mod:`legpress.detect`), and records and
+reports sessions (:mod:`legpress.storage`). This is not a medical device.
+"""
+
+from legpress.errors import (
+    CommandError,
+    ConfigError,
+    DeviceNotFoundError,
+    LegPressError,
+    ProtocolError,
+    RecordingError,
+    TransportError,
+    UsageError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CommandError",
+    "ConfigError",
+    "DeviceNotFoundError",
+    "LegPressError",
+    "ProtocolError",
+    "RecordingError",
+    "TransportError",
+    "UsageError",
+    "__version__",
+]

@@ -1,0 +1,76 @@
+"""The one root exception of legpress and its families.
+
+Every error a user can act on derives from :class:`LegPressError`; the CLI prints its message as
+one line and exits with :attr:`LegPressError.exit_code`. Each family also derives from the
+matching builtin so callers may catch either.
+"""
+
+from __future__ import annotations
+
+
+class LegPressError(Exception):
+    """Base class of every legpress error. ``str(err)`` is one line that says what to do."""
+
+    exit_code: int = 1
+
+
+class UsageError(LegPressError, ValueError):
+    """The caller asked for something that cannot be done (bad URL, option or argument)."""
+
+    exit_code = 2
+
+
+class ProtocolError(LegPressError, ValueError):
+    """Bytes that do not follow PROTOCOL.md (only raised for programmer-facing decode calls;
+    streams count corrupt packets instead of raising)."""
+
+
+class DeviceNotFoundError(LegPressError, LookupError):
+    """No device matched the identifier.
+
+    Attributes:
+        identifier: the name or address asked for.
+        found: descriptions of the devices that were seen instead.
+    """
+
+    exit_code = 3
+
+    def __init__(self, message: str, identifier: str = "", found: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.identifier = identifier
+        self.found = found
+
+
+class TransportError(LegPressError, OSError):
+    """The link to the device failed (Bluetooth off, port busy, permission denied, lost link)."""
+
+    exit_code = 4
+
+
+class CommandError(LegPressError):
+    """The device answered a command with an error result.
+
+    Attributes:
+        command: the command code.
+        result: the result code from the reply.
+    """
+
+    exit_code = 5
+
+    def __init__(self, message: str, command: int = 0, result: int = 0) -> None:
+        super().__init__(message)
+        self.command = command
+        self.result = result
+
+
+class RecordingError(LegPressError, OSError):
+    """A recording or import file cannot be read (missing, truncated beyond repair, wrong
+    format)."""
+
+    exit_code = 6
+
+
+class ConfigError(LegPressError, ValueError):
+    """A profile, calibration or configuration value is invalid."""
+
+    exit_code = 2

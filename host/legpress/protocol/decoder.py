@@ -1,0 +1,589 @@
+"""Sans-I/O stream decoder: device packets in, numpy sample blocks and events out.
+
+The decoder owns no socket, thread or event loop. Feed it each packet (a BLE notification or a
+deframed serial message) with the host time it arrived; it returns what the packet meant:
+
+- :class:`SampleBlock`: samples with device-clock times (``t_s``, seconds since the stream's
+  first sample) and host-clock times (``t_host_s``, from a fitted device-to-host clock model);
+- :class:`Gap`: sample packets that never arrived (``seq`` jumped);
+- :class:`~legpress.protocol.messages.DeviceInfo`, :class:`~legpress.protocol.messages.Status`,
+  :class:`~legpress.protocol.messages.Reply`, :class:`~legpress.protocol.messages.Log`.
+
+Corrupt, duplicated and late packets are counted in :attr:`Decoder.stats`, never raised.
+:func:`decode_packets` decodes a whole recording at once and gives exactly the samples that
+feeding the packets one by one gives.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from legpress.errors import ProtocolError
+from legpress.protocol.messages import DeviceInfo, Log, Reply, Status
+from legpress.protocol.spec import (
+    HEADER,
+    HEADER_SIZE,
+    SEQ_WRAP,
+    TIME_WRAP_US,
+    VERSION,
+    Flag,
+    MsgType,
+)
+
+_HALF_WRAP_US: Final = TIME_WRAP_US // 2
+_RECENT: Final = 512  # sequence numbers remembered for duplicate detection
+_BIN_US: Final = 1_000_000  # clock-fit bin: one lower-envelope point per device second
+_BINS: Final = 60  # clock fit over the last minute
+
+
+@dataclass(frozen=True, slots=True)
+class SampleBlock:
+    """Consecutive samples, decoded.
+
+    Attributes:
+        t_s: device-clock time of each sample, seconds since the stream's first sample.
+        t_host_s: the same instants on the host clock (seconds, the clock of the receive times
+            given to the decoder), from the fitted clock model; equals ``t_s`` plus the first
+            packet's arrival time when no receive times were given.
+        cells: ADC counts, shape ``(n, K)``, cell 0 at the seat. Compact packets are scaled to
+            12-bit counts.
+        position: sled position in encoder counts, 0 at the zeroed top, deeper is larger.
+        flags: the packet flags of each sample (:class:`~legpress.protocol.spec.Flag`).
+        seq: the sequence number of each sample's packet.
+    """
+
+    t_s: npt.NDArray[np.float64]
+    t_host_s: npt.NDArray[np.float64]
+    cells: npt.NDArray[np.uint16]
+    position: npt.NDArray[np.int32]
+    flags: npt.NDArray[np.uint8]
+    seq: npt.NDArray[np.uint16]
+
+    def __len__(self) -> int:
+        return int(self.t_s.shape[0])
+
+    @property
+    def n_cells(self) -> int:
+        """Number of pad cells."""
+        return int(self.cells.shape[1])
+
+    @classmethod
+    def empty(cls, n_cells: int) -> SampleBlock:
+        """A block with no samples."""
+        return cls(
+            np.empty(0, np.float64),
+            np.empty(0, np.float64),
+            np.empty((0, n_cells), np.uint16),
+            np.empty(0, np.int32),
+            np.empty(0, np.uint8),
+            np.empty(0, np.uint16),
+        )
+
+    @classmethod
+    def concat(cls, blocks: Sequence[SampleBlock], n_cells: int | None = None) -> SampleBlock:
+        """Join blocks in order."""
+        if not blocks:
+            if n_cells is None:
+                raise ValueError("concat of no blocks needs n_cells")
+            return cls.empty(n_cells)
+        return cls(
+            np.concatenate([b.t_s for b in blocks]),
+            np.concatenate([b.t_host_s for b in blocks]),
+            np.concatenate([b.cells for b in blocks]),
+            np.concatenate([b.position for b in blocks]),
+            np.concatenate([b.flags for b in blocks]),
+            np.concatenate([b.seq for b in blocks]),
+        )
+
+    def slice(self, start: int, stop: int) -> SampleBlock:
+        """Samples ``start:stop``."""
+        return SampleBlock(
+            self.t_s[start:stop],
+            self.t_host_s[start:stop],
+            self.cells[start:stop],
+            self.position[start:stop],
+            self.flags[start:stop],
+            self.seq[start:stop],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """Sample packets that never arrived.
+
+    Attributes:
+        t_s: device time where the missing samples would have started.
+        lost_packets: packets missing (from the sequence numbers).
+        lost_samples: samples missing (from the device clock).
+    """
+
+    t_s: float
+    lost_packets: int
+    lost_samples: int
+
+
+@dataclass(slots=True)
+class DecoderStats:
+    """Counters of everything the decoder saw. All only grow.
+
+    Attributes:
+        packets: packets fed.
+        sample_packets: sample packets delivered.
+        samples: samples delivered.
+        lost_packets: sample packets missing from the sequence.
+        gaps: times the sequence jumped.
+        duplicates: sample packets seen twice (dropped).
+        late: sample packets that arrived after later ones (dropped: detection only moves
+            forward in time).
+        corrupt: packets that could not be decoded (short, bad version, bad length).
+        unknown: packets of a type the host does not know.
+        undecodable: sample packets that came before any ``DEVICE_INFO`` (dropped).
+        restarts: streams restarted by the device (``RESTART`` flag).
+        device_dropped: packets whose ``DROPPED`` flag says the device ring overflowed.
+        overruns: packets whose ``OVERRUN`` flag says the device missed a sampling deadline.
+        sensor_faults: packets with the ``SENSOR_FAULT`` flag.
+    """
+
+    packets: int = 0
+    sample_packets: int = 0
+    samples: int = 0
+    lost_packets: int = 0
+    gaps: int = 0
+    duplicates: int = 0
+    late: int = 0
+    corrupt: int = 0
+    unknown: int = 0
+    undecodable: int = 0
+    restarts: int = 0
+    device_dropped: int = 0
+    overruns: int = 0
+    sensor_faults: int = 0
+
+    def loss_fraction(self) -> float:
+        """Fraction of sample packets lost on the link."""
+        total = self.sample_packets + self.lost_packets
+        return self.lost_packets / total if total else 0.0
+
+
+def sample_dtype(n_cells: int, compact: bool = False) -> np.dtype[np.void]:
+    """The numpy record type of one sample."""
+    if compact:
+        return np.dtype([("cells", "u1", (n_cells,)), ("position", "<i2")])
+    return np.dtype([("cells", "<u2", (n_cells,)), ("position", "<i4")])
+
+
+@dataclass(slots=True)
+class _ClockModel:
+    """Device-to-host clock model: ``host = device + a + b * device`` (seconds).
+
+    The model follows the lower envelope of ``host_arrival - device_time``: link latency only
+    ever adds delay, so the smallest offset in each device second is the best estimate of the
+    true offset at that second. A least-squares line through the last minute of such minima
+    gives the offset and the drift. Updated once per device second; causal.
+    """
+
+    a: float = float("nan")
+    b: float = 0.0
+    bin_start_us: int = -1
+    bin_min: float = float("inf")
+    bin_t_us: int = 0
+    points: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=_BINS))
+
+    def update(self, dev_us: int, host_s: float) -> None:
+        offset = host_s - dev_us / 1e6
+        if self.bin_start_us < 0:
+            self.bin_start_us = dev_us
+            self.a = offset
+        if dev_us - self.bin_start_us >= _BIN_US:
+            self.points.append((self.bin_t_us / 1e6, self.bin_min))
+            self._fit()
+            self.bin_start_us = dev_us
+            self.bin_min = float("inf")
+        if offset < self.bin_min:
+            self.bin_min = offset
+            self.bin_t_us = dev_us
+        if not self.points and offset < self.a:
+            self.a = offset
+
+    def _fit(self) -> None:
+        pts = self.points
+        if len(pts) < 3:
+            self.a = min(p[1] for p in pts)
+            self.b = 0.0
+            return
+        xs = np.fromiter((p[0] for p in pts), np.float64, len(pts))
+        ys = np.fromiter((p[1] for p in pts), np.float64, len(pts))
+        xm = xs.mean()
+        slope = float(((xs - xm) * (ys - ys.mean())).sum() / ((xs - xm) ** 2).sum())
+        # A crystal drifts by tens of ppm; a larger slope is latency noise, not drift.
+        slope = max(-1e-3, min(1e-3, slope))
+        self.b = slope
+        self.a = float(ys.mean() - slope * xm)
+
+    def host_times(self, dev_s: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        return dev_s + (self.a + self.b * dev_s)
+
+
+class Decoder:
+    """Decodes one device's packets, in arrival order.
+
+    Args:
+        info: the device's ``DEVICE_INFO``, if already known (from a BLE read or a recording
+            header). A ``DEVICE_INFO`` packet in the stream replaces it.
+    """
+
+    def __init__(self, info: DeviceInfo | None = None) -> None:
+        self.info: DeviceInfo | None = None
+        self.stats = DecoderStats()
+        self._last_seq: int | None = None
+        self._recent: deque[int] = deque()
+        self._recent_set: set[int] = set()
+        self._last_t32 = 0
+        self._last_dev_us = 0
+        self._last_host_ns: int | None = None
+        self._origin_us: int | None = None
+        self._next_dev_us: int | None = None
+        self._clock = _ClockModel()
+        self._dtype = sample_dtype(1)
+        self._dtype_compact = sample_dtype(1, True)
+        if info is not None:
+            self.set_info(info)
+
+    def set_info(self, info: DeviceInfo) -> None:
+        """Use ``info`` (cell count, sample period) for the packets that follow."""
+        self.info = info
+        self._dtype = sample_dtype(info.n_cells)
+        self._dtype_compact = sample_dtype(info.n_cells, True)
+
+    @property
+    def t_s(self) -> float:
+        """Device time of the newest decoded sample, seconds since the stream's first sample."""
+        if self._origin_us is None or self._next_dev_us is None or self.info is None:
+            return 0.0
+        return (self._next_dev_us - self.info.period_us - self._origin_us) / 1e6
+
+    def feed(
+        self, packet: bytes | bytearray | memoryview, t_host_ns: int | None = None
+    ) -> list[SampleBlock | Gap | DeviceInfo | Status | Reply | Log]:
+        """Decode one packet.
+
+        Args:
+            packet: the message bytes (one BLE notification, or one deframed serial message).
+            t_host_ns: when it arrived, on any host clock in nanoseconds (e.g.
+                ``time.monotonic_ns()``); None if unknown.
+
+        Returns:
+            What the packet meant, in order: a :class:`Gap` may precede a :class:`SampleBlock`.
+            Corrupt, duplicate and late packets give an empty list (and are counted).
+        """
+        self.stats.packets += 1
+        parsed = self._parse(packet)
+        if parsed is None:
+            return []
+        mtype, flags, seq, t32, body = parsed
+        if mtype == MsgType.SAMPLES or mtype == MsgType.SAMPLES_COMPACT:
+            return self._samples(mtype, flags, seq, t32, body, t_host_ns)
+        return self._other(mtype, body, packet)
+
+    # -- parsing ----------------------------------------------------------------------------
+
+    def _parse(
+        self, packet: bytes | bytearray | memoryview
+    ) -> tuple[int, int, int, int, memoryview] | None:
+        if len(packet) < HEADER_SIZE:
+            self.stats.corrupt += 1
+            return None
+        version, mtype, flags, seq, t32 = HEADER.unpack_from(packet)
+        if version != VERSION:
+            self.stats.corrupt += 1
+            return None
+        return mtype, flags, seq, t32, memoryview(packet)[HEADER_SIZE:]
+
+    def _other(
+        self, mtype: int, body: memoryview, packet: bytes | bytearray | memoryview
+    ) -> list[SampleBlock | Gap | DeviceInfo | Status | Reply | Log]:
+        try:
+            if mtype == MsgType.DEVICE_INFO:
+                info = DeviceInfo.from_body(body)
+                self.set_info(info)
+                return [info]
+            if mtype == MsgType.STATUS:
+                return [Status.from_body(body)]
+            if mtype == MsgType.REPLY:
+                return [Reply.from_bytes(packet)]
+            if mtype == MsgType.LOG:
+                return [Log.from_bytes(packet)]
+        except ProtocolError:
+            self.stats.corrupt += 1
+            return []
+        self.stats.unknown += 1
+        return []
+
+    # -- samples ------------------------------------------------------------------------------
+
+    def _accept(
+        self, mtype: int, flags: int, seq: int, t32: int, body_len: int, t_host_ns: int | None
+    ) -> tuple[int, int, Gap | None] | None:
+        """Sequence, length and time bookkeeping shared by the live and batch paths.
+
+        Returns (number of records, unwrapped device time of the first record, gap) or None
+        when the packet is dropped.
+        """
+        stats = self.stats
+        info = self.info
+        if info is None:
+            stats.undecodable += 1
+            return None
+        k = info.n_cells
+        size = (k + 2) if mtype == MsgType.SAMPLES_COMPACT else (2 * k + 4)
+        n, rest = divmod(body_len, size)
+        if rest or n == 0:
+            stats.corrupt += 1
+            return None
+        restart = bool(flags & Flag.RESTART)
+        lost = 0
+        last = self._last_seq
+        if last is not None:
+            d = (seq - last) % SEQ_WRAP
+            if d == 0 or (d >= SEQ_WRAP // 2 and seq in self._recent_set):
+                stats.duplicates += 1
+                return None
+            if d >= SEQ_WRAP // 2:
+                stats.late += 1
+                return None
+            if not restart:
+                lost = d - 1
+        self._remember(seq)
+        dev_us = self._unwrap(t32, t_host_ns, restart)
+        gap = None
+        period = info.period_us
+        if lost and self._next_dev_us is not None and self._origin_us is not None:
+            stats.lost_packets += lost
+            stats.gaps += 1
+            lost_samples = max(0, round((dev_us - self._next_dev_us) / period))
+            gap = Gap((self._next_dev_us - self._origin_us) / 1e6, lost, lost_samples)
+        if restart:
+            stats.restarts += 1
+        if flags & Flag.DROPPED:
+            stats.device_dropped += 1
+        if flags & Flag.OVERRUN:
+            stats.overruns += 1
+        if flags & Flag.SENSOR_FAULT:
+            stats.sensor_faults += 1
+        self._next_dev_us = dev_us + n * period
+        if t_host_ns is not None:
+            self._clock.update(dev_us + (n - 1) * period, t_host_ns / 1e9)
+        elif self._clock.bin_start_us < 0:
+            self._clock.a = 0.0
+        stats.sample_packets += 1
+        stats.samples += n
+        return n, dev_us, gap
+
+    def _remember(self, seq: int) -> None:
+        self._last_seq = seq
+        self._recent.append(seq)
+        self._recent_set.add(seq)
+        if len(self._recent) > _RECENT:
+            old = self._recent.popleft()
+            if old not in self._recent:
+                self._recent_set.discard(old)
+
+    def _unwrap(self, t32: int, t_host_ns: int | None, restart: bool) -> int:
+        if self._origin_us is None:
+            self._origin_us = t32
+            self._last_t32 = t32
+            self._last_dev_us = t32
+            self._last_host_ns = t_host_ns
+            return t32
+        delta = (t32 - self._last_t32) % TIME_WRAP_US
+        if delta >= _HALF_WRAP_US:
+            delta -= TIME_WRAP_US  # a little back in time (reordered stamps); never a wrap
+        if t_host_ns is not None and self._last_host_ns is not None:
+            host_us = (t_host_ns - self._last_host_ns) // 1000
+            if restart and abs(host_us - delta) > 1_000_000:
+                # The device clock jumped (a reboot): carry on along the host clock.
+                delta = host_us
+            elif host_us - delta > _HALF_WRAP_US:
+                # Silent for more than half a wrap: add the whole wraps the host clock saw.
+                delta += round((host_us - delta) / TIME_WRAP_US) * TIME_WRAP_US
+        dev = self._last_dev_us + delta
+        if delta > 0:
+            self._last_t32 = t32
+            self._last_dev_us = dev
+            if t_host_ns is not None:
+                self._last_host_ns = t_host_ns
+        return dev
+
+    def _times(
+        self, dev_us: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        origin = self._origin_us or 0
+        t_s = (dev_us - origin) / 1e6
+        return t_s, self._clock.host_times(dev_us / 1e6)
+
+    def _samples(
+        self,
+        mtype: int,
+        flags: int,
+        seq: int,
+        t32: int,
+        body: memoryview,
+        t_host_ns: int | None,
+    ) -> list[SampleBlock | Gap | DeviceInfo | Status | Reply | Log]:
+        accepted = self._accept(mtype, flags, seq, t32, len(body), t_host_ns)
+        if accepted is None:
+            return []
+        n, dev_us, gap = accepted
+        assert self.info is not None
+        period = self.info.period_us
+        compact = mtype == MsgType.SAMPLES_COMPACT
+        rec = np.frombuffer(body, self._dtype_compact if compact else self._dtype)
+        cells = rec["cells"].astype(np.uint16)
+        if compact:
+            cells <<= 4
+        position = rec["position"].astype(np.int32)
+        dev = dev_us + np.arange(n, dtype=np.int64) * period
+        t_s, t_host = self._times(dev)
+        block = SampleBlock(
+            t_s,
+            t_host,
+            cells,
+            position,
+            np.full(n, flags, np.uint8),
+            np.full(n, seq, np.uint16),
+        )
+        return [gap, block] if gap is not None else [block]
+
+
+def decode_packets(
+    packets: Sequence[bytes],
+    t_host_ns: Sequence[int] | None = None,
+    info: DeviceInfo | None = None,
+    decoder: Decoder | None = None,
+) -> tuple[SampleBlock, list[Gap], Decoder]:
+    """Decode many packets at once (a recording): same samples as feeding them one by one.
+
+    The per-packet bookkeeping (sequence, clock) runs packet by packet exactly as in
+    :meth:`Decoder.feed`; the sample bodies are then decoded in a few vectorised numpy passes.
+    Non-sample messages (``DEVICE_INFO`` in the stream, for instance) are applied in order.
+
+    Args:
+        packets: the messages in arrival order.
+        t_host_ns: arrival time of each, or None.
+        info: the device info from the recording header, if any.
+        decoder: continue with this decoder's state instead of a new one.
+
+    Returns:
+        All samples as one block, the gaps, and the decoder (for its stats and state).
+    """
+    dec = decoder if decoder is not None else Decoder(info)
+    if decoder is not None and info is not None:
+        dec.set_info(info)
+    gaps: list[Gap] = []
+    # Per accepted sample packet: (packet index, record count, first device time, compact,
+    # clock a, clock b, flags, seq, n_cells).
+    idx: list[int] = []
+    counts: list[int] = []
+    devs: list[int] = []
+    compact_l: list[bool] = []
+    clock_a: list[float] = []
+    clock_b: list[float] = []
+    flags_l: list[int] = []
+    seqs: list[int] = []
+    periods: list[int] = []
+    n_cells: int | None = dec.info.n_cells if dec.info else None
+    unpack = HEADER.unpack_from
+    stats = dec.stats
+    for i, packet in enumerate(packets):
+        host = t_host_ns[i] if t_host_ns is not None else None
+        stats.packets += 1
+        if len(packet) < HEADER_SIZE:
+            stats.corrupt += 1
+            continue
+        version, mtype, flags, seq, t32 = unpack(packet)
+        if version != VERSION:
+            stats.corrupt += 1
+            continue
+        if mtype == MsgType.SAMPLES or mtype == MsgType.SAMPLES_COMPACT:
+            accepted = dec._accept(mtype, flags, seq, t32, len(packet) - HEADER_SIZE, host)
+            if accepted is None:
+                continue
+            n, dev_us, gap = accepted
+            assert dec.info is not None
+            if n_cells is not None and dec.info.n_cells != n_cells:
+                raise ProtocolError("the number of cells changed inside one recording")
+            n_cells = dec.info.n_cells
+            if gap is not None:
+                gaps.append(gap)
+            idx.append(i)
+            counts.append(n)
+            devs.append(dev_us)
+            compact_l.append(mtype == MsgType.SAMPLES_COMPACT)
+            clock_a.append(dec._clock.a)
+            clock_b.append(dec._clock.b)
+            flags_l.append(flags)
+            seqs.append(seq)
+            periods.append(dec.info.period_us)
+        else:
+            dec._other(mtype, memoryview(packet)[HEADER_SIZE:], packet)
+    if n_cells is None:
+        n_cells = 1
+    if not idx:
+        return SampleBlock.empty(n_cells), gaps, dec
+    counts_a = np.asarray(counts, np.int64)
+    total = int(counts_a.sum())
+    starts = np.zeros(len(counts_a), np.int64)
+    np.cumsum(counts_a[:-1], out=starts[1:])
+    # Which packet and which record within it each output sample comes from.
+    pk = np.repeat(np.arange(len(counts_a)), counts_a)
+    within = np.arange(total, dtype=np.int64) - starts[pk]
+    dev = np.asarray(devs, np.int64)[pk] + within * np.asarray(periods, np.int64)[pk]
+    origin = dec._origin_us or 0
+    t_s = (dev - origin) / 1e6
+    dev_s = dev / 1e6
+    t_host = dev_s + (np.asarray(clock_a)[pk] + np.asarray(clock_b)[pk] * dev_s)
+    cells = np.empty((total, n_cells), np.uint16)
+    position = np.empty(total, np.int32)
+    compact_a = np.asarray(compact_l, bool)
+    for is_compact in (False, True):
+        sel = np.flatnonzero(compact_a == is_compact)
+        if not sel.size:
+            continue
+        dtype = sample_dtype(n_cells, is_compact)
+        body = b"".join(memoryview(packets[idx[j]])[HEADER_SIZE:] for j in sel)
+        rec = np.frombuffer(body, dtype)
+        out = (
+            np.concatenate(
+                [np.arange(starts[j], starts[j] + counts_a[j], dtype=np.int64) for j in sel]
+            )
+            if sel.size < len(counts_a)
+            else np.arange(total, dtype=np.int64)
+        )
+        c = rec["cells"].astype(np.uint16)
+        if is_compact:
+            c <<= 4
+        cells[out] = c
+        position[out] = rec["position"]
+    block = SampleBlock(
+        t_s,
+        t_host,
+        cells,
+        position,
+        np.asarray(flags_l, np.uint8)[pk],
+        np.asarray(seqs, np.uint16)[pk],
+    )
+    return block, gaps, dec
+
+
+def unpack_header(packet: bytes | bytearray | memoryview) -> tuple[int, int, int, int, int]:
+    """(version, type, flags, seq, t_us) of a packet; raises ProtocolError if too short."""
+    if len(packet) < HEADER_SIZE:
+        raise ProtocolError(f"packet of {len(packet)} bytes is shorter than the header")
+    return struct.unpack_from("<BBBHI", packet)  # type: ignore[no-any-return]

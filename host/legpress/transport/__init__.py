@@ -1,0 +1,1 @@
+"""legpress.transport."""
