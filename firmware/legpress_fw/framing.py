@@ -21,10 +21,7 @@ def encode_into(dst, msg, n):
     o = 1
     total = n + 4
     for i in range(total):
-        if i < n:
-            b = msg[i]
-        else:
-            b = (crc >> (8 * (i - n))) & 0xFF
+        b = msg[i] if i < n else (crc >> (8 * (i - n))) & 0xFF
         if b == 0:
             dst[code_at] = code
             code_at = o

@@ -586,4 +586,5 @@ def unpack_header(packet: bytes | bytearray | memoryview) -> tuple[int, int, int
     """(version, type, flags, seq, t_us) of a packet; raises ProtocolError if too short."""
     if len(packet) < HEADER_SIZE:
         raise ProtocolError(f"packet of {len(packet)} bytes is shorter than the header")
-    return struct.unpack_from("<BBBHI", packet)  # type: ignore[no-any-return]
+    version, mtype, flags, seq, t_us = HEADER.unpack_from(packet)
+    return version, mtype, flags, seq, t_us

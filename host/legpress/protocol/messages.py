@@ -232,7 +232,7 @@ class Status:
 
     state: int = 0
     link: int = 0
-    faults: Fault = Fault(0)
+    faults: Fault = Fault.NONE
     uptime_s: int = 0
     samples_total: int = 0
     samples_dropped: int = 0

@@ -74,6 +74,7 @@ class Result(IntEnum):
 class Fault(IntFlag):
     """STATUS fault bits."""
 
+    NONE = 0
     CELL = 0x0001
     POSITION = 0x0002
     TASK_RESTARTED = 0x0004

@@ -1,0 +1,173 @@
+"""Calibration: raw device integers to physical units.
+
+The firmware sends ADC counts and encoder counts. Here they become sled depth in millimetres
+from the zeroed top (deeper is larger) and pad load per cell in tared ADC counts (proportional
+to pressure within the FSR's working range; the absolute kPa scale is not needed to see the low
+back leave the pad). Detection runs on :class:`CalibratedBlock` only, so a recording, a live
+device and an imported CSV look the same to it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Self
+
+import numpy as np
+import numpy.typing as npt
+
+from legpress.errors import ConfigError
+from legpress.protocol.decoder import SampleBlock
+from legpress.protocol.messages import DeviceInfo
+
+DEFAULT_COUNTS_PER_MM = 20.0
+
+
+@dataclass(frozen=True, slots=True)
+class CalibratedBlock:
+    """Samples in physical units.
+
+    Attributes:
+        t_s: sample times, seconds on the stream's (or file's) clock.
+        depth_mm: sled travel from the zeroed top, millimetres, deeper is larger.
+        load: pad load per cell, shape ``(n, K)``, cell 0 at the seat; tared ADC counts
+            (or the imported unit), proportional to pressure.
+        valid: False where a sample is known to be unreliable (device sensor fault flag).
+    """
+
+    t_s: npt.NDArray[np.float64]
+    depth_mm: npt.NDArray[np.float64]
+    load: npt.NDArray[np.float64]
+    valid: npt.NDArray[np.bool_]
+
+    def __len__(self) -> int:
+        return int(self.t_s.shape[0])
+
+    @property
+    def n_cells(self) -> int:
+        """Number of pad cells."""
+        return int(self.load.shape[1])
+
+    def slice(self, start: int, stop: int) -> CalibratedBlock:
+        """Samples ``start:stop``."""
+        return CalibratedBlock(
+            self.t_s[start:stop],
+            self.depth_mm[start:stop],
+            self.load[start:stop],
+            self.valid[start:stop],
+        )
+
+    @classmethod
+    def concat(cls, blocks: list[CalibratedBlock]) -> CalibratedBlock:
+        """Join blocks in order (at least one)."""
+        return cls(
+            np.concatenate([b.t_s for b in blocks]),
+            np.concatenate([b.depth_mm for b in blocks]),
+            np.concatenate([b.load for b in blocks]),
+            np.concatenate([b.valid for b in blocks]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """How raw counts become millimetres and tared load.
+
+    Attributes:
+        counts_per_mm: encoder counts per millimetre of sled travel.
+        zero_counts: encoder reading at the top (subtracted before scaling).
+        tare_counts: each cell's unloaded reading (subtracted, clipped at 0).
+        source: where the numbers came from (``"device"``, ``"measured"``, ``"default"``).
+    """
+
+    counts_per_mm: float = DEFAULT_COUNTS_PER_MM
+    zero_counts: int = 0
+    tare_counts: tuple[int, ...] = ()
+    source: str = "default"
+
+    def __post_init__(self) -> None:
+        if not self.counts_per_mm > 0:
+            raise ConfigError(
+                f"counts_per_mm must be positive, got {self.counts_per_mm}; "
+                "measure it with `legpress calibrate`"
+            )
+
+    @classmethod
+    def from_info(cls, info: DeviceInfo) -> Self:
+        """Defaults from the device: its configured counts per mm and its last tare."""
+        cpm = info.counts_per_mm
+        return cls(
+            counts_per_mm=cpm if cpm else DEFAULT_COUNTS_PER_MM,
+            tare_counts=tuple(info.tare) if any(info.tare) else (),
+            source="device" if cpm else "default",
+        )
+
+    def with_tare(self, tare_counts: tuple[int, ...]) -> Self:
+        """A copy with new tare values."""
+        return replace(self, tare_counts=tuple(int(t) for t in tare_counts))
+
+    def apply(self, block: SampleBlock) -> CalibratedBlock:
+        """Convert a decoded block. Pure and per-sample, so chunking cannot change it."""
+        depth = (block.position.astype(np.float64) - self.zero_counts) / self.counts_per_mm
+        load = block.cells.astype(np.float64)
+        if self.tare_counts:
+            if len(self.tare_counts) != load.shape[1]:
+                raise ConfigError(
+                    f"calibration has {len(self.tare_counts)} tare values but the device has "
+                    f"{load.shape[1]} cells; tare the pad again"
+                )
+            load = np.maximum(load - np.asarray(self.tare_counts, np.float64), 0.0)
+        valid = (block.flags & 0x04) == 0
+        return CalibratedBlock(block.t_s.copy(), depth, load, valid)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        d = asdict(self)
+        d["tare_counts"] = list(self.tare_counts)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Self:
+        """Inverse of :meth:`to_dict`.
+
+        Raises:
+            ConfigError: a field is missing or has the wrong type.
+        """
+        try:
+            return cls(
+                counts_per_mm=float(d.get("counts_per_mm", DEFAULT_COUNTS_PER_MM)),
+                zero_counts=int(d.get("zero_counts", 0)),
+                tare_counts=tuple(int(x) for x in d.get("tare_counts", ())),
+                source=str(d.get("source", "file")),
+            )
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"calibration is malformed: {exc}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class CalibrationFile:
+    """A calibration saved to disk as JSON (per machine)."""
+
+    path: Path
+    calibration: Calibration = field(default_factory=Calibration)
+
+    def save(self) -> None:
+        """Write atomically."""
+        tmp = self.path.with_suffix(self.path.suffix + ".tmp")
+        tmp.write_text(json.dumps(self.calibration.to_dict(), indent=2))
+        tmp.replace(self.path)
+
+    @classmethod
+    def load(cls, path: Path) -> CalibrationFile:
+        """Read a calibration file.
+
+        Raises:
+            ConfigError: unreadable or malformed.
+        """
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"cannot read calibration {path}: {exc}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"calibration {path} is not a JSON object")
+        return cls(Path(path), Calibration.from_dict(data))

@@ -1,0 +1,150 @@
+# Builds every golden vector with the firmware's own encoder. Runs under MicroPython (the
+# test harness) and CPython alike: build_all(vectors) -> {name: hex}.
+#
+# Sample packets come out of the real Sampler driven by fake ADCs, a fake encoder and a fake
+# tick counter, exactly as on the device; the other messages come from protocol.pack_*.
+
+import struct
+from binascii import hexlify
+
+from legpress_fw import framing, protocol
+from legpress_fw.pad import DirectPad
+from legpress_fw.position import EncoderPosition
+from legpress_fw.protocol import DeviceClock
+from legpress_fw.ring import PacketRing
+from legpress_fw.sampler import Sampler
+
+_TICKS_MASK = (1 << 30) - 1
+
+
+class _Ticks:
+    def __init__(self, t):
+        self.t = t
+
+    def __call__(self):
+        return self.t
+
+
+class _ADC:
+    def __init__(self):
+        self.v = 0
+
+    def read_u16(self):
+        return self.v << 4  # the ESP32 port scales the 12-bit reading to 16 bits
+
+
+class _Encoder:
+    def __init__(self):
+        self.v = 0
+
+    def value(self, *set_to):
+        if set_to:
+            self.v = set_to[0]
+            return None
+        return self.v
+
+
+class _Obj:
+    def __init__(self, **kw):
+        for k in kw:
+            setattr(self, k, kw[k])
+
+
+def _hex(buf, n=None):
+    mv = memoryview(buf)
+    return hexlify(mv if n is None else mv[:n]).decode()
+
+
+def samples_packet(v):
+    f = v["fields"]
+    fw = v["firmware"]
+    k = f["n_cells"]
+    adcs = [_ADC() for _ in range(k)]
+    enc = _Encoder()
+    ticks = _Ticks(fw["ticks"])
+    clock = DeviceClock(ticks)
+    clock._epoch = fw["epoch"]
+    ring = PacketRing(4, protocol.HEADER_SIZE + fw["batch"] * protocol.record_size(k))
+    pad = DirectPad(adcs)
+    s = Sampler(pad, EncoderPosition(enc), ticks, clock, ring, f["period_us"], fw["batch"])
+    s.seq = f["seq"]
+    s.start()
+    for r in range(fw["batch"]):
+        for c in range(k):
+            adcs[c].v = f["cells"][r][c]
+        enc.v = f["position"][r]
+        s.poll()
+        ticks.t = (ticks.t + f["period_us"]) & _TICKS_MASK
+    packet = ring.peek()
+    return bytes(packet)
+
+
+def build_all(vectors):
+    out = {}
+    packets = {}
+    for v in vectors:
+        kind = v["kind"]
+        f = v["fields"]
+        buf = bytearray(300)
+        clock = DeviceClock(_Ticks(f.get("t_us", 0) & _TICKS_MASK))
+        clock._epoch = f.get("t_us", 0) >> 30
+        t = f.get("t_us", 0) & _TICKS_MASK
+        if kind == "samples":
+            packets[v["name"]] = samples_packet(v)
+            out[v["name"]] = _hex(packets[v["name"]])
+        elif kind == "samples_compact":
+            src = packets[v["firmware"]["source"]]
+            n = protocol.compact_into(buf, src, f["n_cells"], v["firmware"]["record"], 0)
+            out[v["name"]] = _hex(buf, n)
+        elif kind == "device_info":
+            info = _Obj(
+                fw_version=f["fw_version"],
+                period_us=f["period_us"],
+                n_cells=f["n_cells"],
+                tick_period_log2=f["tick_period_log2"],
+                encoder_counts_per_m=f["encoder_counts_per_m"],
+                position_sensor=f["position_sensor"],
+                adc_bits=f["adc_bits"],
+                cell_pitch_mm=f["cell_pitch_mm"],
+                oversample=f["oversample"],
+                batch_samples=f["batch_samples"],
+                mtu=f["mtu"],
+                device_id=bytes.fromhex(f["device_id"]),
+                cell_channel=f["cell_channel"],
+                tare=f["tare"],
+                name=f["name"].encode(),
+            )
+            n = protocol.pack_info(buf, f["seq"], clock, t, info)
+            out[v["name"]] = _hex(buf, n)
+        elif kind == "status":
+            st = _Obj(**f)
+            n = protocol.pack_status(buf, f["seq"], clock, t, st)
+            out[v["name"]] = _hex(buf, n)
+        elif kind == "reply":
+            n = protocol.pack_reply(
+                buf, f["seq"], clock, t, f["request_seq"], f["command"], f["result"]
+            )
+            payload = bytes.fromhex(f["payload"])
+            buf[n : n + len(payload)] = payload
+            out[v["name"]] = _hex(buf, n + len(payload))
+        elif kind == "log":
+            n = protocol.pack_log(buf, f["seq"], clock, t, f["text"].encode())
+            out[v["name"]] = _hex(buf, n)
+        elif kind == "serial_frame":
+            msg = bytes.fromhex(f["message"])
+            dst = bytearray(len(msg) + 16)
+            n = framing.encode_into(dst, msg, len(msg))
+            out[v["name"]] = _hex(dst, n)
+            # And back: the firmware's own frame reader recovers the message.
+            reader = framing.FrameReader()
+            got = 0
+            for b in dst[:n]:
+                got = reader.feed_byte(b) or got
+            assert got == len(msg) and bytes(reader.message[:got]) == msg, v["name"]
+        elif kind == "command":
+            # Host-to-device: the firmware parses it (the control handler's tests answer it).
+            raw = bytes.fromhex(v["hex"])
+            version, mtype, _flags, seq = struct.unpack_from("<BBBH", raw, 0)
+            assert (version, mtype, seq, raw[9]) == (1, protocol.T_COMMAND, f["seq"], f["command"])
+            out[v["name"]] = v["hex"]
+    return out
