@@ -1,0 +1,207 @@
+"""Detector settings and per-person profiles."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any, Self
+
+from legpress.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorConfig:
+    """Thresholds of the streaming detectors. Every field carries its unit.
+
+    Rep tracking:
+        rep_start_mm: the sled must go this far below the top before a rep begins.
+        near_top_mm: within this of the top the sled counts as "at the top" (rep start time).
+        reverse_mm: the bottom is confirmed once the sled comes back up this far.
+        rep_end_min_mm: a rep ends when the sled is back within this of the top ...
+        rep_end_fraction: ... or within this fraction of the rep's travel, whichever is larger.
+        min_rep_mm: shallower excursions are not reps.
+        max_rep_s: a rep that takes longer than this is abandoned (the person stopped).
+        velocity_window_s: sled velocity is the travel over this window.
+
+    Lumbar lift-off:
+        liftoff_cells: how many of the lowest pad cells in contact make "the lower back".
+        liftoff_on_ratio: lift-off when their load falls below this fraction of the baseline ...
+        liftoff_min_on_s: ... for at least this long.
+        liftoff_off_ratio: the episode ends when their load is back above this fraction ...
+        liftoff_min_off_s: ... for at least this long.
+        baseline_s: the baseline is the mean load over this long at the top, before each rep.
+        contact_fraction: a cell whose baseline is below this fraction of the most loaded cell's
+            is not in contact (or dead) and is left out of the lower-back group.
+        min_contact_counts: below this total baseline load nobody is sitting on the pad.
+
+    Range of motion:
+        rom_limit_mm: the person's limit (sled travel from the top); None disables ROM alerts.
+        rom_warning_lead_s: warn when the sled would reach the limit within this time at its
+            current speed (reaction time plus stopping time) ...
+        rom_warning_min_mm: ... and in any case this far before the limit.
+
+    Form checks:
+        fast_lowering_s: a lowering phase shorter than this is too fast.
+        bounce_velocity_mm_s: arriving at the bottom faster than this ...
+        bounce_reversal_s: ... and reversing within this time is a bounce.
+        bounce_window_s: the arrival speed is measured over this window before the bottom.
+        lockout_depth_mm: the sled coming up past this depth (negative: above the zeroed top,
+            which is set with the knees soft) means the knees locked.
+    """
+
+    rep_start_mm: float = 15.0
+    near_top_mm: float = 5.0
+    reverse_mm: float = 8.0
+    rep_end_min_mm: float = 15.0
+    rep_end_fraction: float = 0.2
+    min_rep_mm: float = 40.0
+    max_rep_s: float = 20.0
+    velocity_window_s: float = 0.05
+    liftoff_cells: int = 2
+    liftoff_on_ratio: float = 0.25
+    liftoff_min_on_s: float = 0.03
+    liftoff_off_ratio: float = 0.5
+    liftoff_min_off_s: float = 0.1
+    baseline_s: float = 0.5
+    contact_fraction: float = 0.15
+    min_contact_counts: float = 150.0
+    rom_limit_mm: float | None = None
+    rom_warning_lead_s: float = 0.3
+    rom_warning_min_mm: float = 15.0
+    fast_lowering_s: float = 1.0
+    bounce_velocity_mm_s: float = 250.0
+    bounce_reversal_s: float = 0.15
+    bounce_window_s: float = 0.1
+    lockout_depth_mm: float = -5.0
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None:
+                continue
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"{f.name} must be a finite number, got {value}")
+        positive = (
+            "rep_start_mm",
+            "reverse_mm",
+            "min_rep_mm",
+            "max_rep_s",
+            "velocity_window_s",
+            "liftoff_min_on_s",
+            "liftoff_min_off_s",
+            "baseline_s",
+            "rom_warning_lead_s",
+            "bounce_window_s",
+        )
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        if not 0 < self.liftoff_on_ratio < self.liftoff_off_ratio <= 1.5:
+            raise ConfigError(
+                "need 0 < liftoff_on_ratio < liftoff_off_ratio <= 1.5, got "
+                f"{self.liftoff_on_ratio} and {self.liftoff_off_ratio}"
+            )
+        if self.liftoff_cells < 1:
+            raise ConfigError(f"liftoff_cells must be at least 1, got {self.liftoff_cells}")
+        if self.rom_limit_mm is not None and not 0 < self.rom_limit_mm < 2000:
+            raise ConfigError(
+                f"rom_limit_mm must be between 0 and 2000 mm, got {self.rom_limit_mm}"
+            )
+
+    def with_limit(self, rom_limit_mm: float | None) -> Self:
+        """A copy with another ROM limit."""
+        return replace(self, rom_limit_mm=rom_limit_mm)
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """One person's limits, set by a therapist or learned from calibration reps.
+
+    Attributes:
+        person: a name or id.
+        rom_limit_mm: the therapist's limit, if set (wins over the learned one).
+        lift_off_depth_mm: the depth where this person's lower back began to leave the pad in
+            slow calibration reps (None: it never did in calibration).
+        margin_mm: the learned limit stops this far before the lift-off depth.
+        max_calibrated_depth_mm: the deepest calibration rep (a learned limit never exceeds it
+            when no lift-off was seen).
+        notes: free text.
+    """
+
+    person: str
+    rom_limit_mm: float | None = None
+    lift_off_depth_mm: float | None = None
+    margin_mm: float = 20.0
+    max_calibrated_depth_mm: float | None = None
+    notes: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.person.strip():
+            raise ConfigError("a profile needs a person name or id")
+        for name in ("rom_limit_mm", "lift_off_depth_mm", "max_calibrated_depth_mm"):
+            value = getattr(self, name)
+            if value is not None and not 0 < value < 2000:
+                raise ConfigError(f"{name} must be between 0 and 2000 mm, got {value}")
+        if not 0 <= self.margin_mm < 500:
+            raise ConfigError(f"margin_mm must be between 0 and 500 mm, got {self.margin_mm}")
+
+    @property
+    def learned_limit_mm(self) -> float | None:
+        """The limit learned from calibration: lift-off depth minus the margin."""
+        if self.lift_off_depth_mm is not None:
+            return max(self.lift_off_depth_mm - self.margin_mm, 1.0)
+        return self.max_calibrated_depth_mm
+
+    @property
+    def effective_limit_mm(self) -> float | None:
+        """The limit in force: the therapist's if set, else the learned one."""
+        return self.rom_limit_mm if self.rom_limit_mm is not None else self.learned_limit_mm
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Self:
+        """Inverse of :meth:`to_dict`.
+
+        Raises:
+            ConfigError: unknown or malformed fields.
+        """
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ConfigError(f"unknown profile fields: {', '.join(sorted(unknown))}")
+        try:
+            return cls(**d)
+        except TypeError as exc:
+            raise ConfigError(f"profile is malformed: {exc}") from None
+
+    def save(self, path: Path) -> None:
+        """Write the profile as JSON (atomically)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> Self:
+        """Read a profile.
+
+        Raises:
+            ConfigError: missing, unreadable or malformed.
+        """
+        try:
+            data = json.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise ConfigError(
+                f"no profile at {path}: create one with `legpress calibrate`"
+            ) from None
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"cannot read profile {path}: {exc}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"profile {path} is not a JSON object")
+        return cls.from_dict(data)
