@@ -290,7 +290,12 @@ class Analyzer:
         base = window.mean(axis=0)
         total = float(base.sum())
         in_contact = base >= cfg.contact_fraction * float(base.max()) if total > 0 else base > 0
-        cells = np.flatnonzero(in_contact)[: cfg.liftoff_cells]
+        # The lower back is the lowest `liftoff_cells` positions on the strip; a dead or
+        # unloaded one among them is left out, and if none is left the lowest cell in contact
+        # stands in for them.
+        cells = np.flatnonzero(in_contact[: cfg.liftoff_cells])
+        if not cells.size:
+            cells = np.flatnonzero(in_contact)[:1]
         if total >= cfg.min_contact_counts and cells.size:
             self._group = cells.astype(np.intp)
             self._group_base = float(base[cells].sum())

@@ -1,0 +1,172 @@
+"""The streaming analyzer: reps, lift-off, ROM and form checks; causal and chunk-invariant."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from legpress.detect.analyzer import Analyzer
+from legpress.detect.config import DetectorConfig
+from legpress.detect.events import Event, Rep
+from legpress.errors import ConfigError
+
+from .synth import FS_HZ, Rep as SynthRep, chunks, stream
+
+
+def run(block, config=DetectorConfig(), sizes=None):  # type: ignore[no-untyped-def]
+    a = Analyzer(config, 1 / FS_HZ, block.n_cells)
+    out: list[Rep | Event] = []
+    for part in chunks(block, sizes) if sizes else [block]:
+        out += a.update(part)
+    return a, out
+
+
+def events(out, etype):  # type: ignore[no-untyped-def]
+    return [e for e in out if isinstance(e, Event) and e.type == etype]
+
+
+def test_counts_reps_and_measures_them() -> None:
+    block, _ = stream([SynthRep(depth_mm=d) for d in (250, 300, 350)])
+    a, _ = run(block)
+    assert [round(r.depth_mm) for r in a.reps] == [250, 300, 350]
+    for r in a.reps:
+        # Phases are timed from leaving the top (5 mm) to the bottom and back to 20 % of the
+        # travel: the slow first and last few millimetres of a minimum-jerk move fall outside.
+        assert 1.6 <= r.lowering_s <= 2.0
+        assert 1.1 <= r.pushing_s <= 1.5
+        assert r.pushing_peak_mm_s > r.pushing_mean_mm_s > 0
+        assert r.lumbar_contact_min == pytest.approx(1.0, abs=0.05)
+        assert not r.lift_off and not r.rom_exceeded
+    assert not a.events
+
+
+def test_lift_off_fires_once_per_episode_with_evidence() -> None:
+    block, onsets = stream(
+        [SynthRep(300, lift_off_at_mm=270), SynthRep(250), SynthRep(320, lift_off_at_mm=280)]
+    )
+    a, out = run(block)
+    lifts = events(out, "lift_off")
+    assert [e.rep for e in lifts] == [0, 2]
+    for e, onset in zip(lifts, onsets, strict=True):
+        assert onset - 0.1 <= e.t_s <= onset + 0.1
+        assert e.evidence["cells"] == [0, 1]
+        assert e.evidence["threshold"] == 0.25
+        assert e.evidence["ratio"] < 0.25
+        assert "lower back" in e.message
+    assert [r.lift_off for r in a.reps] == [True, False, True]
+    assert a.reps[0].lift_off_s > 0.2
+    assert a.reps[0].lift_off_depth_mm is not None and a.reps[0].lift_off_depth_mm < 300
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"leg_force_gain": 1.5},
+        {"leg_force_gain": -0.5},
+        {"drift_per_s": 0.01},
+        {"drift_per_s": -0.005},
+        {"breathing": 0.08},
+        {"gains": np.array([0.6, 1.4, 1.0, 0.8, 1.2, 1.1, 0.7, 1.3])},
+    ],
+    ids=["force_up", "force_down", "drift_up", "drift_down", "breathing", "gains"],
+)
+def test_no_false_alarm_and_still_detects_under_confounds(kwargs) -> None:  # type: ignore[no-untyped-def]
+    reps = [SynthRep(300), SynthRep(300, lift_off_at_mm=260), SynthRep(300)]
+    block, onsets = stream(reps, seed=3, **kwargs)
+    _, out = run(block)
+    lifts = events(out, "lift_off")
+    assert [e.rep for e in lifts] == [1]
+    assert abs(lifts[0].t_s - onsets[0]) <= 0.1
+
+
+def test_dead_lowest_cell_is_left_out_and_next_cells_used() -> None:
+    block, onsets = stream([SynthRep(300, lift_off_at_mm=260)], dead_cell=0)
+    _, out = run(block)
+    (e,) = events(out, "lift_off")
+    assert e.evidence["cells"] == [1]
+    assert 0 in e.evidence["left_out"]
+
+
+def test_nobody_on_the_pad_means_no_lift_off() -> None:
+    block, _ = stream([SynthRep(300, lift_off_at_mm=260)])
+    empty = type(block)(block.t_s, block.depth_mm, block.load * 0.01, block.valid)
+    _, out = run(empty)
+    assert not events(out, "lift_off")
+
+
+def test_rom_warning_then_alert_at_the_limit() -> None:
+    block, _ = stream([SynthRep(300), SynthRep(360), SynthRep(250)])
+    a, out = run(block, DetectorConfig(rom_limit_mm=320))
+    warn = events(out, "rom_warning")
+    rom = events(out, "rom_exceeded")
+    assert [e.rep for e in rom] == [1]
+    assert rom[0].evidence["depth_mm"] >= 320
+    i = int(np.searchsorted(block.t_s, rom[0].t_s))
+    assert block.depth_mm[i] >= 320 and block.depth_mm[i - 1] < 320  # the instant it crossed
+    assert any(w.rep == 1 and w.t_s < rom[0].t_s for w in warn)
+    assert [r.rom_exceeded for r in a.reps] == [False, True, False]
+
+
+def test_rom_warning_lead_scales_with_speed() -> None:
+    slow, _ = stream([SynthRep(400, lower_s=3.0)])
+    fast, _ = stream([SynthRep(400, lower_s=1.2)])
+    cfg = DetectorConfig(rom_limit_mm=350)
+    (ws,) = events(run(slow, cfg)[1], "rom_warning")
+    (wf,) = events(run(fast, cfg)[1], "rom_warning")
+    assert 350 - wf.evidence["depth_mm"] > 350 - ws.evidence["depth_mm"] >= 15
+
+
+def test_form_checks() -> None:
+    block, _ = stream(
+        [
+            SynthRep(300, lower_s=0.9, bottom_pause_s=0.0, bounce=True),
+            SynthRep(300, lower_s=2.5),
+        ]
+    )
+    _, out = run(block)
+    assert [e.rep for e in events(out, "fast_lowering")] == [0]
+    assert [e.rep for e in events(out, "bounce")] == [0]
+    locked = type(block)(
+        block.t_s, np.where(block.depth_mm < 1, -12.0, block.depth_mm), block.load, block.valid
+    )
+    _, out = run(locked)
+    assert events(out, "knee_lock")
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(1, 97), min_size=1, max_size=12))
+def test_chunk_invariance(sizes: list[int]) -> None:
+    block, _ = stream(
+        [
+            SynthRep(300, lift_off_at_mm=250),
+            SynthRep(360, lower_s=0.7, bottom_pause_s=0.0, bounce=True),
+        ],
+        seed=7,
+        breathing=0.05,
+    )
+    cfg = DetectorConfig(rom_limit_mm=330)
+    _, whole = run(block, cfg)
+    _, parts = run(block, cfg, sizes)
+    assert whole == parts
+    assert len(whole) >= 6
+
+
+def test_causal_events_do_not_change_when_the_future_is_cut_off() -> None:
+    block, _ = stream([SynthRep(300, lift_off_at_mm=250), SynthRep(360)], seed=5)
+    cfg = DetectorConfig(rom_limit_mm=330)
+    _, full = run(block, cfg)
+    for e in [x for x in full if isinstance(x, Event)]:
+        cut = int(np.searchsorted(block.t_s, e.t_s)) + 1
+        _, prefix = run(block.slice(0, cut), cfg)
+        assert e in prefix
+
+
+def test_config_rejects_nonsense() -> None:
+    with pytest.raises(ConfigError, match="liftoff_on_ratio"):
+        DetectorConfig(liftoff_on_ratio=0.8, liftoff_off_ratio=0.5)
+    with pytest.raises(ConfigError, match="rom_limit_mm"):
+        DetectorConfig(rom_limit_mm=-3)
+    with pytest.raises(ConfigError, match="finite"):
+        DetectorConfig(reverse_mm=float("nan"))
