@@ -12,11 +12,12 @@ from legpress.detect.config import DetectorConfig
 from legpress.detect.events import Event, Rep
 from legpress.errors import ConfigError
 
-from .synth import FS_HZ, Rep as SynthRep, chunks, stream
+from .synth import FS_HZ, chunks, stream
+from .synth import Rep as SynthRep
 
 
-def run(block, config=DetectorConfig(), sizes=None):  # type: ignore[no-untyped-def]
-    a = Analyzer(config, 1 / FS_HZ, block.n_cells)
+def run(block, config=None, sizes=None):  # type: ignore[no-untyped-def]
+    a = Analyzer(config or DetectorConfig(), 1 / FS_HZ, block.n_cells)
     out: list[Rep | Event] = []
     for part in chunks(block, sizes) if sizes else [block]:
         out += a.update(part)
@@ -82,7 +83,7 @@ def test_no_false_alarm_and_still_detects_under_confounds(kwargs) -> None:  # ty
 
 
 def test_dead_lowest_cell_is_left_out_and_next_cells_used() -> None:
-    block, onsets = stream([SynthRep(300, lift_off_at_mm=260)], dead_cell=0)
+    block, _ = stream([SynthRep(300, lift_off_at_mm=260)], dead_cell=0)
     _, out = run(block)
     (e,) = events(out, "lift_off")
     assert e.evidence["cells"] == [1]
