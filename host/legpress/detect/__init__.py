@@ -1,1 +1,21 @@
-"""legpress.detect."""
+"""Streaming detection: reps, lumbar lift-off, excessive range of motion and form checks.
+
+Everything here is causal and chunk-invariant; see :mod:`legpress.detect.analyzer`.
+"""
+
+from legpress.detect.analyzer import Analyzer
+from legpress.detect.config import DetectorConfig, Profile
+from legpress.detect.events import EVENT_TYPES, Event, Rep
+from legpress.detect.pipeline import Pipeline, analyze_block, learn_profile
+
+__all__ = [
+    "EVENT_TYPES",
+    "Analyzer",
+    "DetectorConfig",
+    "Event",
+    "Pipeline",
+    "Profile",
+    "Rep",
+    "analyze_block",
+    "learn_profile",
+]
