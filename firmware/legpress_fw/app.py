@@ -1,0 +1,451 @@
+# The application: reads config.json, builds the board, the radio and the device, and runs
+# four asyncio tasks under a supervisor:
+#
+#   sampler       Sampler.poll() at the sample deadlines; wakes the BLE task per packet
+#   ble           BLELink.service() whenever the radio IRQ or the sampler has news
+#   serial        SerialLink.service() every few milliseconds
+#   housekeeping  every 100 ms: LED; every second: STATUS out, watchdog, bond keys, clock wrap
+#
+# The supervisor restarts a task that raises (counted in STATUS.task_restarts, fault
+# TASK_RESTARTED) after a growing pause. The hardware watchdog is fed only while every task
+# keeps beating and, when streaming, samples keep coming; a hung task or a stalled sampler
+# therefore ends in a reset.
+#
+# The pieces below main() take their collaborators as arguments, so the tests run them under
+# CPython and MicroPython (the WebAssembly port has no asyncio.run; App.run is a coroutine).
+
+import asyncio
+import gc
+import sys
+
+from . import VERSION
+from .compat import const, ticks_add, ticks_diff, ticks_ms, ticks_us
+from .device import LINK_BLE, LINK_SERIAL, Status  # noqa: F401  (Status: app.Status)
+from .protocol import (
+    CMD_REBOOT,
+    CMD_REPL,
+    FAULT_CELL,
+    FAULT_LOW_HEAP,
+    FAULT_MTU_TOO_SMALL,
+    FAULT_POSITION,
+)
+
+try:
+    sleep_ms = asyncio.sleep_ms
+except AttributeError:  # CPython
+
+    async def sleep_ms(ms):
+        await asyncio.sleep(ms / 1000)
+
+
+class _Flag:
+    # asyncio.ThreadSafeFlag where there is none (CPython): wait() returns once set, clearing it.
+    def __init__(self):
+        self._event = asyncio.Event()
+
+    def set(self):
+        self._event.set()
+
+    async def wait(self):
+        await self._event.wait()
+        self._event.clear()
+
+
+def make_flag():
+    tsf = getattr(asyncio, "ThreadSafeFlag", None)
+    return tsf() if tsf is not None else _Flag()
+
+
+_TICK_MS = const(100)
+_TICKS_PER_S = const(10)
+_RESTART_PAUSE_MS = const(100)
+_RESTART_PAUSE_MAX_MS = const(5000)
+_STALE_MS = const(3000)
+_FAULT_SHOW_MS = const(60000)
+_ACTION_DELAY_MS = const(300)
+_GC_EVERY_S = const(10)
+
+
+# --- LED -------------------------------------------------------------------------------
+# Ten 100 ms slots per second, first slot in the top bit.
+
+LED_ADVERTISING = const(0b1000000000)  # one short blink a second: waiting for a host
+LED_CONNECTED = const(0b1111111111)  # steady: a host is connected, not streaming
+LED_STREAMING = const(0b1111100000)  # slow even blink: samples are flowing
+LED_FAULT = const(0b1010100000)  # three quick blinks a second: see STATUS.faults
+LED_IDENTIFY = const(0b1010101010)  # fast blink: the IDENTIFY command
+LED_IDLE = const(0b0000000000)  # no radio, nobody connected
+_LED_FAULTS = FAULT_CELL | FAULT_POSITION | FAULT_LOW_HEAP | FAULT_MTU_TOO_SMALL
+
+
+def led_pattern(device, advertising, now_ms, last_restart_ms):
+    if device.identifying(now_ms):
+        return LED_IDENTIFY
+    recent_restart = (
+        last_restart_ms is not None and ticks_diff(now_ms, last_restart_ms) < _FAULT_SHOW_MS
+    )
+    if device.faults() & _LED_FAULTS or recent_restart:
+        return LED_FAULT
+    if device.want_stream:
+        return LED_STREAMING
+    if device.ble_connected or device.serial_active:
+        return LED_CONNECTED
+    return LED_ADVERTISING if advertising else LED_IDLE
+
+
+def led_on(pattern, now_ms):
+    slot = (now_ms // _TICK_MS) % 10
+    return (pattern >> (9 - slot)) & 1
+
+
+# --- supervisor and watchdog -----------------------------------------------------------
+
+
+class Supervisor:
+    """Runs tasks; one that raises is restarted after a pause that doubles up to 5 s."""
+
+    def __init__(self, device, log, sleep=None):
+        self._dev = device
+        self._log = log
+        self._sleep = sleep if sleep is not None else sleep_ms
+        self.restarts = 0
+        self.last_restart_ms = None
+        self.tasks = {}
+
+    def spawn(self, name, factory):
+        # factory() returns a fresh coroutine each time the task (re)starts.
+        task = asyncio.create_task(self.guard(name, factory))
+        self.tasks[name] = task
+        return task
+
+    async def guard(self, name, factory):
+        failures = 0
+        while True:
+            try:
+                await factory()
+                return
+            except Exception as e:  # anything but cancellation and KeyboardInterrupt
+                self.restarts += 1
+                self.last_restart_ms = ticks_ms()
+                self._dev.task_restarts = self.restarts
+                self._log("task %s failed (%s: %s); restarting" % (name, type(e).__name__, e))
+                pause = _RESTART_PAUSE_MS << failures
+                if pause < _RESTART_PAUSE_MAX_MS:
+                    failures += 1
+                else:
+                    pause = _RESTART_PAUSE_MAX_MS
+                await self._sleep(pause)
+
+
+class Health:
+    """Decides whether to feed the watchdog: every task beat lately, and samples flow."""
+
+    def __init__(self, names, stale_ms=_STALE_MS):
+        self.beats = {}
+        for n in names:
+            self.beats[n] = None
+        self._stale_ms = stale_ms
+        self._samples = 0
+        self.reason = ""
+
+    def beat(self, name, now_ms):
+        self.beats[name] = now_ms
+
+    def healthy(self, now_ms, sampler, want_samples):
+        for name in self.beats:
+            t = self.beats[name]
+            if t is None or ticks_diff(now_ms, t) > self._stale_ms:
+                self.reason = "task %s silent" % name
+                return False
+        total = sampler.samples_total
+        stalled = want_samples and (not sampler.running or total == self._samples)
+        self._samples = total
+        if stalled:
+            self.reason = "sampling stalled"
+            return False
+        self.reason = ""
+        return True
+
+
+# --- USB serial through stdin/stdout ----------------------------------------------------
+
+
+class StdinReader:
+    # sys.stdin.buffer, read without blocking: select.poll says whether a byte waits.
+    def __init__(self, stream, poller):
+        self._read = stream.readinto
+        self._poll = poller
+        self._one = bytearray(1)
+
+    def readinto(self, buf):
+        n = 0
+        one = self._one
+        while n < len(buf):
+            ready = False
+            for _ in self._poll.ipoll(0):  # ipoll: allocation-free
+                ready = True
+            if not ready or not self._read(one):
+                break
+            buf[n] = one[0]
+            n += 1
+        return n
+
+
+# --- the application -------------------------------------------------------------------
+
+
+class App:
+    def __init__(self, device, board, ble_link=None, radio=None, serial=None, watchdog_s=0):
+        self.device = device
+        self.board = board
+        self.ble_link = ble_link
+        self.radio = radio
+        self.serial = serial
+        self._watchdog_ms = watchdog_s * 1000
+        self.ble_wake = make_flag()
+        names = ["sampler", "housekeeping"]
+        if ble_link is not None:
+            names.append("ble")
+        if serial is not None:
+            names.append("serial")
+        self.health = Health(names)
+        self.supervisor = Supervisor(device, self.log)
+        self.watchdog_feeds = 0
+        self.watchdog_skips = 0
+        self._action_at = None
+        if radio is not None:
+            radio.on_event = self.ble_wake.set
+
+    def log(self, text):
+        # To the serial host as LOG once one talks to us, else to the console.
+        if self.serial is not None and self.serial.active:
+            self.serial.log(text)
+        else:
+            print("legpress:", text)
+
+    async def run(self):
+        sup = self.supervisor
+        if self.ble_link is not None:
+            self.ble_link.start()
+            sup.spawn("ble", self.ble_task)
+        if self.serial is not None:
+            self.serial.start()
+            sup.spawn("serial", self.serial_task)
+        sup.spawn("sampler", self.sample_task)
+        if self._watchdog_ms:
+            self.board.watchdog_start(self._watchdog_ms)
+        await sup.guard("housekeeping", self.housekeeping_task)
+
+    async def sample_task(self):
+        dev = self.device
+        s = dev.sampler
+        ring = dev.ring
+        wake = self.ble_wake
+        health = self.health
+        while True:
+            wait_us = s.poll()
+            if ring.pending():
+                wake.set()
+            health.beat("sampler", ticks_ms())
+            # Sleep whole milliseconds; under one, just yield to the other tasks.
+            await sleep_ms(wait_us // 1000)
+
+    async def ble_task(self):
+        link = self.ble_link
+        wake = self.ble_wake
+        health = self.health
+        while True:
+            link.service()
+            health.beat("ble", ticks_ms())
+            await wake.wait()
+
+    async def serial_task(self):
+        link = self.serial
+        health = self.health
+        while True:
+            link.service()
+            health.beat("serial", ticks_ms())
+            await sleep_ms(5 if link.active else 20)
+
+    async def housekeeping_task(self):
+        tick = 0
+        deadline = ticks_ms()
+        while True:
+            now = ticks_ms()
+            self.housekeeping_step(now, tick)
+            tick += 1
+            deadline = ticks_add(deadline, _TICK_MS)
+            wait = ticks_diff(deadline, ticks_ms())
+            if wait < 0:
+                deadline = ticks_ms()
+                wait = 0
+            await sleep_ms(wait)
+
+    def housekeeping_step(self, now, tick):
+        dev = self.device
+        self.health.beat("housekeeping", now)
+        self.ble_wake.set()  # the BLE task beats and retries refused packets at least 10x/s
+        advertising = self.radio is not None and self.radio.conn_handle is None
+        self.board.led(
+            led_on(led_pattern(dev, advertising, now, self.supervisor.last_restart_ms), now)
+        )
+        if dev.pending and self._action_at is None:
+            self._action_at = ticks_add(now, _ACTION_DELAY_MS)  # let the reply go out first
+        if self._action_at is not None and ticks_diff(now, self._action_at) >= 0:
+            self._action_at = None
+            self.do_action(dev.pending)
+        if tick % _TICKS_PER_S:
+            return
+        # Once a second.
+        dev.clock.now()  # keeps the 32-bit device time extension aware of every tick wrap
+        dev.update_status()
+        if self.ble_link is not None:
+            self.ble_link.send_status()
+        if self.serial is not None:
+            self.serial.send_status()
+        self.check_watchdog(now)
+        if self.radio is not None and self.radio.secrets_dirty:
+            try:
+                self.radio.save_secrets()
+            except OSError as e:
+                self.log("could not save bond keys: %s" % e)
+        while dev.log_lines:
+            self.log(dev.log_lines.pop(0))
+        if tick % (_TICKS_PER_S * _GC_EVERY_S) == 0:
+            gc.collect()  # here, at a known moment, rather than inside a sample
+
+    def check_watchdog(self, now):
+        dev = self.device
+        want = dev.want_stream and not dev.mtu_too_small
+        if self.health.healthy(now, dev.sampler, want):
+            self.board.watchdog_feed()
+            self.watchdog_feeds += 1
+            return True
+        self.watchdog_skips += 1
+        if self.watchdog_skips == 1 or self.watchdog_skips % 10 == 0:
+            self.log("watchdog not fed: %s" % self.health.reason)
+        return False
+
+    def do_action(self, command):
+        dev = self.device
+        dev.pending = 0
+        if command == CMD_REPL:
+            self.board.request_repl()  # main.py then leaves the REPL alone after the reset
+        if command in (CMD_REBOOT, CMD_REPL):
+            self.board.reset()
+
+
+# --- entry point (device) ----------------------------------------------------------------
+
+
+def _read_config(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def main(config_path="/config.json"):
+    from . import board as board_mod
+
+    if board_mod.take_repl_flag():
+        print("legpress: REPL requested, the app did not start (reset to start it)")
+        return None
+    from .config import ConfigError, load_text
+
+    chip = board_mod.chip()
+    try:
+        cfg, config_ok = load_text(_read_config(config_path), chip)
+        board = board_mod.Board(cfg)
+    except ConfigError as e:
+        print("legpress: config.json: %s" % e)
+        print("legpress: the app did not start. Fix the value (mpremote edit :config.json)")
+        print("legpress: or delete the file for the defaults, then reset the board.")
+        return None
+    try:
+        app = build(cfg, config_ok, board, chip)
+        asyncio.run(app.run())
+    except KeyboardInterrupt:
+        raise
+    except Exception as e:
+        # Something unforeseen: report it, and start afresh in 10 s (Ctrl-C works meanwhile).
+        _restore_console()
+        print("legpress: fatal:")
+        sys.print_exception(e)
+        print("legpress: resetting in 10 s")
+        import time
+
+        time.sleep(10)
+        board.reset()
+    finally:
+        _restore_console()
+    return None
+
+
+def _restore_console():
+    try:
+        import micropython
+
+        micropython.kbd_intr(3)
+    except ImportError:
+        pass
+
+
+def build(cfg, config_ok, board, chip):
+    from .config import DeviceInfo, default_name
+    from .device import Device
+
+    radio = None
+    mac = board.unique_id()
+    try:
+        import bluetooth
+
+        from .radio import BLERadio, mac_of
+
+        ble = bluetooth.BLE()
+        ble.active(True)
+        mac = mac_of(ble)
+        name = cfg.name or default_name(mac)
+        radio = BLERadio(ble, name, secure=cfg.secure)
+    except Exception as e:  # run on serial without the radio rather than not at all
+        name = cfg.name or default_name(mac)
+        print("legpress: Bluetooth failed to start (%s); serial only" % e)
+    info = DeviceInfo(cfg, mac, name)
+    device = Device(
+        cfg,
+        info,
+        board.pad,
+        board.position,
+        ticks_us,
+        reset_cause=board.reset_cause(),
+        watchdog_reset=board.watchdog_reset(),
+        config_ok=config_ok,
+        mem_free=gc.mem_free,
+    )
+    print("legpress firmware %d.%d.%d on %s" % (VERSION[0], VERSION[1], VERSION[2], chip))
+    source = "config.json" if config_ok else "defaults (config.json missing or unreadable)"
+    print("legpress: %s, reset cause %d, %s:" % (name, device.status.reset_cause, source))
+    for line in cfg.report():
+        print(line)
+    ble_link = None
+    if radio is not None:
+        from .ble_link import BLELink
+
+        ble_link = BLELink(radio, device)
+    serial = None
+    if cfg.serial:
+        import select
+
+        import micropython
+
+        from .serial_link import SerialLink
+
+        poller = select.poll()
+        poller.register(sys.stdin, select.POLLIN)
+        print("legpress: USB serial link on; Ctrl-C is off. REPL: send the REPL command")
+        print("legpress: (legpress firmware repl) or hold BOOT while pressing EN/RST.")
+        micropython.kbd_intr(-1)
+        serial = SerialLink(device, StdinReader(sys.stdin.buffer, poller), sys.stdout.buffer)
+    gc.collect()
+    return App(device, board, ble_link, radio, serial, cfg.watchdog_s)

@@ -1,0 +1,157 @@
+# The BLE side of the device: connection bookkeeping, commands, DEVICE_INFO and STATUS
+# characteristics, and the sample stream. Pure logic over a radio object (radio.BLERadio on
+# the device, a fake in the tests); service() does one step and never blocks, the app's BLE
+# task calls it whenever the radio or the sampler has news.
+#
+# Sample packets leave the ring only when the stack took them: a notification refused with
+# ENOMEM (NimBLE out of buffers) leaves the packet in the ring, counts in notify_enomem, and
+# the link tries again on the next step; meanwhile newer packets queue behind it and go out
+# back to back once buffers free up. If the stack stays full, the ring overwrites its oldest
+# packets and counts their samples as dropped. On an MTU-23 link each one-record packet is
+# re-encoded as SAMPLES_COMPACT.
+
+from .compat import const
+from .control import CommandHandler
+from .device import LINK_BLE
+from .protocol import (
+    CMD_START,
+    HEADER_SIZE,
+    INFO_FIXED_SIZE,
+    NAME_MAX,
+    STATUS_BODY_SIZE,
+    T_DEVICE_INFO,
+    T_STATUS,
+    compact_into,
+    compact_record_size,
+    pack_header,
+    pack_info_body,
+    pack_status_body,
+)
+
+# Subscription bits (CCCD-style), one per notifying characteristic; radio.py keeps them.
+SUB_STREAM = const(1)
+SUB_STATUS = const(2)
+SUB_CONTROL = const(4)
+
+_ENOMEM = const(12)
+_COUNTER_MASK = const(0x3FFFFFFF)
+
+
+class BLELink:
+    def __init__(self, radio, device, handler=None):
+        self._radio = radio
+        self._dev = device
+        self._ring = device.ring
+        self.handler = handler if handler is not None else CommandHandler(device)
+        k = device.n_cells
+        self._compact = bytearray(HEADER_SIZE + compact_record_size(k))  # exactly one packet
+        self._info = bytearray(HEADER_SIZE + INFO_FIXED_SIZE + 3 * k + 1 + NAME_MAX)
+        self._status = bytearray(HEADER_SIZE + STATUS_BODY_SIZE)
+        self._seen_connects = 0
+        self._seen_disconnects = 0
+        self._seen_mtu = 0
+        self._seen_unsubscribes = 0
+        self.send_errors = 0  # notifications refused for a reason other than ENOMEM
+        self.last_errno = 0
+
+    def start(self):
+        # Called once the radio is up: serve the info characteristic and advertise.
+        self._write_info()
+        self._radio.advertise()
+
+    def service(self):
+        radio = self._radio
+        dev = self._dev
+        if radio.connects != self._seen_connects or radio.disconnects != self._seen_disconnects:
+            self._connection_events()
+        if radio.mtu_changes != self._seen_mtu:
+            self._seen_mtu = radio.mtu_changes
+            if radio.conn_handle is not None:
+                dev.on_ble_mtu(radio.mtu)
+        if radio.unsubscribes != self._seen_unsubscribes:
+            self._seen_unsubscribes = radio.unsubscribes
+            dev.on_ble_unsubscribe()
+        cmd = radio.take_command()
+        while cmd is not None:
+            self._command(cmd)
+            cmd = radio.take_command()
+        if dev.stream_link == LINK_BLE and self._ring.pending():
+            self._send_samples()
+        if dev.info_changed:
+            dev.info_changed = False
+            self._write_info()
+
+    def _connection_events(self):
+        radio = self._radio
+        dev = self._dev
+        if radio.disconnects != self._seen_disconnects:
+            self._seen_disconnects = radio.disconnects
+            if dev.ble_connected:
+                dev.on_ble_disconnect()
+        if radio.connects != self._seen_connects:
+            self._seen_connects = radio.connects
+            if dev.ble_connected:
+                dev.on_ble_disconnect()  # a disconnect and a new connection since last step
+            dev.connections = radio.connects & 0xFFFF
+        if radio.conn_handle is not None:
+            if not dev.ble_connected:
+                dev.on_ble_connect()
+            if radio.mtu > 23:
+                self._seen_mtu = radio.mtu_changes
+                dev.on_ble_mtu(radio.mtu)
+        else:
+            # Advertising stops when a central connects; start again after every disconnect.
+            radio.advertise()
+
+    def _command(self, msg):
+        radio = self._radio
+        n = len(msg)
+        if n > HEADER_SIZE and msg[0] == 1 and msg[1] == 5 and msg[HEADER_SIZE] == CMD_START:
+            radio.assume_subscribed(SUB_STREAM)
+        handler = self.handler
+        length = handler.handle(msg, n, LINK_BLE)
+        self._dev.bad_commands = handler.bad_commands
+        if length:
+            radio.notify_control(memoryview(handler.reply)[:length])
+
+    def _send_samples(self):
+        # The per-packet hot path: no allocation while full-size packets go out.
+        radio = self._radio
+        ring = self._ring
+        dev = self._dev
+        if not radio.subscribed(SUB_STREAM):
+            return
+        compact = dev.compact
+        while True:
+            pkt = ring.peek()
+            if pkt is None:
+                return
+            if compact:
+                # One record per packet on these links (Device._plan), so record 0 is all.
+                compact_into(self._compact, pkt, dev.n_cells, 0, 0)
+                pkt = self._compact
+            err = radio.notify_stream(pkt)
+            if err:
+                if err == _ENOMEM:
+                    dev.notify_enomem = (dev.notify_enomem + 1) & _COUNTER_MASK
+                else:
+                    self.send_errors += 1
+                    self.last_errno = err
+                return
+            ring.pop()
+            dev.packets_sent = (dev.packets_sent + 1) & _COUNTER_MASK
+
+    def _write_info(self):
+        dev = self._dev
+        buf = self._info
+        pack_header(buf, T_DEVICE_INFO, 0, dev.next_seq(), dev.clock, dev.clock.now())
+        n = pack_info_body(buf, HEADER_SIZE, dev.info)
+        self._radio.write_info(memoryview(buf)[:n])
+
+    def send_status(self):
+        # Once a second from the housekeeping task: the readable value, notified to subscribers.
+        dev = self._dev
+        buf = self._status
+        pack_header(buf, T_STATUS, 0, dev.next_seq(), dev.clock, dev.clock.now())
+        pack_status_body(buf, HEADER_SIZE, dev.status)
+        self._radio.write_status(buf, self._radio.conn_handle is not None)

@@ -1,0 +1,150 @@
+# Control commands, the same over BLE and USB serial (PROTOCOL.md "COMMAND" and "REPLY").
+#
+# CommandHandler.handle(msg, n, link) reads one COMMAND message and writes the REPLY into its
+# own buffer; it returns the reply length. It never raises: a malformed or unknown command gets
+# an error reply and is counted in `bad_commands`, and an exception inside a command becomes an
+# INTERNAL reply. The actions live in the device object (device.Device, or a fake in the tests):
+#
+#   start(link) / stop(link)     -> result code
+#   zero()                       -> position before zeroing (counts)
+#   tare(samples)                -> result code; the tare values are then in info.tare
+#   set_rate(rate_hz)            -> period_us
+#   identify(seconds)
+#   request(command)             -> result code; REBOOT and REPL happen after the reply is sent
+#   pack_status_body(buf, off) / pack_info_body(buf, off) -> end offset
+#   next_seq(), clock, info
+
+import struct
+
+from .compat import const
+from .protocol import (
+    CMD_GET_INFO,
+    CMD_GET_STATUS,
+    CMD_IDENTIFY,
+    CMD_REBOOT,
+    CMD_REPL,
+    CMD_SET_RATE,
+    CMD_START,
+    CMD_STOP,
+    CMD_TARE,
+    CMD_ZERO,
+    HEADER_SIZE,
+    INFO_FIXED_SIZE,
+    NAME_MAX,
+    R_BAD_ARGUMENT,
+    R_BAD_LENGTH,
+    R_BAD_TYPE,
+    R_BAD_VERSION,
+    R_INTERNAL,
+    R_OK,
+    R_UNKNOWN_COMMAND,
+    REPLY_HEADER_SIZE,
+    T_COMMAND,
+    VERSION,
+    pack_reply,
+)
+
+# Argument bytes per command code (index); 0xFF marks a code that is not a command.
+_ARG_LEN = b"\xff\x00\x00\x00\x01\x02\x01\x00\x00\x00\x00"
+# The largest reply: DEVICE_INFO body with 16 cells and a 29-byte name.
+REPLY_MAX = REPLY_HEADER_SIZE + INFO_FIXED_SIZE + 3 * 16 + 1 + NAME_MAX
+_TARE_DEFAULT = const(32)
+_COUNTER_MASK = const(0x3FFFFFFF)
+
+
+class CommandHandler:
+    def __init__(self, device):
+        self._dev = device
+        self.reply = bytearray(REPLY_MAX)
+        self.bad_commands = 0
+        self.errors = 0  # commands that raised (INTERNAL)
+        self.last_error = None
+
+    def handle(self, msg, n, link):
+        """Handles msg[:n]; returns the length of the reply now in self.reply (0: none)."""
+        request_seq = 0
+        command = 0
+        try:
+            if n >= 5:
+                request_seq = msg[3] | (msg[4] << 8)
+            if n >= HEADER_SIZE + 1:
+                command = msg[HEADER_SIZE]
+            result = self._check(msg, n)
+            if result != R_OK:
+                self.bad_commands = (self.bad_commands + 1) & _COUNTER_MASK
+                return self._reply(request_seq, command, result)
+            return self._run(msg, n, link, request_seq, command)
+        except Exception as e:  # the handler must not fail: report it and carry on
+            self.errors += 1
+            self.last_error = e
+            try:
+                return self._reply(request_seq, command, R_INTERNAL)
+            except Exception:
+                return 0
+
+    def _check(self, msg, n):
+        if n < HEADER_SIZE:
+            return R_BAD_LENGTH
+        if msg[0] != VERSION:
+            return R_BAD_VERSION
+        if msg[1] != T_COMMAND:
+            return R_BAD_TYPE
+        if n < HEADER_SIZE + 1:
+            return R_BAD_LENGTH
+        command = msg[HEADER_SIZE]
+        if command >= len(_ARG_LEN) or _ARG_LEN[command] == 0xFF:
+            return R_UNKNOWN_COMMAND
+        if n != HEADER_SIZE + 1 + _ARG_LEN[command]:
+            return R_BAD_LENGTH
+        if command == CMD_SET_RATE:
+            rate = msg[10] | (msg[11] << 8)
+            if not 50 <= rate <= 400:
+                return R_BAD_ARGUMENT
+        elif command == CMD_IDENTIFY and not 1 <= msg[10] <= 60:
+            return R_BAD_ARGUMENT
+        return R_OK
+
+    def _reply(self, request_seq, command, result):
+        dev = self._dev
+        clock = dev.clock
+        return pack_reply(
+            self.reply, dev.next_seq(), clock, clock.now(), request_seq, command, result
+        )
+
+    def _run(self, msg, n, link, request_seq, command):
+        dev = self._dev
+        buf = self.reply
+        o = REPLY_HEADER_SIZE
+        result = R_OK
+        if command == CMD_START:
+            result = dev.start(link)
+        elif command == CMD_STOP:
+            result = dev.stop(link)
+        elif command == CMD_ZERO:
+            before = dev.zero()
+            struct.pack_into("<i", buf, o, before)
+            o += 4
+        elif command == CMD_TARE:
+            samples = msg[10] or _TARE_DEFAULT
+            result = dev.tare(samples)
+            if result == R_OK:
+                tare = dev.info.tare
+                for c in range(len(tare)):
+                    struct.pack_into("<H", buf, o + 2 * c, tare[c])
+                o += 2 * len(tare)
+        elif command == CMD_SET_RATE:
+            period_us = dev.set_rate(msg[10] | (msg[11] << 8))
+            struct.pack_into("<I", buf, o, period_us)
+            o += 4
+        elif command == CMD_IDENTIFY:
+            dev.identify(msg[10])
+        elif command == CMD_GET_STATUS:
+            o = dev.pack_status_body(buf, o)
+        elif command == CMD_GET_INFO:
+            o = dev.pack_info_body(buf, o)
+        elif command in (CMD_REBOOT, CMD_REPL):
+            result = dev.request(command, link)
+        # The header goes in last: the payload above may have failed, and then the INTERNAL
+        # reply from handle() replaces everything.
+        self._reply(request_seq, command, result)
+        return o if result == R_OK else REPLY_HEADER_SIZE

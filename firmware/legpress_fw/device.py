@@ -1,0 +1,340 @@
+# The device as the links see it: streaming state, the command actions, STATUS and
+# DEVICE_INFO. Owns the sampler and the ring but no hardware: the pad, the position source and
+# the clocks come in as arguments (board.py builds them on the device, fakes in the tests, the
+# host simulator its own).
+#
+# One link at a time receives samples: the one that sent START (LINK_BLE or LINK_SERIAL). The
+# sample batch depends on that link: about 25 packets a second, as many records as fit in a
+# BLE notification (MTU - 3) or a ring slot on serial; on an MTU-23 BLE link each packet holds
+# one record, which the BLE link re-encodes as SAMPLES_COMPACT.
+
+from .compat import const, ticks_add, ticks_diff, ticks_ms
+from .protocol import (
+    FAULT_CELL,
+    FAULT_CONFIG,
+    FAULT_LOW_HEAP,
+    FAULT_MTU_TOO_SMALL,
+    FAULT_POSITION,
+    FAULT_TASK_RESTARTED,
+    FAULT_WATCHDOG_RESET,
+    HEADER_SIZE,
+    R_BUSY,
+    R_OK,
+    DeviceClock,
+    batch_samples,
+    compact_record_size,
+    pack_info_body,
+    pack_status_body,
+)
+from .ring import PacketRing
+from .sampler import Sampler
+
+LINK_NONE = const(0)
+LINK_BLE = const(1)
+LINK_SERIAL = const(2)
+
+# Ring: 48 slots of one full BLE payload (MTU 247 - 3). At 100 Hz and 4 samples a packet that
+# is about 2 s of samples to ride out a slow link before the oldest packets are overwritten.
+RING_SLOTS = const(48)
+SLOT_SIZE = const(244)
+_ATT_OVERHEAD = const(3)
+_LOW_HEAP = const(8192)
+_COUNTER_MASK = const(0x3FFFFFFF)
+
+
+class Status:
+    """The STATUS fields (protocol.pack_status_body reads these attributes)."""
+
+    def __init__(self):
+        self.state = 0
+        self.link = LINK_NONE
+        self.faults = 0
+        self.uptime_s = 0
+        self.samples_total = 0
+        self.samples_dropped = 0
+        self.overruns = 0
+        self.jitter_max_us = 0
+        self.jitter_mean_us = 0
+        self.packets_sent = 0
+        self.notify_enomem = 0
+        self.bad_commands = 0
+        self.task_restarts = 0
+        self.mtu = 0
+        self.connections = 0
+        self.heap_free_bytes = 0
+        self.dead_cells = 0
+        self.reset_cause = 0
+
+
+class Device:
+    def __init__(
+        self,
+        cfg,
+        info,
+        pad,
+        position,
+        ticks_us,
+        reset_cause=0,
+        watchdog_reset=False,
+        config_ok=True,
+        mem_free=None,
+        ring_slots=RING_SLOTS,
+    ):
+        self.cfg = cfg
+        self.info = info
+        self.pad = pad
+        self.position = position
+        self.clock = DeviceClock(ticks_us)
+        self.ring = PacketRing(ring_slots, SLOT_SIZE)
+        self.n_cells = pad.n_cells
+        self.rate_hz = cfg.rate_hz
+        self.ble_connected = False
+        self.ble_mtu = 0
+        self.sampler = Sampler(
+            pad,
+            position,
+            ticks_us,
+            self.clock,
+            self.ring,
+            info.period_us,
+            self._plan(SLOT_SIZE)[0],
+        )
+        info.batch_samples = self.sampler.batch
+        self.status = Status()
+        self.status.reset_cause = reset_cause
+        self._boot_faults = (FAULT_WATCHDOG_RESET if watchdog_reset else 0) | (
+            0 if config_ok else FAULT_CONFIG
+        )
+        self._mem_free = mem_free
+        self._seq = 0
+        self._boot_ms = ticks_ms()
+        self._tare_buf = bytearray(2 * self.n_cells)
+        # Streaming: `stream_link` is where samples go; `want_stream` stays set while the
+        # sampler waits for a usable MTU.
+        self.stream_link = LINK_NONE
+        self.want_stream = False
+        self.compact = False
+        self.mtu_too_small = False
+        self.serial_active = False
+        # Counters kept by the links and the supervisor.
+        self.packets_sent = 0
+        self.notify_enomem = 0
+        self.bad_commands = 0
+        self.task_restarts = 0
+        self.connections = 0
+        # Set when DEVICE_INFO changed (the BLE link rewrites the info characteristic) or must
+        # go out on serial (after START there).
+        self.info_changed = True
+        self.info_due_serial = False
+        self.identify_until = None
+        self.pending = 0  # CMD_REBOOT or CMD_REPL, done once the reply is out
+        self.pending_link = LINK_NONE
+        self.log_lines = []  # text for the serial LOG / console, drained by the app
+
+    # --- messages ------------------------------------------------------------------------
+
+    def next_seq(self):
+        # The shared sequence counter of every device message that is not a sample packet.
+        seq = self._seq
+        self._seq = (seq + 1) & 0xFFFF
+        return seq
+
+    def log(self, text):
+        if len(self.log_lines) < 8:
+            self.log_lines.append(text)
+
+    # --- links ---------------------------------------------------------------------------
+
+    def _payload_max(self, link):
+        if link == LINK_BLE:
+            return min(self.ble_mtu - _ATT_OVERHEAD, SLOT_SIZE)
+        return SLOT_SIZE
+
+    def _plan(self, payload_max):
+        # (records per packet, compact, mtu_too_small) for a link carrying payload_max bytes.
+        n = batch_samples(self.rate_hz, payload_max, self.n_cells)
+        if n:
+            return n, False, False
+        # Not one SAMPLES record fits: one SAMPLES_COMPACT record per packet, if even that fits.
+        if HEADER_SIZE + compact_record_size(self.n_cells) <= payload_max:
+            return 1, True, False
+        return 1, False, True
+
+    def _restart_sampler(self):
+        # Applies rate, link and MTU: a new batch size, and a RESTART packet if streaming.
+        # While the MTU is too small for even a compact record the sampler stays stopped.
+        s = self.sampler
+        s.stop()  # commits a partial packet; the link still sends it
+        link = self.stream_link
+        batch, self.compact, self.mtu_too_small = self._plan(self._payload_max(link))
+        s.configure(1000000 // self.rate_hz, batch)
+        self._update_info(link)
+        if self.want_stream and not self.mtu_too_small:
+            s.start()
+
+    def _update_info(self, link):
+        info = self.info
+        info.period_us = self.sampler.period_us
+        if link == LINK_BLE:
+            info.batch_samples = self._plan(self._payload_max(link))[0]
+            info.mtu = self.ble_mtu
+        else:
+            info.batch_samples = self._plan(SLOT_SIZE)[0]
+            info.mtu = 0
+        self.info_changed = True
+
+    def _drain(self):
+        ring = self.ring
+        while ring.pending():
+            ring.pop()
+
+    def on_ble_connect(self):
+        self.ble_connected = True
+        self.ble_mtu = 23
+        self.connections = (self.connections + 1) & 0xFFFF
+        if self.stream_link != LINK_SERIAL or not self.want_stream:
+            self._update_info(LINK_BLE)
+
+    def on_ble_mtu(self, mtu):
+        self.ble_mtu = mtu
+        if self.stream_link == LINK_BLE and self.want_stream:
+            self._restart_sampler()
+        elif self.stream_link != LINK_SERIAL or not self.want_stream:
+            self._update_info(LINK_BLE)
+
+    def on_ble_disconnect(self):
+        self.ble_connected = False
+        self.ble_mtu = 0
+        if self.stream_link == LINK_BLE:
+            # Nobody to send to: stop, and forget what was not sent.
+            self._stop_stream()
+            self._drain()
+            self.stream_link = LINK_NONE
+
+    def on_ble_unsubscribe(self):
+        if self.stream_link == LINK_BLE and self.want_stream:
+            self._stop_stream()
+
+    # --- command actions -----------------------------------------------------------------
+
+    def start(self, link):
+        # A new stream: packets of an earlier one are forgotten, the first carries RESTART.
+        self.sampler.stop()
+        self._drain()
+        self.stream_link = link
+        self.want_stream = True
+        self._restart_sampler()
+        if link == LINK_SERIAL:
+            self.info_due_serial = True
+        return R_OK
+
+    def stop(self, link):
+        self._stop_stream()
+        return R_OK
+
+    def _stop_stream(self):
+        self.sampler.stop()  # commits the partial packet, which the link still sends
+        self.want_stream = False
+
+    def zero(self):
+        return self.position.zero()
+
+    def tare(self, samples):
+        # Averages `samples` back-to-back pad readings. It blocks sampling for samples x K
+        # conversions (about 10 ms for 32 samples of 8 cells); a stream shows that as an
+        # overrun, honestly flagged.
+        k = self.n_cells
+        sums = [0] * k
+        buf = self._tare_buf
+        for _ in range(samples):
+            self.pad.read_into(buf, 0)
+            for c in range(k):
+                sums[c] += buf[2 * c] | (buf[2 * c + 1] << 8)
+        tare = self.info.tare
+        for c in range(k):
+            tare[c] = (sums[c] + samples // 2) // samples
+        self.info_changed = True
+        return R_OK
+
+    def set_rate(self, rate_hz):
+        self.rate_hz = rate_hz
+        self._restart_sampler()
+        return self.sampler.period_us
+
+    def identify(self, seconds):
+        self.identify_until = ticks_add(ticks_ms(), seconds * 1000)
+
+    def identifying(self, now_ms):
+        until = self.identify_until
+        if until is None:
+            return False
+        if ticks_diff(until, now_ms) <= 0:
+            self.identify_until = None
+            return False
+        return True
+
+    def request(self, command, link):
+        if self.pending:
+            return R_BUSY
+        self.pending = command
+        self.pending_link = link
+        return R_OK
+
+    # --- STATUS / DEVICE_INFO ------------------------------------------------------------
+
+    def faults(self):
+        st = self.status
+        f = self._boot_faults
+        if st.dead_cells:
+            f |= FAULT_CELL
+        if self.sampler.position_errors:
+            f |= FAULT_POSITION
+        if self.task_restarts:
+            f |= FAULT_TASK_RESTARTED
+        if self._mem_free is not None and st.heap_free_bytes < _LOW_HEAP:
+            f |= FAULT_LOW_HEAP
+        if self.want_stream and self.mtu_too_small:
+            f |= FAULT_MTU_TOO_SMALL
+        return f
+
+    def update_status(self):
+        # Refreshes every STATUS field; jitter and dead cells restart for the next period.
+        st = self.status
+        s = self.sampler
+        st.state = 1 if self.want_stream else 0
+        if self.want_stream:
+            st.link = self.stream_link
+        elif self.ble_connected:
+            st.link = LINK_BLE
+        elif self.serial_active:
+            st.link = LINK_SERIAL
+        else:
+            st.link = LINK_NONE
+        st.uptime_s = (ticks_diff(ticks_ms(), self._boot_ms) // 1000) & _COUNTER_MASK
+        st.samples_total = s.samples_total
+        st.samples_dropped = self.ring.dropped_samples
+        st.overruns = s.overruns
+        st.jitter_max_us = s.jitter_max_us
+        st.jitter_mean_us = s.jitter_mean_us()
+        s.reset_jitter()
+        st.packets_sent = self.packets_sent
+        st.notify_enomem = self.notify_enomem
+        st.bad_commands = self.bad_commands
+        st.task_restarts = self.task_restarts & 0xFFFF
+        st.mtu = self.ble_mtu if self.ble_connected else 0
+        st.connections = self.connections
+        st.heap_free_bytes = self._mem_free() if self._mem_free is not None else 0
+        st.dead_cells = s.rail_cells & 0xFFFF
+        s.rail_cells = 0
+        st.faults = self.faults()
+        return st
+
+    def pack_status_body(self, buf, offset):
+        self.update_status()
+        return pack_status_body(buf, offset, self.status)
+
+    def pack_info_body(self, buf, offset):
+        return pack_info_body(buf, offset, self.info)
+
+    def uptime_ms(self):
+        return ticks_diff(ticks_ms(), self._boot_ms)
