@@ -1,0 +1,1295 @@
+"""The session store: people, machines, sessions, sets, reps and events in one SQLite file.
+
+One file, by default in the user's data directory (:func:`default_db_path`), shared by every
+``legpress`` command. It links each session to its raw recording (the recording file stays
+where it was written; the database keeps its path) and keeps what the detectors found, so
+sessions can be listed, compared across weeks and turned into reports without re-analysis.
+
+Every write is one transaction (``BEGIN IMMEDIATE``), the journal is WAL (readers never block
+the live writer) and foreign keys are enforced. SQLite errors become :class:`StoreError`,
+:class:`NotFoundError` or :class:`AlreadyExistsError`, each with a one-line message saying
+what to do.
+
+Example::
+
+    from legpress.detect import analyze_block, DetectorConfig
+    from legpress.storage.store import SessionStore
+
+    with SessionStore() as store:
+        store.add_person("Ana", rom_limit_mm=320)
+        cfg = DetectorConfig(rom_limit_mm=store.get_profile("Ana").effective_limit_mm)
+        a = analyze_block(block, cfg)
+        sid = store.import_analysis("Ana", a.reps, a.events, config=cfg)
+        print(store.get_session(sid)["stats"])
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import math
+import os
+import shlex
+import sqlite3
+import sys
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, Final, Literal, Self
+
+from legpress.detect.config import DetectorConfig, Profile
+from legpress.detect.events import Event, Rep
+from legpress.dsp.calibration import Calibration
+from legpress.errors import ConfigError, LegPressError, UsageError
+from legpress.storage.migrations import LATEST_VERSION, migrate, schema_version
+
+__all__ = [
+    "DEFAULT_SET_REST_S",
+    "EXPORT_FORMAT",
+    "FORM_EVENT_TYPES",
+    "MACHINE_KINDS",
+    "AlreadyExistsError",
+    "Machine",
+    "NotFoundError",
+    "Person",
+    "SessionRow",
+    "SessionStore",
+    "StoreError",
+    "compute_stats",
+    "default_db_path",
+    "event_from_dict",
+    "rep_from_dict",
+]
+
+#: A rest longer than this between two reps starts a new set.
+DEFAULT_SET_REST_S: Final = 30.0
+MACHINE_KINDS: Final = ("incline45", "horizontal")
+#: Events about form, besides lift-off and range of motion.
+FORM_EVENT_TYPES: Final = ("fast_lowering", "bounce", "knee_lock")
+#: The ``format`` of a JSON export (and of :meth:`SessionStore.import_session` input).
+EXPORT_FORMAT: Final = "legpress-session"
+_EXPORT_VERSION: Final = 1
+_ENV_DB: Final = "LEGPRESS_DB"
+
+# Rep fields stored as columns (index and events are stored separately).
+_REP_FIELDS: Final = tuple(f.name for f in fields(Rep) if f.name not in ("index", "events"))
+_REP_OPTIONAL: Final = frozenset(
+    f.name for f in fields(Rep) if "None" in str(f.type) and f.name != "index"
+)
+_REP_BOOL: Final = frozenset(f.name for f in fields(Rep) if str(f.type) == "bool")
+
+
+class StoreError(LegPressError, OSError):
+    """The session database cannot be used (locked, damaged, unwritable, too new)."""
+
+    exit_code = 7
+
+
+class NotFoundError(LegPressError, LookupError):
+    """No person, machine or session with that name or id."""
+
+    exit_code = 8
+
+
+class AlreadyExistsError(LegPressError, ValueError):
+    """A person or machine with that name, or that rep of a session, is already stored."""
+
+    exit_code = 9
+
+
+def default_db_path() -> Path:
+    """Where the session database lives unless told otherwise.
+
+    ``$LEGPRESS_DB`` if set; else ``$XDG_DATA_HOME/legpress/legpress.db`` (an absolute
+    ``XDG_DATA_HOME`` only, as the XDG spec says), else ``~/.local/share/legpress/legpress.db``;
+    on Windows ``%LOCALAPPDATA%\\legpress\\legpress.db``.
+    """
+    env = os.environ.get(_ENV_DB, "").strip()
+    if env:
+        return Path(env).expanduser()
+    if sys.platform == "win32" and os.environ.get("LOCALAPPDATA"):
+        return Path(os.environ["LOCALAPPDATA"]) / "legpress" / "legpress.db"
+    xdg = os.environ.get("XDG_DATA_HOME", "").strip()
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
+    return base / "legpress" / "legpress.db"
+
+
+# -- records -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A person who trains, with their limits.
+
+    Attributes:
+        id: database id.
+        name: unique name (case-insensitive).
+        rom_limit_mm: the therapist's ROM limit (sled travel from the top), if set.
+        lift_off_depth_mm: the depth where the lower back began to lift in calibration reps.
+        margin_mm: the learned limit stops this far before the lift-off depth.
+        max_calibrated_depth_mm: the deepest calibration rep.
+        notes: free text.
+        created: when the person was added (ISO 8601, UTC).
+    """
+
+    id: int
+    name: str
+    rom_limit_mm: float | None
+    lift_off_depth_mm: float | None
+    margin_mm: float
+    max_calibrated_depth_mm: float | None
+    notes: str
+    created: str
+
+    @property
+    def profile(self) -> Profile:
+        """The detector profile of this person."""
+        return Profile(
+            person=self.name,
+            rom_limit_mm=self.rom_limit_mm,
+            lift_off_depth_mm=self.lift_off_depth_mm,
+            margin_mm=self.margin_mm,
+            max_calibrated_depth_mm=self.max_calibrated_depth_mm,
+            notes=self.notes,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, with the limit in force as ``effective_limit_mm``."""
+        d = asdict(self)
+        d["effective_limit_mm"] = self.profile.effective_limit_mm
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class Machine:
+    """A leg press.
+
+    Attributes:
+        id: database id.
+        name: unique name (case-insensitive).
+        kind: ``"incline45"`` or ``"horizontal"``.
+        counts_per_mm: encoder counts per millimetre of sled travel, if measured.
+        notes: free text.
+    """
+
+    id: int
+    name: str
+    kind: str
+    counts_per_mm: float | None
+    notes: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    """One line of :meth:`SessionStore.list_sessions`: a session and its totals.
+
+    Attributes:
+        id: session id.
+        person: the person's name, if the session has one.
+        machine: the machine's name, if known.
+        started_at: ISO 8601, UTC.
+        ended_at: ISO 8601, UTC; None while running (or if the program stopped).
+        device_name: the device's name.
+        rom_limit_mm: the ROM limit the detectors used.
+        reps: completed reps.
+        sets: sets.
+        lift_offs: reps in which the lower back lifted.
+        rom_exceeded: reps that went past the ROM limit.
+        form_events: fast lowering, bounce and knee-lock events.
+        max_depth_mm: the deepest rep.
+        mean_lowering_s: mean lowering duration.
+        mean_pushing_s: mean pushing duration.
+    """
+
+    id: int
+    person: str | None
+    machine: str | None
+    started_at: str
+    ended_at: str | None
+    device_name: str
+    rom_limit_mm: float | None
+    reps: int
+    sets: int
+    lift_offs: int
+    rom_exceeded: int
+    form_events: int
+    max_depth_mm: float | None
+    mean_lowering_s: float | None
+    mean_pushing_s: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+# -- conversions ---------------------------------------------------------------------------
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _timestamp(value: datetime | str | None) -> str:
+    """ISO 8601 in UTC (naive datetimes are local time)."""
+    if value is None:
+        return _now()
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise UsageError(f"not an ISO 8601 date and time: {value!r}") from None
+    return value.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON types; non-finite floats become None, numpy scalars become Python ones."""
+    if isinstance(value, bool) or value is None or isinstance(value, (str, int)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    item = getattr(value, "item", None)  # numpy scalar
+    if callable(item):
+        return _jsonable(item())
+    tolist = getattr(value, "tolist", None)  # numpy array
+    if callable(tolist):
+        return _jsonable(tolist())
+    return str(value)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(_jsonable(value), separators=(",", ":"), allow_nan=False)
+
+
+def _loads(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return None
+
+
+def _finite(value: Any) -> float | None:
+    if value is None:
+        return None
+    f = float(value)
+    return f if math.isfinite(f) else None
+
+
+def rep_from_dict(d: Mapping[str, Any]) -> Rep:
+    """A :class:`Rep` from its stored or exported form (``None`` metrics become NaN).
+
+    Raises:
+        ConfigError: a field is missing or malformed.
+    """
+    try:
+        kwargs: dict[str, Any] = {"index": int(d["index"])}
+        for name in _REP_FIELDS:
+            value = d.get(name)
+            if name in _REP_BOOL:
+                kwargs[name] = bool(value)
+            elif value is None:
+                kwargs[name] = None if name in _REP_OPTIONAL else math.nan
+            else:
+                kwargs[name] = float(value)
+        kwargs["events"] = tuple(str(e) for e in d.get("events") or ())
+        return Rep(**kwargs)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"rep is malformed: {exc}") from None
+
+
+def event_from_dict(d: Mapping[str, Any]) -> Event:
+    """An :class:`Event` from its stored or exported form.
+
+    Raises:
+        ConfigError: a field is missing or malformed.
+    """
+    try:
+        evidence = d.get("evidence") or {}
+        return Event(
+            type=str(d["type"]),
+            t_s=float(d["t_s"]),
+            rep=int(d["rep"]),
+            message=str(d.get("message", "")),
+            evidence=dict(evidence),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"event is malformed: {exc}") from None
+
+
+def _mean(values: Iterable[Any]) -> float | None:
+    xs = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    return sum(xs) / len(xs) if xs else None
+
+
+def compute_stats(
+    reps: Sequence[Mapping[str, Any]], events: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """Totals of a session from its reps and events (the dicts of :meth:`get_session`).
+
+    Returns:
+        ``reps``, ``sets``, ``lift_offs`` (reps with a lift-off), ``rom_exceeded`` (reps past
+        the limit), ``rom_warnings`` and ``form_events`` (event counts), ``events_by_type``,
+        ``max_depth_mm``, ``mean_depth_mm``, ``mean_lowering_s``, ``mean_pushing_s``,
+        ``mean_tut_s``, ``min_lumbar_contact`` and ``active_s`` (first rep start to last rep
+        end); means are None without reps.
+    """
+    by_type = Counter(str(e.get("type")) for e in events)
+    depths = [r.get("depth_mm") for r in reps]
+    finite_depths = [float(x) for x in depths if x is not None and math.isfinite(float(x))]
+    contacts = [
+        float(r["lumbar_contact_min"]) for r in reps if r.get("lumbar_contact_min") is not None
+    ]
+    return {
+        "reps": len(reps),
+        "sets": len({r.get("set", 0) for r in reps}),
+        "lift_offs": sum(1 for r in reps if r.get("lift_off")),
+        "rom_exceeded": sum(1 for r in reps if r.get("rom_exceeded")),
+        "rom_warnings": by_type.get("rom_warning", 0),
+        "form_events": sum(by_type.get(t, 0) for t in FORM_EVENT_TYPES),
+        "events_by_type": dict(sorted(by_type.items())),
+        "max_depth_mm": max(finite_depths) if finite_depths else None,
+        "mean_depth_mm": _mean(finite_depths),
+        "mean_lowering_s": _mean(r.get("lowering_s") for r in reps),
+        "mean_pushing_s": _mean(r.get("pushing_s") for r in reps),
+        "mean_tut_s": _mean(r.get("tut_s") for r in reps),
+        "min_lumbar_contact": min(contacts) if contacts else None,
+        "active_s": (float(reps[-1]["t_end_s"]) - float(reps[0]["t_start_s"]) if reps else 0.0),
+    }
+
+
+def _config_dict(config: DetectorConfig | Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if config is None:
+        return None
+    if isinstance(config, DetectorConfig):
+        return asdict(config)
+    return dict(config)
+
+
+def _calibration_dict(cal: Calibration | Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if cal is None:
+        return None
+    if isinstance(cal, Calibration):
+        return cal.to_dict()
+    return dict(cal)
+
+
+def _check_limit(rom_limit_mm: float | None) -> float | None:
+    if rom_limit_mm is None:
+        return None
+    try:
+        value = float(rom_limit_mm)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"the ROM limit must be a number of millimetres, got {rom_limit_mm!r}"
+        ) from None
+    if not (math.isfinite(value) and 0 < value < 2000):
+        raise ConfigError(f"the ROM limit must be between 0 and 2000 mm, got {rom_limit_mm}")
+    return value
+
+
+# -- the store -----------------------------------------------------------------------------
+
+
+class SessionStore:
+    """The session database.
+
+    Args:
+        path: the SQLite file (created with its folder if missing); ``None`` means
+            :func:`default_db_path`; ``":memory:"`` for a throw-away database.
+        set_rest_s: a rest longer than this between reps starts a new set.
+        timeout_s: how long to wait for another process that is writing.
+
+    Raises:
+        StoreError: the file cannot be opened, is not a legpress database, is damaged, or was
+            made by a newer legpress.
+
+    Use as a context manager or call :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        set_rest_s: float = DEFAULT_SET_REST_S,
+        timeout_s: float = 5.0,
+    ) -> None:
+        if not set_rest_s > 0:
+            raise ConfigError(f"set_rest_s must be positive, got {set_rest_s}")
+        self.set_rest_s = float(set_rest_s)
+        memory = path is not None and str(path) == ":memory:"
+        self.path = Path(":memory:") if memory else Path(path or default_db_path()).expanduser()
+        if not memory:
+            if self.path.is_dir():
+                raise StoreError(
+                    f"{self.path} is a folder: give the database file, e.g. "
+                    f"{self.path / 'legpress.db'}"
+                )
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot create the folder for {self.path} ({exc.strerror}): choose another "
+                    f"file with --db or {_ENV_DB}"
+                ) from None
+        self._conn: sqlite3.Connection | None = None
+        with self._errors():
+            conn = sqlite3.connect(
+                ":memory:" if memory else str(self.path),
+                timeout=timeout_s,
+                isolation_level=None,
+            )
+            self._conn = conn
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA foreign_keys = ON")
+            version = schema_version(conn)  # the first read: fails here on a non-database
+            if version > LATEST_VERSION:
+                conn.close()
+                self._conn = None
+                raise StoreError(
+                    f"{self.path} was written by a newer legpress (schema {version}, this one "
+                    f"knows {LATEST_VERSION}): upgrade legpress"
+                )
+            if not memory:
+                conn.execute("PRAGMA journal_mode = WAL")
+            migrate(conn)
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the database (idempotent)."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        """The database's schema version (``PRAGMA user_version``)."""
+        with self._errors():
+            return schema_version(self._db)
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise UsageError("the session store is closed")
+        return self._conn
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Turn SQLite errors into one-line legpress errors."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from None
+
+    def _translate(self, exc: sqlite3.Error) -> LegPressError:
+        text = str(exc)
+        low = text.lower()
+        where = str(self.path)
+        if "locked" in low or "busy" in low:
+            return StoreError(
+                f"{where} is busy: another legpress is writing to it; try again in a moment"
+            )
+        if "not a database" in low or "malformed" in low or "corrupt" in low:
+            return StoreError(
+                f"{where} is damaged or not a legpress database: move it aside (a new one will "
+                "be created) or restore a backup"
+            )
+        if "readonly" in low or "read-only" in low:
+            return StoreError(
+                f"{where} is read-only: fix its permissions or choose another file with --db"
+            )
+        if "unable to open" in low:
+            return StoreError(
+                f"cannot open {where}: check that its folder exists and is writable, or choose "
+                f"another file with --db or {_ENV_DB}"
+            )
+        if "disk" in low and ("full" in low or "i/o" in low):
+            return StoreError(f"cannot write {where}: {text}; free some disk space")
+        return StoreError(f"session database {where}: {text}")
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; rolled back on any error."""
+        db = self._db
+        with self._errors():
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """A consistent snapshot for multi-query reads."""
+        db = self._db
+        with self._errors():
+            db.execute("BEGIN")
+            try:
+                yield db
+            finally:
+                db.execute("COMMIT")
+
+    # -- people ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _person(row: sqlite3.Row) -> Person:
+        return Person(
+            id=int(row["id"]),
+            name=str(row["name"]),
+            rom_limit_mm=row["rom_limit_mm"],
+            lift_off_depth_mm=row["lift_off_depth_mm"],
+            margin_mm=float(row["margin_mm"]),
+            max_calibrated_depth_mm=row["max_calibrated_depth_mm"],
+            notes=str(row["notes"]),
+            created=str(row["created"]),
+        )
+
+    def _person_row(self, db: sqlite3.Connection, name: str) -> sqlite3.Row:
+        row = db.execute("SELECT * FROM people WHERE name = ?", (name.strip(),)).fetchone()
+        if row is None:
+            raise NotFoundError(
+                f"no person named {name!r}: add them with "
+                f"`legpress people add {shlex.quote(name.strip())}`"
+            )
+        return row  # type: ignore[no-any-return]
+
+    def add_person(
+        self,
+        name: str,
+        *,
+        rom_limit_mm: float | None = None,
+        notes: str = "",
+        margin_mm: float = 20.0,
+    ) -> Person:
+        """Add a person.
+
+        Args:
+            name: unique name (case-insensitive), e.g. a patient's name or code.
+            rom_limit_mm: the therapist's ROM limit, if known.
+            notes: free text.
+            margin_mm: how far before the calibrated lift-off depth a learned limit stops.
+
+        Raises:
+            ConfigError: empty name, limit or margin out of range.
+            AlreadyExistsError: that name is taken.
+        """
+        if not name.strip():
+            raise ConfigError("a person needs a name (or a code)")
+        profile = Profile(
+            person=name.strip(),
+            rom_limit_mm=_check_limit(rom_limit_mm),
+            margin_mm=margin_mm,
+            notes=notes,
+        )
+        with self._write() as db:
+            if db.execute("SELECT 1 FROM people WHERE name = ?", (profile.person,)).fetchone():
+                raise AlreadyExistsError(
+                    f"{profile.person!r} is already in the database: see `legpress people list`"
+                )
+            db.execute(
+                "INSERT INTO people (name, rom_limit_mm, margin_mm, notes, created) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (profile.person, profile.rom_limit_mm, profile.margin_mm, notes, _now()),
+            )
+            return self._person(self._person_row(db, profile.person))
+
+    def get_person(self, name: str) -> Person:
+        """The person with that name (case-insensitive).
+
+        Raises:
+            NotFoundError: nobody by that name.
+        """
+        with self._errors():
+            return self._person(self._person_row(self._db, name))
+
+    def ensure_person(self, name: str) -> Person:
+        """The person with that name, added (with no limit) if missing."""
+        try:
+            return self.get_person(name)
+        except NotFoundError:
+            pass
+        try:
+            return self.add_person(name)
+        except AlreadyExistsError:  # added by another process meanwhile
+            return self.get_person(name)
+
+    def list_people(self) -> list[Person]:
+        """Everybody, by name."""
+        with self._errors():
+            rows = self._db.execute("SELECT * FROM people ORDER BY name").fetchall()
+        return [self._person(r) for r in rows]
+
+    def set_limit(self, person: str, rom_limit_mm: float | None) -> Person:
+        """Set (or with ``None`` clear) the therapist's ROM limit of a person.
+
+        Raises:
+            ConfigError: the limit is out of range.
+            NotFoundError: nobody by that name.
+        """
+        limit = _check_limit(rom_limit_mm)
+        with self._write() as db:
+            row = self._person_row(db, person)
+            db.execute("UPDATE people SET rom_limit_mm = ? WHERE id = ?", (limit, row["id"]))
+            return self._person(self._person_row(db, person))
+
+    def save_profile(self, profile: Profile) -> Person:
+        """Store a :class:`~legpress.detect.config.Profile` (adds the person if missing).
+
+        Every field of the profile replaces the stored one.
+        """
+        with self._write() as db:
+            values = (
+                profile.rom_limit_mm,
+                profile.lift_off_depth_mm,
+                profile.margin_mm,
+                profile.max_calibrated_depth_mm,
+                profile.notes,
+            )
+            row = db.execute(
+                "SELECT id FROM people WHERE name = ?", (profile.person.strip(),)
+            ).fetchone()
+            if row is None:
+                db.execute(
+                    "INSERT INTO people (rom_limit_mm, lift_off_depth_mm, margin_mm, "
+                    "max_calibrated_depth_mm, notes, name, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (*values, profile.person.strip(), _now()),
+                )
+            else:
+                db.execute(
+                    "UPDATE people SET rom_limit_mm = ?, lift_off_depth_mm = ?, margin_mm = ?, "
+                    "max_calibrated_depth_mm = ?, notes = ? WHERE id = ?",
+                    (*values, row["id"]),
+                )
+            return self._person(self._person_row(db, profile.person))
+
+    def get_profile(self, person: str) -> Profile:
+        """The detector profile of a person.
+
+        Raises:
+            NotFoundError: nobody by that name.
+        """
+        return self.get_person(person).profile
+
+    # -- machines ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _machine(row: sqlite3.Row) -> Machine:
+        return Machine(
+            id=int(row["id"]),
+            name=str(row["name"]),
+            kind=str(row["kind"]),
+            counts_per_mm=row["counts_per_mm"],
+            notes=str(row["notes"]),
+        )
+
+    def _machine_row(self, db: sqlite3.Connection, name: str) -> sqlite3.Row:
+        row = db.execute("SELECT * FROM machines WHERE name = ?", (name.strip(),)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no machine named {name!r}: add it first")
+        return row  # type: ignore[no-any-return]
+
+    def add_machine(
+        self,
+        name: str,
+        kind: str = "incline45",
+        *,
+        counts_per_mm: float | None = None,
+        notes: str = "",
+    ) -> Machine:
+        """Add a leg press.
+
+        Args:
+            name: unique name (case-insensitive), e.g. "gym floor 2".
+            kind: ``"incline45"`` or ``"horizontal"``.
+            counts_per_mm: encoder counts per millimetre, if measured.
+            notes: free text.
+
+        Raises:
+            ConfigError: empty name, unknown kind, non-positive counts per mm.
+            AlreadyExistsError: that name is taken.
+        """
+        name = name.strip()
+        if not name:
+            raise ConfigError("a machine needs a name")
+        if kind not in MACHINE_KINDS:
+            raise ConfigError(
+                f"machine kind must be one of {', '.join(MACHINE_KINDS)}, got {kind!r}"
+            )
+        if counts_per_mm is not None and not (math.isfinite(counts_per_mm) and counts_per_mm > 0):
+            raise ConfigError(f"counts_per_mm must be positive, got {counts_per_mm}")
+        with self._write() as db:
+            if db.execute("SELECT 1 FROM machines WHERE name = ?", (name,)).fetchone():
+                raise AlreadyExistsError(f"a machine named {name!r} is already in the database")
+            db.execute(
+                "INSERT INTO machines (name, kind, counts_per_mm, notes) VALUES (?, ?, ?, ?)",
+                (name, kind, counts_per_mm, notes),
+            )
+            return self._machine(self._machine_row(db, name))
+
+    def get_machine(self, name: str) -> Machine:
+        """The machine with that name.
+
+        Raises:
+            NotFoundError: no machine by that name.
+        """
+        with self._errors():
+            return self._machine(self._machine_row(self._db, name))
+
+    def list_machines(self) -> list[Machine]:
+        """Every machine, by name."""
+        with self._errors():
+            rows = self._db.execute("SELECT * FROM machines ORDER BY name").fetchall()
+        return [self._machine(r) for r in rows]
+
+    # -- sessions ----------------------------------------------------------------------------
+
+    def _session_row(self, db: sqlite3.Connection, session_id: int) -> sqlite3.Row:
+        row = db.execute("SELECT * FROM sessions WHERE id = ?", (int(session_id),)).fetchone()
+        if row is None:
+            raise NotFoundError(
+                f"no session {session_id} in {self.path}: see `legpress sessions list`"
+            )
+        return row  # type: ignore[no-any-return]
+
+    def _insert_session(
+        self,
+        db: sqlite3.Connection,
+        person: str | None,
+        machine: str | None,
+        started_at: datetime | str | None,
+        device_name: str,
+        device_url: str,
+        recording_path: str | os.PathLike[str] | None,
+        config: DetectorConfig | Mapping[str, Any] | None,
+        calibration: Calibration | Mapping[str, Any] | None,
+    ) -> int:
+        person_id = self._person_row(db, person)["id"] if person is not None else None
+        machine_id = self._machine_row(db, machine)["id"] if machine is not None else None
+        rec = str(Path(recording_path).expanduser().absolute()) if recording_path else None
+        cfg = _config_dict(config)
+        cal = _calibration_dict(calibration)
+        cur = db.execute(
+            "INSERT INTO sessions (person_id, machine_id, started_at, device_name, device_url, "
+            "recording_path, config_json, calibration_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                person_id,
+                machine_id,
+                _timestamp(started_at),
+                device_name,
+                device_url,
+                rec,
+                _dumps(cfg) if cfg is not None else None,
+                _dumps(cal) if cal is not None else None,
+            ),
+        )
+        return int(cur.lastrowid or 0)
+
+    def start_session(
+        self,
+        person: str | None = None,
+        machine: str | None = None,
+        *,
+        started_at: datetime | str | None = None,
+        device_name: str = "",
+        device_url: str = "",
+        recording_path: str | os.PathLike[str] | None = None,
+        config: DetectorConfig | Mapping[str, Any] | None = None,
+        calibration: Calibration | Mapping[str, Any] | None = None,
+    ) -> int:
+        """Begin a session and return its id.
+
+        Args:
+            person: who trains (must exist; see :meth:`add_person`), or None (anonymous).
+            machine: which leg press (must exist), or None.
+            started_at: when; now if None (naive datetimes are local time).
+            device_name: the device's advertised name.
+            device_url: how it was opened (``ble:…``, ``serial:…``, ``sim:…``).
+            recording_path: the raw recording of this session (stored as an absolute path).
+            config: the detector settings in force (with the person's ROM limit).
+            calibration: counts to millimetres and tare.
+
+        Raises:
+            NotFoundError: unknown person or machine.
+        """
+        with self._write() as db:
+            return self._insert_session(
+                db,
+                person,
+                machine,
+                started_at,
+                device_name,
+                device_url,
+                recording_path,
+                config,
+                calibration,
+            )
+
+    def _insert_rep(
+        self, db: sqlite3.Connection, session_id: int, rep: Rep, set_index: int | None
+    ) -> int:
+        last = db.execute(
+            "SELECT set_index, t_start_s, t_end_s FROM sets WHERE session_id = ? "
+            "ORDER BY set_index DESC LIMIT 1",
+            (session_id,),
+        ).fetchone()
+        if set_index is None:
+            if last is None:
+                set_index = 0
+            elif rep.t_start_s - float(last["t_end_s"]) > self.set_rest_s:
+                set_index = int(last["set_index"]) + 1
+            else:
+                set_index = int(last["set_index"])
+        if set_index < 0:
+            raise UsageError(f"set index must be 0 or more, got {set_index}")
+        exists = db.execute(
+            "SELECT 1 FROM reps WHERE session_id = ? AND rep_index = ?", (session_id, rep.index)
+        ).fetchone()
+        if exists:
+            raise AlreadyExistsError(f"rep {rep.index} of session {session_id} is already stored")
+        db.execute(
+            "INSERT INTO sets (session_id, set_index, t_start_s, t_end_s) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (session_id, set_index) DO UPDATE SET "
+            "t_start_s = min(t_start_s, excluded.t_start_s), "
+            "t_end_s = max(t_end_s, excluded.t_end_s)",
+            (session_id, set_index, rep.t_start_s, rep.t_end_s),
+        )
+        values = [
+            _finite(getattr(rep, n)) if n not in _REP_BOOL else int(getattr(rep, n))
+            for n in _REP_FIELDS
+        ]
+        cols = ", ".join(_REP_FIELDS)
+        marks = ", ".join("?" * (len(_REP_FIELDS) + 4))
+        db.execute(
+            f"INSERT INTO reps (session_id, set_index, rep_index, {cols}, events) "
+            f"VALUES ({marks})",
+            (session_id, set_index, rep.index, *values, _dumps(list(rep.events))),
+        )
+        return set_index
+
+    def add_rep(self, session_id: int, rep: Rep, set_index: int | None = None) -> int:
+        """Store a completed rep and return the set it went into.
+
+        Args:
+            session_id: the session.
+            rep: the rep from the analyzer.
+            set_index: the set (0-based); None splits automatically: a rest longer than
+                ``set_rest_s`` since the previous rep's end starts a new set.
+
+        Raises:
+            NotFoundError: unknown session.
+            AlreadyExistsError: a rep with that index is already stored in the session.
+        """
+        with self._write() as db:
+            self._session_row(db, session_id)
+            return self._insert_rep(db, int(session_id), rep, set_index)
+
+    @staticmethod
+    def _insert_event(db: sqlite3.Connection, session_id: int, event: Event) -> int:
+        cur = db.execute(
+            "INSERT INTO events (session_id, rep_index, type, t_s, message, evidence) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (session_id, event.rep, event.type, event.t_s, event.message, _dumps(event.evidence)),
+        )
+        return int(cur.lastrowid or 0)
+
+    def add_event(self, session_id: int, event: Event) -> int:
+        """Store an alert event and return its id.
+
+        Events may arrive before their rep completes (they are raised live), so the rep is
+        not required to be stored yet.
+
+        Raises:
+            NotFoundError: unknown session.
+        """
+        with self._write() as db:
+            self._session_row(db, session_id)
+            return self._insert_event(db, int(session_id), event)
+
+    def end_session(
+        self,
+        session_id: int,
+        summary: Mapping[str, Any] | None = None,
+        *,
+        ended_at: datetime | str | None = None,
+    ) -> None:
+        """Mark a session as ended and keep its summary.
+
+        Args:
+            session_id: the session.
+            summary: anything worth keeping that reps and events do not say, e.g. link quality
+                (``{"link": {"lost_packets": 3, "gaps": 1}}``); JSON-ready values. The counts
+                of reps and events are always recomputed (``get_session(id)["stats"]``).
+            ended_at: when; now if None.
+
+        Raises:
+            NotFoundError: unknown session.
+        """
+        with self._write() as db:
+            self._session_row(db, session_id)
+            db.execute(
+                "UPDATE sessions SET ended_at = ?, summary_json = ? WHERE id = ?",
+                (_timestamp(ended_at), _dumps(dict(summary or {})), int(session_id)),
+            )
+
+    def import_analysis(
+        self,
+        person: str | None,
+        reps: Iterable[Rep],
+        events: Iterable[Event],
+        *,
+        machine: str | None = None,
+        started_at: datetime | str | None = None,
+        ended_at: datetime | str | None = None,
+        device_name: str = "",
+        device_url: str = "",
+        recording_path: str | os.PathLike[str] | None = None,
+        config: DetectorConfig | Mapping[str, Any] | None = None,
+        calibration: Calibration | Mapping[str, Any] | None = None,
+        summary: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Store a whole analysed session at once (e.g. ``analyze_block(...).reps/.events``).
+
+        Same arguments as :meth:`start_session` and :meth:`end_session`; all in one
+        transaction, sets split automatically. Returns the new session id.
+
+        Raises:
+            NotFoundError: unknown person or machine.
+            AlreadyExistsError: two reps with the same index.
+        """
+        with self._write() as db:
+            sid = self._insert_session(
+                db,
+                person,
+                machine,
+                started_at,
+                device_name,
+                device_url,
+                recording_path,
+                config,
+                calibration,
+            )
+            for rep in sorted(reps, key=lambda r: (r.t_start_s, r.index)):
+                self._insert_rep(db, sid, rep, None)
+            for event in events:
+                self._insert_event(db, sid, event)
+            db.execute(
+                "UPDATE sessions SET ended_at = ?, summary_json = ? WHERE id = ?",
+                (_timestamp(ended_at), _dumps(dict(summary or {})), sid),
+            )
+            return sid
+
+    def delete_session(self, session_id: int) -> None:
+        """Delete a session with its sets, reps and events (not its recording file).
+
+        Raises:
+            NotFoundError: unknown session.
+        """
+        with self._write() as db:
+            self._session_row(db, session_id)
+            db.execute("DELETE FROM sessions WHERE id = ?", (int(session_id),))
+
+    def list_sessions(self, person: str | None = None) -> list[SessionRow]:
+        """Sessions with their totals, oldest first.
+
+        Args:
+            person: only this person's sessions.
+
+        Raises:
+            NotFoundError: ``person`` is not in the database.
+        """
+        with self._read() as db:
+            where = ""
+            args: tuple[Any, ...] = ()
+            if person is not None:
+                where = "WHERE s.person_id = ?"
+                args = (self._person_row(db, person)["id"],)
+            rows = db.execute(
+                f"""SELECT s.id, p.name AS person, m.name AS machine, s.started_at, s.ended_at,
+                       s.device_name, s.config_json,
+                       coalesce(r.n, 0) AS reps, coalesce(r.n_sets, 0) AS sets,
+                       coalesce(r.lift_offs, 0) AS lift_offs,
+                       coalesce(r.rom_exceeded, 0) AS rom_exceeded,
+                       coalesce(e.form, 0) AS form_events,
+                       r.max_depth, r.mean_lowering, r.mean_pushing
+                FROM sessions s
+                LEFT JOIN people p ON p.id = s.person_id
+                LEFT JOIN machines m ON m.id = s.machine_id
+                LEFT JOIN (
+                    SELECT session_id, count(*) AS n, count(DISTINCT set_index) AS n_sets,
+                           sum(lift_off) AS lift_offs, sum(rom_exceeded) AS rom_exceeded,
+                           max(depth_mm) AS max_depth, avg(lowering_s) AS mean_lowering,
+                           avg(pushing_s) AS mean_pushing
+                    FROM reps GROUP BY session_id
+                ) r ON r.session_id = s.id
+                LEFT JOIN (
+                    SELECT session_id, count(*) AS form FROM events
+                    WHERE type IN ({", ".join("?" * len(FORM_EVENT_TYPES))})
+                    GROUP BY session_id
+                ) e ON e.session_id = s.id
+                {where}
+                ORDER BY s.started_at, s.id""",
+                (*FORM_EVENT_TYPES, *args),
+            ).fetchall()
+        out = []
+        for row in rows:
+            cfg = _loads(row["config_json"])
+            limit = cfg.get("rom_limit_mm") if isinstance(cfg, dict) else None
+            out.append(
+                SessionRow(
+                    id=int(row["id"]),
+                    person=row["person"],
+                    machine=row["machine"],
+                    started_at=str(row["started_at"]),
+                    ended_at=row["ended_at"],
+                    device_name=str(row["device_name"]),
+                    rom_limit_mm=_finite(limit),
+                    reps=int(row["reps"]),
+                    sets=int(row["sets"]),
+                    lift_offs=int(row["lift_offs"]),
+                    rom_exceeded=int(row["rom_exceeded"]),
+                    form_events=int(row["form_events"]),
+                    max_depth_mm=row["max_depth"],
+                    mean_lowering_s=row["mean_lowering"],
+                    mean_pushing_s=row["mean_pushing"],
+                )
+            )
+        return out
+
+    def get_session(self, session_id: int) -> dict[str, Any]:
+        """Everything about a session, JSON-ready.
+
+        Returns:
+            A dict with ``id``, ``person``, ``machine``, ``machine_kind``, ``started_at``,
+            ``ended_at``, ``device_name``, ``device_url``, ``recording_path``, ``config`` (the
+            detector settings, a dict, or None), ``calibration`` (dict or None), ``summary``
+            (what :meth:`end_session` was given), ``person_profile`` (the person's current
+            limits, or None), ``sets`` (``index``, ``t_start_s``, ``t_end_s``, ``reps``),
+            ``reps`` (the :class:`Rep` fields plus ``set``; unknown numbers are None),
+            ``events`` (the :class:`Event` fields plus ``id``) and ``stats``
+            (:func:`compute_stats`).
+
+        Raises:
+            NotFoundError: unknown session.
+        """
+        with self._read() as db:
+            s = self._session_row(db, session_id)
+            person = (
+                db.execute("SELECT * FROM people WHERE id = ?", (s["person_id"],)).fetchone()
+                if s["person_id"] is not None
+                else None
+            )
+            machine = (
+                db.execute("SELECT * FROM machines WHERE id = ?", (s["machine_id"],)).fetchone()
+                if s["machine_id"] is not None
+                else None
+            )
+            set_rows = db.execute(
+                "SELECT set_index, t_start_s, t_end_s, "
+                "(SELECT count(*) FROM reps r WHERE r.session_id = sets.session_id "
+                " AND r.set_index = sets.set_index) AS n "
+                "FROM sets WHERE session_id = ? ORDER BY set_index",
+                (s["id"],),
+            ).fetchall()
+            rep_rows = db.execute(
+                "SELECT * FROM reps WHERE session_id = ? ORDER BY t_start_s, rep_index",
+                (s["id"],),
+            ).fetchall()
+            event_rows = db.execute(
+                "SELECT * FROM events WHERE session_id = ? ORDER BY t_s, id", (s["id"],)
+            ).fetchall()
+        reps = [self._rep_dict(r) for r in rep_rows]
+        events = [
+            {
+                "id": int(e["id"]),
+                "type": str(e["type"]),
+                "t_s": float(e["t_s"]),
+                "rep": int(e["rep_index"]),
+                "message": str(e["message"]),
+                "evidence": _loads(e["evidence"]) or {},
+            }
+            for e in event_rows
+        ]
+        p = self._person(person) if person is not None else None
+        return {
+            "id": int(s["id"]),
+            "person": p.name if p else None,
+            "machine": str(machine["name"]) if machine is not None else None,
+            "machine_kind": str(machine["kind"]) if machine is not None else None,
+            "started_at": str(s["started_at"]),
+            "ended_at": s["ended_at"],
+            "device_name": str(s["device_name"]),
+            "device_url": str(s["device_url"]),
+            "recording_path": s["recording_path"],
+            "config": _loads(s["config_json"]),
+            "calibration": _loads(s["calibration_json"]),
+            "summary": _loads(s["summary_json"]) or {},
+            "person_profile": p.to_dict() if p else None,
+            "sets": [
+                {
+                    "index": int(r["set_index"]),
+                    "t_start_s": float(r["t_start_s"]),
+                    "t_end_s": float(r["t_end_s"]),
+                    "reps": int(r["n"]),
+                }
+                for r in set_rows
+            ],
+            "reps": reps,
+            "events": events,
+            "stats": compute_stats(reps, events),
+        }
+
+    @staticmethod
+    def _rep_dict(row: sqlite3.Row) -> dict[str, Any]:
+        d: dict[str, Any] = {"set": int(row["set_index"]), "index": int(row["rep_index"])}
+        for name in _REP_FIELDS:
+            value = row[name]
+            d[name] = bool(value) if name in _REP_BOOL else value
+        d["events"] = _loads(row["events"]) or []
+        return d
+
+    # -- export / import ---------------------------------------------------------------------
+
+    #: Columns of the CSV export, one row per rep.
+    CSV_COLUMNS: Final = (
+        "session",
+        "person",
+        "started_at",
+        "set",
+        "rep",
+        *_REP_FIELDS,
+        "events",
+        "event_messages",
+    )
+
+    def export_session(
+        self,
+        session_id: int,
+        fmt: Literal["csv", "json"] = "csv",
+        out: str | os.PathLike[str] | IO[str] | None = None,
+    ) -> str:
+        """Export a session and return the text (also written to ``out`` if given).
+
+        Args:
+            session_id: the session.
+            fmt: ``"json"``: everything :meth:`get_session` returns, with ``format`` and
+                ``format_version``, readable by :meth:`import_session`; ``"csv"``: one row per
+                rep (:attr:`CSV_COLUMNS`; the rep's events as ``;``-separated types and
+                `` | ``-separated messages), for spreadsheets.
+            out: a file path or an open text file.
+
+        Raises:
+            NotFoundError: unknown session.
+            UsageError: unknown format.
+            StoreError: ``out`` cannot be written.
+        """
+        if fmt not in ("csv", "json"):
+            raise UsageError(f"export format must be csv or json, got {fmt!r}")
+        session = self.get_session(session_id)
+        if fmt == "json":
+            doc = {"format": EXPORT_FORMAT, "format_version": _EXPORT_VERSION, **session}
+            text = json.dumps(_jsonable(doc), indent=2, allow_nan=False) + "\n"
+        else:
+            buf = io.StringIO()
+            writer = csv.writer(buf, lineterminator="\n")
+            writer.writerow(self.CSV_COLUMNS)
+            messages: dict[int, list[str]] = {}
+            for e in session["events"]:
+                messages.setdefault(int(e["rep"]), []).append(str(e["message"]))
+            for r in session["reps"]:
+                row: list[Any] = [
+                    session["id"],
+                    session["person"] or "",
+                    session["started_at"],
+                    r["set"],
+                    r["index"],
+                ]
+                for name in _REP_FIELDS:
+                    v = r[name]
+                    row.append("" if v is None else (int(v) if isinstance(v, bool) else repr(v)))
+                row.append(";".join(r["events"]))
+                row.append(" | ".join(messages.get(int(r["index"]), [])))
+                writer.writerow(row)
+            text = buf.getvalue()
+        if out is not None:
+            if isinstance(out, (str, os.PathLike)):
+                try:
+                    Path(out).write_text(text, encoding="utf-8", newline="")
+                except OSError as exc:
+                    raise StoreError(f"cannot write {out}: {exc.strerror or exc}") from None
+            else:
+                out.write(text)
+        return text
+
+    def import_session(self, data: Mapping[str, Any]) -> int:
+        """Store a session exported as JSON (e.g. from another computer); returns its new id.
+
+        The person and machine are matched by name and added if missing (without limits).
+
+        Raises:
+            ConfigError: not a legpress session export, or malformed.
+        """
+        if data.get("format") != EXPORT_FORMAT:
+            raise ConfigError("not a legpress session export (expected a JSON export)")
+        if int(data.get("format_version", 0)) > _EXPORT_VERSION:
+            raise ConfigError("the export was written by a newer legpress: upgrade legpress")
+        reps = [(rep_from_dict(r), r.get("set")) for r in data.get("reps") or ()]
+        events = [event_from_dict(e) for e in data.get("events") or ()]
+        person = data.get("person")
+        machine = data.get("machine")
+        if person:
+            self.ensure_person(str(person))
+        if machine:
+            try:
+                self.get_machine(str(machine))
+            except NotFoundError:
+                kind = data.get("machine_kind")
+                self.add_machine(str(machine), kind if kind in MACHINE_KINDS else "incline45")
+        with self._write() as db:
+            sid = self._insert_session(
+                db,
+                str(person) if person else None,
+                str(machine) if machine else None,
+                data.get("started_at"),
+                str(data.get("device_name") or ""),
+                str(data.get("device_url") or ""),
+                data.get("recording_path"),
+                data.get("config"),
+                data.get("calibration"),
+            )
+            for rep, set_index in reps:
+                self._insert_rep(db, sid, rep, int(set_index) if set_index is not None else None)
+            for event in events:
+                self._insert_event(db, sid, event)
+            if data.get("ended_at") is not None:
+                db.execute(
+                    "UPDATE sessions SET ended_at = ?, summary_json = ? WHERE id = ?",
+                    (_timestamp(data["ended_at"]), _dumps(data.get("summary") or {}), sid),
+                )
+            return sid
