@@ -1,0 +1,651 @@
+"""Session recordings: every raw packet with its host receive time (docs/recording-format.md).
+
+A recording is append-only::
+
+    LEGPRESS-RECORDING 1\\n                   magic line
+    {"format": "legpress-recording", ...}\\n  JSON header, one line
+    record, record, ...                      until the end of the file
+
+    record = u32 size | u8 kind | i64 t_host_ns | payload (size bytes) | u32 crc32
+             (little-endian; the CRC covers the 13 bytes before the payload and the payload)
+
+:class:`RecordingWriter` makes the file crash-safe: records go to the operating system and to
+the disk (``fsync``) at least every ``sync_interval_s`` from a background thread, so a killed
+process loses at most that much, and a torn last record is detected by its CRC and skipped by
+:class:`RecordingReader` (counted in :class:`ReadStats`).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import os
+import platform
+import struct
+import threading
+import time
+import zlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import IntEnum
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final, Self
+
+import numpy as np
+import numpy.typing as npt
+
+from legpress.dsp.calibration import Calibration
+from legpress.errors import ProtocolError, RecordingError
+from legpress.protocol.decoder import DecoderStats, Gap, SampleBlock, decode_packets
+from legpress.protocol.messages import DeviceInfo
+
+__all__ = [
+    "FORMAT_VERSION",
+    "MAGIC",
+    "DecodedRecording",
+    "ReadStats",
+    "Record",
+    "RecordKind",
+    "Recording",
+    "RecordingReader",
+    "RecordingWriter",
+    "decode_recording",
+    "is_recording",
+    "make_header",
+    "read_recording",
+]
+
+_log = logging.getLogger(__name__)
+
+FORMAT_VERSION: Final = 1
+MAGIC: Final = b"LEGPRESS-RECORDING 1\n"
+FORMAT_NAME: Final = "legpress-recording"
+_REC: Final = struct.Struct("<IBq")
+_CRC: Final = struct.Struct("<I")
+_REC_SIZE: Final = _REC.size  # 13
+_MAX_PAYLOAD: Final = 1 << 20
+_MAX_HEADER: Final = 1 << 20
+_PLAUSIBLE_NS: Final = 86_400 * 10**9  # resync: a record within a day of the previous one
+
+
+class RecordKind(IntEnum):
+    """What a record holds."""
+
+    #: A message from the device (a packet), as received.
+    DEVICE = 0
+    #: A message sent to the device (a ``COMMAND``).
+    HOST = 1
+    #: A link event as a UTF-8 JSON object, e.g. ``{"event": "disconnected", "reason": "..."}``.
+    EVENT = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One record of a recording.
+
+    Attributes:
+        kind: what it holds.
+        t_host_ns: host time (``time.monotonic_ns()`` of the recording host).
+        payload: the bytes.
+    """
+
+    kind: RecordKind
+    t_host_ns: int
+    payload: bytes
+
+    def event(self) -> dict[str, Any]:
+        """The JSON object of an :attr:`RecordKind.EVENT` record (empty if malformed)."""
+        try:
+            obj = json.loads(self.payload.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return {}
+        return obj if isinstance(obj, dict) else {}
+
+
+def _info_summary(info: DeviceInfo) -> dict[str, Any]:
+    return {
+        "body_hex": info.body().hex(),
+        "name": info.name,
+        "device_id": bytes(info.device_id).hex(":"),
+        "fw_version": ".".join(str(v) for v in info.fw_version),
+        "n_cells": info.n_cells,
+        "period_us": info.period_us,
+        "rate_hz": info.rate_hz,
+        "encoder_counts_per_m": info.encoder_counts_per_m,
+        "position_sensor": info.position_sensor.name.lower(),
+        "cell_pitch_mm": info.cell_pitch_mm,
+        "batch_samples": info.batch_samples,
+        "mtu": info.mtu,
+        "tare": list(info.tare),
+    }
+
+
+def make_header(
+    info: DeviceInfo,
+    *,
+    url: str = "",
+    calibration: Calibration | Mapping[str, Any] | None = None,
+    person: str | None = None,
+    machine: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+    t0_host_ns: int | None = None,
+) -> dict[str, Any]:
+    """The JSON header of a new recording.
+
+    Args:
+        info: the device's ``DEVICE_INFO`` (stored as hex bytes plus a readable summary).
+        url: the device URL the session was opened with.
+        calibration: the calibration in use, if any.
+        person: who trained (a name or an id), if known.
+        machine: which leg press, if known.
+        extra: more JSON-serialisable fields (they must not replace the standard ones).
+        t0_host_ns: the host monotonic clock at creation (default: now).
+
+    Returns:
+        A JSON-ready dict.
+    """
+    now = _dt.datetime.now(_dt.UTC)
+    if isinstance(calibration, Calibration):
+        calibration = calibration.to_dict()
+    header: dict[str, Any] = {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "created": now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "created_unix_ns": time.time_ns(),
+        "t0_host_ns": time.monotonic_ns() if t0_host_ns is None else t0_host_ns,
+        "clock": "monotonic_ns",
+        "url": url,
+        "device_info": _info_summary(info),
+        "calibration": dict(calibration) if calibration is not None else None,
+        "person": person,
+        "machine": machine,
+        "host": {
+            "legpress": _version(),
+            "python": platform.python_version(),
+            "platform": platform.platform(terse=True),
+        },
+    }
+    for key, value in (extra or {}).items():
+        if key in header and key not in ("person", "machine", "calibration"):
+            raise RecordingError(f"header field {key!r} is reserved")
+        header[key] = value
+    return header
+
+
+def _version() -> str:
+    from legpress import __version__
+
+    return __version__
+
+
+def _encode_record(kind: int, t_host_ns: int, payload: bytes) -> bytes:
+    head = _REC.pack(len(payload), kind, t_host_ns)
+    crc = zlib.crc32(payload, zlib.crc32(head))
+    return head + payload + _CRC.pack(crc)
+
+
+class RecordingWriter:
+    """Appends records to a new recording, crash-safe.
+
+    :meth:`write_packet` only appends to a memory buffer (cheap, safe from the event loop); a
+    background thread writes the buffer to the file and ``fsync``\\ s it every
+    ``sync_interval_s``. After a crash or ``SIGKILL`` at most that much is lost.
+
+    Args:
+        path: the file to create.
+        header: the JSON header (see :func:`make_header`).
+        sync_interval_s: longest time a record stays only in memory.
+        overwrite: replace an existing file instead of refusing.
+
+    Raises:
+        RecordingError: the file exists (without ``overwrite``) or cannot be created.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        header: Mapping[str, Any],
+        *,
+        sync_interval_s: float = 0.5,
+        overwrite: bool = False,
+    ) -> None:
+        self.path = Path(path)
+        self.header = dict(header)
+        self.records = 0
+        self.bytes = 0
+        self._sync_interval_s = sync_interval_s
+        self._buf = bytearray()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._closed = False
+        self._error: BaseException | None = None
+        try:
+            head = MAGIC + json.dumps(self.header, separators=(",", ":")).encode() + b"\n"
+        except (TypeError, ValueError) as exc:
+            raise RecordingError(f"recording header is not JSON-serialisable: {exc}") from None
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0)
+        flags |= os.O_TRUNC if overwrite else os.O_EXCL
+        try:
+            self._fd = os.open(self.path, flags, 0o644)
+        except FileExistsError:
+            raise RecordingError(
+                f"{self.path} already exists: choose another name or allow overwriting"
+            ) from None
+        except OSError as exc:
+            raise RecordingError(f"cannot create recording {self.path}: {exc.strerror}") from None
+        try:
+            self._write_all(head)
+            os.fsync(self._fd)
+            _fsync_dir(self.path.parent)
+        except OSError as exc:
+            os.close(self._fd)
+            raise RecordingError(f"cannot write recording {self.path}: {exc.strerror}") from None
+        self._thread = threading.Thread(
+            target=self._run, name=f"legpress-recorder:{self.path.name}", daemon=True
+        )
+        self._thread.start()
+
+    def write_packet(
+        self, t_host_ns: int, payload: bytes, kind: RecordKind = RecordKind.DEVICE
+    ) -> None:
+        """Append one packet (device → host by default).
+
+        Raises:
+            RecordingError: the writer is closed, or an earlier write to disk failed.
+        """
+        if len(payload) > _MAX_PAYLOAD:
+            raise RecordingError(f"record of {len(payload)} bytes is too large")
+        rec = _encode_record(kind, t_host_ns, payload)
+        with self._lock:
+            self._check()
+            self._buf += rec
+            self.records += 1
+            self.bytes += len(rec)
+
+    def write_event(self, t_host_ns: int, event: Mapping[str, Any]) -> None:
+        """Append a link event (a JSON object with at least ``"event"``)."""
+        payload = json.dumps(dict(event), separators=(",", ":")).encode()
+        self.write_packet(t_host_ns, payload, RecordKind.EVENT)
+
+    def flush(self) -> None:
+        """Write everything buffered to the file and the disk now.
+
+        Raises:
+            RecordingError: the write failed.
+        """
+        with self._lock:
+            self._check()
+            self._sync_locked()
+
+    def close(self) -> None:
+        """Flush and close. Safe to call twice.
+
+        Raises:
+            RecordingError: the last write failed.
+        """
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                if self._error is None:
+                    self._sync_locked()
+            finally:
+                os.close(self._fd)
+        self._wake.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+        if self._error is not None:
+            raise RecordingError(f"cannot write recording {self.path}: {self._error}") from None
+
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`close`."""
+        return self._closed
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _check(self) -> None:
+        if self._closed:
+            raise RecordingError(f"recording {self.path} is closed")
+        if self._error is not None:
+            raise RecordingError(f"cannot write recording {self.path}: {self._error}")
+
+    def _write_all(self, data: bytes | bytearray) -> None:
+        view = memoryview(data)
+        while view:
+            n = os.write(self._fd, view)
+            view = view[n:]
+
+    def _sync_locked(self) -> None:
+        if self._buf:
+            data = bytes(self._buf)
+            self._buf.clear()
+            self._write_all(data)
+        os.fsync(self._fd)
+
+    def _run(self) -> None:
+        while not self._wake.wait(self._sync_interval_s):
+            with self._lock:
+                if self._closed:
+                    return
+                if not self._buf or self._error is not None:
+                    continue
+                try:
+                    self._sync_locked()
+                except OSError as exc:
+                    self._error = exc
+                    _log.error("recording %s: write failed: %s", self.path, exc)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@dataclass(slots=True)
+class ReadStats:
+    """What reading a recording found.
+
+    Attributes:
+        records: good records read.
+        corrupt_records: damaged stretches skipped in the middle of the file (bad CRC or
+            length), after which reading resynchronised.
+        skipped_bytes: bytes thrown away with them.
+        truncated_bytes: bytes of a torn last record (the writer was killed mid-record);
+            ignored.
+    """
+
+    records: int = 0
+    corrupt_records: int = 0
+    skipped_bytes: int = 0
+    truncated_bytes: int = 0
+
+    @property
+    def damaged(self) -> bool:
+        """True if anything was skipped."""
+        return bool(self.corrupt_records or self.truncated_bytes)
+
+    def describe(self) -> str:
+        """One line on what was skipped, or ``""``."""
+        parts = []
+        if self.truncated_bytes:
+            parts.append(
+                f"the last record was torn ({self.truncated_bytes} bytes ignored; "
+                "the recording was interrupted)"
+            )
+        if self.corrupt_records:
+            parts.append(
+                f"{self.corrupt_records} damaged stretch(es) skipped ({self.skipped_bytes} bytes)"
+            )
+        return "; ".join(parts)
+
+
+class RecordingReader:
+    """Reads a recording's header and records.
+
+    Args:
+        path: the recording.
+
+    Raises:
+        RecordingError: missing, unreadable, not a recording, or a damaged header.
+
+    Attributes:
+        path: the file.
+        header: the JSON header.
+        info: the device's ``DEVICE_INFO`` from the header.
+        stats: what reading found (filled as records are read).
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        try:
+            self._data = self.path.read_bytes()
+        except FileNotFoundError:
+            raise RecordingError(f"recording {self.path} not found") from None
+        except IsADirectoryError:
+            raise RecordingError(f"{self.path} is a directory, not a recording") from None
+        except OSError as exc:
+            raise RecordingError(f"cannot read recording {self.path}: {exc.strerror}") from None
+        self.stats = ReadStats()
+        self.header, self._start = self._parse_header()
+        self.info = self._parse_info()
+
+    # -- header -----------------------------------------------------------------------------
+
+    def _parse_header(self) -> tuple[dict[str, Any], int]:
+        data = self._data
+        if not data.startswith(MAGIC):
+            if data.startswith(b"LEGPRESS-RECORDING "):
+                version = data[19:].split(b"\n", 1)[0].decode("ascii", "replace")
+                raise RecordingError(
+                    f"{self.path} is a version {version} recording; this legpress reads "
+                    f"version {FORMAT_VERSION}: update legpress"
+                )
+            what = "empty" if not data else "not a legpress recording"
+            raise RecordingError(f"{self.path} is {what}")
+        end = data.find(b"\n", len(MAGIC), len(MAGIC) + _MAX_HEADER)
+        if end < 0:
+            raise RecordingError(f"{self.path} is truncated inside its header")
+        try:
+            header = json.loads(data[len(MAGIC) : end].decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise RecordingError(f"{self.path} has a damaged header: {exc}") from None
+        if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
+            raise RecordingError(f"{self.path} has a damaged header (no format field)")
+        return header, end + 1
+
+    def _parse_info(self) -> DeviceInfo:
+        try:
+            body = bytes.fromhex(self.header["device_info"]["body_hex"])
+            return DeviceInfo.from_body(body)
+        except (KeyError, TypeError, ValueError, ProtocolError) as exc:
+            raise RecordingError(
+                f"{self.path} has a damaged header (device_info: {exc})"
+            ) from None
+
+    @property
+    def calibration(self) -> Calibration | None:
+        """The calibration stored in the header, if any.
+
+        Raises:
+            ConfigError: it is malformed.
+        """
+        cal = self.header.get("calibration")
+        return Calibration.from_dict(cal) if isinstance(cal, dict) else None
+
+    @property
+    def url(self) -> str:
+        """The URL the session was recorded from."""
+        return str(self.header.get("url", ""))
+
+    # -- records ----------------------------------------------------------------------------
+
+    def __iter__(self) -> Iterator[Record]:
+        return self.records()
+
+    def records(self) -> Iterator[Record]:
+        """Every good record in order; damage is skipped and counted in :attr:`stats`."""
+        self.stats = ReadStats()
+        data = self._data
+        n = len(data)
+        pos = self._start
+        unpack = _REC.unpack_from
+        crc_unpack = _CRC.unpack_from
+        crc32 = zlib.crc32
+        mv = memoryview(data)
+        last_t: int | None = None
+        while pos < n:
+            ok = pos + _REC_SIZE + 4 <= n
+            if ok:
+                size, kind, t = unpack(data, pos)
+                end = pos + _REC_SIZE + size
+                ok = size <= _MAX_PAYLOAD and kind <= 2 and end + 4 <= n
+                if ok:
+                    ok = crc32(mv[pos:end]) == crc_unpack(data, end)[0]
+            if not ok:
+                nxt = self._resync(pos + 1, last_t)
+                if nxt is None:
+                    self.stats.truncated_bytes = n - pos
+                    _log.warning("%s: %s", self.path, self.stats.describe())
+                    return
+                self.stats.corrupt_records += 1
+                self.stats.skipped_bytes += nxt - pos
+                pos = nxt
+                continue
+            self.stats.records += 1
+            last_t = t
+            yield Record(RecordKind(kind), t, data[pos + _REC_SIZE : end])
+            pos = end + 4
+
+    def _resync(self, start: int, last_t: int | None) -> int | None:
+        """The offset of the next good record after damage, or None (a torn tail)."""
+        data = self._data
+        n = len(data)
+        mv = memoryview(data)
+        for pos in range(start, n - _REC_SIZE - 4 + 1):
+            size, kind, t = _REC.unpack_from(data, pos)
+            end = pos + _REC_SIZE + size
+            if size > _MAX_PAYLOAD or kind > 2 or end + 4 > n:
+                continue
+            if last_t is not None and abs(t - last_t) > _PLAUSIBLE_NS:
+                continue
+            if zlib.crc32(mv[pos:end]) == _CRC.unpack_from(data, end)[0]:
+                return pos
+        return None
+
+
+@dataclass(slots=True)
+class Recording:
+    """A whole recording in memory.
+
+    Attributes:
+        path: the file.
+        header: the JSON header.
+        info: the device's ``DEVICE_INFO`` at the start.
+        packets: device messages in arrival order.
+        t_host_ns: their host receive times.
+        host_packets: (time, bytes) of the commands sent to the device.
+        events: (time, JSON object) of the link events (connections, losses).
+        stats: what reading found.
+    """
+
+    path: Path
+    header: dict[str, Any]
+    info: DeviceInfo
+    packets: list[bytes]
+    t_host_ns: npt.NDArray[np.int64]
+    host_packets: list[tuple[int, bytes]] = field(default_factory=list)
+    events: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    stats: ReadStats = field(default_factory=ReadStats)
+
+    @property
+    def calibration(self) -> Calibration | None:
+        """The calibration from the header, if any."""
+        cal = self.header.get("calibration")
+        return Calibration.from_dict(cal) if isinstance(cal, dict) else None
+
+    @property
+    def duration_s(self) -> float:
+        """Host time from the first to the last device packet."""
+        if len(self.t_host_ns) < 2:
+            return 0.0
+        return float(self.t_host_ns[-1] - self.t_host_ns[0]) / 1e9
+
+
+def read_recording(path: str | os.PathLike[str]) -> Recording:
+    """Read a whole recording.
+
+    Raises:
+        RecordingError: missing, unreadable, or not a recording. A torn last record is not an
+            error: it is skipped and counted in ``stats.truncated_bytes``.
+    """
+    reader = RecordingReader(path)
+    packets: list[bytes] = []
+    times: list[int] = []
+    host: list[tuple[int, bytes]] = []
+    events: list[tuple[int, dict[str, Any]]] = []
+    append_p = packets.append
+    append_t = times.append
+    device = RecordKind.DEVICE
+    for rec in reader.records():
+        if rec.kind is device:
+            append_p(rec.payload)
+            append_t(rec.t_host_ns)
+        elif rec.kind is RecordKind.HOST:
+            host.append((rec.t_host_ns, rec.payload))
+        else:
+            events.append((rec.t_host_ns, rec.event()))
+    return Recording(
+        reader.path,
+        reader.header,
+        reader.info,
+        packets,
+        np.asarray(times, np.int64),
+        host,
+        events,
+        reader.stats,
+    )
+
+
+@dataclass(slots=True)
+class DecodedRecording:
+    """A recording decoded at once.
+
+    Attributes:
+        recording: the raw recording.
+        samples: every sample.
+        gaps: lost sample packets.
+        stats: decoder counters.
+    """
+
+    recording: Recording
+    samples: SampleBlock
+    gaps: list[Gap]
+    stats: DecoderStats
+
+
+def decode_recording(source: str | os.PathLike[str] | Recording) -> DecodedRecording:
+    """Read (if needed) and decode a recording in one vectorised pass.
+
+    Gives the same samples as replaying it through ``replay:`` and iterating.
+
+    Raises:
+        RecordingError: unreadable, or its packets cannot be decoded as one stream.
+    """
+    rec = source if isinstance(source, Recording) else read_recording(source)
+    try:
+        samples, gaps, dec = decode_packets(rec.packets, rec.t_host_ns.tolist(), rec.info)
+    except ProtocolError as exc:
+        raise RecordingError(f"{rec.path}: {exc}") from None
+    return DecodedRecording(rec, samples, gaps, dec.stats)
+
+
+def is_recording(path: str | os.PathLike[str]) -> bool:
+    """True if ``path`` is a readable file that starts like a legpress recording."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(MAGIC)) == MAGIC
+    except OSError:
+        return False

@@ -1,0 +1,142 @@
+"""``replay:FILE``: a recording played back as if it were the device.
+
+As fast as the consumer takes it (default), or paced like the original session with
+``realtime=1`` (``speed`` scales the pace). Packets keep their recorded host times, so a replay
+decodes to exactly the samples of the live session; recorded link losses come back as
+``Disconnected``/``Connected`` events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from pathlib import Path
+
+from legpress.errors import RecordingError
+from legpress.storage.recording import RecordingReader, RecordKind
+from legpress.transport.base import (
+    Link,
+    LinkDown,
+    LinkEnd,
+    LinkFailed,
+    LinkSink,
+    LinkUp,
+    RawPacket,
+)
+from legpress.transport.local import LocalResponder
+
+_YIELD_EVERY = 256
+
+
+class ReplayLink(Link):
+    """Plays a recording.
+
+    Args:
+        url: the URL, for messages.
+        path: the recording.
+        realtime: pace packets like the original session.
+        speed: pace multiplier with ``realtime`` (2 = twice as fast).
+    """
+
+    scheme = "replay"
+    live = False
+    reads_info = True
+    finite = True
+
+    def __init__(self, url: str, path: str, *, realtime: bool = False, speed: float = 1.0) -> None:
+        super().__init__(url)
+        self.path = Path(path).expanduser()
+        self.realtime = realtime
+        self.speed = speed
+        self._reader: RecordingReader | None = None
+        self._responder: LocalResponder | None = None
+        self._sink: LinkSink | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def reader(self) -> RecordingReader:
+        """The recording being played (after :meth:`open`)."""
+        if self._reader is None:
+            raise RecordingError(f"{self.url} is not open")
+        return self._reader
+
+    async def open(self, sink: LinkSink) -> None:
+        """Read the recording's header and start playing."""
+        if not str(self.path):
+            raise RecordingError("replay: needs a file, e.g. replay:session.lprec")
+        self._reader = await asyncio.to_thread(RecordingReader, self.path)
+        self.info = self._reader.info
+        self._responder = LocalResponder(self.info, "a recording", self.url)
+        self._sink = sink
+        self.stats.connects += 1
+        self.stats.connected = True
+        sink.put(LinkUp(time.monotonic_ns(), str(self.path)))
+        self._task = asyncio.create_task(self._run(sink), name=f"legpress-replay:{self.path}")
+
+    async def _run(self, sink: LinkSink) -> None:
+        try:
+            await self._play(sink)
+        except Exception as exc:  # a bug must end the session, not hang it
+            sink.put(LinkFailed(RecordingError(f"replay of {self.path} failed: {exc!r}")))
+
+    async def _play(self, sink: LinkSink) -> None:
+        assert self._reader is not None
+        stats = self.stats
+        t_first: int | None = None
+        start_ns = time.monotonic_ns()
+        for i, rec in enumerate(self._reader.records()):
+            if self.realtime:
+                if t_first is None:
+                    t_first = rec.t_host_ns
+                due = start_ns + (rec.t_host_ns - t_first) / self.speed
+                delay_ns = due - time.monotonic_ns()
+                if delay_ns > 0:
+                    await asyncio.sleep(delay_ns / 1e9)
+            else:
+                await sink.wait_writable()
+                if i % _YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
+            if rec.kind is RecordKind.DEVICE:
+                stats.packets += 1
+                stats.bytes += len(rec.payload)
+                sink.put(RawPacket(rec.t_host_ns, rec.payload))
+            elif rec.kind is RecordKind.EVENT:
+                event = rec.event()
+                name = event.get("event")
+                if name == "disconnected":
+                    stats.disconnects += 1
+                    sink.put(LinkDown(rec.t_host_ns, str(event.get("reason", ""))))
+                elif name == "connected" and event.get("reconnect"):
+                    stats.reconnects += 1
+                    sink.put(
+                        LinkUp(
+                            rec.t_host_ns,
+                            str(event.get("address", "")),
+                            int(event.get("mtu", 0) or 0),
+                            reconnect=True,
+                        )
+                    )
+        self.stats.connected = False
+        sink.put(LinkEnd(time.monotonic_ns()))
+
+    async def close(self) -> None:
+        """Stop playing."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.stats.connected = False
+
+    async def send(self, packet: bytes) -> None:
+        """Answer a command as the device would (only commands that need no device)."""
+        if self._responder is None or self._sink is None:
+            raise RecordingError(f"{self.url} is not open")
+        reply = self._responder.respond(packet)
+        self.stats.sent += 1
+        self._sink.put(RawPacket(time.monotonic_ns(), reply))
+
+    def describe(self) -> str:
+        """The recording's file name."""
+        return str(self.path)

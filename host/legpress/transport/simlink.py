@@ -1,0 +1,146 @@
+"""``sim:OPTIONS``: the simulator as a device (e.g. ``sim:scenario=liftoff,seed=3,realtime=0``).
+
+The simulator (:mod:`legpress.sim`) runs the firmware's own encoder, so its packets are the
+device's bytes. This link streams them as fast as the consumer takes them, or paced in real time
+with ``realtime=1``; commands that need no hardware are answered locally.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from legpress.errors import LegPressError, ProtocolError, TransportError, UsageError
+from legpress.protocol.messages import DeviceInfo
+from legpress.protocol.spec import MsgType
+from legpress.transport.base import Link, LinkEnd, LinkFailed, LinkSink, LinkUp, RawPacket
+from legpress.transport.local import LocalResponder
+from legpress.transport.url import as_bool
+
+_YIELD_EVERY = 256
+
+
+class SimLink(Link):
+    """The simulator, streaming.
+
+    Args:
+        url: the URL, for messages.
+        spec: the text after ``sim:`` (the simulator's options).
+        **overrides: options that override the URL's (``realtime``, ``seed``, ...).
+
+    Raises:
+        UsageError: the simulator rejects the options.
+    """
+
+    scheme = "sim"
+    live = False
+    reads_info = True
+    finite = True
+
+    def __init__(self, url: str, spec: str, **overrides: Any) -> None:
+        super().__init__(url)
+        from legpress import sim
+
+        try:
+            params: dict[str, Any] = dict(sim.parse_sim_url(spec))
+        except ValueError as exc:
+            raise UsageError(f"{url}: {exc}") from None
+        params.update({k: v for k, v in overrides.items() if v is not None})
+        self.realtime = as_bool(params.pop("realtime", False), "realtime")
+        name = str(params.pop("scenario", "") or "")
+        seed = params.pop("seed", 0)
+        try:
+            self._scenario = sim.make_scenario(name, seed=int(seed), **params)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise UsageError(f"{url}: {exc}") from None
+        self._responder: LocalResponder | None = None
+        self._sink: LinkSink | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._packets: Iterator[tuple[int, bytes]] | None = None
+
+    async def open(self, sink: LinkSink) -> None:
+        """Start the simulation; its first packet is DEVICE_INFO."""
+        packets = iter(self._scenario.stream(realtime=False))
+        try:
+            first_t, first = next(packets)
+        except StopIteration:
+            raise TransportError(f"{self.url} produced no packets") from None
+        if len(first) < 2 or first[1] != MsgType.DEVICE_INFO:
+            raise TransportError(f"{self.url}: the simulator did not start with DEVICE_INFO")
+        try:
+            self.info = DeviceInfo.from_bytes(first)
+        except ProtocolError as exc:
+            raise TransportError(
+                f"{self.url}: bad DEVICE_INFO from the simulator: {exc}"
+            ) from None
+        self._responder = LocalResponder(self.info, "the simulator", self.url)
+        self._sink = sink
+        self.stats.connects += 1
+        self.stats.connected = True
+        sink.put(LinkUp(time.monotonic_ns(), "sim"))
+        self._task = asyncio.create_task(
+            self._run(sink, first_t, first, packets), name=f"legpress-sim:{self.url}"
+        )
+
+    async def _run(
+        self, sink: LinkSink, first_t: int, first: bytes, packets: Iterator[tuple[int, bytes]]
+    ) -> None:
+        try:
+            await self._play(sink, first_t, first, packets)
+        except LegPressError as exc:
+            sink.put(LinkFailed(exc))
+        except Exception as exc:  # a simulator bug must end the session, not hang it
+            sink.put(LinkFailed(TransportError(f"the simulator failed: {exc!r}")))
+
+    async def _play(
+        self, sink: LinkSink, first_t: int, first: bytes, packets: Iterator[tuple[int, bytes]]
+    ) -> None:
+        stats = self.stats
+        start_ns = time.monotonic_ns()
+        # Real time: shift the simulated receive times onto this host's monotonic clock.
+        shift = start_ns - first_t if self.realtime else 0
+        t, packet = first_t, first
+        i = 0
+        while True:
+            if self.realtime:
+                delay_ns = t + shift - time.monotonic_ns()
+                if delay_ns > 0:
+                    await asyncio.sleep(delay_ns / 1e9)
+            else:
+                await sink.wait_writable()
+                if i % _YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
+            stats.packets += 1
+            stats.bytes += len(packet)
+            sink.put(RawPacket(t + shift, packet))
+            i += 1
+            try:
+                t, packet = next(packets)
+            except StopIteration:
+                break
+        stats.connected = False
+        sink.put(LinkEnd(time.monotonic_ns()))
+
+    async def close(self) -> None:
+        """Stop the simulation."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.stats.connected = False
+
+    async def send(self, packet: bytes) -> None:
+        """Answer a command as the device would (only commands that need no device)."""
+        if self._responder is None or self._sink is None:
+            raise TransportError(f"{self.url} is not open")
+        reply = self._responder.respond(packet)
+        self.stats.sent += 1
+        self._sink.put(RawPacket(time.monotonic_ns(), reply))
+
+    def describe(self) -> str:
+        """``the simulator (sim:...)``."""
+        return f"the simulator ({self.url})"
