@@ -194,6 +194,9 @@ def test_machine_fake_on_micropython(micropython: RunMicroPython) -> None:
         machine.Timer.instances[0].fire(3)
         assert len(ticks) == 3
 
+        machine.RTC().memory(b"repl")
+        assert machine.RTC().memory() == b"repl"
+
         wdt = WDT(timeout=2000)
         wdt.feed()
         assert wdt.feeds == 1 and WDT.instances == [wdt]
@@ -263,6 +266,15 @@ try:
     ble.gatts_notify(5, data_h, b"z")
 except OSError as exc:
     assert exc.args[0] == 107  # ENOTCONN
+
+sent = len(ble.notifications)
+ble.gatts_write(data_h, b"s", True)  # send_update: subscribed clients only
+assert len(ble.notifications) == sent
+n_events = len(events)
+ble.subscribe(0, data_h)  # the central writes the CCCD; NimBLE raises no IRQ
+assert len(events) == n_events and ble.subscriptions == {(0, data_h): 1}
+ble.gatts_write(data_h, b"s", True)
+assert ble.notifications[-1] == (0, data_h, b"s")
 
 ble.client_write(0, ctrl_h, b"\\x01\\x02")
 assert events[-1] == (3, (0, ctrl_h)) and ble.gatts_read(ctrl_h) == b"\\x01\\x02"

@@ -11,6 +11,8 @@
 #   * Client writes are truncated to the attribute's buffer (20 bytes unless a local
 #     gatts_write or gatts_set_buffer made it larger).
 #   * A connection stops advertising.
+#   * gatts_notify() sends whether or not the client subscribed (see `unsolicited`);
+#     gatts_write(..., send_update=True) notifies/indicates subscribed clients only.
 #
 # The module exports only the flags the real module exports (FLAG_READ, FLAG_WRITE,
 # FLAG_NOTIFY, FLAG_INDICATE, FLAG_WRITE_NO_RESPONSE). The others exist only as documented
@@ -283,11 +285,15 @@ class BLE:
         self.values[value_handle] = data
         buffer = self._buffers[value_handle]
         buffer[0] = max(buffer[0], len(data))
-        if send_update:
+        if send_update:  # NimBLE's ble_gatts_chr_updated(): subscribed clients only
             for conn_handle in self.connections:
-                self.notifications.append(
-                    (conn_handle, value_handle, self._clip(conn_handle, data))
-                )
+                cccd = self.subscriptions.get((conn_handle, value_handle), 0)
+                if cccd & 1:
+                    self.notifications.append(
+                        (conn_handle, value_handle, self._clip(conn_handle, data))
+                    )
+                elif cccd & 2:
+                    self.indications.append((conn_handle, value_handle))
 
     def gatts_set_buffer(self, value_handle, length, append=False):
         self._attribute(value_handle)
