@@ -1,0 +1,347 @@
+"""The session store: CRUD, set splitting, export round-trips, errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import sqlite3
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from legpress.detect import DetectorConfig, Profile, learn_profile
+from legpress.detect.events import Event, Rep
+from legpress.errors import ConfigError, LegPressError, UsageError
+from legpress.storage.store import (
+    AlreadyExistsError,
+    NotFoundError,
+    SessionStore,
+    StoreError,
+    default_db_path,
+    event_from_dict,
+    rep_from_dict,
+)
+from tests.host.report.sessiondata import CALIBRATION, LIMIT_MM, analysed, populate, two_sets
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SessionStore:
+    s = SessionStore(tmp_path / "db" / "legpress.db")
+    yield s
+    s.close()
+
+
+def rep(index: int, t0: float, depth: float = 300.0, **kw: object) -> Rep:
+    base = Rep(
+        index=index,
+        t_start_s=t0,
+        t_bottom_s=t0 + 2.0,
+        t_end_s=t0 + 3.5,
+        depth_mm=depth,
+        rom_mm=depth,
+        lowering_s=2.0,
+        pushing_s=1.5,
+        lowering_mean_mm_s=150.0,
+        lowering_peak_mm_s=250.0,
+        pushing_mean_mm_s=200.0,
+        pushing_peak_mm_s=330.0,
+        tut_s=3.5,
+        lumbar_contact_min=0.93,
+        cop_shift_mm=1.5,
+        lift_off=False,
+        lift_off_depth_mm=None,
+        lift_off_s=0.0,
+        rom_exceeded=False,
+    )
+    return replace(base, **kw)  # type: ignore[arg-type]
+
+
+# -- location ----------------------------------------------------------------------------------
+
+
+def test_default_path_follows_env_then_xdg_then_home(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("LEGPRESS_DB", str(tmp_path / "x.db"))
+    assert default_db_path() == tmp_path / "x.db"
+    monkeypatch.delenv("LEGPRESS_DB")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert default_db_path() == tmp_path / "data" / "legpress" / "legpress.db"
+    monkeypatch.setenv("XDG_DATA_HOME", "relative/ignored")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_db_path() == tmp_path / "home" / ".local/share/legpress/legpress.db"
+
+
+def test_creates_folder_wal_and_foreign_keys(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "legpress.db"
+    with SessionStore(path) as s:
+        assert path.exists()
+        assert s._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert s._db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+# -- people and machines -----------------------------------------------------------------------
+
+
+def test_people_crud(store: SessionStore) -> None:
+    ana = store.add_person("Ana", rom_limit_mm=320, notes="knee")
+    assert (ana.name, ana.rom_limit_mm, ana.notes) == ("Ana", 320, "knee")
+    store.add_person("ben")
+    assert [p.name for p in store.list_people()] == ["Ana", "ben"]
+    assert store.get_person("ANA").id == ana.id  # names are case-insensitive
+    with pytest.raises(AlreadyExistsError, match="already") as err:
+        store.add_person("ana")
+    assert err.value.exit_code == 9
+    assert store.set_limit("ana", 300.5).rom_limit_mm == 300.5
+    assert store.set_limit("Ana", None).rom_limit_mm is None
+    with pytest.raises(ConfigError, match="between 0 and 2000"):
+        store.set_limit("Ana", -3)
+    with pytest.raises(ConfigError, match="name"):
+        store.add_person("  ")
+    with pytest.raises(NotFoundError, match="legpress people add Cleo") as nf:
+        store.set_limit("Cleo", 300)
+    assert nf.value.exit_code == 8
+    assert store.ensure_person("Cleo").name == "Cleo"
+    assert store.ensure_person("cleo").name == "Cleo"
+
+
+def test_profile_round_trip(store: SessionStore) -> None:
+    _, a, _ = analysed(two_sets(deep=2), limit_mm=None)
+    learned = learn_profile("Dee", a.reps, margin_mm=25.0, notes="learned")
+    store.save_profile(learned)
+    assert store.get_profile("dee") == learned
+    # A therapist's limit wins over the learned one.
+    store.set_limit("Dee", 280)
+    prof = store.get_profile("Dee")
+    assert prof.rom_limit_mm == 280 and prof.effective_limit_mm == 280
+    assert prof.lift_off_depth_mm == learned.lift_off_depth_mm
+    # Saving a profile replaces every field.
+    store.save_profile(Profile("Dee", rom_limit_mm=None, margin_mm=10))
+    assert store.get_profile("Dee") == Profile("Dee", margin_mm=10)
+    assert store.get_person("Dee").to_dict()["effective_limit_mm"] is None
+
+
+def test_machines(store: SessionStore) -> None:
+    m = store.add_machine("Floor 2", "horizontal", counts_per_mm=19.5)
+    assert store.get_machine("floor 2") == m
+    store.add_machine("A")
+    assert [x.name for x in store.list_machines()] == ["A", "Floor 2"]
+    with pytest.raises(ConfigError, match="incline45, horizontal"):
+        store.add_machine("B", "vertical")
+    with pytest.raises(AlreadyExistsError):
+        store.add_machine("a")
+    with pytest.raises(NotFoundError):
+        store.start_session(None, "no such machine")
+
+
+# -- sessions ----------------------------------------------------------------------------------
+
+
+def test_live_session_and_set_splitting(store: SessionStore) -> None:
+    store.add_person("Ana")
+    sid = store.start_session(
+        "Ana",
+        started_at=datetime(2025, 1, 2, 10, 0, tzinfo=UTC),
+        device_url="sim:",
+        config=DetectorConfig(rom_limit_mm=350),
+        calibration=CALIBRATION,
+    )
+    # Set 0: reps 5 s apart; a 31 s rest starts set 1; a 29 s rest does not start set 2.
+    starts = [0.0, 5.0, 10.0, 44.5, 49.0, 82.0]
+    sets = [store.add_rep(sid, rep(i, t)) for i, t in enumerate(starts)]
+    assert sets == [0, 0, 0, 1, 1, 1]
+    assert store.add_rep(sid, rep(6, 200.0), set_index=5) == 5  # explicit
+    ev = Event("lift_off", 3.0, 0, "lower back off the pad", {"ratio": 0.1, "cells": [0, 1]})
+    store.add_event(sid, ev)
+    store.add_event(sid, Event("rom_warning", 201.0, 7, "approaching"))  # rep not stored yet
+    store.end_session(sid, {"link": {"lost_packets": 2}})
+
+    s = store.get_session(sid)
+    assert s["person"] == "Ana" and s["device_url"] == "sim:"
+    assert s["started_at"] == "2025-01-02T10:00:00+00:00" and s["ended_at"]
+    assert s["config"]["rom_limit_mm"] == 350
+    assert s["calibration"] == CALIBRATION.to_dict()
+    assert s["summary"] == {"link": {"lost_packets": 2}}
+    assert [(x["index"], x["reps"]) for x in s["sets"]] == [(0, 3), (1, 3), (5, 1)]
+    assert s["sets"][1]["t_start_s"] == 44.5 and s["sets"][1]["t_end_s"] == 85.5
+    assert [rep_from_dict(r) for r in s["reps"]] == [rep(i, t) for i, t in enumerate(starts)] + [
+        rep(6, 200.0)
+    ]
+    assert event_from_dict(s["events"][0]) == ev
+    assert s["stats"]["reps"] == 7 and s["stats"]["sets"] == 3
+
+    with pytest.raises(AlreadyExistsError, match="rep 2 of session"):
+        store.add_rep(sid, rep(2, 300.0))
+    with pytest.raises(NotFoundError, match="sessions list"):
+        store.add_rep(999, rep(0, 0.0))
+    with pytest.raises(NotFoundError):
+        store.get_session(999)
+
+
+def test_set_rest_is_configurable(tmp_path: Path) -> None:
+    with SessionStore(tmp_path / "x.db", set_rest_s=4.0) as s:
+        sid = s.start_session()
+        assert [s.add_rep(sid, rep(i, 5.0 * i)) for i in range(3)] == [0, 0, 0]
+        assert s.add_rep(sid, rep(3, 20.0)) == 1
+    with pytest.raises(ConfigError):
+        SessionStore(tmp_path / "y.db", set_rest_s=0)
+
+
+def test_import_analysis_matches_the_analyzer(store: SessionStore) -> None:
+    _, a, cfg = analysed()
+    store.add_person("Ana")
+    sid = store.import_analysis("Ana", a.reps, a.events, config=cfg, summary={"k": 1})
+    s = store.get_session(sid)
+    assert [rep_from_dict(r) for r in s["reps"]] == a.reps
+    assert [event_from_dict(e) for e in s["events"]] == a.events
+    assert [x["reps"] for x in s["sets"]] == [5, 5]
+    st = s["stats"]
+    assert (st["reps"], st["sets"], st["lift_offs"], st["rom_exceeded"]) == (10, 2, 2, 2)
+    assert st["form_events"] == 1 and st["max_depth_mm"] == 395.0
+    assert s["config"] == json.loads(json.dumps(s["config"]))  # JSON-ready
+
+
+def test_import_analysis_is_one_transaction(store: SessionStore) -> None:
+    store.add_person("Ana")
+    with pytest.raises(AlreadyExistsError):
+        store.import_analysis("Ana", [rep(0, 0.0), rep(0, 10.0)], [])
+    assert store.list_sessions() == []
+
+
+def test_list_sessions(store: SessionStore) -> None:
+    ids = populate(store)
+    rows = store.list_sessions()
+    assert [r.id for r in rows] == ids  # oldest first; Ben's session is today
+    ana = store.list_sessions("ana")
+    assert [r.id for r in ana] == ids[:3]
+    assert [(r.lift_offs, r.rom_exceeded) for r in ana] == [(2, 2), (1, 1), (0, 0)]
+    assert all(r.rom_limit_mm == LIMIT_MM and r.reps == 10 and r.sets == 2 for r in ana)
+    assert ana[0].machine == "Clinic 45" and ana[0].form_events == 1
+    with pytest.raises(NotFoundError):
+        store.list_sessions("Zed")
+
+
+def test_delete_session_cascades(store: SessionStore) -> None:
+    ids = populate(store, n_sessions=1)
+    store.delete_session(ids[0])
+    db = store._db
+    for table in ("sets", "reps", "events"):
+        n = db.execute(f"SELECT count(*) FROM {table} WHERE session_id = ?", (ids[0],))
+        assert n.fetchone()[0] == 0
+    with pytest.raises(NotFoundError):
+        store.delete_session(ids[0])
+
+
+def test_non_finite_metrics_survive_as_nan(store: SessionStore) -> None:
+    sid = store.start_session()
+    store.add_rep(sid, rep(0, 0.0, pushing_peak_mm_s=math.nan, cop_shift_mm=None))
+    back = rep_from_dict(store.get_session(sid)["reps"][0])
+    assert math.isnan(back.pushing_peak_mm_s) and back.cop_shift_mm is None
+    json.loads(store.export_session(sid, "json"))  # still valid JSON (no NaN)
+
+
+def test_persists_across_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "p.db"
+    with SessionStore(path) as s:
+        ids = populate(s, n_sessions=2)
+        before = s.get_session(ids[1])
+    with SessionStore(path) as s:
+        assert s.get_session(ids[1]) == before
+
+
+# -- export ------------------------------------------------------------------------------------
+
+
+def test_export_json_round_trip(store: SessionStore, tmp_path: Path) -> None:
+    ids = populate(store, n_sessions=1)
+    out = tmp_path / "s.json"
+    text = store.export_session(ids[0], "json", out)
+    assert out.read_text() == text
+    data = json.loads(text)
+    assert data["format"] == "legpress-session" and data["format_version"] == 1
+    original = store.get_session(ids[0])
+    with SessionStore(tmp_path / "other.db") as other:
+        new_id = other.import_session(data)
+        copy = other.get_session(new_id)
+        assert other.get_machine("Clinic 45").kind == "incline45"
+    for key in ("id", "person_profile", "events"):
+        copy.pop(key), original.pop(key)
+    assert copy == original
+    assert [rep_from_dict(r) for r in data["reps"]] == [
+        rep_from_dict(r) for r in store.get_session(ids[0])["reps"]
+    ]
+    with pytest.raises(ConfigError, match="not a legpress session"):
+        store.import_session({"reps": []})
+
+
+def test_export_csv_round_trip(store: SessionStore) -> None:
+    ids = populate(store, n_sessions=1)
+    buf = io.StringIO()
+    text = store.export_session(ids[0], "csv", buf)
+    assert buf.getvalue() == text
+    rows = list(csv.DictReader(io.StringIO(text)))
+    session = store.get_session(ids[0])
+    assert tuple(rows[0]) == SessionStore.CSV_COLUMNS
+    assert len(rows) == len(session["reps"]) == 10
+    for row, r in zip(rows, session["reps"], strict=True):
+        assert int(row["rep"]) == r["index"] and int(row["set"]) == r["set"]
+        assert row["person"] == "Ana"
+        for name in ("depth_mm", "lowering_s", "pushing_peak_mm_s", "t_start_s"):
+            assert float(row[name]) == r[name]  # exact: floats are written with repr
+        assert bool(int(row["lift_off"])) == r["lift_off"]
+        assert row["events"].split(";") == (r["events"] or [""])
+        if r["lift_off"]:
+            assert "lower back off the pad" in row["event_messages"]
+        if r["lift_off_depth_mm"] is None:
+            assert row["lift_off_depth_mm"] == ""
+
+
+def test_export_errors(store: SessionStore, tmp_path: Path) -> None:
+    ids = populate(store, n_sessions=1)
+    with pytest.raises(UsageError):
+        store.export_session(ids[0], "xml")  # type: ignore[arg-type]
+    with pytest.raises(StoreError, match="cannot write"):
+        store.export_session(ids[0], "json", tmp_path / "missing" / "dir" / "x.json")
+
+
+# -- failures ----------------------------------------------------------------------------------
+
+
+def test_locked_database_is_a_one_line_error(tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+    SessionStore(path).close()
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with SessionStore(path, timeout_s=0.05) as s:
+            with pytest.raises(StoreError, match="busy") as err:
+                s.add_person("Ana")
+            assert "\n" not in str(err.value) and err.value.exit_code == 7
+            assert s.list_people() == []  # readers are not blocked (WAL)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+
+def test_corrupt_file(tmp_path: Path) -> None:
+    path = tmp_path / "c.db"
+    path.write_bytes(b"this is not sqlite at all\n" * 100)
+    with pytest.raises(StoreError, match="damaged or not a legpress database"):
+        SessionStore(path)
+
+
+def test_folder_instead_of_file(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="is a folder"):
+        SessionStore(tmp_path)
+
+
+def test_closed_store(tmp_path: Path) -> None:
+    s = SessionStore(tmp_path / "z.db")
+    s.close()
+    s.close()
+    with pytest.raises(LegPressError, match="closed"):
+        s.list_people()
