@@ -259,8 +259,46 @@ FIRMWARE_CONFIGS = (
 )
 
 
+def _pinmap_as_firmware_keys() -> dict[str, Any]:
+    """The pin map in the firmware configuration's key names (firmware/legpress_fw/config.py)."""
+    pad, enc = PINMAP["pad"], PINMAP["encoder"]
+    return {
+        "pad": pad["mode"],
+        "cells": pad["n_cells"],
+        "cell_pins": PINMAP["variants"]["direct6"]["pad"]["cell_gpios"],
+        "mux_pin": pad["mux"]["sig_gpio"],
+        "mux_select_pins": pad["mux"]["select_gpios"],
+        "mux_settle_us": pad["mux"]["settle_us"],
+        "atten_db": PINMAP["adc"]["atten_db"],
+        "cell_pitch_mm": pad["cell_pitch_mm"],
+        "encoder_pins": [enc["a_gpio"], enc["b_gpio"]],
+        "encoder_filter_ns": enc["filter_ns"],
+        "counts_per_m": round(enc["counts_per_mm"] * 1000),
+        "led_pin": PINMAP["led"]["gpio"],
+        "led_active_high": PINMAP["led"]["active_high"],
+        "buzzer_pin": PINMAP["buzzer"]["gpio"],
+    }
+
+
+def _firmware_defaults() -> list[tuple[str, dict[str, Any]]]:
+    """Every firmware default configuration present: JSON files and config.DEFAULTS."""
+    found = [
+        (p.name, json.loads(p.read_text(encoding="utf-8"))) for p in FIRMWARE_CONFIGS if p.exists()
+    ]
+    sys.path.insert(0, str(ROOT / "firmware"))
+    try:
+        from legpress_fw import config as fw_config  # type: ignore[import-not-found]
+    except ImportError:
+        pass
+    else:
+        found.append(("legpress_fw.config.DEFAULTS", dict(fw_config.DEFAULTS)))
+    finally:
+        sys.path.remove(str(ROOT / "firmware"))
+    return found
+
+
 def test_firmware_defaults_use_the_pin_map() -> None:
-    present = [p for p in FIRMWARE_CONFIGS if p.exists()]
+    present = _firmware_defaults()
     if not present:
         pytest.skip("no firmware default configuration yet")
     allowed: set[int] = set()
@@ -268,14 +306,17 @@ def test_firmware_defaults_use_the_pin_map() -> None:
         ins, outs = _build_pins(b)
         allowed |= set(ins + outs)
     ours = _flatten(PINMAP)
-    for path in present:
-        cfg = json.loads(path.read_text(encoding="utf-8"))
+    mapped = _pinmap_as_firmware_keys()
+    for name, cfg in present:
         used = _pin_ints(cfg)
-        assert used <= allowed, f"{path.name}: pins {sorted(used - allowed)} not in pinmap.json"
+        assert used <= allowed, f"{name}: pins {sorted(used - allowed)} not in pinmap.json"
+        for key, value in mapped.items():
+            if key in cfg:
+                assert cfg[key] == value, f"{name}: {key} = {cfg[key]!r}, pinmap gives {value!r}"
         theirs = _flatten(cfg)
         for k in set(ours) & set(theirs):
             if "gpio" in k:
-                assert theirs[k] == ours[k], f"{path.name}: {k} = {theirs[k]}, pinmap {ours[k]}"
+                assert theirs[k] == ours[k], f"{name}: {k} = {theirs[k]}, pinmap {ours[k]}"
 
 
 # --- bill of materials -----------------------------------------------------------------------
