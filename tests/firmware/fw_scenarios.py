@@ -1,0 +1,372 @@
+# Firmware scenarios shared by the CPython and MicroPython tests (tests/firmware/test_*.py).
+#
+# Each scenario builds the firmware from its real modules with hand-written fakes, runs it and
+# returns a JSON-able dict, so a test runs the same scenario here and under MicroPython (this
+# directory mounted at /tf) and asserts on the result. Only builtins that both interpreters
+# have; the random generator is a fixed xorshift so both see the same sequence.
+
+import struct
+
+from legpress_fw import config, protocol
+from legpress_fw.control import CommandHandler
+from legpress_fw.device import LINK_BLE, LINK_SERIAL, Device
+from legpress_fw.pad import DirectPad
+from legpress_fw.position import EncoderPosition
+
+TICKS_MASK = (1 << 30) - 1
+
+
+class Clock:
+    """A ticks_us() that only moves when told to (wraps at 2**30 like the ESP32's)."""
+
+    def __init__(self, t=0):
+        self.t = t & TICKS_MASK
+
+    def __call__(self):
+        return self.t
+
+    def advance(self, us):
+        self.t = (self.t + us) & TICKS_MASK
+
+
+class ADC:
+    def __init__(self, v=0):
+        self.v = v  # 12-bit reading
+
+    def read_u16(self):
+        return self.v << 4
+
+
+class Encoder:
+    def __init__(self):
+        self.v = 0
+
+    def value(self, *set_to):
+        if set_to:
+            self.v = set_to[0]
+            return None
+        return self.v
+
+
+class Rng:
+    """xorshift32: the same numbers under CPython and MicroPython."""
+
+    def __init__(self, seed):
+        self.s = (seed & 0xFFFFFFFF) or 1
+
+    def next(self):
+        s = self.s
+        s ^= (s << 13) & 0xFFFFFFFF
+        s ^= s >> 17
+        s ^= (s << 5) & 0xFFFFFFFF
+        self.s = s
+        return s
+
+    def below(self, n):
+        return self.next() % n
+
+
+def make_device(cells=8, rate_hz=100, t0=0, ring_slots=48, mem_free=None):
+    cfg = config.validate({"cells": cells, "rate_hz": rate_hz})
+    info = config.DeviceInfo(cfg, b"\x24\x0a\xc4\x5e\x1e\x92", "LegPress-1E92")
+    adcs = [ADC(100 + 10 * c) for c in range(cells)]
+    enc = Encoder()
+    clock = Clock(t0)
+    dev = Device(
+        cfg,
+        info,
+        DirectPad(adcs),
+        EncoderPosition(enc),
+        clock,
+        ring_slots=ring_slots,
+        mem_free=mem_free,
+    )
+    return dev, adcs, enc, clock
+
+
+def command(code, args=b"", seq=7):
+    return bytes((1, protocol.T_COMMAND, 0, seq & 0xFF, seq >> 8, 0, 0, 0, 0, code)) + args
+
+
+def parse_reply(buf, n):
+    version, kind, flags, seq = struct.unpack_from("<BBBH", buf, 0)
+    request_seq, cmd, result = struct.unpack_from("<HBB", buf, 9)
+    return {
+        "version": version,
+        "type": kind,
+        "flags": flags,
+        "seq": seq,
+        "request_seq": request_seq,
+        "command": cmd,
+        "result": result,
+        "payload": bytes(buf[13:n]),
+    }
+
+
+def u32(b, o):
+    return b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)
+
+
+def packet_fields(pkt, n_cells, compact=False):
+    rec = n_cells + 2 if compact else 2 * n_cells + 4
+    return {
+        "type": pkt[1],
+        "flags": pkt[2],
+        "seq": pkt[3] | (pkt[4] << 8),
+        "t_us": u32(pkt, 5),
+        "records": (len(pkt) - 9) // rec,
+        "extra": (len(pkt) - 9) % rec,
+        "len": len(pkt),
+    }
+
+
+# --- sampling ------------------------------------------------------------------------------
+
+
+def sampling_drift(n_samples=100000, period_us=10000, seed=1):
+    # Drives the sampler with a clock that reaches every deadline a little late (up to 30 % of
+    # a period, a third of them on time), and now and then stalls for a few periods, across a
+    # wrap of the 2**30 tick counter.
+    # Every record's time must be exactly t0 + slot * period: no drift, ever.
+    rng = Rng(seed)
+    late_limit = period_us * 3 // 10
+    t0 = (1 << 30) - 300000000  # wraps about 5 minutes into the run
+    dev, _adcs, enc, clock = make_device(8, 1000000 // period_us, t0)
+    s = dev.sampler
+    ring = dev.ring
+    dev.start(LINK_SERIAL)
+    slot = 0  # deadline index the clock is at
+    taken = 0
+    expected_overruns = 0
+    late_sum = 0
+    late_max = 0
+    stalls = 0
+    next_slot = 0  # slot of the next record we expect to read from the ring
+    drift_errors = 0
+    packets = 0
+    overrun_flags = 0
+    restart_flags = 0
+    gaps = 0
+    last_seq = None
+    first_t = t0 & 0xFFFFFFFF
+    while taken < n_samples:
+        r = rng.below(1000)
+        if r < 2 and taken > 10:
+            skip = 1 + rng.below(4)  # a stall: skip whole periods
+            slot += skip
+            expected_overruns += skip
+            stalls += 1
+        late = 0 if r % 3 == 0 else rng.below(late_limit)
+        clock.t = (t0 + slot * period_us + late) & TICKS_MASK
+        enc.v = slot
+        wait = s.poll()
+        if wait != period_us - late:
+            drift_errors += 1
+        taken += 1
+        late_sum += late
+        late_max = max(late_max, late)
+        slot += 1
+        pkt = ring.peek()
+        while pkt is not None:
+            f = packet_fields(pkt, 8)
+            packets += 1
+            if last_seq is not None and f["seq"] != (last_seq + 1) & 0xFFFF:
+                gaps += 1
+            last_seq = f["seq"]
+            if f["flags"] & protocol.F_OVERRUN:
+                overrun_flags += 1
+            if f["flags"] & protocol.F_RESTART:
+                restart_flags += 1
+            for r_i in range(f["records"]):
+                # The encoder value is the slot number: which slot was this record taken in?
+                pos = struct.unpack_from("<i", pkt, 9 + r_i * 20 + 16)[0]
+                if r_i == 0:
+                    next_slot = pos
+                    want_t = (first_t + pos * period_us) & 0xFFFFFFFF
+                    if f["t_us"] != want_t:
+                        drift_errors += 1
+                elif pos != next_slot:
+                    drift_errors += 1  # a skipped slot inside a packet
+                next_slot = pos + 1
+            ring.pop()
+            pkt = ring.peek()
+    return {
+        "samples_total": s.samples_total,
+        "taken": taken,
+        "packets": packets,
+        "seq_gaps": gaps,
+        "drift_errors": drift_errors,
+        "overruns": s.overruns,
+        "expected_overruns": expected_overruns,
+        "overrun_flags": overrun_flags,
+        "stalls": stalls,
+        "restart_flags": restart_flags,
+        "jitter_max_us": s.jitter_max_us,
+        "jitter_mean_us": s.jitter_mean_us(),
+        "late_max": late_max,
+        "late_mean": late_sum // taken,
+        "dropped": ring.dropped_samples,
+        "wrapped": clock.t < (t0 & TICKS_MASK),
+    }
+
+
+def ring_overflow(slots=4, packets=10):
+    # Nobody sends: the ring keeps the newest slots - 1 packets and counts what it overwrote.
+    dev, _adcs, _enc, clock = make_device(8, 100, 0, ring_slots=slots)
+    s = dev.sampler
+    ring = dev.ring
+    dev.start(LINK_SERIAL)  # and no serial link drains the ring
+    batch = s.batch
+    for _ in range(packets * batch):
+        s.poll()
+        clock.advance(s.period_us)
+    kept = []
+    pkt = ring.peek()
+    while pkt is not None:
+        kept.append(packet_fields(pkt, 8))
+        ring.pop()
+        pkt = ring.peek()
+    st = dev.update_status()
+    return {
+        "batch": batch,
+        "pending_seqs": [f["seq"] for f in kept],
+        "dropped_flags": [f["flags"] & protocol.F_DROPPED for f in kept],
+        "dropped_samples": ring.dropped_samples,
+        "status_dropped": st.samples_dropped,
+        "samples_total": st.samples_total,
+    }
+
+
+# --- control commands ----------------------------------------------------------------------
+
+
+def command_replies():
+    # One of every command and every kind of malformed message, through the real Device.
+    dev, _adcs, enc, _clock = make_device(8, 100, 1000)
+    h = CommandHandler(dev)
+    out = {}
+
+    def run(name, msg, link=LINK_SERIAL):
+        n = h.handle(msg, len(msg), link)
+        out[name] = parse_reply(h.reply, n)
+        out[name]["payload"] = list(out[name]["payload"])
+        out[name]["len"] = n
+
+    enc.v = 1234
+    run("zero", command(protocol.CMD_ZERO))
+    out["position_after_zero"] = dev.position.value()
+    run("tare", command(protocol.CMD_TARE, b"\x04"))
+    run("tare_default", command(protocol.CMD_TARE, b"\x00"))
+    run("set_rate", command(protocol.CMD_SET_RATE, struct.pack("<H", 200)))
+    run("set_rate_low", command(protocol.CMD_SET_RATE, struct.pack("<H", 49)))
+    run("set_rate_high", command(protocol.CMD_SET_RATE, struct.pack("<H", 401)))
+    run("identify", command(protocol.CMD_IDENTIFY, b"\x05"))
+    run("identify_zero", command(protocol.CMD_IDENTIFY, b"\x00"))
+    run("start", command(protocol.CMD_START))
+    out["streaming"] = dev.want_stream
+    out["stream_link"] = dev.stream_link
+    run("stop", command(protocol.CMD_STOP))
+    out["streaming_after_stop"] = dev.want_stream
+    run("get_status", command(protocol.CMD_GET_STATUS))
+    run("get_info", command(protocol.CMD_GET_INFO))
+    run("reboot", command(protocol.CMD_REBOOT))
+    out["pending"] = dev.pending
+    run("reboot_again", command(protocol.CMD_REBOOT))
+    dev.pending = 0
+    run("repl", command(protocol.CMD_REPL))
+    out["pending_repl"] = dev.pending
+    dev.pending = 0
+    run("unknown", command(0x42))
+    run("zero_code", command(0))
+    run("start_with_arg", command(protocol.CMD_START, b"\x01"))
+    run("tare_no_arg", command(protocol.CMD_TARE))
+    run("short", b"\x01\x05\x00\x09")
+    run("empty", b"")
+    run("header_only", command(protocol.CMD_START)[:9])
+    bad_version = bytearray(command(protocol.CMD_START))
+    bad_version[0] = 2
+    run("bad_version", bytes(bad_version))
+    bad_type = bytearray(command(protocol.CMD_START))
+    bad_type[1] = protocol.T_SAMPLES
+    run("bad_type", bytes(bad_type))
+    out["bad_commands"] = h.bad_commands
+    out["errors"] = h.errors
+    out["tare_values"] = list(dev.info.tare)
+    out["period_us"] = dev.sampler.period_us
+    out["info_period_us"] = dev.info.period_us
+    return out
+
+
+def random_commands(seed=12345, n=10000):
+    # Random and half-valid messages from both links while the sampler runs: every one gets a
+    # well-formed reply and nothing escapes the handler.
+    rng = Rng(seed)
+    dev, _adcs, enc, clock = make_device(8, 100, 5)
+    h = CommandHandler(dev)
+    results = [0] * 8
+    bad_replies = 0
+    escaped = 0
+    first_escape = None
+    for i in range(n):
+        kind = rng.below(4)
+        if kind == 0:  # anything at all
+            length = rng.below(24)
+            msg = bytes(rng.below(256) for _ in range(length))
+        else:
+            code = rng.below(13)
+            arg_len = rng.below(4) if kind == 1 else (1, 2, 1)[rng.below(3)]
+            msg = bytearray(command(code, bytes(rng.below(256) for _ in range(arg_len)), i))
+            if kind == 3:  # flip a byte
+                j = rng.below(len(msg))
+                msg[j] = rng.below(256)
+            msg = bytes(msg)
+        link = LINK_BLE if rng.below(2) else LINK_SERIAL
+        try:
+            n_reply = h.handle(msg, len(msg), link)
+        except BaseException as e:  # counting exactly what must never happen
+            escaped += 1
+            if first_escape is None:
+                first_escape = repr(e)
+            continue
+        r = parse_reply(h.reply, n_reply)
+        ok = n_reply >= 13 and r["version"] == 1 and r["type"] == protocol.T_REPLY
+        if len(msg) >= 5:
+            ok = ok and r["request_seq"] == msg[3] | (msg[4] << 8)
+        ok = ok and 0 <= r["result"] <= 7
+        if not ok:
+            bad_replies += 1
+        else:
+            results[r["result"]] += 1
+        dev.pending = 0  # REBOOT/REPL would reset the board here
+        for _ in range(rng.below(3)):
+            dev.sampler.poll()
+            clock.advance(rng.below(20000))
+        enc.v = rng.below(20001) - 10000
+        while dev.ring.pending():
+            dev.ring.pop()
+    return {
+        "n": n,
+        "escaped": escaped,
+        "first_escape": first_escape,
+        "bad_replies": bad_replies,
+        "results": results,
+        "errors": h.errors,
+        "last_error": repr(h.last_error) if h.last_error is not None else None,
+        "bad_commands": h.bad_commands,
+        "samples_total": dev.sampler.samples_total,
+    }
+
+
+# --- configuration -------------------------------------------------------------------------
+
+
+def config_errors(cases):
+    # cases: [[name, dict]]; returns {name: [key, message] or None}
+    out = {}
+    for name, d in cases:
+        try:
+            config.validate(d)
+            out[name] = None
+        except config.ConfigError as e:
+            out[name] = [e.key, str(e)]
+    return out
