@@ -1,0 +1,313 @@
+"""Firmware in the loop: the real ``legpress_fw`` sampler and packet encoder on simulated
+hardware, under a simulated ``ticks_us`` clock.
+
+The physics is computed beforehand for every instant the sampler will read; here a simulated
+clock steps through those instants, the fake ADCs and encoder return that instant's readings,
+and :class:`legpress_fw.sampler.Sampler` packs them into :class:`legpress_fw.ring.PacketRing`
+slots exactly as on the device. A simulated BLE link drains the ring at connection events, so a
+stalled link overflows the ring and the firmware's own DROPPED logic runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from legpress.sim.params import LinkParams
+from legpress_fw import VERSION as FW_VERSION
+from legpress_fw.compat import TICKS_PERIOD_LOG2
+from legpress_fw.pad import DirectPad
+from legpress_fw.position import EncoderPosition
+from legpress_fw.protocol import (
+    HEADER_SIZE,
+    DeviceClock,
+    batch_samples,
+    info_size,
+    pack_info,
+    record_size,
+)
+from legpress_fw.ring import PacketRing
+from legpress_fw.sampler import Sampler
+
+TICKS_MASK: Final = (1 << 30) - 1
+POSITION_PCNT: Final = 1
+ADC1_PINS: Final = (36, 37, 38, 39, 32, 33, 34, 35)  # classic ESP32 ADC1 channels 0-7
+
+
+class SimClock:
+    """The simulated ``time.ticks_us`` (2**30 wrap) and the index of the current instant."""
+
+    __slots__ = ("index", "ticks")
+
+    def __init__(self, ticks: int) -> None:
+        self.ticks = ticks & TICKS_MASK
+        self.index = 0
+
+    def ticks_us(self) -> int:
+        """Current tick count."""
+        return self.ticks
+
+
+class SimADC:
+    """A pad cell's ADC: ``read_u16()`` returns the current instant's reading."""
+
+    __slots__ = ("_clock", "_codes")
+
+    def __init__(self, clock: SimClock, codes: list[int]) -> None:
+        self._clock = clock
+        self._codes = codes
+
+    def read_u16(self) -> int:
+        """The 12-bit reading scaled to 16 bits, as MicroPython's ``ADC.read_u16``."""
+        return self._codes[self._clock.index]
+
+
+class SimEncoder:
+    """The PCNT quadrature counter: ``value()`` reads, ``value(v)`` sets (like
+    ``machine.Encoder``); counts come from the simulated sled."""
+
+    __slots__ = ("_clock", "_counts", "_offset")
+
+    def __init__(self, clock: SimClock, counts: list[int]) -> None:
+        self._clock = clock
+        self._counts = counts
+        self._offset = 0
+
+    def value(self, v: int | None = None) -> int:
+        """The count now; with ``v``, set the count to ``v`` and return the previous one."""
+        now = self._counts[self._clock.index] - self._offset
+        if v is not None:
+            self._offset = self._counts[self._clock.index] - v
+        return now
+
+
+@dataclass(frozen=True, slots=True)
+class InfoFields:
+    """The DEVICE_INFO fields, as the attributes ``legpress_fw.protocol.pack_info`` reads."""
+
+    fw_version: tuple[int, int, int]
+    period_us: int
+    n_cells: int
+    tick_period_log2: int
+    encoder_counts_per_m: int
+    position_sensor: int
+    adc_bits: int
+    cell_pitch_mm: int
+    oversample: int
+    batch_samples: int
+    mtu: int
+    device_id: bytes
+    cell_channel: tuple[int, ...]
+    tare: tuple[int, ...]
+    name: bytes
+
+
+def make_info(
+    period_us: int,
+    n_cells: int,
+    counts_per_mm: float,
+    cell_pitch_mm: int,
+    mtu: int,
+    device_id: bytes,
+    tare: tuple[int, ...],
+) -> InfoFields:
+    """DEVICE_INFO for a simulated device (direct ADC1 wiring up to 8 cells, else a mux)."""
+    rate_hz = round(1e6 / period_us)
+    channels = (
+        tuple(ADC1_PINS[:n_cells])
+        if n_cells <= len(ADC1_PINS)
+        else tuple(0x80 | c for c in range(n_cells))
+    )
+    name = f"LegPress-{device_id[4]:02X}{device_id[5]:02X}".encode()
+    return InfoFields(
+        fw_version=(int(FW_VERSION[0]), int(FW_VERSION[1]), int(FW_VERSION[2])),
+        period_us=period_us,
+        n_cells=n_cells,
+        tick_period_log2=int(TICKS_PERIOD_LOG2),
+        encoder_counts_per_m=round(counts_per_mm * 1000),
+        position_sensor=POSITION_PCNT,
+        adc_bits=12,
+        cell_pitch_mm=cell_pitch_mm,
+        oversample=1,
+        batch_samples=int(batch_samples(rate_hz, mtu - 3, n_cells)),
+        mtu=mtu,
+        device_id=device_id,
+        cell_channel=channels,
+        tare=tare,
+        name=name,
+    )
+
+
+def info_packet(info: InfoFields, ticks: int) -> bytes:
+    """The DEVICE_INFO message bytes, packed by the firmware's own ``pack_info``."""
+    buf = bytearray(info_size(info.n_cells, len(info.name)))
+    clock = DeviceClock(lambda: ticks & TICKS_MASK)
+    n = pack_info(buf, 0, clock, ticks & TICKS_MASK, info)
+    return bytes(buf[:n])
+
+
+def poll_schedule(
+    n_slots: int, period_us: int, link: LinkParams, rng: np.random.Generator
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """When the sampler task wakes, and which slot each wake-up samples (elapsed device
+    microseconds from the first slot).
+
+    Wake-ups are late by an exponential delay (``poll_late_mean_us``); with
+    ``overrun_prob`` the task stalls for up to ``overrun_max_ms`` and the sampler skips the
+    slots it missed (the firmware's OVERRUN logic, replayed here to know the read instants).
+    """
+    late = rng.exponential(max(link.poll_late_mean_us, 0.0), n_slots)
+    late = np.minimum(late, 0.8 * period_us)
+    spikes = rng.random(n_slots) < link.overrun_prob
+    late[spikes] = rng.uniform(
+        period_us, max(link.overrun_max_ms * 1000, period_us + 1), int(spikes.sum())
+    )
+    late_i = late.astype(np.int64)
+    if not spikes.any():
+        slots = np.arange(n_slots, dtype=np.int64) * period_us
+        return slots + late_i, slots
+    polls: list[int] = []
+    slots_l: list[int] = []
+    deadline = 0
+    end = n_slots * period_us
+    i = 0
+    while deadline < end:
+        lt = int(late_i[i % n_slots])
+        poll = deadline + lt
+        if lt >= period_us:
+            skip = lt // period_us
+            deadline += skip * period_us
+        if deadline >= end:
+            break
+        polls.append(poll)
+        slots_l.append(deadline)
+        deadline += period_us
+        i += 1
+    return np.asarray(polls, dtype=np.int64), np.asarray(slots_l, dtype=np.int64)
+
+
+@dataclass(slots=True)
+class FirmwareStats:
+    """What the firmware counted.
+
+    Attributes:
+        samples_total: samples taken.
+        overruns: slots skipped.
+        ring_dropped_samples: samples overwritten in the ring (link too slow).
+        packets_sent: sample packets handed to the radio.
+    """
+
+    samples_total: int = 0
+    overruns: int = 0
+    ring_dropped_samples: int = 0
+    packets_sent: int = 0
+
+
+def run_firmware(
+    codes: list[list[int]],
+    enc_counts: list[int],
+    polls_us: npt.NDArray[np.int64],
+    info: InfoFields,
+    start_ticks: int,
+    link: LinkParams,
+    stalls: list[tuple[float, float]],
+    stats: FirmwareStats,
+) -> Iterator[tuple[int, bytes]]:
+    """Run the real sampler over the precomputed readings; yield ``(send_us, packet)`` as the
+    simulated radio sends them (``send_us``: elapsed device microseconds).
+
+    Args:
+        codes: per cell, the ``read_u16`` value at each read instant.
+        enc_counts: encoder count at each read instant.
+        polls_us: read instants (elapsed device microseconds from the first slot).
+        info: the device configuration.
+        start_ticks: ``ticks_us`` at the first slot.
+        link: connection interval, packets per event, ring size.
+        stalls: ``(start_us, end_us)`` windows in which the radio sends nothing.
+        stats: filled in as the run goes.
+    """
+    clock = SimClock(start_ticks)
+    pad = DirectPad([SimADC(clock, c) for c in codes])
+    position = EncoderPosition(SimEncoder(clock, enc_counts))
+    slot_size = HEADER_SIZE + info.batch_samples * record_size(info.n_cells)
+    ring = PacketRing(max(2, link.ring_slots), slot_size)
+    dclock = DeviceClock(clock.ticks_us)
+    sampler = Sampler(
+        pad, position, clock.ticks_us, dclock, ring, info.period_us, info.batch_samples
+    )
+    sampler.start(start_ticks & TICKS_MASK)
+    ce_us = max(1, round(link.conn_interval_ms * 1000))
+    per_event = max(1, link.packets_per_event)
+    next_ce = ce_us
+    stall_i = 0
+    n_stalls = len(stalls)
+
+    def service(t_us: int) -> Iterator[tuple[int, bytes]]:
+        nonlocal stall_i
+        while stall_i < n_stalls and stalls[stall_i][1] <= t_us:
+            stall_i += 1
+        if stall_i < n_stalls and stalls[stall_i][0] <= t_us:
+            return
+        for _ in range(per_event):
+            pkt = ring.peek()
+            if pkt is None:
+                return
+            data = bytes(pkt)
+            ring.pop()
+            stats.packets_sent += 1
+            yield t_us, data
+
+    poll = sampler.poll
+    polls = polls_us.tolist()
+    for m, t_us in enumerate(polls):
+        while next_ce <= t_us:
+            if ring.pending():
+                yield from service(next_ce)
+            next_ce += ce_us
+        clock.index = m
+        clock.ticks = (start_ticks + t_us) & TICKS_MASK
+        poll()
+    sampler.stop()
+    guard = 0
+    while ring.pending() and guard < 1_000_000:
+        yield from service(next_ce)
+        next_ce += ce_us
+        guard += 1
+    stats.samples_total = sampler.samples_total
+    stats.overruns = sampler.overruns
+    stats.ring_dropped_samples = ring.dropped_samples
+
+
+def radio_stalls(
+    end_us: int, link: LinkParams, rng: np.random.Generator
+) -> list[tuple[float, float]]:
+    """Windows in which the radio sends nothing (interference, a busy phone) [I]."""
+    out: list[tuple[float, float]] = []
+    if link.stalls_per_min <= 0:
+        return out
+    t = 0.0
+    mean_gap_us = 60e6 / link.stalls_per_min
+    while True:
+        t += float(rng.exponential(mean_gap_us))
+        if t >= end_us:
+            return out
+        length = float(rng.uniform(link.stall_min_s, link.stall_max_s)) * 1e6
+        out.append((t, t + length))
+        t += length
+
+
+def device_id_for(seed: int) -> bytes:
+    """A deterministic, locally administered MAC-like id for a seed."""
+    rng = np.random.default_rng([seed, 0x1E6])
+    b = bytearray(int(x) for x in rng.integers(0, 256, 6))
+    b[0] = (b[0] & 0xFC) | 0x02
+    return bytes(b)
+
+
+def start_ticks_for(rng: np.random.Generator) -> int:
+    """A random ``ticks_us`` at the first sample, so long sessions cross the 2**30 wrap."""
+    return int(rng.integers(0, 1 << 30))
