@@ -21,7 +21,8 @@ from legpress.errors import ConfigError
 from legpress.protocol.decoder import SampleBlock
 from legpress.protocol.messages import DeviceInfo
 
-DEFAULT_COUNTS_PER_MM = 20.0
+# The reference build (hardware/README.md): 600 P/R encoder, 31 mm effective drum, 4x.
+DEFAULT_COUNTS_PER_MM = 24.643
 
 
 @dataclass(frozen=True, slots=True)
