@@ -165,18 +165,23 @@ class Device:
         # While the MTU is too small for even a compact record the sampler stays stopped.
         s = self.sampler
         s.stop()  # commits a partial packet; the link still sends it
-        link = self.stream_link
-        batch, self.compact, self.mtu_too_small = self._plan(self._payload_max(link))
+        batch, self.compact, self.mtu_too_small = self._plan(self._payload_max(self._link()))
         s.configure(1000000 // self.rate_hz, batch)
-        self._update_info(link)
+        self._update_info()
         if self.want_stream and not self.mtu_too_small:
             s.start()
 
-    def _update_info(self, link):
+    def _link(self):
+        # The link samples go to, or would go to after a START: DEVICE_INFO describes it.
+        if self.want_stream:
+            return self.stream_link
+        return LINK_BLE if self.ble_connected else LINK_SERIAL
+
+    def _update_info(self):
         info = self.info
         info.period_us = self.sampler.period_us
-        if link == LINK_BLE:
-            info.batch_samples = self._plan(self._payload_max(link))[0]
+        if self._link() == LINK_BLE:
+            info.batch_samples = self._plan(self._payload_max(LINK_BLE))[0]
             info.mtu = self.ble_mtu
         else:
             info.batch_samples = self._plan(SLOT_SIZE)[0]
@@ -191,16 +196,14 @@ class Device:
     def on_ble_connect(self):
         self.ble_connected = True
         self.ble_mtu = 23
-        self.connections = (self.connections + 1) & 0xFFFF
-        if self.stream_link != LINK_SERIAL or not self.want_stream:
-            self._update_info(LINK_BLE)
+        self._update_info()
 
     def on_ble_mtu(self, mtu):
         self.ble_mtu = mtu
         if self.stream_link == LINK_BLE and self.want_stream:
             self._restart_sampler()
-        elif self.stream_link != LINK_SERIAL or not self.want_stream:
-            self._update_info(LINK_BLE)
+        else:
+            self._update_info()
 
     def on_ble_disconnect(self):
         self.ble_connected = False

@@ -14,7 +14,8 @@
 # client's own requests stand in for them: a START on this connection means it subscribed to
 # the stream (the host subscribes before it sends START), and a command written to control
 # means it listens there for the reply. STATUS goes out with gatts_write(send_update=True),
-# which NimBLE notifies to subscribed clients only.
+# which NimBLE notifies to subscribed clients only. On a stack known to report every CCCD
+# write, pass cccd_events=True and only the CCCDs count.
 
 import binascii
 import json
@@ -72,10 +73,11 @@ def mac_of(ble):
 
 
 class BLERadio:
-    def __init__(self, ble, name, secure=True, secrets_path="ble_secrets.json"):
+    def __init__(self, ble, name, secure=True, secrets_path="ble_secrets.json", cccd_events=False):
         self._ble = ble
         self.name = name
         self.secure = secure
+        self._cccd_events = cccd_events
         self._secrets_path = secrets_path
         self._secrets = {}
         self.secrets_dirty = False
@@ -192,7 +194,9 @@ class BLERadio:
 
     def assume_subscribed(self, bit):
         # NimBLE: the client's request stands in for the CCCD write we cannot see.
-        if not self.cccd_reported and self.conn_handle is not None:
+        if self._cccd_events or self.cccd_reported:
+            return
+        if self.conn_handle is not None:
             self._subs |= bit
 
     # --- link operations -----------------------------------------------------------------
@@ -214,7 +218,8 @@ class BLERadio:
             self._notify(self.conn_handle, self.h_stream, data)
             return 0
         except OSError as e:
-            return e.errno if isinstance(e.errno, int) and e.errno else -1
+            code = e.args[0] if e.args else -1  # MicroPython's errno is args[0]
+            return code if isinstance(code, int) and code else -1
 
     def notify_control(self, data):
         if self.conn_handle is None:
@@ -269,7 +274,8 @@ class BLERadio:
         try:
             with open(self._secrets_path) as f:
                 for sec_type, key, value in json.load(f):
-                    self._secrets[sec_type, binascii.a2b_base64(key)] = binascii.a2b_base64(value)
+                    key = binascii.a2b_base64(key.encode())
+                    self._secrets[sec_type, key] = binascii.a2b_base64(value.encode())
         except (OSError, ValueError, TypeError):
             self._secrets = {}
 
