@@ -1207,7 +1207,7 @@ class SessionStore:
         Raises:
             NotFoundError: unknown session.
             UsageError: unknown format.
-            StoreError: ``out`` cannot be written.
+            UsageError: ``out`` cannot be written.
         """
         if fmt not in ("csv", "json"):
             raise UsageError(f"export format must be csv or json, got {fmt!r}")
@@ -1242,7 +1242,9 @@ class SessionStore:
                 try:
                     Path(out).write_text(text, encoding="utf-8", newline="")
                 except OSError as exc:
-                    raise StoreError(f"cannot write {out}: {exc.strerror or exc}") from None
+                    raise UsageError(
+                        f"cannot write {out}: {exc.strerror or exc}; choose another file"
+                    ) from None
             else:
                 out.write(text)
         return text

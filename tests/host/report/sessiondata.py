@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
+
 from legpress.detect import DetectorConfig, analyze_block
 from legpress.detect.analyzer import Analyzer
 from legpress.dsp.calibration import CalibratedBlock, Calibration
 from legpress.storage.store import SessionStore
-from tests.host.detect.synth import FS_HZ, stream
+from tests.host.detect.synth import BASE_LOAD, FS_HZ, stream
 from tests.host.detect.synth import Rep as SynthRep
 
 LIMIT_MM = 360.0
@@ -33,11 +35,33 @@ def two_sets(deep: int = 2, seed: int = 0) -> list[SynthRep]:
     return first + second
 
 
+def _sacral_lift(block: CalibratedBlock, reps: list[SynthRep], seed: int) -> CalibratedBlock:
+    """Unload the whole sacral zone (cells 0-2) and the cell above it as each rep passes its
+    lift-off depth, as a pelvis rolling off the pad does (the synth helper unloads two cells
+    only, which is enough for some detector versions and not others)."""
+    n = len(block)
+    limits = np.full(n, np.inf)
+    pos = int(1.0 * FS_HZ)
+    for r in reps:
+        span = int((r.lower_s + r.bottom_pause_s + r.push_s) * FS_HZ)
+        if r.lift_off_at_mm is not None:
+            limits[pos : pos + span] = r.lift_off_at_mm
+        pos += span + int(r.top_pause_s * FS_HZ)
+    frac = np.clip((limits - block.depth_mm) / 60.0, 0.0, 1.0)
+    rng = np.random.default_rng(seed + 1000)
+    load = block.load.copy()
+    for k, scale in ((0, frac), (1, frac), (2, frac), (3, np.clip(frac * 1.5, 0.0, 1.0))):
+        load[:, k] = BASE_LOAD[k] * scale * (1 + 0.003 * rng.standard_normal(n))
+    return CalibratedBlock(block.t_s, block.depth_mm, np.maximum(load, 0.0), block.valid)
+
+
 def analysed(
     reps: list[SynthRep] | None = None, limit_mm: float | None = LIMIT_MM, seed: int = 0
 ) -> tuple[CalibratedBlock, Analyzer, DetectorConfig]:
     """A stream, its analysis and the config used."""
-    block, _ = stream(reps if reps is not None else two_sets(), seed=seed)
+    reps = reps if reps is not None else two_sets()
+    block, _ = stream(reps, seed=seed)
+    block = _sacral_lift(block, reps, seed)
     config = DetectorConfig(rom_limit_mm=limit_mm)
     return block, analyze_block(block, config, period_s=1 / FS_HZ), config
 

@@ -304,7 +304,7 @@ def test_export_errors(store: SessionStore, tmp_path: Path) -> None:
     ids = populate(store, n_sessions=1)
     with pytest.raises(UsageError):
         store.export_session(ids[0], "xml")  # type: ignore[arg-type]
-    with pytest.raises(StoreError, match="cannot write"):
+    with pytest.raises(UsageError, match="cannot write"):
         store.export_session(ids[0], "json", tmp_path / "missing" / "dir" / "x.json")
 
 

@@ -1,0 +1,516 @@
+"""The session report: one self-contained HTML page about one session."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from legpress.detect.config import DetectorConfig
+from legpress.dsp.calibration import CalibratedBlock
+from legpress.report import plots
+from legpress.report.html import (
+    EVENT_LABELS,
+    MACHINE_KINDS,
+    badge,
+    card,
+    clock,
+    date_time,
+    esc,
+    figure,
+    finite,
+    kv_table,
+    meta_list,
+    notice,
+    num,
+    page,
+    pct,
+    plural,
+    rep_list,
+    table,
+)
+from legpress.report.series import config_from, lift_off_spans, lower_back_contact
+from legpress.report.write import write_html
+
+_FORM = ("fast_lowering", "bounce", "knee_lock")
+
+
+def _limit(session: Mapping[str, Any]) -> float | None:
+    cfg = session.get("config")
+    return finite(cfg.get("rom_limit_mm")) if isinstance(cfg, Mapping) else None
+
+
+def _reps_by_events(reps: Sequence[Mapping[str, Any]], etype: str) -> list[int]:
+    return [int(r["index"]) + 1 for r in reps if etype in (r.get("events") or ())]
+
+
+def _findings(session: Mapping[str, Any], limit: float | None) -> str:
+    reps: Sequence[Mapping[str, Any]] = session.get("reps") or []
+    st: Mapping[str, Any] = session.get("stats") or {}
+    items: list[tuple[str, str]] = []
+    if not reps:
+        items.append(("info", "No complete reps were recorded in this session."))
+    else:
+        deepest = num(st.get("max_depth_mm"), 0, "mm")
+        items.append(
+            (
+                "info",
+                f"{plural(len(reps), 'rep')} in {plural(int(st.get('sets') or 1), 'set')}; "
+                f"the deepest went to {deepest}"
+                + (f" (limit {num(limit, 0, 'mm')})." if limit is not None else "."),
+            )
+        )
+        lifted = [r for r in reps if r.get("lift_off")]
+        if lifted:
+            depths = [finite(r.get("lift_off_depth_mm")) for r in lifted]
+            known = [d for d in depths if d is not None]
+            where = f", from {num(min(known), 0, 'mm')} of sled travel" if known else ""
+            items.append(
+                (
+                    "warn",
+                    f"The lower back lifted off the pad in {plural(len(lifted), 'rep')} "
+                    f"({rep_list([int(r['index']) + 1 for r in lifted])}){where}.",
+                )
+            )
+        else:
+            items.append(("ok", "The lower back stayed on the pad in every rep."))
+        if limit is None:
+            items.append(("info", "No ROM limit was set, so depth was not checked."))
+        else:
+            over = [r for r in reps if r.get("rom_exceeded")]
+            if over:
+                worst = max((finite(r.get("depth_mm")) or 0.0) - limit for r in over)
+                items.append(
+                    (
+                        "warn",
+                        f"{plural(len(over), 'rep')} went past the {num(limit, 0, 'mm')} limit "
+                        f"({rep_list([int(r['index']) + 1 for r in over])}), by up to "
+                        f"{num(max(worst, 0.0), 0, 'mm')}.",
+                    )
+                )
+            else:
+                items.append(("ok", f"Every rep stayed within the {num(limit, 0, 'mm')} limit."))
+        form = []
+        for etype in _FORM:
+            which = _reps_by_events(reps, etype)
+            if which:
+                form.append(f"{EVENT_LABELS[etype].lower()} in {rep_list(which)}")
+        if form:
+            items.append(("warn", "Form: " + "; ".join(form) + "."))
+        else:
+            items.append(("ok", "No other form alerts (fast lowering, bouncing, locked knees)."))
+    lis = "".join(f'<li class="{k}">{esc(text)}</li>' for k, text in items)
+    return f'<ul class="findings">{lis}</ul>'
+
+
+def _cards(session: Mapping[str, Any], limit: float | None) -> str:
+    st: Mapping[str, Any] = session.get("stats") or {}
+    n = int(st.get("reps") or 0)
+    lift = int(st.get("lift_offs") or 0)
+    over = int(st.get("rom_exceeded") or 0)
+    form = int(st.get("form_events") or 0)
+    out = [
+        card(str(n), "Reps", plural(int(st.get("sets") or 0), "set"), "info"),
+        card(
+            str(lift),
+            "Lower back lifted",
+            "none" if lift == 0 else f"in {lift} of {n} reps",
+            "warn" if lift else "ok",
+        ),
+        card(
+            str(over) if limit is not None else "–",
+            "Past the ROM limit",
+            (
+                "no limit set"
+                if limit is None
+                else ("none" if over == 0 else f"{over} of {n} reps; limit {num(limit, 0, 'mm')}")
+            ),
+            "warn" if over else ("info" if limit is None else "ok"),
+        ),
+        card(
+            str(form),
+            "Other form alerts",
+            "none" if form == 0 else ", ".join(_form_counts(st)),
+            "warn" if form else "ok",
+        ),
+        card(
+            num(st.get("mean_lowering_s"), 1),
+            "Mean lowering time",
+            f"pushing {num(st.get('mean_pushing_s'), 1, 's')}",
+            "info",
+            unit="s" if finite(st.get("mean_lowering_s")) is not None else "",
+        ),
+    ]
+    link = _link_quality(session.get("summary") or {})
+    if link is not None:
+        out.append(card(link[0], "Link quality", link[1], link[2]))
+    return '<div class="cards">' + "".join(out) + "</div>"
+
+
+def _form_counts(st: Mapping[str, Any]) -> list[str]:
+    by_type = st.get("events_by_type") or {}
+    return [f"{by_type[t]} {EVENT_LABELS[t].lower()}" for t in _FORM if by_type.get(t)]
+
+
+def _flatten(d: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, Mapping):
+            out.extend(_flatten(v, key + "."))
+        else:
+            out.append((key, v))
+    return out
+
+
+def _link_quality(summary: Mapping[str, Any]) -> tuple[str, str, str] | None:
+    """(value, detail, kind) from whatever packet-loss numbers the summary has."""
+    flat = dict(_flatten(summary))
+    lost = next((v for k, v in flat.items() if k.split(".")[-1] in ("lost_packets", "lost")), None)
+    total = next((v for k, v in flat.items() if k.split(".")[-1] in ("packets", "received")), None)
+    lost_f, total_f = finite(lost), finite(total)
+    if lost_f is None:
+        return None
+    if total_f and total_f > 0:
+        share = lost_f / (total_f + lost_f)
+        value = "100 %" if lost_f == 0 else f"{100 * (1 - share):.1f} %"
+        detail = f"{int(lost_f)} of {int(total_f + lost_f)} packets lost"
+    else:
+        value = "OK" if lost_f == 0 else f"{int(lost_f)} lost"
+        detail = "packets lost" if lost_f else "no packets lost"
+    return value, detail, "ok" if lost_f == 0 else ("warn" if lost_f > 10 else "info")
+
+
+def _settings(session: Mapping[str, Any], cfg: DetectorConfig, limit: float | None) -> str:
+    profile = session.get("person_profile") or {}
+    if limit is None:
+        limit_text = "none set (ROM alerts were off)"
+    else:
+        limit_text = num(limit, 0, "mm") + " of sled travel from the top"
+        if finite(profile.get("rom_limit_mm")) == limit:
+            limit_text += " (the therapist's limit)"
+        current = finite(profile.get("effective_limit_mm"))
+        if current is not None and current != limit:
+            limit_text += f"; the person's limit is now {num(current, 0, 'mm')}"
+    pairs = [
+        ("ROM limit", esc(limit_text)),
+        (
+            "ROM warning",
+            esc(
+                f"{cfg.rom_warning_lead_s:g} s before reaching the limit at the current speed, "
+                f"and at least {cfg.rom_warning_min_mm:g} mm before it"
+            ),
+        ),
+        (
+            "Lift-off",
+            esc(
+                f"lower-back load below {cfg.liftoff_on_ratio * 100:.0f} % of its load at the top "
+                f"for {cfg.liftoff_min_on_s * 1000:.0f} ms (over "
+                f"{cfg.liftoff_off_ratio * 100:.0f} % to end); {cfg.liftoff_cells} lowest cells "
+                "in contact"
+            ),
+        ),
+        ("Fast lowering", esc(f"lowering in less than {cfg.fast_lowering_s:g} s")),
+        (
+            "Bounce",
+            esc(
+                f"arriving at the bottom faster than {cfg.bounce_velocity_mm_s:g} mm/s and "
+                f"reversing within {cfg.bounce_reversal_s:g} s"
+            ),
+        ),
+        ("Knee lock", esc(f"the sled rising past {cfg.lockout_depth_mm:g} mm (above the top)")),
+    ]
+    cal = session.get("calibration")
+    if isinstance(cal, Mapping):
+        tare = cal.get("tare_counts") or []
+        cal_text = (
+            f"{num(cal.get('counts_per_mm'), 2)} encoder counts per mm "
+            f"({cal.get('source', 'unknown')}); zero at {cal.get('zero_counts', 0)} counts; "
+            + (f"pad tared ({len(tare)} cells)" if tare else "pad not tared")
+        )
+    else:
+        cal_text = "not recorded"
+    right = [("Calibration", esc(cal_text))]
+    if session.get("recording_path"):
+        right.append(("Recording", f"<code>{esc(session['recording_path'])}</code>"))
+    summary = session.get("summary") or {}
+    for key, value in _flatten(summary):
+        label = key.replace("_", " ").replace(".", ": ")
+        right.append((label[:1].upper() + label[1:], esc(value)))
+    return (
+        '<div class="cols">'
+        + kv_table(pairs, "Detector settings in force")
+        + kv_table(right, "Calibration and recording")
+        + "</div>"
+    )
+
+
+def _rep_table(reps: Sequence[Mapping[str, Any]], limit: float | None) -> str:
+    rows = []
+    classes = []
+    for r in reps:
+        flags = []
+        depth = finite(r.get("depth_mm"))
+        if r.get("rom_exceeded"):
+            past = f" (+{depth - limit:.0f} mm)" if depth is not None and limit else ""
+            flags.append(badge("past limit" + past, "warn"))
+        if r.get("lift_off"):
+            at = finite(r.get("lift_off_depth_mm"))
+            flags.append(badge("back lifted" + (f" at {at:.0f} mm" if at else ""), "warn"))
+        for etype in _FORM:
+            if etype in (r.get("events") or ()):
+                flags.append(badge(EVENT_LABELS[etype].lower(), "warn"))
+        if not flags:
+            flags.append(badge("ok", "ok"))
+        classes.append("flagged" if any("warn" in f for f in flags) else "")
+        rows.append(
+            [
+                esc(int(r.get("set", 0)) + 1),
+                esc(int(r["index"]) + 1),
+                num(depth, 0),
+                num(r.get("lowering_s"), 2),
+                num(r.get("pushing_s"), 2),
+                num(r.get("tut_s"), 1),
+                pct(r.get("lumbar_contact_min")),
+                num(r.get("lift_off_s"), 2) if r.get("lift_off") else "–",
+                " ".join(flags),
+            ]
+        )
+    return table(
+        [
+            "Set",
+            "Rep",
+            "Depth (mm)",
+            "Lowering (s)",
+            "Pushing (s)",
+            "Under tension (s)",
+            "Lowest back contact",
+            "Back off pad (s)",
+            "Flags",
+        ],
+        rows,
+        numeric=range(0, 8),
+        nowrap=(8,),
+        row_classes=classes,
+        caption="Lowest back contact: the least load on the lower-back cells during the rep, as a "
+        "share of their load at the top.",
+    )
+
+
+def _event_table(events: Sequence[Mapping[str, Any]]) -> str:
+    rows = []
+    for e in events:
+        etype = str(e.get("type"))
+        warn = etype not in ("rom_warning",)
+        rows.append(
+            [
+                esc(clock(e.get("t_s"), 1)),
+                esc(int(e.get("rep", -1)) + 1),
+                badge(EVENT_LABELS.get(etype, etype), "warn" if warn else "info"),
+                esc(e.get("message", "")),
+            ]
+        )
+    return table(
+        ["Time", "Rep", "Alert", "Why it fired"],
+        rows,
+        numeric=(0, 1),
+        nowrap=(0, 2),
+        caption="Alerts at the moment the live system raised them, with the numbers behind each.",
+    )
+
+
+def _all_settings(cfg: Mapping[str, Any] | None) -> str:
+    if not isinstance(cfg, Mapping) or not cfg:
+        return "<p>The detector settings were not recorded with this session.</p>"
+    pairs = [(k, esc("none" if v is None else v)) for k, v in sorted(cfg.items())]
+    half = (len(pairs) + 1) // 2
+    return '<div class="cols">' + kv_table(pairs[:half]) + kv_table(pairs[half:]) + "</div>"
+
+
+def session_report_html(session: Mapping[str, Any], series: CalibratedBlock | None = None) -> str:
+    """The session report as an HTML string (see :func:`render_session_report`).
+
+    Raises:
+        MissingDependencyError: matplotlib is not installed.
+    """
+    plots.require_matplotlib()
+    reps: list[Mapping[str, Any]] = list(session.get("reps") or [])
+    events: list[Mapping[str, Any]] = list(session.get("events") or [])
+    cfg = config_from(session)
+    limit = _limit(session)
+    person = session.get("person") or "anonymous"
+    machine = session.get("machine")
+    kind = MACHINE_KINDS.get(str(session.get("machine_kind")), "")
+    device = session.get("device_name") or ""
+    url = session.get("device_url") or ""
+    head = meta_list(
+        [
+            ("Date", esc(date_time(session.get("started_at")))),
+            ("Machine", esc(f"{machine} ({kind})" if machine and kind else machine or "not set")),
+            (
+                "Device",
+                esc(device or url or "unknown")
+                + (f' <span class="small">{esc(url)}</span>' if device and url else ""),
+            ),
+            ("Session", esc(f"#{session.get('id', '?')}")),
+            ("Active time", esc(clock((session.get("stats") or {}).get("active_s")))),
+        ]
+    )
+    sections = [
+        '<section id="summary" aria-labelledby="h-summary">'
+        '<h2 id="h-summary">Summary</h2>'
+        + _findings(session, limit)
+        + _cards(session, limit)
+        + "</section>"
+    ]
+
+    charts = ['<section id="charts" aria-labelledby="h-charts"><h2 id="h-charts">Charts</h2>']
+    if reps:
+        over = [int(r["index"]) + 1 for r in reps if r.get("rom_exceeded")]
+        alt = (
+            f"Bar chart of the deepest sled travel in each of {len(reps)} reps"
+            + (f" against the {limit:.0f} mm limit" if limit is not None else "")
+            + (f"; {rep_list(over)} went past it." if over else ".")
+        )
+        charts.append('<h3 id="depth">Depth of each rep</h3>')
+        charts.append(
+            figure(
+                plots.depth_per_rep(reps, limit),
+                alt,
+                "Each bar is one rep's deepest sled travel. Hatched vermilion bars went past the "
+                "limit (the number is how far, in mm); a white triangle marks where the lower "
+                "back began to lift.",
+                "fig-depth",
+            )
+        )
+    charts.append('<h3 id="contact">Sled depth and lower-back contact over time</h3>')
+    if series is not None and len(series) > 1:
+        trace = lower_back_contact(series, reps, events, cfg)
+        spans = lift_off_spans(reps, events)
+        windows = _windows(session, series)
+        for k, (label, t0, t1, rs) in enumerate(windows):
+            lifted = [i + 1 for _, _, i in spans if any(int(r["index"]) == i for r in rs)]
+            alt = (
+                f"Two stacked line charts for {label}: sled depth, and the lower back's contact "
+                f"with the pad as a percentage of its load at the top"
+                + (f"; the lower back left the pad in {rep_list(lifted)}." if lifted else ".")
+            )
+            charts.append(
+                figure(
+                    plots.timeline(trace, t0, t1, rs, spans, limit, cfg.liftoff_on_ratio),
+                    alt,
+                    "Top: sled depth (rep numbers at each bottom). Bottom: load on the "
+                    f"lower-back cells ({_cells(trace.cells)}) as a share of their load at the "
+                    "top before each rep; shaded bands are lift-offs the detector reported.",
+                    f"fig-timeline-{k + 1}",
+                    title=label,
+                )
+            )
+    else:
+        why = (
+            f"The recording of this session ({session['recording_path']}) could not be read"
+            if session.get("recording_path")
+            else "This session has no linked recording"
+        )
+        charts.append(
+            notice(
+                f"{why}, so the time course of sled depth and lower-back contact is not shown. "
+                "The rep and alert tables below come from the session database and are complete."
+            )
+        )
+    if reps:
+        fast = _reps_by_events(reps, "fast_lowering")
+        charts.append('<h3 id="tempo">Tempo of each rep</h3>')
+        charts.append(
+            figure(
+                plots.tempo_per_rep(reps, cfg.fast_lowering_s),
+                f"Bar chart of lowering and pushing durations for each of {len(reps)} reps"
+                + (f"; lowering was too fast in {rep_list(fast)}." if fast else "."),
+                "Solid blue: lowering (down); dotted orange: pushing (up). A controlled lowering "
+                "protects the lower back; reps lowered faster than the dashed line are labelled "
+                "“fast”.",
+                "fig-tempo",
+            )
+        )
+    charts.append("</section>")
+    sections.append("".join(charts))
+
+    sections.append(
+        '<section id="reps" aria-labelledby="h-reps"><h2 id="h-reps">Reps</h2>'
+        + (_rep_table(reps, limit) if reps else "<p>No complete reps.</p>")
+        + "</section>"
+    )
+    sections.append(
+        '<section id="events" aria-labelledby="h-events"><h2 id="h-events">Alerts</h2>'
+        + (_event_table(events) if events else "<p>No alerts were raised.</p>")
+        + "</section>"
+    )
+    sections.append(
+        '<section id="settings" aria-labelledby="h-settings">'
+        '<h2 id="h-settings">Settings used</h2>' + _settings(session, cfg, limit) + "</section>"
+    )
+    sections.append(
+        '<section id="technical" aria-labelledby="h-technical">'
+        '<h2 id="h-technical">Technical details</h2>'
+        '<p class="small">Every detector threshold as recorded with the session, for '
+        "reproducing the analysis.</p>" + _all_settings(session.get("config")) + "</section>"
+    )
+    title = f"Leg press session — {person} — {date_time(session.get('started_at'))}"
+    return page(title, "Leg press session report", str(person), head, "\n".join(sections))
+
+
+def _cells(cells: tuple[int, ...]) -> str:
+    if not cells:
+        return "none in contact"
+    return ("cell " if len(cells) == 1 else "cells ") + ", ".join(str(c) for c in cells)
+
+
+def _windows(
+    session: Mapping[str, Any], series: CalibratedBlock
+) -> list[tuple[str, float, float, list[Mapping[str, Any]]]]:
+    """One time window per set (label, start, end, its reps); the whole series without reps."""
+    reps: list[Mapping[str, Any]] = list(session.get("reps") or [])
+    t_first, t_last = float(series.t_s[0]), float(series.t_s[-1])
+    sets = session.get("sets") or []
+    out = []
+    for s in sets:
+        rs = [r for r in reps if int(r.get("set", 0)) == int(s["index"])]
+        t0 = max(t_first, float(s["t_start_s"]) - 3.0)
+        t1 = min(t_last, float(s["t_end_s"]) + 3.0)
+        if t1 > t0:
+            nums = [int(r["index"]) + 1 for r in rs]
+            span = f"reps {min(nums)}–{max(nums)}" if len(nums) > 1 else rep_list(nums)
+            label = (f"Set {int(s['index']) + 1}, " if len(sets) > 1 else "") + span
+            out.append((label[0].upper() + label[1:], t0, t1, rs))
+    if not out:
+        out.append(("The whole recording", t_first, t_last, reps))
+    return out
+
+
+def render_session_report(
+    session: Mapping[str, Any],
+    series: CalibratedBlock | None,
+    out: str | os.PathLike[str],
+) -> Path:
+    """Write the report of one session as a self-contained HTML file.
+
+    Args:
+        session: the session as :meth:`legpress.storage.store.SessionStore.get_session` (or its
+            JSON export) gives it.
+        series: the session's samples (its recording, decoded and calibrated) for the time
+            course of depth and lower-back contact; None when the recording is not available
+            (the report says so instead).
+        out: the HTML file to write (its folder must exist).
+
+    Returns:
+        The path written.
+
+    Raises:
+        MissingDependencyError: matplotlib is not installed.
+        RecordingError: ``out`` cannot be written.
+    """
+    return write_html(session_report_html(session, series), out)
+
+
+__all__ = ["render_session_report", "session_report_html"]
