@@ -28,7 +28,7 @@ from legpress.sim.device import (
 from legpress.sim.geometry import LegGeometry
 from legpress.sim.link import LinkChannel, LinkStats
 from legpress.sim.numerics import FloatArray, lowpass
-from legpress.sim.params import ScenarioConfig
+from legpress.sim.params import MachineParams, PersonParams, ScenarioConfig
 from legpress.sim.pelvis import (
     excess_tilt_deg,
     excess_tilt_static_deg,
@@ -46,6 +46,7 @@ from legpress.sim.truth import (
 )
 
 ARM_TAU_S: Final = 0.15
+INFO_LEAD_US: Final = 20_000  # DEVICE_INFO goes out this long before the first sample
 # Independent random streams, so that changing one part's setting leaves the others' draws.
 _STREAMS: Final = ("plan", "cells", "noise", "encoder", "timing", "link", "device", "breath")
 
@@ -116,8 +117,10 @@ class SimResult:
     """A finished run.
 
     Attributes:
-        packets: ``(t_host_ns, packet bytes)`` in arrival order, after the link.
-        info_packet: the DEVICE_INFO message (what a consumer reads first).
+        packets: ``(t_host_ns, packet bytes)`` in arrival order, after the link. The first is
+            the DEVICE_INFO message (as a device sends it after ``START`` on serial), then the
+            SAMPLES messages.
+        info_packet: the DEVICE_INFO message alone.
         truth: the ground truth.
         signals: the true per-sample signals.
         config: the scenario configuration that was run.
@@ -142,6 +145,51 @@ class _Physics:
     codes: list[list[int]]
     enc_counts: list[int]
     truth: GroundTruth
+
+
+class LiftoffSweep:
+    """Quasi-static lift-off depth of one person on one machine, for any tilt onset angle.
+
+    Everything but the tilt is computed once on a 1 mm grid of sled travel, so trying many
+    onset angles (:func:`legpress.sim.calibrate_liftoff`) is cheap.
+
+    Args:
+        machine: the machine.
+        person: the person (their onset angle is ignored).
+        shift_mm: where they sit along the pad.
+    """
+
+    def __init__(self, machine: MachineParams, person: PersonParams, shift_mm: float) -> None:
+        self.person = person
+        self.shift_mm = shift_mm
+        geo = LegGeometry(machine, person)
+        self.s = np.arange(0.0, geo.max_travel_mm() + 1.0, 1.0)
+        ang = geo.angles(self.s, shift_mm)
+        self.hip = ang.hip_deg
+        zeros = np.zeros_like(self.s)
+        rail = rail_force_n(machine, zeros, zeros, np.ones_like(self.s))
+        _, pad_k = geo.leg_force_to_pad(ang.leg_line_rad)
+        self.load = person_weight_on_pad_n(machine, person) + rail * pad_k
+        self.model = BackPadModel(machine, person, np.zeros(1), 1.0)
+
+    def depth_mm(self, onset_hip_deg: float) -> float | None:
+        """Lift-off depth with this onset angle (None: never within reach)."""
+        person = replace(self.person, tilt_onset_hip_deg=onset_hip_deg)
+        excess = excess_tilt_static_deg(self.hip, person)
+        live = np.flatnonzero(excess > 0)
+        if live.size == 0:
+            return None
+        lo = max(int(live[0]) - 1, 0)
+        margin, _ = self.model.static_sweep(excess[lo:], self.load[lo:], self.shift_mm)
+        lifted = np.flatnonzero(margin <= 0.0)
+        if lifted.size == 0:
+            return None
+        i = int(lifted[0])
+        s = self.s[lo:]
+        if i == 0:
+            return float(s[0])
+        f = float(margin[i - 1] / (margin[i - 1] - margin[i]))
+        return float(s[i - 1] + f * (s[i] - s[i - 1]))
 
 
 class Scenario:
@@ -219,7 +267,7 @@ class Scenario:
         phys = self._physics(duration_s)
         fw = FirmwareStats()
         channel = self._channel()
-        packets = list(channel.deliver(self._sends(phys, fw)))
+        packets = list(self._arrivals(phys, channel, fw))
         stats = {
             "samples_total": fw.samples_total,
             "overruns": fw.overruns,
@@ -244,7 +292,8 @@ class Scenario:
     def stream(
         self, realtime: bool = False, duration_s: float | None = None
     ) -> Iterator[tuple[int, bytes]]:
-        """Yield ``(t_host_ns, packet)`` lazily: the same packets as :meth:`run`.
+        """Yield ``(t_host_ns, packet)`` lazily: the same packets as :meth:`run`, DEVICE_INFO
+        first.
 
         The physics of the whole session is computed first (vectorised, fast); the firmware
         and link then run packet by packet.
@@ -256,7 +305,7 @@ class Scenario:
         """
         phys = self._physics(duration_s)
         channel = self._channel()
-        arrivals = channel.deliver(self._sends(phys, FirmwareStats()))
+        arrivals = self._arrivals(phys, channel, FirmwareStats())
         if not realtime:
             yield from arrivals
             return
@@ -274,7 +323,7 @@ class Scenario:
         """Async version of :meth:`stream` (``asyncio.sleep`` between packets)."""
         phys = self._physics(duration_s)
         channel = self._channel()
-        arrivals = channel.deliver(self._sends(phys, FirmwareStats()))
+        arrivals = self._arrivals(phys, channel, FirmwareStats())
         t0_wall = time.monotonic_ns()
         t0_host = self.config.link.host_start_ns
         for t_host, data in arrivals:
@@ -283,6 +332,19 @@ class Scenario:
                 if wait > 0:
                     await asyncio.sleep(wait / 1e9)
             yield t_host, data
+
+    def plan(self, duration_s: float | None = None) -> Plan:
+        """The planned session: sets, reps and the continuous true trajectory
+        (``plan.sled(t_s)`` gives position, velocity, acceleration at any instants)."""
+        cfg = self._config(duration_s)
+        return plan_session(
+            cfg.machine,
+            cfg.person,
+            cfg.session,
+            self.geometry,
+            self._rng("plan"),
+            cfg.encoder.zero_slip_sd_mm,
+        )
 
     def truth(self, duration_s: float | None = None) -> GroundTruth:
         """Ground truth without running the firmware (link counters left empty)."""
@@ -302,6 +364,13 @@ class Scenario:
         ppm = float(rng.normal(0.0, self.config.link.clock_ppm_sd))
         return LinkChannel(self.config.link, rng, ppm)
 
+    def _arrivals(
+        self, phys: _Physics, channel: LinkChannel, fw: FirmwareStats
+    ) -> Iterator[tuple[int, bytes]]:
+        """DEVICE_INFO (sent on START, just before the first sample), then the samples."""
+        yield channel.host_ns(-INFO_LEAD_US), self.info_packet
+        yield from channel.deliver(self._sends(phys, fw))
+
     def _sends(self, phys: _Physics, fw: FirmwareStats) -> Iterator[tuple[int, bytes]]:
         end_us = int(phys.polls_us[-1]) + 1 if phys.polls_us.size else 0
         stalls = radio_stalls(end_us, self.config.link, self._rng("timing"))
@@ -320,7 +389,7 @@ class Scenario:
         cfg = self._config(duration_s)
         m, p = cfg.machine, cfg.person
         geo = self.geometry
-        plan = plan_session(m, p, cfg.session, geo, self._rng("plan"), cfg.encoder.zero_slip_sd_mm)
+        plan = self.plan(duration_s)
         period = cfg.period_us
         n_slots = max(1, math.ceil(plan.end_s * 1e6 / period))
         polls_us, slots_us = poll_schedule(n_slots, period, cfg.link, self._rng("timing"))
@@ -399,29 +468,14 @@ class Scenario:
 
     def liftoff_depth_mm(self, shift_mm: float | None = None) -> float | None:
         """Sled travel at which the lower back leaves the pad in a slow rep at the working
-        load (quasi-static: no lag, breathing, arms or foam memory); None if out of reach."""
+        load (quasi-static: no lag, breathing, arms or foam memory); None if out of reach.
+
+        Args:
+            shift_mm: where the person sits along the pad (default 0).
+        """
         cfg = self.config
-        geo = self.geometry
-        s = np.arange(0.0, geo.max_travel_mm() + 0.5, 0.5)
-        sh = 0.0 if shift_mm is None else shift_mm
-        ang = geo.angles(s, sh)
-        excess = excess_tilt_static_deg(ang.hip_deg, cfg.person)
-        zeros = np.zeros_like(s)
-        rail = rail_force_n(cfg.machine, zeros, zeros, np.ones_like(s))
-        _, pad_k = geo.leg_force_to_pad(ang.leg_line_rad)
-        load = person_weight_on_pad_n(cfg.machine, cfg.person) + rail * pad_k
-        model = BackPadModel(
-            cfg.machine, cfg.person, self.cell_y_mm(), cell_area_mm2(cfg.sensor.cell_diameter_mm)
-        )
-        margin, _ = model.static_sweep(excess, load, sh)
-        lifted = np.flatnonzero(margin <= 0.0)
-        if lifted.size == 0:
-            return None
-        i = int(lifted[0])
-        if i == 0:
-            return 0.0
-        f = float(margin[i - 1] / (margin[i - 1] - margin[i]))
-        return float(s[i - 1] + f * (s[i] - s[i - 1]))
+        sweep = LiftoffSweep(cfg.machine, cfg.person, 0.0 if shift_mm is None else shift_mm)
+        return sweep.depth_mm(cfg.person.tilt_onset_hip_deg)
 
     def _truth(
         self, cfg: ScenarioConfig, plan: Plan, sig: TrueSignals, model: BackPadModel

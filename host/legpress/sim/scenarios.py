@@ -25,7 +25,7 @@ from legpress.sim.params import (
     SessionParams,
     horizontal_machine,
 )
-from legpress.sim.scenario import Scenario
+from legpress.sim.scenario import LiftoffSweep, Scenario
 
 NEVER_HIP_DEG: Final = 175.0  # an onset no leg press reaches: no excess tilt at all
 
@@ -134,15 +134,16 @@ def calibrate_liftoff(
     if liftoff_depth_mm >= geo.max_travel_mm() - 1.0:
         return never
 
+    sweep = LiftoffSweep(machine, person, shift_mm)
+
     def depth_for(onset: float) -> float:
-        cfg = ScenarioConfig(machine=machine, person=replace(person, tilt_onset_hip_deg=onset))
-        d = Scenario(cfg).liftoff_depth_mm(shift_mm)
+        d = sweep.depth_mm(onset)
         return math.inf if d is None else d
 
     lo, hi = 40.0, 170.0
     if depth_for(lo) > liftoff_depth_mm:
         return replace(person, tilt_onset_hip_deg=lo)
-    for _ in range(30):
+    for _ in range(24):
         mid = 0.5 * (lo + hi)
         if depth_for(mid) < liftoff_depth_mm:
             lo = mid
@@ -248,7 +249,7 @@ def _bouncing(seed: int) -> ScenarioConfig:
         ),
         rng,
     )
-    p = calibrate_liftoff(m, p, 330.0 + float(rng.uniform(-10.0, 10.0)))
+    p = calibrate_liftoff(m, p, 280.0 + float(rng.uniform(-10.0, 10.0)))
     return ScenarioConfig(
         name="bouncing",
         seed=seed,
