@@ -190,6 +190,12 @@ class Analyzer:
             return np.full(hi - lo, np.nan)
         return _row_sum(self._load[lo:hi, self._group]) / self._group_base
 
+    def _next_ratio(self, lo: int, hi: int) -> F64:
+        """Load of the first cell in contact above the group over its baseline (0: none)."""
+        if self._next_cell < 0:
+            return np.zeros(hi - lo)
+        return self._load[lo:hi, self._next_cell] / self._next_base
+
     def _cop(self, lo: int, hi: int) -> F64:
         load = self._load[lo:hi]
         total = _row_sum(load)
@@ -222,6 +228,8 @@ class Analyzer:
         self._cop_base = np.nan
         self._group: npt.NDArray[np.intp] | None = None
         self._group_base = 1.0
+        self._next_cell = -1
+        self._next_base = 1.0
         self._group_evidence: dict[str, object] = {}
         self._rep_events: list[str] = []
 
@@ -300,9 +308,17 @@ class Analyzer:
             self._group = cells.astype(np.intp)
             self._group_base = float(base[cells].sum())
             self._cop_base = float((base @ self._cell_mm) / total)
+            # The first cell in contact above the group: the lumbar contact front must have
+            # reached it too (the sacral cells alone can read zero while the pad still touches
+            # the sacrum between them).
+            above = np.flatnonzero(in_contact[int(cells[-1]) + 1 :])
+            if above.size:
+                self._next_cell = int(cells[-1]) + 1 + int(above[0])
+                self._next_base = float(base[self._next_cell])
             self._group_evidence = {
                 "cells": [int(x) for x in cells],
                 "baseline": [float(base[x]) for x in cells],
+                "next_cell": self._next_cell,
                 "left_out": [int(x) for x in np.flatnonzero(~in_contact)],
             }
         self._bottom = float(self._d[c])
@@ -323,8 +339,10 @@ class Analyzer:
             recovered = ratio > cfg.liftoff_off_ratio
             runs = _runs(recovered, self._lo_run)
             lo_flip = runs >= self._m_off
+            next_ratio = ratio
         else:
-            low = ratio < cfg.liftoff_on_ratio
+            next_ratio = self._next_ratio(i, stop)
+            low = (ratio < cfg.liftoff_on_ratio) & (next_ratio < cfg.liftoff_next_ratio)
             runs = _runs(low, self._lo_run)
             lo_flip = runs >= self._m_on
 
@@ -388,7 +406,7 @@ class Analyzer:
 
         c = i + j
         if lo_flip[j]:
-            self._flip_lift_off(c, float(ratio[j]))
+            self._flip_lift_off(c, float(ratio[j]), float(next_ratio[j]))
         if warn[j]:
             self._warn_armed = False
             self._emit(
@@ -429,7 +447,7 @@ class Analyzer:
                 self._state = _DOWN  # deeper again: same rep, bottom search continues
         return c + 1
 
-    def _flip_lift_off(self, c: int, ratio: float) -> None:
+    def _flip_lift_off(self, c: int, ratio: float, next_ratio: float) -> None:
         cfg = self.config
         if self._lo_on:
             self._lo_on = False
@@ -447,9 +465,13 @@ class Analyzer:
             "lift_off",
             c,
             f"lower back off the pad: cells {ev.get('cells')} at {ratio:.0%} of their baseline "
-            f"(threshold {cfg.liftoff_on_ratio:.0%}) at {self._d[c]:.0f} mm",
+            f"(threshold {cfg.liftoff_on_ratio:.0%}), cell {self._next_cell} above them at "
+            f"{next_ratio:.0%} (threshold {cfg.liftoff_next_ratio:.0%}), sled at "
+            f"{self._d[c]:.0f} mm",
             ratio=ratio,
             threshold=cfg.liftoff_on_ratio,
+            next_ratio=next_ratio,
+            next_threshold=cfg.liftoff_next_ratio,
             min_duration_s=cfg.liftoff_min_on_s,
             depth_mm=float(self._d[c]),
             load=[float(x) for x in self._load[c, self._group]] if self._group is not None else [],

@@ -26,8 +26,11 @@ class DetectorConfig:
         velocity_window_s: sled velocity is the travel over this window.
 
     Lumbar lift-off:
-        liftoff_cells: how many of the lowest pad cells in contact make "the lower back".
+        liftoff_cells: how many of the lowest pad cells make "the lower back" (the sacral
+            zone: 3 cells at 40 mm pitch cover its ~120 mm); dead ones are left out.
         liftoff_on_ratio: lift-off when their load falls below this fraction of the baseline ...
+        liftoff_next_ratio: ... and the first cell in contact above them below this fraction
+            of its own baseline (the contact front has moved up past the sacrum) ...
         liftoff_min_on_s: ... for at least this long.
         liftoff_off_ratio: the episode ends when their load is back above this fraction ...
         liftoff_min_off_s: ... for at least this long.
@@ -59,10 +62,11 @@ class DetectorConfig:
     min_rep_mm: float = 40.0
     max_rep_s: float = 20.0
     velocity_window_s: float = 0.05
-    liftoff_cells: int = 2
-    liftoff_on_ratio: float = 0.25
-    liftoff_min_on_s: float = 0.03
-    liftoff_off_ratio: float = 0.5
+    liftoff_cells: int = 3
+    liftoff_on_ratio: float = 0.05
+    liftoff_next_ratio: float = 0.7
+    liftoff_min_on_s: float = 0.05
+    liftoff_off_ratio: float = 0.3
     liftoff_min_off_s: float = 0.1
     baseline_s: float = 0.5
     contact_fraction: float = 0.15

@@ -74,8 +74,12 @@ def stream(
         pos += span + int(r.top_pause_s * FS_HZ)
     # Progressive unloading over the last 60 mm before the lift-off depth, zero beyond it.
     frac = np.clip((limits - d) / 60.0, 0.0, 1.0)
+    # The contact front climbs: the sacral cells 0-2 empty from the bottom up, and the first
+    # lumbar cell above them loses part of its load as the front reaches it.
     load[:, 0] *= frac
     load[:, 1] *= np.clip(frac * 1.5, 0.0, 1.0)
+    load[:, 2] *= np.clip(frac * 2.0, 0.0, 1.0)
+    load[:, 3] *= 0.4 + 0.6 * np.clip(frac * 2.0, 0.0, 1.0)
     off = d >= limits
     starts = np.flatnonzero(off & ~np.concatenate([[False], off[:-1]]))
     onsets = [float(t[s]) for s in starts]

@@ -52,9 +52,10 @@ def test_lift_off_fires_once_per_episode_with_evidence() -> None:
     assert [e.rep for e in lifts] == [0, 2]
     for e, onset in zip(lifts, onsets, strict=True):
         assert onset - 0.1 <= e.t_s <= onset + 0.1
-        assert e.evidence["cells"] == [0, 1]
-        assert e.evidence["threshold"] == 0.25
-        assert e.evidence["ratio"] < 0.25
+        assert e.evidence["cells"] == [0, 1, 2]
+        assert e.evidence["next_cell"] == 3
+        assert e.evidence["ratio"] < e.evidence["threshold"] == 0.05
+        assert e.evidence["next_ratio"] < e.evidence["next_threshold"] == 0.7
         assert "lower back" in e.message
     assert [r.lift_off for r in a.reps] == [True, False, True]
     assert a.reps[0].lift_off_s > 0.2
@@ -64,7 +65,7 @@ def test_lift_off_fires_once_per_episode_with_evidence() -> None:
 @pytest.mark.parametrize(
     "kwargs",
     [
-        {"leg_force_gain": 1.5},
+        {"leg_force_gain": 0.5},
         {"leg_force_gain": -0.5},
         {"drift_per_s": 0.01},
         {"drift_per_s": -0.005},
@@ -86,7 +87,7 @@ def test_dead_lowest_cell_is_left_out_and_next_cells_used() -> None:
     block, _ = stream([SynthRep(300, lift_off_at_mm=260)], dead_cell=0)
     _, out = run(block)
     (e,) = events(out, "lift_off")
-    assert e.evidence["cells"] == [1]
+    assert e.evidence["cells"] == [1, 2]
     assert 0 in e.evidence["left_out"]
 
 

@@ -50,7 +50,7 @@ def test_profile_learned_from_calibration_reps(tmp_path: Path) -> None:
     reps = analyze_block(block).reps
     profile = learn_profile("ana", reps, margin_mm=20)
     assert profile.lift_off_depth_mm is not None
-    assert 240 <= profile.lift_off_depth_mm <= 265
+    assert 255 <= profile.lift_off_depth_mm <= 268
     assert profile.effective_limit_mm == pytest.approx(profile.lift_off_depth_mm - 20)
     # A therapist's limit wins over the learned one.
     assert Profile("ana", rom_limit_mm=200, lift_off_depth_mm=260).effective_limit_mm == 200

@@ -1,0 +1,166 @@
+"""Scoring detection against the simulator's ground truth (the accuracy benchmark's engine).
+
+Per rep, a lift-off alert counts as a true positive when the rep truly lifted off, a false
+positive when it did not; latency is alert time minus the true onset of the rep's first
+lift-off. ROM: reps at least ``rom_margin_mm`` past the limit must be alerted; reps at least that
+much short of it must not be. Detected reps are matched to true reps by their bottom time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from legpress.detect.config import DetectorConfig
+from legpress.detect.events import Event, Rep
+from legpress.detect.pipeline import Pipeline
+from legpress.protocol.decoder import decode_packets
+from legpress.protocol.messages import DeviceInfo
+
+
+@dataclass(slots=True)
+class Score:
+    """Counts from one or more sessions; add them with ``+``."""
+
+    reps_true: int = 0
+    reps_found: int = 0
+    reps_matched: int = 0
+    lift_tp: int = 0
+    lift_fn: int = 0
+    lift_fp: int = 0
+    lift_tn: int = 0
+    lift_fp_near: int = 0  # false alarms on reps that came within near_miss_mm of lifting off
+    lift_neg_near: int = 0
+    latencies_s: list[float] = field(default_factory=list)
+    depth_errors_mm: list[float] = field(default_factory=list)
+    rom_over: int = 0
+    rom_over_alerted: int = 0
+    rom_short: int = 0
+    rom_short_alerted: int = 0
+
+    def __add__(self, other: Score) -> Score:
+        out = Score()
+        for name in self.__dataclass_fields__:
+            setattr(out, name, getattr(self, name) + getattr(other, name))
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """The benchmark's figures."""
+
+        def ratio(a: int, b: int) -> float | None:
+            return round(a / b, 4) if b else None
+
+        lat = np.asarray(self.latencies_s)
+        err = np.abs(np.asarray(self.depth_errors_mm))
+        return {
+            "reps_true": self.reps_true,
+            "reps_found": self.reps_found,
+            "reps_matched": self.reps_matched,
+            "lift_off_reps": self.lift_tp + self.lift_fn,
+            "lift_off_sensitivity": ratio(self.lift_tp, self.lift_tp + self.lift_fn),
+            "lift_off_specificity": ratio(self.lift_tn, self.lift_tn + self.lift_fp),
+            "lift_off_false_alarms": self.lift_fp,
+            "lift_off_false_alarms_near_miss": self.lift_fp_near,
+            "lift_off_specificity_clear_reps": ratio(
+                self.lift_tn - (self.lift_neg_near - self.lift_fp_near),
+                self.lift_tn + self.lift_fp - self.lift_neg_near,
+            ),
+            "alert_minus_onset_ms_median": round(float(np.median(lat)) * 1000, 1)
+            if lat.size
+            else None,
+            "alert_minus_onset_ms_p95": round(float(np.percentile(lat, 95)) * 1000, 1)
+            if lat.size
+            else None,
+            "alerts_within_100ms": ratio(int((lat <= 0.1).sum()), int(lat.size)),
+            "depth_error_mm_median": round(float(np.median(err)), 2) if err.size else None,
+            "depth_error_mm_p95": round(float(np.percentile(err, 95)), 2) if err.size else None,
+            "rom_reps_10mm_over": self.rom_over,
+            "rom_over_alerted": ratio(self.rom_over_alerted, self.rom_over),
+            "rom_reps_10mm_short": self.rom_short,
+            "rom_short_alerted": ratio(self.rom_short_alerted, self.rom_short),
+        }
+
+
+def run_detection(
+    packets: list[tuple[int, bytes]], info: DeviceInfo, config: DetectorConfig
+) -> tuple[list[Rep], list[Event]]:
+    """Decode simulated packets and run the pipeline, as ``legpress analyze`` does."""
+    raw = [p for _, p in packets]
+    times = [t for t, _ in packets]
+    block, _, _ = decode_packets(raw, times, info)
+    pipe = Pipeline(info, config=config)
+    pipe.feed(block)
+    return pipe.analyzer.reps, pipe.analyzer.events
+
+
+def score_session(
+    truth: Any,
+    reps: list[Rep],
+    events: list[Event],
+    rom_margin_mm: float = 10.0,
+    margin: tuple[Any, Any] | None = None,
+    near_miss_mm: float = 2.0,
+) -> Score:
+    """Score one simulated session (``truth`` is a :class:`legpress.sim.GroundTruth`).
+
+    Args:
+        truth: the ground truth.
+        reps: detected reps.
+        events: detected events.
+        rom_margin_mm: ROM reps this far past (short of) the limit must (must not) alert.
+        margin: optional ``(t_s, sacral_margin_mm)`` arrays from the simulator; reps without a
+            lift-off whose sacral zone came within ``near_miss_mm`` of leaving the pad are then
+            counted as near misses, so specificity can also be given over clear reps.
+        near_miss_mm: see ``margin``.
+    """
+    s = Score(reps_true=len(truth.reps), reps_found=len(reps))
+    bottoms = np.array([r.t_bottom_s for r in reps]) if reps else np.empty(0)
+    lifts = [e for e in events if e.type == "lift_off"]
+    roms = [e for e in events if e.type == "rom_exceeded"]
+    onsets: dict[int, float] = {}
+    for lo in truth.lift_offs:
+        if lo.rep >= 0 and lo.rep not in onsets:
+            onsets[lo.rep] = lo.t_onset_s
+    limit = truth.rom_limit_mm
+    for tr in truth.reps:
+        # The detected rep whose bottom is nearest the true bottom, if close.
+        match = None
+        if bottoms.size:
+            k = int(np.abs(bottoms - tr.t_bottom_s).argmin())
+            if abs(bottoms[k] - tr.t_bottom_s) < 1.0:
+                match = reps[k]
+        window = (tr.t_start_s - 0.2, tr.t_end_s + 0.5)
+        alerted = [e for e in lifts if window[0] <= e.t_s <= window[1]]
+        if match is not None:
+            s.reps_matched += 1
+            s.depth_errors_mm.append(match.depth_mm - tr.depth_mm)
+        near = False
+        if margin is not None and not tr.lift_off:
+            t_m, m_m = margin
+            sel = (t_m >= tr.t_start_s) & (t_m <= tr.t_end_s)
+            near = bool(sel.any() and float(m_m[sel].min()) < near_miss_mm)
+            s.lift_neg_near += int(near)
+        if tr.lift_off:
+            if alerted:
+                s.lift_tp += 1
+                if tr.index in onsets:
+                    s.latencies_s.append(alerted[0].t_s - onsets[tr.index])
+            else:
+                s.lift_fn += 1
+        else:
+            if alerted:
+                s.lift_fp += 1
+                s.lift_fp_near += int(near)
+            else:
+                s.lift_tn += 1
+        if limit:
+            rom_alerted = any(window[0] <= e.t_s <= window[1] for e in roms)
+            if tr.depth_mm >= limit + rom_margin_mm:
+                s.rom_over += 1
+                s.rom_over_alerted += int(rom_alerted)
+            elif tr.depth_mm <= limit - rom_margin_mm:
+                s.rom_short += 1
+                s.rom_short_alerted += int(rom_alerted)
+    return s
