@@ -5,6 +5,22 @@ stream (:mod:`legpress.protocol`), detects unsafe reps (:mod:`legpress.detect`),
 reports sessions (:mod:`legpress.storage`). This is not a medical device.
 """
 
+from legpress.device import (
+    BlockingDevice,
+    Connected,
+    Device,
+    DeviceEvent,
+    DeviceItem,
+    DeviceStats,
+    Disconnected,
+    FaultEvent,
+    GapEvent,
+    InfoEvent,
+    LogEvent,
+    StatusEvent,
+    open_blocking,
+    open_device,
+)
 from legpress.errors import (
     CommandError,
     ConfigError,
@@ -15,17 +31,33 @@ from legpress.errors import (
     TransportError,
     UsageError,
 )
+from legpress.protocol.decoder import SampleBlock
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BlockingDevice",
     "CommandError",
     "ConfigError",
+    "Connected",
+    "Device",
+    "DeviceEvent",
+    "DeviceItem",
     "DeviceNotFoundError",
+    "DeviceStats",
+    "Disconnected",
+    "FaultEvent",
+    "GapEvent",
+    "InfoEvent",
     "LegPressError",
+    "LogEvent",
     "ProtocolError",
     "RecordingError",
+    "SampleBlock",
+    "StatusEvent",
     "TransportError",
     "UsageError",
     "__version__",
+    "open_blocking",
+    "open_device",
 ]

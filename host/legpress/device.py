@@ -73,6 +73,7 @@ _T = TypeVar("_T")
 _HIGH_WATER: Final = 64  # finite sources pause when this many items wait
 _LOW_WATER: Final = 16
 _INFO_TIMEOUT_S: Final = 5.0
+_INFO_ATTEMPTS: Final = 3
 _STOP_TIMEOUT_S: Final = 1.0
 
 _RESULT_TEXT: Final = {
@@ -421,7 +422,7 @@ class Device:
                 self._set_info(self._link.info, emit=False)
             if self._info is None:
                 if self._link.live:
-                    await self.get_info(timeout_s=max(self._command_timeout_s, _INFO_TIMEOUT_S))
+                    await self._ask_info()
                 else:
                     await self._wait_info()
             if self._record_path is not None:
@@ -432,6 +433,16 @@ class Device:
             await self._shutdown(send_stop=False)
             raise
         return self
+
+    async def _ask_info(self) -> None:
+        """GET_INFO, a few times: a board that is still booting misses the first request."""
+        for attempt in range(_INFO_ATTEMPTS):
+            try:
+                await self.get_info()
+                return
+            except TransportError:
+                if attempt == _INFO_ATTEMPTS - 1 or self._failure is not None:
+                    raise
 
     async def _wait_info(self) -> None:
         assert self._info_ready is not None

@@ -18,6 +18,7 @@ process loses at most that much, and a torn last record is detected by its CRC a
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import logging
 import os
@@ -26,8 +27,8 @@ import struct
 import threading
 import time
 import zlib
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from pathlib import Path
 from types import TracebackType
@@ -38,8 +39,9 @@ import numpy.typing as npt
 
 from legpress.dsp.calibration import Calibration
 from legpress.errors import ProtocolError, RecordingError
-from legpress.protocol.decoder import DecoderStats, Gap, SampleBlock, decode_packets
+from legpress.protocol.decoder import Decoder, DecoderStats, Gap, SampleBlock, decode_packets
 from legpress.protocol.messages import DeviceInfo
+from legpress.protocol.spec import VERSION, Command, MsgType, Result
 
 __all__ = [
     "FORMAT_VERSION",
@@ -627,19 +629,70 @@ class DecodedRecording:
 
 
 def decode_recording(source: str | os.PathLike[str] | Recording) -> DecodedRecording:
-    """Read (if needed) and decode a recording in one vectorised pass.
+    """Read (if needed) and decode a recording in a few vectorised passes.
 
-    Gives the same samples as replaying it through ``replay:`` and iterating.
+    Gives the same samples as replaying it through ``replay:`` and iterating: replies that
+    change the sample period (``SET_RATE``, ``GET_INFO``) apply to the packets after them, as
+    they do live.
 
     Raises:
         RecordingError: unreadable, or its packets cannot be decoded as one stream.
     """
     rec = source if isinstance(source, Recording) else read_recording(source)
+    times = rec.t_host_ns.tolist()
+    blocks: list[SampleBlock] = []
+    gaps: list[Gap] = []
+    dec: Decoder | None = None
+    start = 0
     try:
-        samples, gaps, dec = decode_packets(rec.packets, rec.t_host_ns.tolist(), rec.info)
-    except ProtocolError as exc:
+        for end, update in [*_info_updates(rec.packets), (len(rec.packets), None)]:
+            seg_blocks, seg_gaps, dec = decode_packets(
+                rec.packets[start:end],
+                times[start:end],
+                rec.info if dec is None else None,
+                dec,
+            )
+            blocks.append(seg_blocks)
+            gaps.extend(seg_gaps)
+            if update is not None and dec.info is not None:
+                dec.set_info(update(dec.info))
+            start = end
+        samples = SampleBlock.concat(blocks) if len(blocks) > 1 else blocks[0]
+    except (ProtocolError, ValueError) as exc:
         raise RecordingError(f"{rec.path}: {exc}") from None
+    assert dec is not None
     return DecodedRecording(rec, samples, gaps, dec.stats)
+
+
+def _info_updates(
+    packets: list[bytes],
+) -> list[tuple[int, Callable[[DeviceInfo], DeviceInfo]]]:
+    """(index after the packet, change) for each OK reply that changes DEVICE_INFO."""
+    out: list[tuple[int, Callable[[DeviceInfo], DeviceInfo]]] = []
+    reply = MsgType.REPLY
+    for i, p in enumerate(packets):
+        if len(p) < 13 or p[1] != reply or p[0] != VERSION or p[12] != Result.OK:
+            continue
+        command, payload = p[11], p[13:]
+        if command == Command.SET_RATE and len(payload) >= 4:
+            period = int.from_bytes(payload[:4], "little")
+            if period > 0:
+                out.append((i + 1, functools.partial(_with_period, period_us=period)))
+        elif command == Command.GET_INFO:
+            try:
+                new = DeviceInfo.from_body(payload)
+            except ProtocolError:
+                continue
+            out.append((i + 1, functools.partial(_replaced_by, new)))
+    return out
+
+
+def _with_period(info: DeviceInfo, period_us: int) -> DeviceInfo:
+    return replace(info, period_us=period_us)
+
+
+def _replaced_by(new: DeviceInfo, _old: DeviceInfo) -> DeviceInfo:
+    return new
 
 
 def is_recording(path: str | os.PathLike[str]) -> bool:
