@@ -96,6 +96,7 @@ class Analyzer:
         self.n_cells = n_cells
         self.reps: list[Rep] = []
         self.events: list[Event] = []
+        self.baseline: F64 | None = None  # per-cell load at the top before the last rep
 
         def samples(seconds: float) -> int:
             return max(1, round(seconds / period_s))
@@ -296,6 +297,7 @@ class Analyzer:
         lo = max(0, c - self._n_base)
         window = self._load[lo:c] if c > lo else self._load[c : c + 1]
         base = window.mean(axis=0)
+        self.baseline = base
         total = float(base.sum())
         in_contact = base >= cfg.contact_fraction * float(base.max()) if total > 0 else base > 0
         # The lower back is the lowest `liftoff_cells` positions on the strip; a dead or

@@ -1,0 +1,186 @@
+"""The live terminal view of ``legpress monitor``: pure functions from state to text.
+
+Readable from two metres: the current alert in block letters five lines tall, the sled depth as
+a full-width bar against the limit and its warning zone, one bar per pad cell, the rep counter
+with each rep's depth and tempo, and the link's health. Nothing here touches the terminal; the
+monitor command writes what these functions return.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+# A 5-row block font for the alert words. Each glyph is 5 rows of equal width.
+_FONT: dict[str, tuple[str, ...]] = {
+    "A": (" ### ", "#   #", "#####", "#   #", "#   #"),
+    "B": ("#### ", "#   #", "#### ", "#   #", "#### "),
+    "C": (" ####", "#    ", "#    ", "#    ", " ####"),
+    "D": ("#### ", "#   #", "#   #", "#   #", "#### "),
+    "E": ("#####", "#    ", "#### ", "#    ", "#####"),
+    "F": ("#####", "#    ", "#### ", "#    ", "#    "),
+    "G": (" ####", "#    ", "#  ##", "#   #", " ####"),
+    "H": ("#   #", "#   #", "#####", "#   #", "#   #"),
+    "I": ("###", " # ", " # ", " # ", "###"),
+    "K": ("#   #", "#  # ", "###  ", "#  # ", "#   #"),
+    "L": ("#    ", "#    ", "#    ", "#    ", "#####"),
+    "M": ("#   #", "## ##", "# # #", "#   #", "#   #"),
+    "N": ("#   #", "##  #", "# # #", "#  ##", "#   #"),
+    "O": (" ### ", "#   #", "#   #", "#   #", " ### "),
+    "P": ("#### ", "#   #", "#### ", "#    ", "#    "),
+    "R": ("#### ", "#   #", "#### ", "#  # ", "#   #"),
+    "S": (" ####", "#    ", " ### ", "    #", "#### "),
+    "T": ("#####", "  #  ", "  #  ", "  #  ", "  #  "),
+    "U": ("#   #", "#   #", "#   #", "#   #", " ### "),
+    "W": ("#   #", "#   #", "# # #", "## ##", "#   #"),
+    "Y": ("#   #", " # # ", "  #  ", "  #  ", "  #  "),
+    "-": ("    ", "    ", "####", "    ", "    "),
+    "!": ("#", "#", "#", " ", "#"),
+    " ": ("   ", "   ", "   ", "   ", "   "),
+}
+
+# What each event shows, big, and for how long (s).
+ALERT_WORDS: dict[str, str] = {
+    "lift_off": "BACK LIFT",
+    "rom_exceeded": "TOO DEEP",
+    "rom_warning": "SLOW DOWN",
+    "fast_lowering": "SLOWER",
+    "bounce": "NO BOUNCE",
+    "knee_lock": "SOFT KNEES",
+}
+ALERT_HOLD_S = 2.5
+_SEVERITY = {"lift_off": 3, "rom_exceeded": 3, "rom_warning": 2}
+
+
+def big_text(text: str) -> list[str]:
+    """``text`` in 5-row block letters (unknown characters become spaces)."""
+    rows = [""] * 5
+    for ch in text.upper():
+        glyph = _FONT.get(ch, _FONT[" "])
+        for r in range(5):
+            rows[r] += glyph[r].replace("#", "█") + " "
+    return [r.rstrip() for r in rows]
+
+
+@dataclass
+class RepLine:
+    """One finished rep in the rep list."""
+
+    index: int
+    depth_mm: float
+    lowering_s: float
+    pushing_s: float
+    flags: str = ""
+
+
+@dataclass
+class ViewState:
+    """Everything the live view shows; the monitor command keeps it up to date."""
+
+    title: str = "legpress"
+    person: str = ""
+    depth_mm: float = 0.0
+    limit_mm: float | None = None
+    warn_mm: float | None = None
+    max_depth_mm: float = 0.0
+    contact: list[float] = field(default_factory=list)  # per cell, seat first, 1.0 = baseline
+    phase: str = "top"
+    reps: list[RepLine] = field(default_factory=list)
+    alert_type: str = ""
+    alert_message: str = ""
+    alert_t_s: float = -math.inf
+    t_s: float = 0.0
+    link: str = "connecting"
+    loss_pct: float = 0.0
+    faults: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def raise_alert(self, etype: str, message: str, t_s: float) -> bool:
+        """Show an event unless a more severe one is still showing. True if shown."""
+        if self.alert_active() and _SEVERITY.get(etype, 1) < _SEVERITY.get(self.alert_type, 1):
+            return False
+        self.alert_type, self.alert_message, self.alert_t_s = etype, message, t_s
+        self.counts[etype] = self.counts.get(etype, 0) + 1
+        return True
+
+    def alert_active(self) -> bool:
+        """True while the last alert is still within its display time."""
+        return self.t_s - self.alert_t_s < ALERT_HOLD_S
+
+
+def depth_bar(
+    depth_mm: float,
+    limit_mm: float | None,
+    warn_mm: float | None,
+    scale_mm: float,
+    width: int,
+) -> str:
+    """A bar: ``█`` up to the depth, ``░`` the warning zone, ``┃`` the limit."""
+    width = max(10, width)
+    scale_mm = max(scale_mm, 1.0)
+
+    def col(mm: float) -> int:
+        return max(0, min(width - 1, round(mm / scale_mm * (width - 1))))
+
+    cells = [" "] * width
+    if warn_mm is not None and limit_mm is not None:
+        for i in range(col(warn_mm), col(limit_mm)):
+            cells[i] = "░"
+    for i in range(col(depth_mm) + 1 if depth_mm > 0 else 0):
+        cells[i] = "█"
+    if limit_mm is not None:
+        cells[col(limit_mm)] = "┃"
+    return "".join(cells)
+
+
+def render(state: ViewState, width: int = 80, height: int = 30) -> str:
+    """The whole screen as text (no escape codes)."""
+    width = max(40, width)
+    lines: list[str] = []
+    who = f"  {state.person}" if state.person else ""
+    head = f"{state.title}{who}"
+    link = f"link: {state.link}  loss {state.loss_pct:.1f}%"
+    lines.append(head + " " * max(1, width - len(head) - len(link)) + link)
+    lines.append("─" * width)
+
+    if state.alert_active() and state.alert_type:
+        word = ALERT_WORDS.get(state.alert_type, state.alert_type.upper())
+        lines += big_text(word)
+        lines.append(state.alert_message[:width])
+    else:
+        lines += big_text("OK") if state.reps or state.phase != "top" else big_text("READY")
+        lines.append("")
+    lines.append("")
+
+    scale = max(state.max_depth_mm, (state.limit_mm or 0) * 1.15, state.depth_mm, 100.0)
+    limit = f"  limit {state.limit_mm:.0f} mm" if state.limit_mm is not None else "  no limit set"
+    lines.append(f"SLED DEPTH  {state.depth_mm:5.0f} mm{limit}   ({state.phase})")
+    bar = depth_bar(state.depth_mm, state.limit_mm, state.warn_mm, scale, width)
+    lines += [bar, bar]
+    lines.append("")
+
+    lines.append("BACK PAD (top cell first; ▮ = load against baseline)")
+    bar_w = max(10, width - 16)
+    for c in reversed(range(len(state.contact))):
+        v = state.contact[c]
+        if math.isnan(v):
+            lines.append(f"cell {c:2d}   --   (no baseline)")
+            continue
+        n = max(0, min(bar_w, round(min(v, 2.0) / 2.0 * bar_w)))
+        mark = " LOW" if v < 0.25 else ""
+        lines.append(f"cell {c:2d} {v * 100:4.0f}% " + "▮" * n + mark)
+    lines.append("")
+
+    done = len(state.reps)
+    lines.append(f"REPS {done}")
+    for r in state.reps[-4:]:
+        lines.append(
+            f"  #{r.index + 1:<3d} depth {r.depth_mm:4.0f} mm   down {r.lowering_s:3.1f} s   "
+            f"up {r.pushing_s:3.1f} s  {r.flags}"
+        )
+    if state.faults:
+        lines.append(f"FAULT: {state.faults}")
+    counts = "  ".join(f"{k} {v}" for k, v in sorted(state.counts.items()))
+    if counts:
+        lines.append(f"alerts: {counts}")
+    return "\n".join(line[:width] for line in lines[:height])

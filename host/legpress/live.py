@@ -1,0 +1,225 @@
+"""Live monitoring: a device stream through detection into a view, alerts, a recording and
+the session store. Used by ``legpress monitor``, ``legpress demo`` and ``legpress calibrate``;
+no terminal code here (see :mod:`legpress.cli.view`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from legpress.cli.view import ALERT_WORDS, RepLine, ViewState
+from legpress.detect import DetectorConfig, Event, Pipeline, Rep
+from legpress.device import (
+    Connected,
+    Disconnected,
+    FaultEvent,
+    GapEvent,
+    InfoEvent,
+    LogEvent,
+    StatusEvent,
+    open_device,
+)
+from legpress.dsp.calibration import Calibration
+from legpress.protocol.decoder import SampleBlock
+from legpress.protocol.messages import DeviceInfo
+
+# Which rep flags appear in the rep list.
+_REP_FLAGS = {
+    "lift_off": "BACK LIFT",
+    "rom_exceeded": "TOO DEEP",
+    "fast_lowering": "FAST",
+    "bounce": "BOUNCE",
+    "knee_lock": "LOCKED",
+}
+
+
+@dataclass(slots=True)
+class LiveResult:
+    """What a live session produced.
+
+    Attributes:
+        reps: completed reps.
+        events: alerts, in order.
+        link_events: connection losses, gaps and faults as JSON-ready dicts.
+        samples: samples received.
+        lost_packets: sample packets lost on the link.
+        recording: the recording file, if one was written.
+        session_id: the session's id in the store, if stored.
+    """
+
+    reps: list[Rep] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    link_events: list[dict[str, Any]] = field(default_factory=list)
+    samples: int = 0
+    lost_packets: int = 0
+    recording: str | None = None
+    session_id: int | None = None
+
+
+class LiveSession:
+    """Runs one device through the detectors and keeps a :class:`ViewState` current.
+
+    Args:
+        url: the device (``ble:``, ``serial:``, ``sim:``, ``replay:``).
+        config: detector thresholds (with the person's ROM limit).
+        calibration: overrides the device's own calibration (counts/mm, tare).
+        person: shown in the view and stored with the session.
+        record: write the raw stream to this recording file.
+        on_event: called for each alert as it fires (sound, JSON output).
+        on_rep: called for each completed rep.
+        on_link: called with a JSON-ready dict for link events (connected, lost, gap, fault).
+        device_options: more options for :func:`legpress.open_device`.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        config: DetectorConfig | None = None,
+        calibration: Calibration | None = None,
+        person: str = "",
+        record: str | Path | None = None,
+        on_event: Callable[[Event], None] | None = None,
+        on_rep: Callable[[Rep], None] | None = None,
+        on_link: Callable[[dict[str, Any]], None] | None = None,
+        device_options: dict[str, Any] | None = None,
+    ) -> None:
+        self.url = url
+        self.config = config or DetectorConfig()
+        self.calibration = calibration
+        self.person = person
+        self.record = record
+        self.view = ViewState(person=person, limit_mm=self.config.rom_limit_mm)
+        self.result = LiveResult(recording=str(record) if record else None)
+        self.pipeline: Pipeline | None = None
+        self._on_event = on_event
+        self._on_rep = on_rep
+        self._on_link = on_link
+        self._options = device_options or {}
+        self._stop = False
+        self._baseline: np.ndarray | None = None
+        self._info: DeviceInfo | None = None
+        self._calibration = calibration or Calibration()
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to finish after the current item."""
+        self._stop = True
+
+    async def run(self, duration_s: float | None = None) -> LiveResult:
+        """Stream until the device ends (recording, simulation), ``duration_s`` of stream time
+        passes, or :meth:`stop` is called."""
+        header: dict[str, Any] = {"person": self.person} if self.person else {}
+        if self.calibration is not None:
+            header["calibration"] = self.calibration.to_dict()
+        async with open_device(
+            self.url, record=self.record, header=header or None, **self._options
+        ) as dev:
+            self._info = dev.info
+            self.view.title = f"legpress  {dev.info.name or self.url}"
+            self._calibration = self.calibration or dev.calibration()
+            async for item in dev:
+                if isinstance(item, SampleBlock):
+                    self._samples(item)
+                    if duration_s is not None and self.view.t_s >= duration_s:
+                        break
+                else:
+                    self._device_event(item)
+                stats = dev.stats.decoder
+                self.view.loss_pct = 100 * stats.loss_fraction()
+                self.result.lost_packets = stats.lost_packets
+                if self._stop:
+                    break
+        return self.result
+
+    def _samples(self, block: SampleBlock) -> None:
+        if self.pipeline is None:
+            assert self._info is not None
+            self.pipeline = Pipeline(self._info, self._calibration, self.config)
+        cal, out = self.pipeline.feed(block)
+        n = len(cal)
+        self.result.samples += n
+        if not n:
+            return
+        v = self.view
+        v.t_s = float(cal.t_s[-1])
+        v.depth_mm = float(cal.depth_mm[-1])
+        v.max_depth_mm = max(v.max_depth_mm, float(cal.depth_mm.max()))
+        v.phase = {"top": "top", "lowering": "lowering", "pushing": "pushing"}[
+            self.pipeline.analyzer.phase
+        ]
+        limit = self.config.rom_limit_mm
+        if limit is not None:
+            v.limit_mm = limit
+            v.warn_mm = limit - self.config.rom_warning_min_mm
+        base = self.pipeline.analyzer.baseline
+        if base is None:
+            base = self._baseline = (
+                cal.load.mean(axis=0) if self._baseline is None else self._baseline
+            )
+        last = cal.load[-1]
+        v.contact = [
+            float(last[c] / base[c]) if base[c] > 1.0 else math.nan for c in range(len(last))
+        ]
+        for item in out:
+            if isinstance(item, Event):
+                self.result.events.append(item)
+                v.raise_alert(item.type, item.message, item.t_s)
+                if self._on_event:
+                    self._on_event(item)
+            else:
+                self.result.reps.append(item)
+                flags = " ".join(
+                    _REP_FLAGS[e] for e in dict.fromkeys(item.events) if e in _REP_FLAGS
+                )
+                v.reps.append(
+                    RepLine(item.index, item.depth_mm, item.lowering_s, item.pushing_s, flags)
+                )
+                if self._on_rep:
+                    self._on_rep(item)
+
+    def _device_event(self, item: object) -> None:
+        v = self.view
+        record: dict[str, Any] | None = None
+        if isinstance(item, Connected):
+            v.link = f"connected {item.address}".strip() + (
+                f" (MTU {item.mtu})" if item.mtu else ""
+            )
+            record = {"type": "connected", "address": item.address, "reconnect": item.reconnect}
+        elif isinstance(item, Disconnected):
+            v.link = f"LOST ({item.reason}), reconnecting"
+            record = {"type": "disconnected", "reason": item.reason}
+        elif isinstance(item, GapEvent):
+            record = {
+                "type": "gap",
+                "t_s": item.gap.t_s,
+                "lost_packets": item.gap.lost_packets,
+                "lost_samples": item.gap.lost_samples,
+            }
+        elif isinstance(item, FaultEvent):
+            v.faults = item.describe() if item.faults else ""
+            record = {"type": "fault", "faults": int(item.faults), "message": item.describe()}
+        elif isinstance(item, InfoEvent):
+            self._info = item.info
+            self.pipeline = None  # new rate or cells: detection restarts on the next block
+            record = {"type": "device_info", "rate_hz": item.info.rate_hz}
+        elif isinstance(item, LogEvent):
+            record = {"type": "log", "text": item.text}
+        elif isinstance(item, StatusEvent):
+            return
+        if record is not None:
+            record["t_host_s"] = time.monotonic()
+            self.result.link_events.append(record)
+            if self._on_link:
+                self._on_link(record)
+
+
+def alert_word(event_type: str) -> str:
+    """The short word shown for an event type."""
+    return ALERT_WORDS.get(event_type, event_type.upper())
