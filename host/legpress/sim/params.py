@@ -150,7 +150,7 @@ class PersonParams:
     roll_radius_mm: float = 200.0
     lordosis_center_mm: float = 200.0
     lordosis_width_mm: float = 180.0
-    lordosis_depth_mm: float = 16.0
+    lordosis_depth_mm: float = 10.0
     thoracic_apex_mm: float = 380.0
     shoulder_mm: float = 560.0
     kyphosis_gap_mm: float = 12.0
@@ -162,7 +162,7 @@ class PersonParams:
     tilt_max_deg: float = 30.0
     tilt_lag_s: float = 0.08
     lordosis_flatten_deg: float = 8.0
-    lordosis_flatten_frac: float = 0.5
+    lordosis_flatten_frac: float = 0.3
     lumbar_flexion_ratio: float = 0.7
     rom_limit_mm: float = 380.0
     target_depth_mm: float = 320.0
@@ -179,7 +179,7 @@ class PersonParams:
     fatigue_velocity_loss: float = 0.15
     fatigue_depth_drift_mm: float = 10.0
     breathing_hz: float = 0.25
-    breathing_mm: float = 1.5
+    breathing_mm: float = 1.0
     arm_pull_n: float = 40.0
     seat_shift_sd_mm: float = 6.0
     top_drift_sd_mm: float = 2.5

@@ -345,7 +345,7 @@ def _rehab(seed: int) -> ScenarioConfig:
         fatigue_depth_drift_mm=10.0,
         breathing_hz=0.2,
         arm_pull_n=60.0,
-        lordosis_depth_mm=12.0,
+        lordosis_depth_mm=8.0,
     )
     limit = rom_limit_for_knee(m, p, float(rng.uniform(60.0, 70.0)))
     p = replace(p, rom_limit_mm=round(limit, 1), target_depth_mm=round(limit - 12.0, 1))
@@ -394,7 +394,7 @@ def draw_person(seed: int) -> tuple[MachineParams, PersonParams]:
         shank_mm=round(seg * float(rng.uniform(0.97, 1.03)), 1),
         back_width_mm=round(120.0 + 3.0 * (bmi - 18.0) + float(rng.normal(0, 8)), 1),
         foot_height_mm=round(float(rng.uniform(-60.0, 80.0)), 1),
-        lordosis_depth_mm=round(float(rng.uniform(10.0, 24.0)), 1),
+        lordosis_depth_mm=round(float(rng.uniform(6.0, 18.0)), 1),
         tilt_slope_initial=float(rng.uniform(0.1, 0.3)),
         tilt_slope_locked=float(rng.uniform(0.8, 1.0)),
         lumbar_flexion_ratio=float(rng.uniform(0.4, 0.8) if female else rng.uniform(0.7, 1.2)),
@@ -408,7 +408,7 @@ def draw_person(seed: int) -> tuple[MachineParams, PersonParams]:
         fatigue_velocity_loss=float(rng.uniform(0.1, 0.3)),
         fatigue_depth_drift_mm=float(rng.uniform(0.0, 30.0)),
         breathing_hz=float(rng.uniform(0.2, 0.3)),
-        breathing_mm=float(rng.uniform(1.0, 2.5)),
+        breathing_mm=float(rng.uniform(0.6, 1.8)),
         arm_pull_n=float(rng.uniform(0.0, 80.0)),
     )
     limit = rom_limit_for_knee(m, p, float(rng.uniform(80.0, 120.0)))
