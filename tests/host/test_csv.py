@@ -1,0 +1,131 @@
+"""CSV export of recordings and import of other systems' samples (docs/csv-import.md)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from legpress.dsp.calibration import Calibration
+from legpress.errors import RecordingError
+from legpress.protocol.spec import Flag
+from legpress.storage.csvio import export_recording_csv, import_csv, write_samples_csv
+from legpress.storage.recording import RecordingWriter, decode_recording, make_header
+from tests.host.transport.fake_device import INFO, FakeLegPress
+
+CAL = Calibration(counts_per_mm=20.0, zero_counts=-1000, source="measured")
+
+
+def _recording(path: Path, n_packets: int = 25) -> None:
+    dev = FakeLegPress()
+    t = 1_000_000_000
+    with RecordingWriter(path, make_header(INFO, calibration=CAL)) as w:
+        for i in range(n_packets):
+            t += 40_000_000
+            w.write_packet(t, dev.samples(4, flags=Flag.SENSOR_FAULT if i == 3 else 0))
+
+
+def test_export_columns_and_values(tmp_path: Path) -> None:
+    rec = tmp_path / "s.lprec"
+    out = tmp_path / "s.csv"
+    _recording(rec)
+    assert export_recording_csv(rec, out) == 100
+    with out.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == [
+        "t_s",
+        "t_host_s",
+        "position_counts",
+        "depth_mm",
+        *[f"cell{c}" for c in range(8)],
+        "flags",
+    ]
+    samples = decode_recording(rec).samples
+    assert [float(r["t_s"]) for r in rows] == pytest.approx(samples.t_s.tolist(), abs=1e-6)
+    assert [int(r["cell5"]) for r in rows] == samples.cells[:, 5].tolist()
+    assert [int(r["position_counts"]) for r in rows] == samples.position.tolist()
+    depth = (samples.position + 1000) / 20.0
+    assert [float(r["depth_mm"]) for r in rows] == pytest.approx(depth.tolist(), abs=1e-3)
+    assert int(rows[12]["flags"]) & Flag.SENSOR_FAULT and not int(rows[11]["flags"])
+
+
+def test_export_to_stdout_and_stream(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rec = tmp_path / "s.lprec"
+    _recording(rec, 2)
+    assert export_recording_csv(rec, "-") == 8
+    assert capsys.readouterr().out.startswith("t_s,t_host_s,position_counts,depth_mm,cell0")
+    buf = io.StringIO()
+    samples = decode_recording(rec).samples
+    assert write_samples_csv(buf, samples) == 8
+    assert buf.getvalue().splitlines()[1].split(",")[3] == ""  # no calibration, no depth
+    with pytest.raises(RecordingError, match="cannot write"):
+        export_recording_csv(rec, tmp_path / "no" / "x.csv")
+
+
+def test_export_then_import_round_trip(tmp_path: Path) -> None:
+    rec = tmp_path / "s.lprec"
+    out = tmp_path / "s.csv"
+    _recording(rec)
+    export_recording_csv(rec, out)
+    block = import_csv(out)
+    samples = decode_recording(rec).samples
+    np.testing.assert_allclose(block.t_s, samples.t_s, atol=1e-6)
+    np.testing.assert_allclose(block.depth_mm, (samples.position + 1000) / 20.0, atol=1e-3)
+    np.testing.assert_array_equal(block.load, samples.cells.astype(np.float64))
+    assert block.valid.tolist() == [not (12 <= i < 16) for i in range(100)]
+
+
+def test_import_other_systems_file(tmp_path: Path) -> None:
+    path = tmp_path / "other.csv"
+    path.write_text(
+        "\ufeff# exported by LabThing 2.1\n"
+        "Time; Depth_mm; subject; cell_0; cell_1; cell_2; valid\n"
+        "0,00; 10,5; A; 1,5; 2; 3; 1\n"
+        "\n"
+        "# pause\n"
+        "0,01; 11,0; A; 1,6; 2; 3; 0\n"
+        "0,02; 11,5; A; 1,7; 2,5; 3; yes\n",
+        encoding="utf-8",
+    )
+    block = import_csv(path)
+    assert block.t_s.tolist() == [0.0, 0.01, 0.02]
+    assert block.depth_mm.tolist() == [10.5, 11.0, 11.5]
+    assert block.load.tolist() == [[1.5, 2, 3], [1.6, 2, 3], [1.7, 2.5, 3]]
+    assert block.valid.tolist() == [True, False, True]
+    assert block.n_cells == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "empty file"),
+        ("t_s,depth_mm\n0,1\n", "no pad cell columns"),
+        ("time_s,cell0\n0,1\n", "no sled depth column"),
+        ("t_s,depth_mm,cell0,cell2\n0,1,2,3\n", "column cell1 is missing"),
+        ("t_s,depth_mm,cell0,cell0\n0,1,2,3\n", "cell 0 appears twice"),
+        ("t_s,depth_mm,cell0\n0,1,2\n0.01,1,x\n", "line 3, column 'cell0': 'x' is not a number"),
+        ("t_s,depth_mm,cell0\n0,1,2\n0.01,,2\n", "line 3, column 'depth_mm': empty value"),
+        ("t_s,depth_mm,cell0\n0,1,2\n0.01,1\n", "line 3: 2 values but the header has 3"),
+        ("t_s,depth_mm,cell0\n0.2,1,2\n0.1,1,2\n", "line 3, column 't_s': time 0.1 is not after"),
+        ("t_s,depth_mm,cell0\n0,1,2\n", "1 data rows; at least 2"),
+        ("t_s,depth_mm,cell0\n0,nan,2\n1,1,1\n", "line 2, column 'depth_mm': 'nan' is not a"),
+        ("t_s,depth_mm,cell0,valid\n0,1,2,1\n1,1,1,maybe\n", "line 3, column 'valid'"),
+    ],
+)
+def test_import_errors_name_line_and_column(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    with pytest.raises(RecordingError, match=message.replace("(", r"\(")):
+        import_csv(path)
+
+
+def test_import_unreadable_files(tmp_path: Path) -> None:
+    with pytest.raises(RecordingError, match="no such file"):
+        import_csv(tmp_path / "missing.csv")
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("t_s,depth_mm,cell0\n0,1,2\n1,1,\xe9\n".encode("latin-1"))
+    with pytest.raises(RecordingError, match="not UTF-8"):
+        import_csv(latin)
