@@ -106,6 +106,7 @@ class Device:
             0 if config_ok else FAULT_CONFIG
         )
         self._mem_free = mem_free
+        self.status.heap_free_bytes = mem_free() if mem_free is not None else 0
         self._seq = 0
         self._boot_ms = ticks_ms()
         self._tare_buf = bytearray(2 * self.n_cells)

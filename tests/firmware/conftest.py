@@ -3,6 +3,8 @@ under real MicroPython (the WebAssembly build, via ``tests/mpy/harness.py``)."""
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -21,7 +23,10 @@ import json
 import hostio
 import fw_scenarios
 args = json.loads(hostio.input)
-hostio.emit(json.dumps(getattr(fw_scenarios, args["name"])(*args["args"])))
+result = getattr(fw_scenarios, args["name"])(*args["args"])
+if hasattr(result, "send"):  # a coroutine: the runner allows top-level await
+    result = await result
+hostio.emit(json.dumps(result))
 """
 
 
@@ -46,8 +51,11 @@ def scenario(request: pytest.FixtureRequest) -> Scenario:
         import fw_scenarios  # type: ignore[import-not-found]
 
         def run_cpython(name: str, *args: Any) -> Any:
+            result = getattr(fw_scenarios, name)(*args)
+            if inspect.iscoroutine(result):
+                result = asyncio.run(result)
             # Round-trip through JSON so both interpreters are compared on the same terms.
-            return json.loads(json.dumps(getattr(fw_scenarios, name)(*args)))
+            return json.loads(json.dumps(result))
 
         return run_cpython
     micropython = request.getfixturevalue("micropython")

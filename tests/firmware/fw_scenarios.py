@@ -681,3 +681,426 @@ def ble_info_and_security():
     out["get_missing"] = rig2.ble.inject(29, (2, 0, None))
     os.remove("/tmp/legpress-test-secrets.json")
     return out
+
+
+# --- USB serial ----------------------------------------------------------------------------
+
+
+class BytesIn:
+    """stream_in for SerialLink: hands out queued bytes, up to the buffer size per call."""
+
+    def __init__(self):
+        self.data = b""
+
+    def feed(self, data):
+        self.data += data
+
+    def readinto(self, buf):
+        n = min(len(buf), len(self.data))
+        for i in range(n):
+            buf[i] = self.data[i]
+        self.data = self.data[n:]
+        return n
+
+
+class BytesOut:
+    def __init__(self):
+        self.data = b""
+        self.writes = 0
+
+    def write(self, buf, n):
+        self.data += bytes(buf[:n])
+        self.writes += 1
+        return n
+
+
+def frame(msg):
+    from legpress_fw import framing
+
+    buf = bytearray(len(msg) + 10)
+    n = framing.encode_into(buf, msg, len(msg))
+    return bytes(buf[:n])
+
+
+def read_frames(data):
+    from legpress_fw import framing
+
+    reader = framing.FrameReader()
+    out = []
+    for b in data:
+        m = reader.feed_byte(b)
+        if m > 0:
+            out.append(bytes(reader.message[:m]))
+    return out, reader.bad_frames
+
+
+def serial_session():
+    from legpress_fw.serial_link import SerialLink
+
+    dev, _adcs, enc, clock = make_device(8, 100, 1000)
+    inp = BytesIn()
+    out = BytesOut()
+    link = SerialLink(dev, inp, out)
+    link.start()
+    r = {"start_bytes": list(out.data), "log_before_active": link.log("not yet")}
+    # REPL noise, a frame with a broken CRC, then commands.
+    inp.feed(b">>> print('hi')\r\nhi\r\n>>> ")
+    bad = bytearray(frame(command(protocol.CMD_GET_INFO, b"", 1)))
+    bad[3] ^= 0x55
+    inp.feed(bytes(bad))
+    inp.feed(frame(command(protocol.CMD_GET_INFO, b"", 2)))
+    inp.feed(b"\x03\x03\r\n")  # a terminal's Ctrl-C: noise that runs into the next frame
+    inp.feed(frame(command(protocol.CMD_GET_STATUS, b"", 9)))  # ... so this one is lost
+    # A host leads each command with 0x00: whatever came before is then a frame of its own.
+    inp.feed(b"\x03\x03\r\n\x00" + frame(command(protocol.CMD_START, b"", 3)))
+    for i in range(100):
+        link.service()
+        enc.v = i
+        dev.sampler.poll()
+        clock.advance(dev.sampler.period_us)
+    link.service()
+    dev.update_status()
+    link.send_status()
+    r["log_after_active"] = link.log("hello from the device")
+    inp.feed(frame(command(protocol.CMD_STOP, b"", 4)))
+    inp.feed(frame(command(0x7F, b"", 5)))
+    inp.feed(frame(command(protocol.CMD_REPL, b"", 6)))
+    link.service()
+    link.send_status()  # not streaming any more: no STATUS
+    frames, host_bad = read_frames(out.data)
+    kinds = []
+    replies = []
+    samples = 0
+    seqs = []
+    for f in frames:
+        kinds.append(f[1])
+        if f[1] == protocol.T_REPLY:
+            rep = parse_reply(f, len(f))
+            replies.append([rep["request_seq"], rep["command"], rep["result"]])
+        elif f[1] == protocol.T_SAMPLES:
+            samples += (len(f) - 9) // 20
+            seqs.append(f[3] | (f[4] << 8))
+        elif f[1] == protocol.T_LOG:
+            r["log_text"] = bytes(f[9:]).decode()
+    r.update(
+        {
+            "kinds": kinds,
+            "replies": replies,
+            "samples": samples,
+            "seqs_contiguous": seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+            if seqs
+            else False,
+            "host_bad_frames": host_bad,
+            "device_bad_frames": link.bad_frames,
+            "frames_in": link.frames_in,
+            "active": link.active,
+            "pending": dev.pending,
+            "bad_commands": dev.bad_commands,
+            "packets_sent": dev.packets_sent,
+            "zero_free": all(b != 0 for f in frames for b in frame(f)[:-1]),
+        }
+    )
+    return r
+
+
+# --- app: supervisor, watchdog, LED, actions -----------------------------------------------
+
+
+class FakeBoard:
+    def __init__(self):
+        self.feeds = 0
+        self.led_states = []
+        self.resets = 0
+        self.repl_requests = 0
+        self.wdt_timeout = None
+
+    def led(self, on):
+        self.led_states.append(1 if on else 0)
+
+    def watchdog_start(self, timeout_ms):
+        self.wdt_timeout = timeout_ms
+
+    def watchdog_feed(self):
+        self.feeds += 1
+
+    def reset(self):
+        self.resets += 1
+
+    def request_repl(self):
+        self.repl_requests += 1
+
+
+async def supervisor_restarts():
+    import asyncio
+
+    from legpress_fw import app
+
+    dev, _adcs, _enc, _clock = make_device(8, 100, 0)
+    logs = []
+    pauses = []
+
+    async def fake_sleep(ms):
+        pauses.append(ms)
+        await asyncio.sleep(0)
+
+    sup = app.Supervisor(dev, logs.append, fake_sleep)
+    calls = [0]
+
+    async def flaky():
+        calls[0] += 1
+        if calls[0] <= 6:
+            raise ValueError(f"boom {calls[0]}")
+        await asyncio.sleep(0)
+
+    await sup.guard("flaky", flaky)  # returns once the task ends normally
+    # A spawned task that fails once, then keeps running until cancelled.
+    runs = [0]
+
+    # (Millisecond sleeps: on the WebAssembly port a task spinning on sleep(0) starves the
+    # top-level coroutine.)
+    async def forever():
+        runs[0] += 1
+        if runs[0] == 1:
+            raise OSError(5)
+        while True:
+            await asyncio.sleep(0.001)
+
+    task = sup.spawn("forever", forever)
+    for _ in range(20):
+        await asyncio.sleep(0.001)
+    task.cancel()
+    try:
+        await task
+    except BaseException as e:  # CancelledError, which the supervisor must not swallow
+        cancelled = type(e).__name__
+    else:
+        cancelled = None
+    return {
+        "calls": calls[0],
+        "restarts": sup.restarts,
+        "task_restarts": dev.task_restarts,
+        "pauses": pauses,
+        "logs": logs,
+        "faults": dev.faults(),
+        "forever_runs": runs[0],
+        "cancelled": cancelled,
+        "led_fault": app.led_pattern(dev, True, app.ticks_ms(), sup.last_restart_ms)
+        == app.LED_FAULT,
+    }
+
+
+def watchdog_feeding():
+    from legpress_fw import app
+
+    dev, _adcs, _enc, clock = make_device(8, 100, 0)
+    board = FakeBoard()
+    a = app.App(dev, board, watchdog_s=8)
+    logs = []
+    a.log = logs.append
+    health = a.health
+    s = dev.sampler
+    now = 0
+    seconds = []
+
+    def second(sample=True, beat_sampler=True):
+        # One second of the device: 100 sampler polls, task beats, then the 1 s check.
+        nonlocal now
+        for _ in range(10):
+            now += 100
+            if sample:
+                for _ in range(10):
+                    s.poll()
+                    clock.advance(s.period_us)
+            if beat_sampler:
+                health.beat("sampler", now)
+            health.beat("housekeeping", now)
+        seconds.append([a.check_watchdog(now), health.reason])
+
+    dev.start(LINK_SERIAL)
+    second()
+    second()
+    second(sample=False)  # the sampler task loops but no sample comes: stalled
+    second()
+    dev.stop(LINK_SERIAL)
+    second(sample=False)  # idle: no samples expected, beats are enough
+    for _ in range(4):
+        second(sample=False, beat_sampler=False)  # the sampler task hangs: silent > 3 s
+    second(sample=False)  # it beats again
+    return {"seconds": seconds, "feeds": board.feeds, "logs": logs}
+
+
+def app_actions_and_led():
+    from legpress_fw import app
+
+    dev, adcs, _enc, _clock = make_device(8, 100, 0, mem_free=lambda: 50000)
+    board = FakeBoard()
+    a = app.App(dev, board, watchdog_s=8)
+    a.log = lambda text: None
+    out = {}
+    out["advertising"] = app.led_pattern(dev, True, 0, None) == app.LED_ADVERTISING
+    out["idle"] = app.led_pattern(dev, False, 0, None) == app.LED_IDLE
+    dev.on_ble_connect()
+    out["connected"] = app.led_pattern(dev, False, 0, None) == app.LED_CONNECTED
+    dev.start(LINK_BLE)
+    out["streaming_mtu23_fault"] = app.led_pattern(dev, False, 0, None) == app.LED_STREAMING
+    dev.on_ble_mtu(247)
+    out["streaming"] = app.led_pattern(dev, False, 0, None) == app.LED_STREAMING
+    dev.identify(2)
+    out["identify"] = app.led_pattern(dev, False, app.ticks_ms(), None) == app.LED_IDENTIFY
+    dev.identify_until = None
+    adcs[3].v = 4095  # a shorted cell reads at the rail
+    dev.sampler.poll()
+    dev.update_status()
+    out["dead_cells"] = dev.status.dead_cells
+    out["fault"] = app.led_pattern(dev, False, 0, None) == app.LED_FAULT
+    out["blink"] = [app.led_on(app.LED_FAULT, t) for t in range(0, 1000, 100)]
+    # REBOOT and REPL happen after a pause that lets the reply go out.
+    dev.request(protocol.CMD_REPL, LINK_SERIAL)
+    a.housekeeping_step(1000, 1)
+    out["reset_at_once"] = board.resets
+    a.housekeeping_step(1400, 5)
+    out["resets"] = board.resets
+    out["repl_requests"] = board.repl_requests
+    out["pending_after"] = dev.pending
+    dev.request(protocol.CMD_REBOOT, LINK_BLE)
+    a.housekeeping_step(2000, 11)
+    a.housekeeping_step(2400, 15)
+    out["resets_after_reboot"] = board.resets
+    out["repl_requests_after_reboot"] = board.repl_requests
+    out["led_writes"] = len(board.led_states)
+    return out
+
+
+# --- board: machine objects from the configuration (fake `machine`) ------------------------
+
+
+def board_objects():
+    import machine
+
+    from legpress_fw import board as board_mod
+
+    machine.reset_fakes()
+    out = {"chip": board_mod.chip()}
+    cfg = config.validate({})
+    b = board_mod.Board(cfg)
+    sel = [machine.Pin.instances[p] for p in (23, 22, 21, 19)]
+    out["select_modes"] = [p.mode for p in sel]
+    sig = machine.ADC.instances[36]
+    out["sig_atten"] = sig._atten
+
+    def mux_output():  # each channel reads its own number x 100 (S0 is bit 0)
+        ch = sel[0].value() | sel[1].value() << 1 | sel[2].value() << 2 | sel[3].value() << 3
+        return (ch * 100) << 4
+
+    sig.source = mux_output
+    buf = bytearray(16)
+    b.pad.read_into(buf, 0)
+    out["mux_cells"] = list(struct.unpack("<8H", buf))
+    out["sig_reads"] = sig.reads  # a discarded read after every switch
+    enc = machine.Encoder.instances[0]
+    out["encoder"] = [enc.phase_a.id, enc.phase_b.id, enc.phases(), enc.filter_ns]
+    enc.move(-250)
+    out["position"] = b.position.value()
+    out["zero_before"] = b.position.zero()
+    out["after_zero"] = b.position.value()
+    led = machine.Pin.instances[27]
+    out["led_initial"] = led.value()
+    b.led(True)
+    out["led_on"] = led.value()
+    b.led(False)
+    out["led_off"] = led.value()
+    b.watchdog_start(8000)
+    b.watchdog_feed()
+    b.watchdog_feed()
+    out["wdt"] = [machine.WDT.instances[-1].timeout, machine.WDT.instances[-1].feeds]
+    machine.set_reset_cause(machine.WDT_RESET)
+    out["watchdog_reset"] = b.watchdog_reset()
+    out["repl_flag_initially"] = board_mod.take_repl_flag()
+    b.request_repl()
+    out["repl_flag"] = board_mod.take_repl_flag()
+    out["repl_flag_once"] = board_mod.take_repl_flag()
+    try:
+        b.reset()
+        out["reset"] = "returned"
+    except machine.MachineReset:
+        out["reset"] = "reset"
+    # Direct wiring, inverted analog position, pin-interrupt quadrature, none.
+    machine.reset_fakes()
+    d = board_mod.Board(
+        config.validate(
+            {"pad": "direct", "cells": 4, "position": "analog", "position_pin": 32, "invert": True}
+        )
+    )
+    for i, p in enumerate((36, 39, 34, 35)):
+        machine.ADC.instances[p].feed([(1000 + i) << 4])
+    d.pad.read_into(buf, 0)
+    out["direct_cells"] = list(struct.unpack("<4H", buf[:8]))
+    out["direct_pins"] = sorted(machine.ADC.instances)
+    machine.ADC.instances[32].feed([700 << 4, 650 << 4, 600 << 4])
+    out["analog"] = [d.position.value(), d.position.zero(), d.position.value()]
+    machine.reset_fakes()
+    q = board_mod.Board(config.validate({"position": "pin_irq", "led_pin": None}))
+    a, bpin = machine.Pin.instances[25], machine.Pin.instances[26]
+    for level_a, level_b in ((0, 1), (0, 0), (1, 0), (1, 1)) * 3:  # 3 cycles one way
+        a.drive(level_a)
+        bpin.drive(level_b)
+    out["pin_irq_position"] = q.position.value()
+    out["no_led"] = 27 not in machine.Pin.instances
+    n = board_mod.Board(config.validate({"position": "none"}))
+    out["none_position"] = [n.position.value(), n.position.zero()]
+    # No machine.Encoder (MicroPython < 1.26): a configuration error that says what to do.
+    saved = machine.Encoder
+    del machine.Encoder
+    try:
+        board_mod.Board(config.validate({}))
+        out["no_encoder"] = None
+    except config.ConfigError as e:
+        out["no_encoder"] = [e.key, str(e)]
+    finally:
+        machine.Encoder = saved
+    return out
+
+
+def app_build():
+    # The wiring in app.build() with the fake machine and bluetooth: boot report, radio,
+    # links, and the serial link's console handling.
+    import bluetooth
+    import machine
+
+    from legpress_fw import app
+    from legpress_fw import board as board_mod
+
+    machine.reset_fakes()
+    bluetooth.BLE().reset()
+    cfg = config.validate({"security": "open"})
+    board = board_mod.Board(cfg)
+    a = app.build(cfg, False, board, "esp32")
+    dev = a.device
+    out = {
+        "name": dev.info.name.decode(),
+        "device_id": list(dev.info.device_id),
+        "has_ble": a.ble_link is not None,
+        "has_serial": a.serial is not None,
+        "faults": dev.faults(),
+        "control_flags": bluetooth.BLE().services[0][1][3][1],
+        "health": sorted(a.health.beats),
+    }
+    a.ble_link.start()
+    out["advertising"] = bluetooth.BLE().advertising
+    return out
+
+
+def app_main_paths():
+    import machine
+
+    from legpress_fw import app
+
+    machine.reset_fakes()
+    with open("/tmp/legpress-bad-config.json", "w") as f:
+        f.write('{"rate_hz": 1000}')
+    out = {"bad_config": app.main("/tmp/legpress-bad-config.json")}
+    machine.RTC().memory(b"legpress:repl")
+    out["repl_flag"] = app.main("/tmp/legpress-bad-config.json")
+    out["flag_cleared"] = machine.RTC().memory() == b""
+    os.remove("/tmp/legpress-bad-config.json")
+    return out

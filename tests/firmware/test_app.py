@@ -1,0 +1,118 @@
+"""app.py and board.py: the supervisor, the watchdog policy, LED patterns, REBOOT/REPL, the
+board's machine objects and the boot wiring (fake machine and bluetooth)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from legpress_fw import protocol as p
+from tests.firmware.conftest import Scenario
+
+_HERE = Path(__file__).resolve().parent
+
+
+def test_supervisor_restarts_a_failing_task(scenario: Scenario) -> None:
+    r = scenario("supervisor_restarts")
+    assert r["calls"] == 7  # six failures, then a clean run
+    assert r["restarts"] == r["task_restarts"] == 7  # + one of the spawned task
+    assert r["pauses"][:6] == [100, 200, 400, 800, 1600, 3200]  # doubling back-off
+    assert r["pauses"][6] == 100  # each task has its own back-off
+    assert r["logs"][0] == "task flaky failed (ValueError: boom 1); restarting"
+    assert r["faults"] & p.FAULT_TASK_RESTARTED
+    assert r["forever_runs"] == 2
+    assert r["cancelled"] == "CancelledError"  # cancellation is not a failure
+    assert r["led_fault"]
+
+
+def test_watchdog_fed_only_while_healthy(scenario: Scenario) -> None:
+    r = scenario("watchdog_feeding")
+    assert r["seconds"] == [
+        [True, ""],
+        [True, ""],
+        [False, "sampling stalled"],
+        [True, ""],
+        [True, ""],  # idle: beats suffice
+        [True, ""],
+        [True, ""],
+        [True, ""],
+        [False, "task sampler silent"],  # more than 3 s without a beat
+        [True, ""],
+    ]
+    assert r["feeds"] == 8
+    assert r["logs"] == ["watchdog not fed: sampling stalled"]
+
+
+def test_led_patterns_and_deferred_actions(scenario: Scenario) -> None:
+    r = scenario("app_actions_and_led")
+    for state in ("advertising", "idle", "connected", "streaming_mtu23_fault", "streaming"):
+        assert r[state], state
+    assert r["identify"]
+    assert r["dead_cells"] == 1 << 3 and r["fault"]
+    assert r["blink"] == [1, 0, 1, 0, 1, 0, 0, 0, 0, 0]
+    # REPL: not at once (the reply must go out), then the flag and a reset.
+    assert r["reset_at_once"] == 0
+    assert (r["resets"], r["repl_requests"], r["pending_after"]) == (1, 1, 0)
+    assert (r["resets_after_reboot"], r["repl_requests_after_reboot"]) == (2, 1)
+    assert r["led_writes"] == 4
+
+
+def test_board_builds_the_hardware(micropython: Callable[..., Any]) -> None:
+    r = _run(micropython, "board_objects")
+    assert r["chip"] == "esp32"
+    assert r["select_modes"] == [3, 3, 3, 3]  # Pin.OUT
+    assert r["sig_atten"] == 3  # ATTN_11DB
+    assert r["mux_cells"] == [0, 100, 200, 300, 400, 500, 600, 700]  # S0 is bit 0
+    assert r["sig_reads"] == 16  # one discarded conversion after each switch
+    assert r["encoder"] == [25, 26, 4, 1000]  # PCNT 4x quadrature, 1 us glitch filter
+    assert (r["position"], r["zero_before"], r["after_zero"]) == (-250, -250, 0)
+    assert (r["led_initial"], r["led_on"], r["led_off"]) == (0, 1, 0)
+    assert r["wdt"] == [8000, 2]
+    assert r["watchdog_reset"] is True
+    assert (r["repl_flag_initially"], r["repl_flag"], r["repl_flag_once"]) == (False, True, False)
+    assert r["reset"] == "reset"
+    assert r["direct_cells"] == [1000, 1001, 1002, 1003]
+    assert r["direct_pins"] == [32, 34, 35, 36, 39]
+    assert r["analog"] == [-700, -650, 0]  # inverted, then zeroed
+    assert abs(r["pin_irq_position"]) == 12  # 3 quadrature cycles, 4 edges each
+    assert r["no_led"]
+    assert r["none_position"] == [0, 0]
+    key, message = r["no_encoder"]
+    assert key == "position" and "machine.Encoder" in message and "pin_irq" in message
+
+
+def test_boot_wiring(micropython: Callable[..., Any]) -> None:
+    r = _run(micropython, "app_build")
+    assert r["name"] == "LegPress-1E92"  # from the BLE MAC's last two bytes
+    assert r["device_id"] == [0x24, 0x0A, 0xC4, 0x5E, 0x1E, 0x92]
+    assert r["has_ble"] and r["has_serial"]
+    assert r["faults"] == p.FAULT_CONFIG  # built as if config.json were missing
+    assert r["control_flags"] & 0x1000 == 0  # "security": "open"
+    assert r["health"] == ["ble", "housekeeping", "sampler", "serial"]
+    assert r["advertising"]
+
+
+def test_main_stops_on_a_bad_config_and_honours_the_repl_flag(
+    micropython: Callable[..., Any],
+) -> None:
+    result = micropython(
+        """
+        import hostio, json, fw_scenarios
+        hostio.emit(json.dumps(fw_scenarios.app_main_paths()))
+        """,
+        mounts={_HERE: "/tf"},
+    )
+    assert result.last == {"bad_config": None, "repl_flag": None, "flag_cleared": True}
+    out = result.stdout
+    assert "'rate_hz' must be an integer from 50 to 400, got 1000" in out
+    assert "did not start" in out
+    assert "REPL requested" in out
+
+
+def _run(micropython: Callable[..., Any], name: str) -> Any:
+    code = f"""
+        import hostio, json, fw_scenarios
+        hostio.emit(json.dumps(fw_scenarios.{name}()))
+        """
+    return micropython(code, mounts={_HERE: "/tf"}).last
