@@ -3,7 +3,7 @@ and the device-to-host clock ([I] except where noted in docs/simulator.md).
 
 Packets leave the simulated radio at connection events (device clock). On the host they
 arrive ``latency_ms`` (plus jitter) later on the host clock, which runs at a crystal error of
-a few ppm against the device's. Losses come in bursts (a two-state Gilbert-Elliott channel
+a few ppm against the device's; the stack delivers in order. Losses come in bursts (a two-state Gilbert-Elliott channel
 with mean burst length ``loss_burst_len``); a duplicated packet arrives twice; a delayed
 packet is held ``reorder_delay_ms`` so later packets overtake it. Output is in arrival order.
 """
@@ -68,6 +68,7 @@ class LinkChannel:
         heap: list[tuple[int, int, bytes]] = []
         order = 0
         bad = False
+        in_order = 0
         lat_ns = p.latency_ms * 1e6
         jit_ns = p.latency_jitter_ms * 1e6
         hold_ns = p.reorder_delay_ms * 1e6
@@ -84,7 +85,9 @@ class LinkChannel:
             if bad:
                 stats.lost += 1
                 continue
-            t = now + int(lat_ns + jit_ns * -np.log1p(-u[1]))
+            # The BLE stack delivers notifications in order: jitter never reorders by itself.
+            t = max(now + int(lat_ns + jit_ns * -np.log1p(-u[1])), in_order)
+            in_order = t
             if u[2] < p.reorder_prob:
                 t += int(hold_ns * (0.5 + u[3]))
                 stats.delayed += 1

@@ -196,6 +196,15 @@ def test_rates_and_cells_change_the_packets() -> None:
     assert len(result.signals) == 400
 
 
+def test_a_clean_link_delivers_in_order() -> None:
+    # several packets per connection event at 333 Hz (batch 14): latency jitter must not
+    # reorder them (the BLE stack delivers notifications in order)
+    result = make_scenario("clean", seed=0, duration_s=20, rate_hz=333, n_cells=5).run()
+    packets = _samples(result)
+    assert [p.seq for p in packets] == list(range(len(packets)))
+    assert sum(len(p.position) for p in packets) == len(result.signals)
+
+
 def test_scenario_repr_and_config() -> None:
     sc = make_scenario("rehab", seed=5)
     assert "rehab" in repr(sc)
