@@ -408,11 +408,14 @@ def session_report_html(session: Mapping[str, Any], series: CalibratedBlock | No
                 )
             )
     else:
-        why = (
-            f"The recording of this session ({session['recording_path']}) could not be read"
-            if session.get("recording_path")
-            else "This session has no linked recording"
-        )
+        why = str(
+            session.get("recording_problem")
+            or (
+                f"The recording of this session ({session['recording_path']}) was not available"
+                if session.get("recording_path")
+                else "This session has no linked recording"
+            )
+        ).rstrip(".")
         charts.append(
             notice(
                 f"{why}, so the time course of sled depth and lower-back contact is not shown. "
@@ -497,7 +500,8 @@ def render_session_report(
 
     Args:
         session: the session as :meth:`legpress.storage.store.SessionStore.get_session` (or its
-            JSON export) gives it.
+            JSON export) gives it. An optional ``"recording_problem"`` key (one sentence) says
+            why ``series`` is missing; the report shows it in place of the time course.
         series: the session's samples (its recording, decoded and calibrated) for the time
             course of depth and lower-back contact; None when the recording is not available
             (the report says so instead).

@@ -1,0 +1,170 @@
+"""``legpress report``: an HTML report of one session, or of one person's progress."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from legpress.cli.sessions import db_parent, open_store
+from legpress.dsp.calibration import CalibratedBlock, Calibration
+from legpress.errors import LegPressError, UsageError
+
+_EPILOG = """\
+examples:
+  legpress report 12                         # session 12 -> session-12.html
+  legpress report 12 -o ana-week3.html
+  legpress report --person Ana --progress    # -> progress-ana.html
+
+The file is self-contained (styles and charts inside): e-mail it or print it.
+Charts need matplotlib: pip install 'legpress[report]'.
+
+Exit codes: 0 ok, 2 usage, 7 database unusable, 8 no such session or person,
+10 matplotlib missing.
+"""
+
+
+def load_series(
+    session: dict[str, Any], recording: Path | None = None
+) -> tuple[CalibratedBlock | None, str]:
+    """The session's samples from its recording, calibrated as in the session.
+
+    Returns:
+        The samples, or None and a one-line reason.
+    """
+    path = recording or (
+        Path(session["recording_path"]) if session.get("recording_path") else None
+    )
+    if path is None:
+        return None, "This session has no linked recording"
+    if not path.exists():
+        return None, f"The recording of this session ({path}) is missing"
+    try:
+        from legpress.storage.recording import decode_recording
+    except ImportError:
+        return None, "This legpress cannot read recordings"
+    try:
+        decoded = decode_recording(path)
+    except LegPressError as exc:
+        return None, f"The recording of this session could not be read ({exc})"
+    cal = None
+    if isinstance(session.get("calibration"), dict):
+        try:
+            cal = Calibration.from_dict(session["calibration"])
+        except LegPressError:
+            cal = None
+    if cal is None:
+        try:
+            cal = decoded.recording.calibration or Calibration.from_info(decoded.recording.info)
+        except LegPressError:
+            cal = Calibration()
+    try:
+        block = cal.apply(decoded.samples)
+    except LegPressError as exc:
+        return None, f"The recording of this session does not match its calibration ({exc})"
+    if len(block) < 2:
+        return None, f"The recording of this session ({path}) holds no samples"
+    return block, ""
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "person"
+
+
+def _run(args: argparse.Namespace) -> int:
+    from legpress.report import (
+        render_progress_report,
+        render_session_report,
+        require_matplotlib,
+    )
+
+    if args.progress and args.session is not None:
+        raise UsageError("give a session ID or --person NAME --progress, not both")
+    if args.progress and not args.person:
+        raise UsageError("--progress needs --person NAME")
+    if args.person and not args.progress:
+        raise UsageError(
+            "a person's report is a progress report: add --progress "
+            "(or give a session ID; see `legpress sessions list --person NAME`)"
+        )
+    if args.session is None and not args.progress:
+        raise UsageError(
+            "give a session ID (see `legpress sessions list`) or --person NAME --progress"
+        )
+    require_matplotlib()
+    with open_store(args) as store:
+        if args.progress:
+            person = store.get_person(args.person)
+            rows = store.list_sessions(person.name)
+            out = args.output or Path(f"progress-{_slug(person.name)}.html")
+            written = render_progress_report(person.to_dict(), rows, out)
+        else:
+            session = store.get_session(args.session)
+            series: CalibratedBlock | None = None
+            if not args.no_recording:
+                series, why = load_series(session, args.recording)
+                if series is None:
+                    session["recording_problem"] = why
+                    if session.get("recording_path") or args.recording:
+                        reason = why[:1].lower() + why[1:]
+                        print(
+                            f"legpress: {reason}; the report has no time course", file=sys.stderr
+                        )
+            else:
+                session["recording_problem"] = "The recording was left out of this report"
+            out = args.output or Path(f"session-{session['id']}.html")
+            written = render_session_report(session, series, out)
+    print(written)
+    return 0
+
+
+def _session_id(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a session ID is a number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"a session ID is 1 or more, got {value}")
+    return value
+
+
+def register(subparsers: Any) -> None:
+    """Add ``legpress report`` to the command line."""
+    p = subparsers.add_parser(
+        "report",
+        parents=[db_parent()],
+        help="write an HTML report of a session or of a person's progress",
+        description="Write a self-contained HTML report: one session (summary, depth per rep "
+        "against the limit, lower-back contact over time, tempo, every rep and alert, the "
+        "settings used), or one person's progress across sessions.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "session", nargs="?", type=_session_id, metavar="SESSION_ID", help="the session"
+    )
+    p.add_argument("--person", metavar="NAME", help="with --progress: whose progress")
+    p.add_argument(
+        "--progress", action="store_true", help="a progress report across the person's sessions"
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        type=Path,
+        help="the HTML file (default: session-ID.html or progress-NAME.html here)",
+    )
+    p.add_argument(
+        "--recording",
+        metavar="FILE",
+        type=Path,
+        help="read the samples from this recording (if it was moved)",
+    )
+    p.add_argument(
+        "--no-recording",
+        action="store_true",
+        help="do not read the recording (no time course; faster)",
+    )
+    p.set_defaults(func=_run)

@@ -1,0 +1,349 @@
+"""``legpress sessions``: list, show, export, import and delete stored sessions.
+
+Also the helpers the other session-store commands share (``--db``, opening the store, plain
+text tables).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from legpress.errors import ConfigError, UsageError
+from legpress.storage.store import SessionStore, default_db_path
+
+_EPILOG = """\
+The database is one SQLite file: --db PATH, else $LEGPRESS_DB, else
+$XDG_DATA_HOME/legpress/legpress.db (~/.local/share/legpress/legpress.db).
+
+Exit codes: 0 ok, 2 usage, 7 database unusable (locked, damaged, newer),
+8 no such session or person, 9 already exists.
+"""
+
+
+# -- shared helpers ----------------------------------------------------------------------------
+
+
+def db_parent() -> argparse.ArgumentParser:
+    """A parent parser with the ``--db`` option (add it to every leaf command)."""
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument(
+        "--db",
+        metavar="PATH",
+        type=Path,
+        default=None,
+        help=f"the session database (default: $LEGPRESS_DB or {default_db_path()})",
+    )
+    return p
+
+
+def open_store(args: argparse.Namespace) -> SessionStore:
+    """The store named by ``--db`` (or the default)."""
+    return SessionStore(getattr(args, "db", None))
+
+
+def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> str:
+    """Columns aligned with two spaces between them; ``right`` columns right-aligned."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+
+    def line(cells: Sequence[str]) -> str:
+        parts = [
+            c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(cells)
+        ]
+        return "  ".join(parts).rstrip()
+
+    return "\n".join([line(headers), *(line(r) for r in rows)])
+
+
+def fmt(value: Any, digits: int = 0, unit: str = "") -> str:
+    """A number for a terminal table (``-`` when unknown)."""
+    if value is None or isinstance(value, bool):
+        return "-"
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return "-"
+    if f != f:
+        return "-"
+    return f"{f:.{digits}f}{' ' + unit if unit else ''}"
+
+
+def local_time(iso: str | None) -> str:
+    """``2025-03-03 10:30`` in local time."""
+    from datetime import datetime
+
+    if not iso:
+        return "-"
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return iso
+
+
+def print_json(data: Any) -> None:
+    """One JSON document on stdout."""
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+# -- commands ----------------------------------------------------------------------------------
+
+
+def _list(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        rows = store.list_sessions(args.person)
+    if args.json:
+        print_json([r.to_dict() for r in rows])
+        return 0
+    if not rows:
+        who = f" for {args.person}" if args.person else ""
+        print(f"No sessions{who} yet.")
+        return 0
+    table = [
+        [
+            str(r.id),
+            local_time(r.started_at),
+            r.person or "-",
+            r.machine or "-",
+            str(r.reps),
+            str(r.sets),
+            fmt(r.max_depth_mm, 0),
+            fmt(r.rom_limit_mm, 0),
+            str(r.lift_offs),
+            str(r.rom_exceeded),
+            str(r.form_events),
+        ]
+        for r in rows
+    ]
+    print(
+        text_table(
+            [
+                "ID",
+                "Started",
+                "Person",
+                "Machine",
+                "Reps",
+                "Sets",
+                "Deepest mm",
+                "Limit mm",
+                "Back lifted",
+                "Past limit",
+                "Form",
+            ],
+            table,
+            right={0, 4, 5, 6, 7, 8, 9, 10},
+        )
+    )
+    return 0
+
+
+_LABELS = {
+    "lift_off": "lower back lifted",
+    "rom_warning": "approaching the limit",
+    "rom_exceeded": "past the limit",
+    "fast_lowering": "lowered too fast",
+    "bounce": "bounced",
+    "knee_lock": "knees locked",
+}
+
+
+def _show(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        s = store.get_session(args.id)
+    if args.json:
+        print_json(s)
+        return 0
+    st = s["stats"]
+    limit = (s.get("config") or {}).get("rom_limit_mm")
+    out = [
+        f"Session {s['id']}: {s['person'] or 'anonymous'}, {local_time(s['started_at'])}"
+        + ("" if s["ended_at"] else " (not ended)"),
+    ]
+    if s["machine"]:
+        out.append(f"Machine:   {s['machine']} ({s['machine_kind']})")
+    if s["device_name"] or s["device_url"]:
+        out.append(f"Device:    {' '.join(x for x in (s['device_name'], s['device_url']) if x)}")
+    if s["recording_path"]:
+        exists = Path(s["recording_path"]).exists()
+        out.append(f"Recording: {s['recording_path']}{'' if exists else '  (missing)'}")
+    out.append(f"ROM limit: {fmt(limit, 0, 'mm') if limit is not None else 'none'}")
+    out.append(
+        f"Reps: {st['reps']} in {st['sets']} set(s); lower back lifted in {st['lift_offs']}; "
+        f"past the limit in {st['rom_exceeded']}; other form alerts {st['form_events']}"
+    )
+    if st["reps"]:
+        out.append(
+            f"Deepest {fmt(st['max_depth_mm'], 0, 'mm')}; mean lowering "
+            f"{fmt(st['mean_lowering_s'], 1, 's')}, pushing {fmt(st['mean_pushing_s'], 1, 's')}"
+        )
+    if s["summary"]:
+        out.append(f"Summary:   {json.dumps(s['summary'], separators=(', ', ': '))}")
+    if s["reps"]:
+        rows = []
+        for r in s["reps"]:
+            flags = [_LABELS.get(e, e) for e in dict.fromkeys(r["events"]) if e != "rom_warning"]
+            rows.append(
+                [
+                    str(r["set"] + 1),
+                    str(r["index"] + 1),
+                    fmt(r["depth_mm"], 0),
+                    fmt(r["lowering_s"], 2),
+                    fmt(r["pushing_s"], 2),
+                    fmt(
+                        None if r["lumbar_contact_min"] is None else r["lumbar_contact_min"] * 100
+                    ),
+                    ", ".join(flags),
+                ]
+            )
+        out.append("")
+        out.append(
+            text_table(
+                ["Set", "Rep", "Depth mm", "Lowering s", "Pushing s", "Contact %", "Flags"],
+                rows,
+                right={0, 1, 2, 3, 4, 5},
+            )
+        )
+    if s["events"]:
+        out.append("")
+        out.append("Alerts:")
+        for e in s["events"]:
+            m, sec = divmod(max(float(e["t_s"]), 0.0), 60)
+            out.append(f"  {int(m)}:{sec:04.1f}  rep {e['rep'] + 1:<3} {e['message']}")
+    print("\n".join(out))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        if args.output is None or str(args.output) == "-":
+            store.export_session(args.id, args.format, sys.stdout)
+        else:
+            store.export_session(args.id, args.format, args.output)
+            print(args.output)
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    try:
+        text = sys.stdin.read() if str(args.file) == "-" else Path(args.file).read_text("utf-8")
+        data = json.loads(text)
+    except FileNotFoundError:
+        raise UsageError(f"no such file: {args.file}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {args.file}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{args.file} is not JSON ({exc.msg} at line {exc.lineno}); export sessions with "
+            "`legpress sessions export ID --format json`"
+        ) from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{args.file} is not a legpress session export")
+    with open_store(args) as store:
+        sid = store.import_session(data)
+    print(sid)
+    return 0
+
+
+def _delete(args: argparse.Namespace) -> int:
+    if not args.yes:
+        raise UsageError(
+            f"deleting session {args.id} cannot be undone: add --yes to confirm "
+            "(its recording file is kept)"
+        )
+    with open_store(args) as store:
+        store.delete_session(args.id)
+    return 0
+
+
+def _session_id(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a session ID is a number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"a session ID is 1 or more, got {value}")
+    return value
+
+
+def register(subparsers: Any) -> None:
+    """Add ``legpress sessions`` to the command line."""
+    db = db_parent()
+    p = subparsers.add_parser(
+        "sessions",
+        help="list, show and export recorded sessions",
+        description="Sessions stored in the session database: what was done, by whom, with "
+        "every rep and alert.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = p.add_subparsers(dest="sessions_command", metavar="COMMAND", required=True)
+
+    ls = sub.add_parser(
+        "list",
+        parents=[db],
+        help="one line per session, oldest first",
+        description="One line per session, oldest first, with its totals.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ls.add_argument("--person", metavar="NAME", help="only this person's sessions")
+    ls.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
+    ls.set_defaults(func=_list)
+
+    show = sub.add_parser(
+        "show",
+        parents=[db],
+        help="one session: settings, totals, reps and alerts",
+        description="One session: its settings, totals, every rep and every alert.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    show.add_argument("id", type=_session_id, metavar="ID", help="the session (see `list`)")
+    show.add_argument("--json", action="store_true", help="print everything as one JSON object")
+    show.set_defaults(func=_show)
+
+    ex = sub.add_parser(
+        "export",
+        parents=[db],
+        help="write a session as CSV (one row per rep) or JSON (everything)",
+        description="Write a session as CSV (one row per rep, for spreadsheets) or JSON "
+        "(everything, readable by `legpress sessions import`).",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ex.add_argument("id", type=_session_id, metavar="ID", help="the session (see `list`)")
+    ex.add_argument("--format", choices=("csv", "json"), default="csv", help="default: csv")
+    ex.add_argument(
+        "-o", "--output", metavar="FILE", type=Path, help="write here (default: standard output)"
+    )
+    ex.set_defaults(func=_export)
+
+    im = sub.add_parser(
+        "import",
+        parents=[db],
+        help="add a session exported as JSON (e.g. from another computer)",
+        description="Add a session exported with `legpress sessions export ID --format json`. "
+        "The person and machine are matched by name and added if missing. Prints the new ID.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    im.add_argument("file", metavar="FILE", help="the JSON export (- for standard input)")
+    im.set_defaults(func=_import)
+
+    rm = sub.add_parser(
+        "delete",
+        parents=[db],
+        help="delete a session and its reps and alerts",
+        description="Delete a session with its reps and alerts. Its recording file is kept.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    rm.add_argument("id", type=_session_id, metavar="ID", help="the session (see `list`)")
+    rm.add_argument("--yes", action="store_true", help="really delete it")
+    rm.set_defaults(func=_delete)

@@ -1,0 +1,72 @@
+"""The session report in a real browser (headless Chromium): it loads and shows something.
+
+Skipped when Chromium is not installed (``apt-get install chromium`` on Debian); CI may skip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from legpress.dsp.calibration import CalibratedBlock
+from legpress.report import render_session_report
+
+pytest.importorskip("matplotlib", reason="reports need matplotlib: pip install 'legpress[report]'")
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def test_report_renders_in_chromium(
+    first_session: tuple[dict[str, Any], CalibratedBlock], tmp_path: Path
+) -> None:
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("headless Chromium is not installed (Debian: apt-get install chromium)")
+    image = pytest.importorskip("PIL.Image", reason="needs Pillow (installed with matplotlib)")
+    session, block = first_session
+    html = render_session_report(session, block, tmp_path / "report.html")
+    png = tmp_path / "shot.png"
+    profile = tmp_path / "profile"
+    cmd = [
+        browser,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile}",
+        f"--screenshot={png}",
+        "--window-size=1200,2000",
+        html.resolve().as_uri(),
+    ]
+    env = {**os.environ, "HOME": str(tmp_path)}
+    proc = subprocess.run(cmd, capture_output=True, timeout=90, env=env, check=False)
+    assert png.exists(), proc.stderr.decode(errors="replace")[-2000:]
+    with image.open(png) as shot:
+        assert shot.size == (1200, 2000)
+        rgb = shot.convert("RGB")
+        colours = rgb.getcolors(maxcolors=1 << 20) or []
+        # A blank page has one or two colours; the report has text, cards and charts.
+        assert len(colours) > 200
+        # The depth chart's blue bars (Okabe-Ito blue, #0072B2) are on the first screen.
+        blue = sum(
+            n
+            for n, c in colours
+            if abs(c[0] - 0) < 30 and abs(c[1] - 114) < 30 and abs(c[2] - 178) < 30
+        )
+        assert blue > 2000
