@@ -26,14 +26,21 @@ from legpress_fw.protocol import (
     HEADER_SIZE,
     DeviceClock,
     batch_samples,
+    compact_into,
+    compact_record_size,
     info_size,
     pack_info,
-    record_size,
 )
 from legpress_fw.ring import PacketRing
 from legpress_fw.sampler import Sampler
 
+try:  # the firmware's ring geometry (legpress_fw.device), when that module is present
+    from legpress_fw.device import SLOT_SIZE
+except ImportError:  # pragma: no cover - older firmware trees
+    SLOT_SIZE = 244
+
 TICKS_MASK: Final = (1 << 30) - 1
+ATT_OVERHEAD: Final = 3
 POSITION_PCNT: Final = 1
 ADC1_PINS: Final = (36, 37, 38, 39, 32, 33, 34, 35)  # classic ESP32 ADC1 channels 0-7
 
@@ -106,6 +113,26 @@ class InfoFields:
     name: bytes
 
 
+def plan_batch(rate_hz: int, mtu: int, n_cells: int) -> tuple[int, bool]:
+    """Records per packet and whether they go as SAMPLES_COMPACT, as the firmware plans them
+    (``legpress_fw.device.Device._plan``): as many SAMPLES records as fit in a notification,
+    else one compact record per packet.
+
+    Raises:
+        ValueError: not even one compact record fits (the device's MTU_TOO_SMALL fault).
+    """
+    payload = min(mtu - ATT_OVERHEAD, SLOT_SIZE)
+    n = int(batch_samples(rate_hz, payload, n_cells))
+    if n:
+        return n, False
+    if HEADER_SIZE + compact_record_size(n_cells) <= payload:
+        return 1, True
+    raise ValueError(
+        f"mtu {mtu} cannot carry one sample record of {n_cells} cells (the device would raise "
+        "MTU_TOO_SMALL and not stream)"
+    )
+
+
 def make_info(
     period_us: int,
     n_cells: int,
@@ -133,7 +160,7 @@ def make_info(
         adc_bits=12,
         cell_pitch_mm=cell_pitch_mm,
         oversample=1,
-        batch_samples=int(batch_samples(rate_hz, mtu - 3, n_cells)),
+        batch_samples=plan_batch(rate_hz, mtu, n_cells)[0],
         mtu=mtu,
         device_id=device_id,
         cell_channel=channels,
@@ -233,13 +260,15 @@ def run_firmware(
     clock = SimClock(start_ticks)
     pad = DirectPad([SimADC(clock, c) for c in codes])
     position = EncoderPosition(SimEncoder(clock, enc_counts))
-    slot_size = HEADER_SIZE + info.batch_samples * record_size(info.n_cells)
-    ring = PacketRing(max(2, link.ring_slots), slot_size)
+    ring = PacketRing(max(2, link.ring_slots), SLOT_SIZE)
     dclock = DeviceClock(clock.ticks_us)
     sampler = Sampler(
         pad, position, clock.ticks_us, dclock, ring, info.period_us, info.batch_samples
     )
     sampler.start(start_ticks & TICKS_MASK)
+    rate_hz = round(1e6 / info.period_us)
+    compact = plan_batch(rate_hz, info.mtu, info.n_cells)[1]
+    compact_buf = bytearray(HEADER_SIZE + compact_record_size(info.n_cells))
     ce_us = max(1, round(link.conn_interval_ms * 1000))
     per_event = max(1, link.packets_per_event)
     next_ce = ce_us
@@ -256,7 +285,11 @@ def run_firmware(
             pkt = ring.peek()
             if pkt is None:
                 return
-            data = bytes(pkt)
+            if compact:  # what the BLE link does on an MTU-23 link (legpress_fw.ble_link)
+                n = compact_into(compact_buf, pkt, info.n_cells, 0, 0)
+                data = bytes(compact_buf[:n])
+            else:
+                data = bytes(pkt)
             ring.pop()
             stats.packets_sent += 1
             yield t_us, data

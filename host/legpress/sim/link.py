@@ -3,9 +3,10 @@ and the device-to-host clock ([I] except where noted in docs/simulator.md).
 
 Packets leave the simulated radio at connection events (device clock). On the host they
 arrive ``latency_ms`` (plus jitter) later on the host clock, which runs at a crystal error of
-a few ppm against the device's; the stack delivers in order. Losses come in bursts (a two-state Gilbert-Elliott channel
-with mean burst length ``loss_burst_len``); a duplicated packet arrives twice; a delayed
-packet is held ``reorder_delay_ms`` so later packets overtake it. Output is in arrival order.
+a few ppm against the device's; the stack delivers in order. Losses come in bursts (a
+two-state Gilbert-Elliott channel with mean burst length ``loss_burst_len``); a duplicated
+packet arrives twice; a delayed packet is held ``reorder_delay_ms`` so later packets overtake
+it. Output is in arrival order.
 """
 
 from __future__ import annotations

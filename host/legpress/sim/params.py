@@ -288,8 +288,9 @@ class LinkParams:
     """The radio link and the host (BLE notifications; [I] unless noted).
 
     Attributes:
-        mtu: ATT MTU; the payload is MTU - 3 (PROTOCOL.md).
-        ring_slots: packet slots in the firmware ring.
+        mtu: ATT MTU; the payload is MTU - 3 (PROTOCOL.md). At 23 (no MTU exchange) the
+            device sends one record per SAMPLES_COMPACT packet (up to 9 cells).
+        ring_slots: packet slots in the firmware ring (the firmware's RING_SLOTS, 48).
         conn_interval_ms: BLE connection interval.
         packets_per_event: notifications sent per connection event.
         latency_ms, latency_jitter_ms: host stack latency after the connection event.
@@ -308,7 +309,7 @@ class LinkParams:
     """
 
     mtu: int = 247
-    ring_slots: int = 32
+    ring_slots: int = 48
     conn_interval_ms: float = 15.0
     packets_per_event: int = 4
     latency_ms: float = 2.0

@@ -20,6 +20,7 @@ from legpress.sim.device import (
     device_id_for,
     info_packet,
     make_info,
+    plan_batch,
     poll_schedule,
     radio_stalls,
     run_firmware,
@@ -201,9 +202,13 @@ class Scenario:
 
     Args:
         config: what to simulate.
+
+    Raises:
+        ValueError: the link's MTU cannot carry one sample record of this many cells.
     """
 
     def __init__(self, config: ScenarioConfig) -> None:
+        plan_batch(config.rate_hz, config.link.mtu, config.n_cells)  # MTU too small: ValueError
         self.config = config
         seq = np.random.SeedSequence([config.seed, 0x5E55])
         self._seeds = dict(zip(_STREAMS, seq.spawn(len(_STREAMS)), strict=True))

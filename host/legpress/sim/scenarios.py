@@ -310,8 +310,7 @@ def _lossy(seed: int) -> ScenarioConfig:
         reorder_prob=0.02,
         stalls_per_min=3.0,
         stall_min_s=0.3,
-        stall_max_s=2.0,
-        ring_slots=32,
+        stall_max_s=3.0,
         overrun_prob=0.002,
     )
     return replace(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import struct
 import time
 from dataclasses import replace
 
@@ -19,6 +20,7 @@ from tests.host.sim.wire import (
     F_SENSOR_FAULT,
     T_DEVICE_INFO,
     T_SAMPLES,
+    T_SAMPLES_COMPACT,
     Packet,
     parse_info,
     parse_samples,
@@ -158,7 +160,7 @@ def test_lossy_link_loses_duplicates_and_reorders() -> None:
 
 
 def test_overruns_and_ring_overflow_follow_the_firmware() -> None:
-    link = LinkParams(overrun_prob=0.01, stalls_per_min=20.0, stall_min_s=1.5, stall_max_s=2.0)
+    link = LinkParams(overrun_prob=0.01, stalls_per_min=20.0, stall_min_s=2.5, stall_max_s=3.0)
     sc = make_scenario("clean", seed=2, duration_s=20, link=link)
     result = sc.run()
     packets = _samples(result)
@@ -194,6 +196,22 @@ def test_rates_and_cells_change_the_packets() -> None:
     packets = _samples(result)
     assert all(p.cells.shape[1] == 12 for p in packets)
     assert len(result.signals) == 400
+
+
+def test_mtu_23_sends_compact_packets() -> None:
+    result = make_scenario("clean", seed=0, duration_s=3, mtu=23).run()
+    info = parse_info(result.info_packet)
+    assert info.mtu == 23
+    assert info.batch_samples == 1
+    body = [p for _, p in result.packets[1:]]
+    assert all(p[1] == T_SAMPLES_COMPACT and len(p) == 9 + 8 + 2 for p in body)
+    cells = np.array([list(p[9:17]) for p in body]) * 16
+    pos = np.array([struct.unpack_from("<h", p, 17)[0] for p in body])
+    s = result.signals
+    assert np.array_equal(cells, (s.cell_counts >> 4) << 4)
+    assert np.array_equal(pos, s.encoder_counts)
+    with pytest.raises(ValueError, match="mtu 23 cannot carry"):
+        make_scenario("clean", mtu=23, n_cells=12)
 
 
 def test_a_clean_link_delivers_in_order() -> None:

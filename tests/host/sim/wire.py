@@ -11,6 +11,7 @@ import numpy.typing as npt
 
 HEADER = struct.Struct("<BBBHI")
 T_SAMPLES = 0x01
+T_SAMPLES_COMPACT = 0x02
 T_DEVICE_INFO = 0x03
 F_DROPPED = 0x01
 F_OVERRUN = 0x02
