@@ -51,6 +51,11 @@ class ScenarioFactory:
         return apply_overrides(self.build(seed), overrides)
 
     def __call__(self, seed: int = 0, **overrides: Any) -> Scenario:
+        """The scenario for a seed, with overrides (see :func:`apply_overrides`).
+
+        Raises:
+            ValueError: a bad seed, option or value.
+        """
         return Scenario(self.config(seed, **overrides))
 
 
