@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from legpress.cli.sessions import db_parent, fmt, local_time, open_store, print_json, text_table
+from legpress.cli.sessions import (
+    db_parent,
+    fmt,
+    local_time,
+    open_store,
+    print_json,
+    text_table,
+    wrap,
+)
 
 _EPILOG = """\
 A person's ROM limit is the deepest sled travel (mm from the top) before legpress
@@ -91,7 +99,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "people",
         help="add people and set their ROM limits",
-        description="The people who train, with their per-person ROM limits.",
+        description=wrap("The people who train, with their per-person ROM limits."),
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -101,7 +109,7 @@ def register(subparsers: Any) -> None:
         "add",
         parents=[db],
         help="add a person",
-        description="Add a person (names are unique, case-insensitive; a code works too).",
+        description=wrap("Add a person (names are unique, case-insensitive; a code works too)."),
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -126,7 +134,7 @@ def register(subparsers: Any) -> None:
         "list",
         parents=[db],
         help="everybody and their limits",
-        description="Everybody, with the limit in force and where it comes from.",
+        description=wrap("Everybody, with the limit in force and where it comes from."),
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -137,8 +145,10 @@ def register(subparsers: Any) -> None:
         "set-limit",
         parents=[db],
         help="set or clear a person's ROM limit",
-        description="Set a person's ROM limit in mm of sled travel from the top; 'none' "
-        "clears it (a learned limit then applies, if any).",
+        description=wrap(
+            "Set a person's ROM limit in mm of sled travel from the top; 'none' "
+            "clears it (a learned limit then applies, if any)."
+        ),
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

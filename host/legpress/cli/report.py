@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from legpress.cli.sessions import db_parent, open_store
+from legpress.cli.sessions import db_parent, open_store, wrap
 from legpress.dsp.calibration import CalibratedBlock, Calibration
 from legpress.errors import LegPressError, UsageError
 
@@ -136,9 +136,11 @@ def register(subparsers: Any) -> None:
         "report",
         parents=[db_parent()],
         help="write an HTML report of a session or of a person's progress",
-        description="Write a self-contained HTML report: one session (summary, depth per rep "
-        "against the limit, lower-back contact over time, tempo, every rep and alert, the "
-        "settings used), or one person's progress across sessions.",
+        description=wrap(
+            "Write a self-contained HTML report: one session (summary, depth per rep "
+            "against the limit, lower-back contact over time, tempo, every rep and alert, the "
+            "settings used), or one person's progress across sessions."
+        ),
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

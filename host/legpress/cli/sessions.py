@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from legpress.errors import ConfigError, UsageError
-from legpress.storage.store import SessionStore, default_db_path
+from legpress.storage.store import SessionStore
 
 _EPILOG = """\
 The database is one SQLite file: --db PATH, else $LEGPRESS_DB, else
@@ -28,6 +29,11 @@ Exit codes: 0 ok, 2 usage, 7 database unusable (locked, damaged, newer),
 # -- shared helpers ----------------------------------------------------------------------------
 
 
+def wrap(text: str) -> str:
+    """A description paragraph wrapped for the terminal (the help keeps our line breaks)."""
+    return textwrap.fill(" ".join(text.split()), 79)
+
+
 def db_parent() -> argparse.ArgumentParser:
     """A parent parser with the ``--db`` option (add it to every leaf command)."""
     p = argparse.ArgumentParser(add_help=False)
@@ -36,7 +42,8 @@ def db_parent() -> argparse.ArgumentParser:
         metavar="PATH",
         type=Path,
         default=None,
-        help=f"the session database (default: $LEGPRESS_DB or {default_db_path()})",
+        help="the session database (default: $LEGPRESS_DB, else "
+        "$XDG_DATA_HOME/legpress/legpress.db or ~/.local/share/legpress/legpress.db)",
     )
     return p
 
@@ -277,8 +284,10 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "sessions",
         help="list, show and export recorded sessions",
-        description="Sessions stored in the session database: what was done, by whom, with "
-        "every rep and alert.",
+        description=wrap(
+            "Sessions stored in the session database: what was done, by whom, with "
+            "every rep and alert."
+        ),
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -288,7 +297,7 @@ def register(subparsers: Any) -> None:
         "list",
         parents=[db],
         help="one line per session, oldest first",
-        description="One line per session, oldest first, with its totals.",
+        description=wrap("One line per session, oldest first, with its totals."),
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -300,7 +309,7 @@ def register(subparsers: Any) -> None:
         "show",
         parents=[db],
         help="one session: settings, totals, reps and alerts",
-        description="One session: its settings, totals, every rep and every alert.",
+        description=wrap("One session: its settings, totals, every rep and every alert."),
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -312,8 +321,10 @@ def register(subparsers: Any) -> None:
         "export",
         parents=[db],
         help="write a session as CSV (one row per rep) or JSON (everything)",
-        description="Write a session as CSV (one row per rep, for spreadsheets) or JSON "
-        "(everything, readable by `legpress sessions import`).",
+        description=wrap(
+            "Write a session as CSV (one row per rep, for spreadsheets) or JSON "
+            "(everything, readable by `legpress sessions import`)."
+        ),
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -328,8 +339,10 @@ def register(subparsers: Any) -> None:
         "import",
         parents=[db],
         help="add a session exported as JSON (e.g. from another computer)",
-        description="Add a session exported with `legpress sessions export ID --format json`. "
-        "The person and machine are matched by name and added if missing. Prints the new ID.",
+        description=wrap(
+            "Add a session exported with `legpress sessions export ID --format json`. "
+            "The person and machine are matched by name and added if missing. Prints the new ID."
+        ),
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -340,7 +353,7 @@ def register(subparsers: Any) -> None:
         "delete",
         parents=[db],
         help="delete a session and its reps and alerts",
-        description="Delete a session with its reps and alerts. Its recording file is kept.",
+        description=wrap("Delete a session with its reps and alerts. Its recording file is kept."),
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
