@@ -111,6 +111,11 @@ code { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace
 footer { margin-top: 40px; padding-top: 14px; border-top: 1px solid var(--line); font-size: 14px;
          color: var(--muted); }
 footer strong { color: var(--ink); }
+@media (max-width: 640px) {
+  main { margin: 0; padding: 20px 16px; border-radius: 0; }
+  h1 { font-size: 26px; }
+  .card .value { font-size: 26px; }
+}
 @media print {
   body { background: #fff; font-size: 12pt; }
   main { box-shadow: none; margin: 0; max-width: none; padding: 0; border-radius: 0; }

@@ -73,6 +73,20 @@ def _findings(session: Mapping[str, Any], limit: float | None) -> str:
                     f"({rep_list([int(r['index']) + 1 for r in lifted])}){where}.",
                 )
             )
+            within = [
+                d
+                for r, d in zip(lifted, depths, strict=True)
+                if d is not None and not r.get("rom_exceeded")
+            ]
+            if limit is not None and within and min(within) < limit:
+                items.append(
+                    (
+                        "info",
+                        f"The lower back lifted at {num(min(within), 0, 'mm')}, before the "
+                        f"{num(limit, 0, 'mm')} limit was reached: the limit may be deeper than "
+                        "this person can go with the lower back on the pad.",
+                    )
+                )
         else:
             items.append(("ok", "The lower back stayed on the pad in every rep."))
         if limit is None:

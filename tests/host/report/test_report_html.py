@@ -273,3 +273,15 @@ def test_formats() -> None:
     assert clock(75.4) == "1:15" and clock(75.46, 1) == "1:15.5" and clock(3725) == "1:02:05"
     assert clock(None) == "–" and clock(float("nan")) == "–"
     assert num(1234.5, 1, "mm") == "1\u2009234.5\u00a0mm" and num(-3) == "\u22123"
+
+
+def test_lift_off_before_the_limit_is_pointed_out(tmp_path: Path) -> None:
+    from .sessiondata import analysed, two_sets
+
+    _, a, cfg = analysed(two_sets(deep=2), limit_mm=450)
+    with SessionStore(tmp_path / "x.db") as store:
+        sid = store.import_analysis(None, a.reps, a.events, config=cfg)
+        session = store.get_session(sid)
+    text = Doc(session_report_html(session, None)).plain
+    assert "Every rep stayed within the 450 mm limit" in text
+    assert "before the 450 mm limit was reached: the limit may be deeper" in text
