@@ -10,7 +10,7 @@ stalled link overflows the ring and the firmware's own DROPPED logic runs.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -64,7 +64,7 @@ class SimADC:
 
     __slots__ = ("_clock", "_codes")
 
-    def __init__(self, clock: SimClock, codes: list[int]) -> None:
+    def __init__(self, clock: SimClock, codes: Sequence[int]) -> None:
         self._clock = clock
         self._codes = codes
 
@@ -79,7 +79,7 @@ class SimEncoder:
 
     __slots__ = ("_clock", "_counts", "_offset")
 
-    def __init__(self, clock: SimClock, counts: list[int]) -> None:
+    def __init__(self, clock: SimClock, counts: Sequence[int]) -> None:
         self._clock = clock
         self._counts = counts
         self._offset = 0
@@ -235,8 +235,8 @@ class FirmwareStats:
 
 
 def run_firmware(
-    codes: list[list[int]],
-    enc_counts: list[int],
+    codes: Sequence[Sequence[int]],
+    enc_counts: Sequence[int],
     polls_us: npt.NDArray[np.int64],
     info: InfoFields,
     start_ticks: int,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from array import array
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -143,8 +144,8 @@ class _Physics:
     plan: Plan
     signals: TrueSignals
     polls_us: npt.NDArray[np.int64]
-    codes: list[list[int]]
-    enc_counts: list[int]
+    codes: list[array[int]]
+    enc_counts: array[int]
     truth: GroundTruth
 
 
@@ -452,7 +453,8 @@ class Scenario:
             encoder_counts=enc_counts,
         )
         truth = self._truth(cfg, plan, signals, pad_model)
-        return _Physics(plan, signals, polls_us, adc_code(counts), enc_counts.tolist(), truth)
+        enc_arr = array("q", enc_counts.astype(np.int64).tobytes())
+        return _Physics(plan, signals, polls_us, adc_code(counts), enc_arr, truth)
 
     def _breathing(self, t: FloatArray) -> FloatArray:
         """Chest expansion against the pad (mm): 0.2-0.3 Hz with a slowly wandering rate."""

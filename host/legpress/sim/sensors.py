@@ -23,6 +23,7 @@ bearing vibration proportional to speed, the zero slipping between sets, 4x quad
 from __future__ import annotations
 
 import math
+from array import array
 from typing import Final
 
 import numpy as np
@@ -39,11 +40,12 @@ SEATED_BEFORE_S: Final = 30.0  # the person sat down this long before the sessio
 HYST_SPAN: Final = 0.2  # the unloading branch is reached after unloading 20 % [I]
 
 
-def adc_code(counts: npt.NDArray[np.int64]) -> list[list[int]]:
+def adc_code(counts: npt.NDArray[np.int64]) -> list[array[int]]:
     """``read_u16()`` values per cell (columns) as MicroPython's ESP32 port scales them:
-    ``raw << 4 | raw >> 8``."""
+    ``raw << 4 | raw >> 8``; compact arrays that index to plain ints."""
     c = counts.astype(np.int64)
-    return [list(col) for col in ((c << 4) | (c >> 8)).T.tolist()]
+    codes = ((c << 4) | (c >> 8)).astype(np.uint16)
+    return [array("H", np.ascontiguousarray(codes[:, k]).tobytes()) for k in range(c.shape[1])]
 
 
 class PadSensors:

@@ -234,23 +234,37 @@ def find_lift_offs(
 
 
 def find_crossings(plan: Plan, limit_mm: float, end_s: float) -> list[TruthCrossing]:
-    """Every downward crossing of the ROM limit by the true sled (1 ms grid, interpolated)."""
-    t = np.arange(0.0, end_s + DENSE_DT_S, DENSE_DT_S)
-    s = plan.sled(t)[0]
-    downs = _crossings_up(s, limit_mm)
-    ups = _crossings_up(-s, -limit_mm)
+    """Every downward crossing of the ROM limit by the true sled (1 ms grid, interpolated;
+    evaluated a minute at a time so long sessions stay small in memory)."""
+    n = round(end_s / DENSE_DT_S) + 1
+    chunk = 60_000
     out: list[TruthCrossing] = []
-    for i in downs.tolist():
-        t_in = _interp_time(t, s, i, limit_mm)
-        later = ups[ups > i]
-        if later.size:
-            j = int(later[0])
-            t_out: float | None = _interp_time(t, s, j, limit_mm)
-            deepest = float(s[i:j].max())
-        else:
-            t_out = None
-            deepest = float(s[i:].max())
-        out.append(TruthCrossing(rep_of(plan, t_in), t_in, limit_mm, t_out, deepest))
+    pending: tuple[float, int] | None = None  # (t_in, rep) of a crossing not yet exited
+    deepest = -np.inf
+    for lo in range(0, n, chunk):
+        hi = min(n, lo + chunk + 1)  # one point of overlap with the next chunk
+        t: FloatArray = np.arange(lo, hi, dtype=np.float64) * DENSE_DT_S
+        s = plan.sled(t)[0]
+        downs = _crossings_up(s, limit_mm).tolist()
+        ups = _crossings_up(-s, -limit_mm).tolist()
+        events = sorted([(i, True) for i in downs] + [(i, False) for i in ups])
+        start = 0
+        for i, down in events:
+            if down:
+                t_in = _interp_time(t, s, i, limit_mm)
+                pending = (t_in, rep_of(plan, t_in))
+                deepest = -np.inf
+                start = i
+            elif pending is not None:
+                deepest = max(deepest, float(s[start:i].max()))
+                t_out = _interp_time(t, s, i, limit_mm)
+                out.append(TruthCrossing(pending[1], pending[0], limit_mm, t_out, deepest))
+                pending = None
+        if pending is not None:
+            deepest = max(deepest, float(s[start:].max()))
+            start = 0
+    if pending is not None:
+        out.append(TruthCrossing(pending[1], pending[0], limit_mm, None, deepest))
     return out
 
 
