@@ -1,0 +1,94 @@
+"""``legpress analyze FILE``: reps and alerts of a recorded session, one JSON object per line.
+
+Works on a recording (``.lprec``) or a CSV in the import format (docs/csv-import.md). Each rep
+is ``{"type": "rep", "index", "t_start_s", "t_end_s", "depth_mm", ...metrics}``; each alert is
+``{"type": "lift_off" | "rom_exceeded" | ..., "t_s", "rep", "message", "evidence"}`` with
+``t_s`` the instant the live alert would have fired, on the file's clock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from legpress.cli._common import add_calibration_argument, load_calibration
+from legpress.detect import DetectorConfig
+from legpress.errors import ConfigError, UsageError
+
+
+def register(subparsers: Any) -> None:
+    """Add ``analyze``."""
+    p = subparsers.add_parser(
+        "analyze",
+        help="reps and alerts of a recording or CSV, as JSON lines",
+        description="Run the detectors over a recorded session (a legpress recording, or a "
+        "CSV in the import format) exactly as they ran live, and print each rep and each "
+        "alert as one JSON object per line, in time order.",
+    )
+    p.add_argument("file", type=Path, metavar="FILE", help="a recording (.lprec) or a CSV")
+    p.add_argument(
+        "--rom-limit-mm", type=float, metavar="MM", help="the ROM limit to check against"
+    )
+    p.add_argument("--person", help="use this person's stored limit (see `legpress people`)")
+    p.add_argument("--db", type=Path, metavar="PATH", help="session database for --person")
+    add_calibration_argument(p)
+    p.add_argument("--summary", action="store_true", help="also print a summary line on stderr")
+    p.add_argument(
+        "--store",
+        action="store_true",
+        help="store the analysed session for --person in the session database",
+    )
+    p.set_defaults(func=cmd_analyze)
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    """Print the analysis; exit 0 (even when alerts fired: they are data, not errors)."""
+    from legpress.analysis import analyze_file
+
+    limit = args.rom_limit_mm
+    if limit is None and args.person:
+        from legpress.storage.store import SessionStore
+
+        with SessionStore(args.db) as store:
+            limit = store.get_profile(args.person).effective_limit_mm
+    if args.store and not args.person:
+        raise UsageError("--store needs --person (whose session is it?)")
+    try:
+        config = DetectorConfig(rom_limit_mm=limit)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    analysis = analyze_file(args.file, config, load_calibration(args))
+    out = sys.stdout
+    for line in analysis.lines():
+        out.write(json.dumps(line) + "\n")
+    out.flush()
+    if args.summary:
+        counts: dict[str, int] = {}
+        for e in analysis.events:
+            counts[e.type] = counts.get(e.type, 0) + 1
+        alerts = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "no alerts"
+        info = analysis.info
+        print(
+            f"{args.file}: {info['samples']} samples over {info['duration_s']:.1f} s, "
+            f"{len(analysis.reps)} reps, {alerts}"
+            + (f", {info['lost_packets']} packets lost" if info.get("lost_packets") else ""),
+            file=sys.stderr,
+        )
+    if args.store:
+        from legpress.storage.store import SessionStore
+
+        with SessionStore(args.db) as store:
+            store.ensure_person(args.person)
+            sid = store.import_analysis(
+                args.person,
+                analysis.reps,
+                analysis.events,
+                recording_path=args.file if analysis.kind == "recording" else None,
+                config=config,
+                summary={"source": str(args.file), **analysis.info},
+            )
+        print(f"stored as session {sid}", file=sys.stderr)
+    return 0

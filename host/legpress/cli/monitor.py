@@ -1,0 +1,308 @@
+"""``legpress monitor`` and ``legpress demo``: live feedback on the machine.
+
+The view is readable from two metres (see :mod:`legpress.cli.view`). An alert rings the
+terminal bell, or plays ``--sound FILE`` where the machine can. When stdout is not a terminal
+the view degrades to one plain line per rep and alert; ``--json`` streams JSON lines for other
+programs. With ``--person`` the session is stored (reps, alerts, link quality, a link to the
+raw recording) in the session database for reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from legpress.cli._common import (
+    add_calibration_argument,
+    add_url_argument,
+    device_options,
+    load_calibration,
+    run,
+)
+from legpress.cli.view import ALERT_WORDS, render
+from legpress.detect import DetectorConfig, Event, Rep
+from legpress.errors import ConfigError, UsageError
+from legpress.live import LiveResult, LiveSession
+
+_LOUD = {"lift_off", "rom_exceeded", "rom_warning"}
+_FRAME_S = 0.1
+
+
+def register(subparsers: Any) -> None:
+    """Add ``monitor`` and ``demo``."""
+    p = subparsers.add_parser(
+        "monitor",
+        help="live view of a leg press with alerts",
+        description="Watch a leg press live: sled depth against the limit, the back pad's "
+        "contact, reps and alerts (lumbar lift-off, too deep, form). Ctrl-C stops.",
+    )
+    add_url_argument(p)
+    _add_common(p)
+    p.set_defaults(func=cmd_monitor)
+
+    d = subparsers.add_parser(
+        "demo",
+        help="monitor the built-in simulated leg press",
+        description="`legpress monitor` on the simulator (sim:): a simulated person does sets "
+        "of leg presses, some too deep, some lifting the lower back off the pad.",
+    )
+    d.add_argument(
+        "--scenario",
+        default="demo",
+        help="what the simulated person does: demo (default), clean, liftoff, rom_overshoot, "
+        "bouncing, fatigue, dead_cell, lossy, rehab, group",
+    )
+    d.add_argument("--seed", type=int, default=1, help="which simulated person/session")
+    d.add_argument("--fast", action="store_true", help="as fast as possible, not real time")
+    _add_common(d)
+    d.set_defaults(func=cmd_demo)
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--person", help="who trains: loads their limit, stores the session")
+    p.add_argument(
+        "--rom-limit-mm",
+        type=float,
+        metavar="MM",
+        help="alert when the sled goes deeper than this (sled travel from the top)",
+    )
+    p.add_argument(
+        "--warning-lead-s",
+        type=float,
+        metavar="S",
+        default=DetectorConfig().rom_warning_lead_s,
+        help="warn this long before the sled would reach the limit (default %(default)s)",
+    )
+    add_calibration_argument(p)
+    p.add_argument("--record", type=Path, metavar="FILE", help="write the raw stream here")
+    p.add_argument("--db", type=Path, metavar="PATH", help="session database (default: user data)")
+    p.add_argument("--no-store", action="store_true", help="do not store the session")
+    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds of stream")
+    p.add_argument("--json", action="store_true", help="JSON lines on stdout instead of the view")
+    p.add_argument("--sound", type=Path, metavar="FILE", help="play this sound file on alerts")
+    p.add_argument("--no-bell", action="store_true", help="no terminal bell")
+
+
+def _profile_limit(args: argparse.Namespace) -> float | None:
+    """The person's limit from the store (therapist's, else learned), if any."""
+    if not args.person:
+        return None
+    from legpress.storage.store import NotFoundError, SessionStore
+
+    with SessionStore(args.db) as store:
+        try:
+            return store.get_profile(args.person).effective_limit_mm
+        except NotFoundError:
+            return None
+
+
+class _Output:
+    """Where the live session shows itself: the full view, plain lines, or JSON lines."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.json = bool(args.json)
+        self.tty = sys.stdout.isatty() and not self.json
+        self.bell = not args.no_bell and sys.stdout.isatty()
+        self.sound = args.sound
+        self.player = _player() if self.sound else None
+        if self.sound and not Path(self.sound).is_file():
+            raise UsageError(f"--sound {self.sound}: no such file")
+
+    def event(self, ev: Event) -> None:
+        if self.json:
+            self._json(ev.to_dict())
+        elif not self.tty:
+            word = ALERT_WORDS.get(ev.type, ev.type)
+            print(f"{ev.t_s:8.2f} s  {word:10s} rep {ev.rep + 1}: {ev.message}", flush=True)
+        if ev.type in _LOUD:
+            self._alarm()
+
+    def rep(self, rep: Rep) -> None:
+        if self.json:
+            self._json(rep.to_dict())
+        elif not self.tty:
+            extra = f"  [{', '.join(rep.events)}]" if rep.events else ""
+            print(
+                f"{rep.t_end_s:8.2f} s  rep {rep.index + 1}: depth {rep.depth_mm:.0f} mm, "
+                f"down {rep.lowering_s:.1f} s, up {rep.pushing_s:.1f} s{extra}",
+                flush=True,
+            )
+
+    def link(self, record: dict[str, Any]) -> None:
+        if self.json:
+            self._json({k: v for k, v in record.items() if k != "t_host_s"})
+        elif not self.tty and record["type"] in ("disconnected", "fault", "gap"):
+            detail = (
+                record.get("reason")
+                or record.get("message")
+                or (f"{record.get('lost_packets')} packet(s) lost")
+            )
+            print(f"link: {record['type']}: {detail}", flush=True)
+
+    def _json(self, obj: dict[str, Any]) -> None:
+        sys.stdout.write(json.dumps(obj) + "\n")
+        sys.stdout.flush()
+
+    def _alarm(self) -> None:
+        if self.player and self.sound:
+            with contextlib.suppress(OSError):
+                subprocess.Popen(
+                    [self.player, str(self.sound)],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+        elif self.bell:
+            sys.stdout.write("\a")
+            sys.stdout.flush()
+
+
+def _player() -> str | None:
+    for name in ("paplay", "aplay", "afplay", "play"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+async def _live(session: LiveSession, out: _Output, duration_s: float | None) -> LiveResult:
+    task = asyncio.create_task(session.run(duration_s))
+    if not out.tty:
+        return await task
+    sys.stdout.write("\x1b[?25l")  # hide the cursor while drawing
+    try:
+        while not task.done():
+            size = shutil.get_terminal_size((80, 30))
+            screen = render(session.view, size.columns, size.lines - 1)
+            sys.stdout.write("\x1b[H\x1b[2J" + screen + "\n")
+            sys.stdout.flush()
+            await asyncio.wait({task}, timeout=_FRAME_S)
+        return task.result()
+    finally:
+        sys.stdout.write("\x1b[?25h")
+        sys.stdout.flush()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+def _config(args: argparse.Namespace, default_limit: float | None = None) -> DetectorConfig:
+    limit = args.rom_limit_mm
+    if limit is None:
+        limit = _profile_limit(args)
+    if limit is None:
+        limit = default_limit
+    try:
+        return DetectorConfig(rom_limit_mm=limit, rom_warning_lead_s=args.warning_lead_s)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _monitor(args: argparse.Namespace, url: str, config: DetectorConfig) -> int:
+    out = _Output(args)
+    store_it = bool(args.person) and not args.no_store
+    record = args.record
+    if record is None and store_it:
+        from legpress.storage.store import default_db_path
+
+        folder = (Path(args.db).parent if args.db else default_db_path().parent) / "recordings"
+        folder.mkdir(parents=True, exist_ok=True)
+        record = folder / time.strftime(f"{args.person}-%Y%m%d-%H%M%S.lprec")
+    store = session_id = None
+    if store_it:
+        from legpress.storage.store import SessionStore
+
+        store = SessionStore(args.db)
+        store.ensure_person(args.person)
+
+    def on_event(ev: Event) -> None:
+        out.event(ev)
+        if store is not None and session_id is not None:
+            store.add_event(session_id, ev)
+
+    def on_rep(rep: Rep) -> None:
+        out.rep(rep)
+        if store is not None and session_id is not None:
+            store.add_rep(session_id, rep)
+
+    session = LiveSession(
+        url,
+        config=config,
+        calibration=load_calibration(args),
+        person=args.person or "",
+        record=record,
+        on_event=on_event,
+        on_rep=on_rep,
+        on_link=out.link,
+        device_options=device_options(args),
+    )
+    if store is not None:
+        session_id = store.start_session(
+            args.person,
+            device_url=url,
+            recording_path=record,
+            config=config,
+            calibration=session.calibration,
+        )
+    result: LiveResult | None = None
+    try:
+        result = run(_live(session, out, args.duration))
+    finally:
+        if store is not None and session_id is not None:
+            r = result or session.result
+            store.end_session(
+                session_id,
+                {
+                    "reps": len(r.reps),
+                    "link": {"samples": r.samples, "lost_packets": r.lost_packets},
+                },
+            )
+            store.close()
+    assert result is not None
+    _summary(result, session_id, out)
+    return 0
+
+
+def _summary(result: LiveResult, session_id: int | None, out: _Output) -> None:
+    if out.json:
+        return
+    counts: dict[str, int] = {}
+    for e in result.events:
+        counts[e.type] = counts.get(e.type, 0) + 1
+    alerts = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"
+    lines = [f"{len(result.reps)} reps; alerts: {alerts}; {result.lost_packets} packets lost"]
+    if result.recording:
+        lines.append(f"recording: {result.recording}")
+    if session_id is not None:
+        lines.append(f"stored as session {session_id} (legpress report {session_id})")
+    print("\n".join(lines), file=sys.stderr)
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    """``legpress monitor URL``."""
+    return _monitor(args, args.url, _config(args))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """``legpress demo``: monitor ``sim:`` with a scenario."""
+    from legpress.sim import SCENARIOS, make_scenario
+
+    if args.scenario not in SCENARIOS:
+        raise UsageError(
+            f"unknown scenario {args.scenario!r}; choose one of: {', '.join(SCENARIOS)}"
+        )
+    if args.seed < 0:
+        raise UsageError("--seed must be 0 or more")
+    limit = make_scenario(args.scenario, args.seed).config.person.rom_limit_mm
+    url = f"sim:scenario={args.scenario},seed={args.seed},realtime={0 if args.fast else 1}"
+    if not args.json and sys.stdout.isatty():
+        print(f"simulated leg press: {url} (Ctrl-C stops)", file=sys.stderr)
+    return _monitor(args, url, _config(args, default_limit=limit))
