@@ -1,0 +1,180 @@
+"""``legpress calibrate``: the guided set-up of a machine and a person.
+
+1. Tare the pad (nobody on it).
+2. Zero the sled at the top (the person seated, knees slightly bent).
+3. Slow calibration reps, each down to where the lower back starts to lift, and back.
+
+The device keeps its tare and zero; the counts per millimetre and tare go to a calibration file;
+the person's lift-off depth and the limit learned from it (minus a margin) go to their profile
+in the session database, where a therapist's limit (``legpress people set-limit``) wins over it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from legpress.cli._common import (
+    add_calibration_argument,
+    add_url_argument,
+    device_options,
+    load_calibration,
+    run,
+)
+from legpress.detect import DetectorConfig, Profile, Rep, learn_profile
+from legpress.dsp.calibration import Calibration, CalibrationFile
+from legpress.errors import CommandError, LegPressError, UsageError
+from legpress.live import LiveSession
+
+
+def register(subparsers: Any) -> None:
+    """Add ``calibrate``."""
+    p = subparsers.add_parser(
+        "calibrate",
+        help="guided set-up: tare, zero, slow reps that learn a person's limit",
+        description="Tare the back pad, zero the sled at the top, then record slow "
+        "calibration reps to learn where this person's lower back starts to leave the pad. "
+        "Stores the person's profile (lift-off depth, learned limit) in the session database.",
+    )
+    add_url_argument(p)
+    p.add_argument("--person", required=True, help="whose profile to learn")
+    p.add_argument("--reps", type=int, default=3, help="calibration reps (default 3)")
+    p.add_argument(
+        "--margin-mm",
+        type=float,
+        default=20.0,
+        help="the learned limit stops this far before the lift-off depth (default 20)",
+    )
+    p.add_argument(
+        "--timeout", type=float, default=180.0, metavar="S", help="give up after S seconds"
+    )
+    p.add_argument("--db", type=Path, metavar="PATH", help="session database")
+    add_calibration_argument(p)
+    p.add_argument(
+        "--save-calibration",
+        type=Path,
+        metavar="FILE",
+        help="write the machine calibration (counts per mm, tare) to this file",
+    )
+    p.add_argument(
+        "--yes", action="store_true", help="do not wait for Enter between steps (scripts)"
+    )
+    p.set_defaults(func=cmd_calibrate)
+
+
+def _step(args: argparse.Namespace, text: str) -> None:
+    print(text, file=sys.stderr)
+    if args.yes or not sys.stdin.isatty():
+        return
+    try:
+        input("  press Enter when ready (Ctrl-C to stop) ")
+    except EOFError:
+        return
+
+
+async def _prepare(args: argparse.Namespace) -> Calibration:
+    """Tare and zero on the device; returns the calibration to use."""
+    from legpress.device import open_device
+
+    cal = load_calibration(args)
+    async with open_device(args.url, autostart=False, **device_options(args)) as dev:
+        cal = cal or dev.calibration()
+        _step(args, "Step 1/3: nobody on the back pad. The pad will be tared.")
+        try:
+            tare = await dev.tare()
+            cal = cal.with_tare(tare)
+            print(f"  tared: {list(tare)}", file=sys.stderr)
+        except (CommandError, UsageError) as exc:
+            print(f"  tare skipped: {exc}", file=sys.stderr)
+        _step(args, "Step 2/3: sit down, sled at the top, knees slightly bent (not locked).")
+        try:
+            before = await dev.zero()
+            print(f"  zeroed (the sled was at {before} counts)", file=sys.stderr)
+        except (CommandError, UsageError) as exc:
+            print(f"  zero skipped: {exc}", file=sys.stderr)
+        cpm = dev.info.counts_per_mm
+        if cpm is None:
+            print(
+                f"  the device does not know its counts per mm; using {cal.counts_per_mm:g}. "
+                "Check it with a tape measure (hardware/calibration.md).",
+                file=sys.stderr,
+            )
+    return cal
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """The guided flow; exit 0 when a profile was stored."""
+    if not 1 <= args.reps <= 20:
+        raise UsageError("--reps must be between 1 and 20")
+    if not 0 <= args.margin_mm < 200:
+        raise UsageError("--margin-mm must be between 0 and 200")
+    from legpress.storage.store import SessionStore
+
+    cal = run(_prepare(args))
+    if args.save_calibration:
+        CalibrationFile(args.save_calibration, cal).save()
+        print(f"  calibration written to {args.save_calibration}", file=sys.stderr)
+    _step(
+        args,
+        f"Step 3/3: {args.reps} slow reps (about 3 s down): go down until you feel the lower "
+        "back start to leave the pad, then push back up.",
+    )
+    reps: list[Rep] = []
+
+    def on_rep(rep: Rep) -> None:
+        reps.append(rep)
+        lift = (
+            f"lower back left the pad at {rep.lift_off_depth_mm:.0f} mm"
+            if rep.lift_off and rep.lift_off_depth_mm is not None
+            else "no lift-off"
+        )
+        print(f"  rep {len(reps)}: depth {rep.depth_mm:.0f} mm, {lift}", file=sys.stderr)
+        if len(reps) >= args.reps:
+            session.stop()
+
+    session = LiveSession(
+        args.url,
+        config=DetectorConfig(),
+        calibration=cal,
+        person=args.person,
+        on_rep=on_rep,
+        device_options=device_options(args),
+    )
+    run(session.run(duration_s=args.timeout))
+    if len(reps) < args.reps:
+        raise LegPressError(
+            f"only {len(reps)} of {args.reps} calibration reps were seen in {args.timeout:g} s; "
+            "run `legpress calibrate` again and go a little deeper each rep"
+        )
+    with SessionStore(args.db) as store:
+        person = store.ensure_person(args.person)
+        learned = learn_profile(args.person, reps[: args.reps], margin_mm=args.margin_mm)
+        profile = Profile(
+            person=args.person,
+            rom_limit_mm=person.rom_limit_mm,
+            lift_off_depth_mm=learned.lift_off_depth_mm,
+            margin_mm=args.margin_mm,
+            max_calibrated_depth_mm=learned.max_calibrated_depth_mm,
+            notes=person.notes,
+        )
+        store.save_profile(profile)
+    if profile.lift_off_depth_mm is not None:
+        print(
+            f"{args.person}: lower back leaves the pad at {profile.lift_off_depth_mm:.0f} mm; "
+            f"learned limit {profile.learned_limit_mm:.0f} mm",
+            file=sys.stderr,
+        )
+    else:
+        print(
+            f"{args.person}: no lift-off down to {profile.max_calibrated_depth_mm:.0f} mm; "
+            "that depth is the learned limit",
+            file=sys.stderr,
+        )
+    if profile.rom_limit_mm is not None:
+        print(
+            f"  the therapist's limit of {profile.rom_limit_mm:.0f} mm stays in force",
+            file=sys.stderr,
+        )
+    return 0
