@@ -1,0 +1,154 @@
+"""monitor, demo, analyze and calibrate through the real `legpress` entry point."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from legpress.cli.main import main
+from legpress.cli.view import ViewState, big_text, depth_bar, render
+
+SIM = "sim:scenario=liftoff,seed=2,realtime=0"
+
+
+def lines_of(text: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_demo_json_streams_reps_and_alerts(capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(
+        [
+            "demo",
+            "--scenario",
+            "liftoff",
+            "--seed",
+            "2",
+            "--fast",
+            "--duration",
+            "25",
+            "--json",
+            "--no-store",
+        ]
+    )
+    out = lines_of(capsys.readouterr().out)
+    assert rc == 0
+    types = {d["type"] for d in out}
+    assert {"rep", "lift_off", "connected"} <= types
+    lift = next(d for d in out if d["type"] == "lift_off")
+    assert lift["evidence"]["cells"] == [0, 1, 2] and "lower back" in lift["message"]
+
+
+def test_monitor_plain_lines_and_stored_session(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "s.db"
+    rec = tmp_path / "set.lprec"
+    rc = main(
+        [
+            "monitor",
+            SIM,
+            "--person",
+            "ana",
+            "--db",
+            str(db),
+            "--record",
+            str(rec),
+            "--duration",
+            "20",
+            "--rom-limit-mm",
+            "320",
+        ]
+    )
+    captured = capsys.readouterr()
+    assert rc == 0
+    assert "rep 1: depth" in captured.out and "TOO DEEP" in captured.out
+    assert "stored as session 1" in captured.err
+    assert rec.stat().st_size > 0
+    assert main(["sessions", "show", "1", "--db", str(db), "--json"]) == 0
+    session = json.loads(capsys.readouterr().out)
+    assert session["reps"] and session["events"]
+
+
+def test_analyze_recording_matches_live(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rec = tmp_path / "a.lprec"
+    assert (
+        main(
+            [
+                "monitor",
+                SIM,
+                "--record",
+                str(rec),
+                "--json",
+                "--duration",
+                "30",
+                "--rom-limit-mm",
+                "320",
+            ]
+        )
+        == 0
+    )
+    live = [
+        d
+        for d in lines_of(capsys.readouterr().out)
+        if d["type"] not in ("connected", "disconnected", "gap", "fault", "device_info", "log")
+    ]
+    assert main(["analyze", str(rec), "--rom-limit-mm", "320"]) == 0
+    offline = lines_of(capsys.readouterr().out)
+    # The recording may hold a few samples more than the live run consumed before stopping.
+    assert offline[: len(live)] == live
+    reps = [d for d in offline if d["type"] == "rep"]
+    assert reps and all({"index", "t_start_s", "t_end_s", "depth_mm"} <= set(r) for r in reps)
+
+
+def test_analyze_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["analyze", str(tmp_path / "missing.lprec")]) == 6
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("legpress: error:") and "\n" not in err
+    bad = tmp_path / "bad.csv"
+    bad.write_text("hello\n1,2\n")
+    assert main(["analyze", str(bad)]) != 0
+    assert capsys.readouterr().err.count("\n") == 1
+    assert main(["analyze", str(bad), "--rom-limit-mm", "-4"]) == 2
+
+
+def test_calibrate_learns_a_profile(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "s.db"
+    rc = main(
+        [
+            "calibrate",
+            "sim:scenario=liftoff,seed=4,realtime=0",
+            "--person",
+            "ben",
+            "--db",
+            str(db),
+            "--yes",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert "learned limit" in err
+    assert main(["people", "list", "--db", str(db), "--json"]) == 0
+    (ben,) = json.loads(capsys.readouterr().out)
+    assert ben["lift_off_depth_mm"] > 250
+
+
+def test_demo_rejects_unknown_scenario(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--scenario", "nope"]) == 2
+    assert "choose one of" in capsys.readouterr().err
+
+
+def test_view_renders_alert_big_and_bars() -> None:
+    s = ViewState(person="ana", depth_mm=250, limit_mm=300, warn_mm=285, contact=[0.0, 1.0])
+    s.t_s = 1.0
+    s.raise_alert("rom_exceeded", "too deep", 0.9)
+    # A warning does not hide a more severe alert still on screen.
+    assert not s.raise_alert("rom_warning", "approaching", 0.95)
+    screen = render(s, 80, 40)
+    assert big_text("TOO DEEP")[0] in screen
+    assert "cell  0    0%" in screen and "LOW" in screen
+    bar = depth_bar(250, 300, 285, 400, 40)
+    assert bar.count("┃") == 1 and "░" in bar and bar.startswith("█")
