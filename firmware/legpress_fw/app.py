@@ -8,7 +8,7 @@
 #
 # The supervisor restarts a task that raises (counted in STATUS.task_restarts, fault
 # TASK_RESTARTED) after a growing pause. The hardware watchdog is fed only while every task
-# keeps beating and, when streaming, samples keep coming; a hung task or a stalled sampler
+# keeps making progress and, when streaming, samples keep coming; a hung task or a stalled sampler
 # therefore ends in a reset.
 #
 # The pieces below main() take their collaborators as arguments, so the tests run them under
@@ -137,56 +137,72 @@ class Supervisor:
                 await self._sleep(pause)
 
 
-class Health:
-    """Decides whether to feed the watchdog: every task beat lately, and samples flow."""
+# Task indices into Health.progress.
+SAMPLER = const(0)
+BLE = const(1)
+SERIAL = const(2)
+HOUSEKEEPING = const(3)
+_TASK_NAMES = ("sampler", "ble", "serial", "housekeeping")
 
-    def __init__(self, names, stale_ms=_STALE_MS):
-        self.beats = {}
-        for n in names:
-            self.beats[n] = None
+
+class Health:
+    """Decides whether to feed the watchdog: every task made progress lately, samples flow.
+
+    Each task bumps its counter in `progress` once per pass (one addition: the sampler's runs
+    per sample); check() looks at the counters once a second.
+    """
+
+    def __init__(self, tasks, stale_ms=_STALE_MS):
+        self.progress = [0, 0, 0, 0]
+        self._tasks = tasks
+        self._seen = [0, 0, 0, 0]
+        self._moved_ms = [None, None, None, None]
         self._stale_ms = stale_ms
         self._samples = 0
         self.reason = ""
 
-    def beat(self, name, now_ms):
-        self.beats[name] = now_ms
-
     def healthy(self, now_ms, sampler, want_samples):
-        for name in self.beats:
-            t = self.beats[name]
-            if t is None or ticks_diff(now_ms, t) > self._stale_ms:
-                self.reason = "task %s silent" % name
-                return False
+        ok = True
+        for i in self._tasks:
+            if self.progress[i] != self._seen[i]:
+                self._seen[i] = self.progress[i]
+                self._moved_ms[i] = now_ms
+            t = self._moved_ms[i]
+            if ok and (t is None or ticks_diff(now_ms, t) > self._stale_ms):
+                self.reason = "task %s silent" % _TASK_NAMES[i]
+                ok = False
         total = sampler.samples_total
         stalled = want_samples and (not sampler.running or total == self._samples)
         self._samples = total
-        if stalled:
+        if ok and stalled:
             self.reason = "sampling stalled"
-            return False
-        self.reason = ""
-        return True
+            ok = False
+        if ok:
+            self.reason = ""
+        return ok
 
 
 # --- USB serial through stdin/stdout ----------------------------------------------------
 
 
 class StdinReader:
-    # sys.stdin.buffer, read without blocking: select.poll says whether a byte waits.
+    # sys.stdin.buffer, read without blocking: select.poll says whether a byte waits (a read
+    # of more than that would block until it is complete).
     def __init__(self, stream, poller):
         self._read = stream.readinto
-        self._poll = poller
+        self._ipoll = poller.ipoll
         self._one = bytearray(1)
 
     def readinto(self, buf):
         n = 0
-        one = self._one
         while n < len(buf):
-            ready = False
-            for _ in self._poll.ipoll(0):  # ipoll: allocation-free
-                ready = True
-            if not ready or not self._read(one):
+            for _ in self._ipoll(0):  # ipoll: the allocation-free poll
                 break
-            buf[n] = one[0]
+            else:
+                return n  # nothing waiting
+            if not self._read(self._one):
+                return n
+            buf[n] = self._one[0]
             n += 1
         return n
 
@@ -203,12 +219,15 @@ class App:
         self.serial = serial
         self._watchdog_ms = watchdog_s * 1000
         self.ble_wake = make_flag()
-        names = ["sampler", "housekeeping"]
+        tasks = [SAMPLER, HOUSEKEEPING]
         if ble_link is not None:
-            names.append("ble")
+            tasks.append(BLE)
+            device.sampler.on_commit = self.ble_wake.set  # a packet is ready to go out
         if serial is not None:
-            names.append("serial")
-        self.health = Health(names)
+            tasks.append(SERIAL)
+        self.health = Health(tasks)
+        self._progress = self.health.progress
+        self._poll = device.sampler.poll
         self.supervisor = Supervisor(device, self.log)
         self.watchdog_feeds = 0
         self.watchdog_skips = 0
@@ -236,36 +255,37 @@ class App:
             self.board.watchdog_start(self._watchdog_ms)
         await sup.guard("housekeeping", self.housekeeping_task)
 
+    def sample_step(self):
+        # One pass of the sampler task (the benchmark counts it per sample): take the sample
+        # that is due; a full packet wakes the BLE task through sampler.on_commit.
+        self._progress[SAMPLER] += 1
+        return self._poll()
+
     async def sample_task(self):
-        dev = self.device
-        s = dev.sampler
-        ring = dev.ring
-        wake = self.ble_wake
-        health = self.health
         while True:
-            wait_us = s.poll()
-            if ring.pending():
-                wake.set()
-            health.beat("sampler", ticks_ms())
             # Sleep whole milliseconds; under one, just yield to the other tasks.
-            await sleep_ms(wait_us // 1000)
+            await sleep_ms(self.sample_step() // 1000)
+
+    def ble_step(self):
+        self.ble_link.service()
+        self._progress[BLE] += 1
 
     async def ble_task(self):
-        link = self.ble_link
         wake = self.ble_wake
-        health = self.health
         while True:
-            link.service()
-            health.beat("ble", ticks_ms())
+            self.ble_step()
             await wake.wait()
+
+    def serial_step(self):
+        self.serial.service()
+        self._progress[SERIAL] += 1
 
     async def serial_task(self):
         link = self.serial
-        health = self.health
         while True:
-            link.service()
-            health.beat("serial", ticks_ms())
-            await sleep_ms(5 if link.active else 20)
+            self.serial_step()
+            # Packets come every 40 ms; 10 ms keeps command replies prompt.
+            await sleep_ms(10 if link.active else 20)
 
     async def housekeeping_task(self):
         tick = 0
@@ -283,7 +303,7 @@ class App:
 
     def housekeeping_step(self, now, tick):
         dev = self.device
-        self.health.beat("housekeeping", now)
+        self._progress[HOUSEKEEPING] += 1
         self.ble_wake.set()  # the BLE task beats and retries refused packets at least 10x/s
         advertising = self.radio is not None and self.radio.conn_handle is None
         self.board.led(

@@ -51,6 +51,7 @@ class BLELink:
         self._seen_disconnects = 0
         self._seen_mtu = 0
         self._seen_unsubscribes = 0
+        self._seen_events = 0
         self.send_errors = 0  # notifications refused for a reason other than ENOMEM
         self.last_errno = 0
 
@@ -60,6 +61,18 @@ class BLELink:
         self._radio.advertise()
 
     def service(self):
+        # Once per sample packet while streaming: the common case is three checks and a send.
+        radio = self._radio
+        if radio.events != self._seen_events:
+            self._seen_events = radio.events
+            self._radio_events()
+        if self._dev.stream_link == LINK_BLE and self._ring.pending():
+            self._send_samples()
+        if self._dev.info_changed:
+            self._dev.info_changed = False
+            self._write_info()
+
+    def _radio_events(self):
         radio = self._radio
         dev = self._dev
         if radio.connects != self._seen_connects or radio.disconnects != self._seen_disconnects:
@@ -75,11 +88,6 @@ class BLELink:
         while cmd is not None:
             self._command(cmd)
             cmd = radio.take_command()
-        if dev.stream_link == LINK_BLE and self._ring.pending():
-            self._send_samples()
-        if dev.info_changed:
-            dev.info_changed = False
-            self._write_info()
 
     def _connection_events(self):
         radio = self._radio
@@ -115,31 +123,33 @@ class BLELink:
             radio.notify_control(memoryview(handler.reply)[:length])
 
     def _send_samples(self):
-        # The per-packet hot path: no allocation while full-size packets go out.
+        # The per-packet hot path: no allocation.
         radio = self._radio
-        ring = self._ring
-        dev = self._dev
-        if not radio.subscribed(SUB_STREAM):
+        if not radio.stream_subscribed:
             return
-        compact = dev.compact
-        while True:
-            pkt = ring.peek()
-            if pkt is None:
-                return
-            if compact:
+        ring = self._ring
+        pkt = ring.peek()
+        while pkt is not None:
+            if self._dev.compact:
                 # One record per packet on these links (Device._plan), so record 0 is all.
-                compact_into(self._compact, pkt, dev.n_cells, 0, 0)
+                compact_into(self._compact, pkt, self._dev.n_cells, 0, 0)
                 pkt = self._compact
             err = radio.notify_stream(pkt)
             if err:
-                if err == _ENOMEM:
-                    dev.notify_enomem = (dev.notify_enomem + 1) & _COUNTER_MASK
-                else:
-                    self.send_errors += 1
-                    self.last_errno = err
+                self._refused(err)
                 return
             ring.pop()
-            dev.packets_sent = (dev.packets_sent + 1) & _COUNTER_MASK
+            self._dev.packets_sent = (self._dev.packets_sent + 1) & _COUNTER_MASK
+            pkt = ring.peek()
+
+    def _refused(self, err):
+        # The packet stays in the ring; the next step tries again.
+        dev = self._dev
+        if err == _ENOMEM:
+            dev.notify_enomem = (dev.notify_enomem + 1) & _COUNTER_MASK
+        else:
+            self.send_errors += 1
+            self.last_errno = err
 
     def _write_info(self):
         dev = self._dev

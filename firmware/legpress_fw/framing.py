@@ -10,11 +10,40 @@ from binascii import crc32
 from .compat import const
 
 MAX_FRAME = const(1024)
+# Longest message + CRC whose COBS blocks can never reach 254 bytes: every protocol v1
+# message qualifies (at most 244 + 4 bytes).
+_FAST_MAX = const(253)
+_ZERO = b"\x00"
+_pack_into = struct.pack_into
 
 
 def encode_into(dst, msg, n):
     # Frames msg[:n] into dst; returns the frame length including the 0x00 terminator.
-    # dst needs n + 4 + (n + 4) // 254 + 2 bytes.
+    # dst (a bytearray) needs n + 4 + (n + 4) // 254 + 2 bytes.
+    total = n + 4
+    if total > _FAST_MAX:
+        return _encode_long(dst, msg, n)
+    # In place: message and CRC go one byte to the right of the first code byte, the
+    # terminator after them; then each zero in between becomes the distance to the next zero
+    # (or to the terminator). bytearray.find does the scanning in C, so the Python work is
+    # per zero byte, not per byte.
+    body = msg if len(msg) == n else memoryview(msg)[:n]
+    dst[1 : 1 + n] = body
+    _pack_into("<I", dst, 1 + n, crc32(body))
+    end = total + 1
+    dst[end] = 0
+    code_at = 0
+    z = dst.find(_ZERO, 1, end + 1)
+    while z != end:
+        dst[code_at] = z - code_at
+        code_at = z
+        z = dst.find(_ZERO, z + 1, end + 1)
+    dst[code_at] = end - code_at
+    return end + 1
+
+
+def _encode_long(dst, msg, n):
+    # Byte by byte, inserting a code byte after every run of 254 non-zero bytes.
     crc = crc32(memoryview(msg)[:n])
     code_at = 0
     code = 1

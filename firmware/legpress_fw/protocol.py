@@ -163,12 +163,17 @@ def compact_into(dst, src, n_cells, record, flags_extra):
     off = HEADER_SIZE + record * record_size(n_cells)
     for c in range(n_cells):
         dst[HEADER_SIZE + c] = (src[off + 2 * c] | (src[off + 2 * c + 1] << 8)) >> 4
-    pos = struct.unpack_from("<i", src, off + 2 * n_cells)[0]
-    if pos > 32767:
-        pos = 32767
-        flags |= F_CLIPPED
-    elif pos < -32767:
-        pos = -32767
+    # The i32 position, saturated to i16, from its bytes: unpack_from would allocate a tuple
+    # for every compact packet, and the full 32-bit value may not be a small int.
+    o = off + 2 * n_cells
+    hi = src[o + 3]
+    low = src[o] | (src[o + 1] << 8)
+    if hi == 0 and src[o + 2] == 0 and low < 0x8000:
+        pos = low
+    elif hi == 0xFF and src[o + 2] == 0xFF and low > 0x8000:
+        pos = low - 0x10000
+    else:
+        pos = 32767 if hi < 0x80 else -32767
         flags |= F_CLIPPED
     struct.pack_into("<h", dst, HEADER_SIZE + n_cells, pos)
     dst[2] = flags | flags_extra

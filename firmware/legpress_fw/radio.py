@@ -118,6 +118,8 @@ class BLERadio:
         self.disconnects = 0
         self.mtu_changes = 0
         self.unsubscribes = 0
+        self.events = 0  # bumped for every event the link must look at
+        self.stream_subscribed = False
         self.cccd_reported = False
         self.encrypted = False
         self.commands_dropped = 0
@@ -132,7 +134,7 @@ class BLERadio:
             if self.conn_handle is None:
                 self.conn_handle = data[0]
                 self.mtu = 23
-                self._subs = 0
+                self._set_subs(0)
                 self.cccd_reported = False
                 self.encrypted = False
                 self._queue.clear()
@@ -141,7 +143,7 @@ class BLERadio:
             if data[0] == self.conn_handle:
                 self.conn_handle = None
                 self.mtu = 0
-                self._subs = 0
+                self._set_subs(0)
                 self.disconnects += 1
         elif event == _IRQ_GATTS_WRITE:
             conn_handle, handle = data
@@ -167,6 +169,7 @@ class BLERadio:
             return self._set_secret(data[0], data[1], data[2])
         else:
             return None
+        self.events += 1
         if self.on_event is not None:
             self.on_event()
         return None
@@ -181,11 +184,16 @@ class BLERadio:
         )
         self.cccd_reported = True
         if len(value) and value[0] & 1:
-            self._subs |= bit
+            self._set_subs(self._subs | bit)
         else:
             if self._subs & bit and bit == SUB_STREAM:
                 self.unsubscribes += 1
-            self._subs &= ~bit
+            self._set_subs(self._subs & ~bit)
+
+    def _set_subs(self, subs):
+        self._subs = subs
+        # Read on every packet: kept as a plain attribute.
+        self.stream_subscribed = self.conn_handle is not None and bool(subs & SUB_STREAM)
 
     # --- subscriptions -------------------------------------------------------------------
 
@@ -197,7 +205,7 @@ class BLERadio:
         if self._cccd_events or self.cccd_reported:
             return
         if self.conn_handle is not None:
-            self._subs |= bit
+            self._set_subs(self._subs | bit)
 
     # --- link operations -----------------------------------------------------------------
 
@@ -225,7 +233,7 @@ class BLERadio:
         if self.conn_handle is None:
             return False
         self.assume_subscribed(SUB_CONTROL)
-        if not self._subs & SUB_CONTROL:
+        if not self.subscribed(SUB_CONTROL):
             return False
         try:
             self._notify(self.conn_handle, self.h_control, data)

@@ -89,7 +89,7 @@ def test_boot_wiring(micropython: Callable[..., Any]) -> None:
     assert r["has_ble"] and r["has_serial"]
     assert r["faults"] == p.FAULT_CONFIG  # built as if config.json were missing
     assert r["control_flags"] & 0x1000 == 0  # "security": "open"
-    assert r["health"] == ["ble", "housekeeping", "sampler", "serial"]
+    assert r["health"] == [0, 1, 2, 3]  # sampler, ble, serial, housekeeping watched
     assert r["advertising"]
 
 

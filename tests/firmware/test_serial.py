@@ -33,3 +33,8 @@ def test_serial_session(scenario: Scenario) -> None:
     assert r["zero_free"]
     assert r["pending"] == p.CMD_REPL  # the app resets into the REPL after the reply
     assert r["bad_commands"] == 1
+
+
+def test_fast_cobs_encoder_matches_the_reference(scenario: Scenario) -> None:
+    r = scenario("framing_equivalence", 99, 600)
+    assert r == {"count": 600, "mismatches": 0, "roundtrip_errors": 0, "zero_in_frame": 0}
