@@ -347,17 +347,23 @@ class BLELink(Link):
         self.stats.packets += 1
         self.stats.bytes += len(raw)
         sink.put(RawPacket(t_info, bytes(raw)))
-        sink.put(LinkUp(time.monotonic_ns(), self._address, mtu, reconnect))
+        announced = False
         try:
+            # Replies and status first, so that commands work as soon as LinkUp is seen; the
+            # stream last, so that samples follow LinkUp.
             for uuid in (CONTROL_UUID, STATUS_UUID, STREAM_UUID):
                 action = f"subscribing to {self.describe()}"
+                if uuid == STREAM_UUID:
+                    sink.put(LinkUp(time.monotonic_ns(), self._address, mtu, reconnect))
+                    announced = True
                 await client.start_notify(uuid, self._on_notify)
         except (BleakError, OSError) as exc:
             error = bleak_error(exc, action)
             if self._client is client:
                 self._client = None
                 self.stats.connected = False
-                sink.put(LinkDown(time.monotonic_ns(), str(error)))
+                if announced:
+                    sink.put(LinkDown(time.monotonic_ns(), str(error)))
             with contextlib.suppress(Exception):
                 await client.disconnect()
             raise error from None

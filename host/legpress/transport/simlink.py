@@ -49,11 +49,13 @@ class SimLink(Link):
         except ValueError as exc:
             raise UsageError(f"{url}: {exc}") from None
         params.update({k: v for k, v in overrides.items() if v is not None})
-        self.realtime = as_bool(params.pop("realtime", False), "realtime")
-        name = str(params.pop("scenario", "") or "")
+        self.realtime = as_bool(params.pop("realtime", True), "realtime")
+        name = str(params.pop("scenario", "") or sim.DEFAULT_SCENARIO)
         seed = params.pop("seed", 0)
+        if params.get("duration_s") is None:
+            params.pop("duration_s", None)
         try:
-            self._scenario = sim.make_scenario(name, seed=int(seed), **params)
+            self._scenario = sim.make_scenario(name, int(seed), **params)
         except (ValueError, TypeError, KeyError) as exc:
             raise UsageError(f"{url}: {exc}") from None
         self._responder: LocalResponder | None = None

@@ -87,7 +87,7 @@ class FakeLegPress:
     commands: list[CommandMessage] = field(default_factory=list)
     silent: set[int] = field(default_factory=set)
     faults: Fault = Fault.CELL & 0
-    zero_offset: int = 0
+    zero_reply: int | None = None
     _restart: bool = True
 
     # -- commands ---------------------------------------------------------------------------
@@ -112,6 +112,7 @@ class FakeLegPress:
             return self._reply(seq, code, Result.OK)
         if code == Command.ZERO:
             before = position_value(self.index)
+            self.zero_reply = before
             return self._reply(seq, code, Result.OK, struct.pack("<i", before))
         if code == Command.TARE:
             if len(args) != 1:

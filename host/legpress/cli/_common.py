@@ -1,0 +1,152 @@
+"""Helpers shared by the ``legpress`` subcommands: device URLs, tables, progress lines."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Coroutine, Sequence
+from pathlib import Path
+from typing import Any, TextIO, TypeVar
+
+from legpress.dsp.calibration import Calibration, CalibrationFile
+from legpress.errors import UsageError
+
+_T = TypeVar("_T")
+
+URL_HELP = (
+    "the leg press: ble:NAME-or-ADDRESS (ble: = first found), serial:PORT, "
+    "sim:OPTIONS (e.g. sim:scenario=liftoff,seed=3,realtime=0) or replay:FILE[?realtime=1]"
+)
+
+
+def add_url_argument(parser: argparse.ArgumentParser, default: str | None = None) -> None:
+    """The positional device URL."""
+    if default is None:
+        parser.add_argument("url", metavar="URL", help=URL_HELP)
+    else:
+        parser.add_argument(
+            "url",
+            metavar="URL",
+            nargs="?",
+            default=default,
+            help=f"{URL_HELP} (default {default})",
+        )
+
+
+def add_calibration_argument(parser: argparse.ArgumentParser) -> None:
+    """``--calibration FILE``."""
+    parser.add_argument(
+        "--calibration",
+        metavar="FILE",
+        type=Path,
+        help="a calibration JSON file (from `legpress calibrate`)",
+    )
+
+
+def load_calibration(args: argparse.Namespace) -> Calibration | None:
+    """The calibration named by ``--calibration``, if any.
+
+    Raises:
+        ConfigError: unreadable or malformed.
+    """
+    path = getattr(args, "calibration", None)
+    return None if path is None else CalibrationFile.load(path).calibration
+
+
+def ble_backend(args: argparse.Namespace) -> Any:
+    """The bleak backend injected into :func:`legpress.cli.main.main` (tests), or None."""
+    return getattr(args, "ble_backend", None)
+
+
+def device_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Link options the CLI passes through (only those that apply to the URL's scheme)."""
+    backend = ble_backend(args)
+    if backend is not None and str(getattr(args, "url", "")).lower().startswith("ble:"):
+        return {"ble_backend": backend}
+    return {}
+
+
+def key_values(items: Sequence[str] | None, option: str) -> dict[str, str]:
+    """``KEY=VALUE`` arguments as a dict.
+
+    Raises:
+        UsageError: an item without ``=``.
+    """
+    out: dict[str, str] = {}
+    for item in items or ():
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise UsageError(f"{option} {item!r}: use KEY=VALUE")
+        out[key.strip()] = value
+    return out
+
+
+def run(coro: Coroutine[Any, Any, _T]) -> _T:
+    """Run a command's coroutine (Ctrl-C cancels it cleanly, then raises KeyboardInterrupt)."""
+    return asyncio.run(coro)
+
+
+def table(
+    headers: Sequence[str], rows: Sequence[Sequence[object]], right: frozenset[int] = frozenset()
+) -> str:
+    """Aligned columns, two spaces apart; columns in ``right`` right-aligned."""
+    cells = [[str(h) for h in headers], *[[str(c) for c in row] for row in rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = []
+    for row in cells:
+        parts = [
+            c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(row)
+        ]
+        lines.append("  ".join(parts).rstrip())
+    return "\n".join(lines)
+
+
+class Progress:
+    """A status line on stderr, rewritten in place on a terminal, printed every
+    ``interval_s`` otherwise."""
+
+    def __init__(self, stream: TextIO | None = None, interval_s: float = 1.0) -> None:
+        self.stream = stream or sys.stderr
+        self.interval_s = interval_s
+        self._last = 0.0
+        self._tty = self.stream.isatty()
+        self._width = 0
+
+    def update(self, text: str, force: bool = False) -> None:
+        """Show ``text`` if the interval has passed (or ``force``)."""
+        now = time.monotonic()
+        if not force and now - self._last < self.interval_s:
+            return
+        self._last = now
+        if self._tty:
+            pad = max(0, self._width - len(text))
+            self.stream.write("\r" + text + " " * pad)
+            self._width = len(text)
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def note(self, text: str) -> None:
+        """Print a line above the status line."""
+        if self._tty and self._width:
+            self.stream.write("\r" + " " * self._width + "\r")
+            self._width = 0
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def done(self) -> None:
+        """End the status line."""
+        if self._tty and self._width:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._width = 0
+
+
+def duration(seconds: float) -> str:
+    """``m:ss.s`` (or ``s.s s`` under a minute)."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(seconds, 60)
+    return f"{int(minutes)}:{secs:04.1f}"

@@ -1,0 +1,117 @@
+"""The ``legpress`` command.
+
+Every subcommand is a module of this package with a ``register(subparsers)`` function that adds
+its parser and sets ``func`` (``func(args) -> int``). To add a command, write the module and add
+its name to :data:`COMMANDS`.
+
+Errors a user can act on (:class:`~legpress.errors.LegPressError`) print as one line,
+``legpress: error: ...``, and exit with the error's ``exit_code``; Ctrl-C exits with 130. No
+traceback is ever shown (set ``LEGPRESS_DEBUG=1`` to see one for an internal error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import os
+import sys
+from typing import Any, Final
+
+from legpress import __version__
+from legpress.errors import LegPressError
+
+#: Subcommand modules of :mod:`legpress.cli`, in the order ``legpress --help`` lists them.
+COMMANDS: Final[list[str]] = [
+    "monitor",
+    "analyze",
+    "calibrate",
+    "scan",
+    "record",
+    "replay",
+    "export",
+    "sessions",
+    "people",
+    "report",
+]
+
+EXIT_INTERRUPTED: Final = 130
+EXIT_INTERNAL: Final = 70
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser with every registered subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="legpress",
+        description="See lumbar lift-off and excessive range of motion on the leg press as "
+        "they happen. Devices are URLs: ble:NAME, serial:PORT, sim:OPTIONS, replay:FILE.",
+        epilog="Not a medical device. `legpress COMMAND --help` describes each command.",
+    )
+    parser.add_argument("--version", action="version", version=f"legpress {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        module = importlib.import_module(f"legpress.cli.{name}")
+        module.register(subparsers)
+    return parser
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error) or type(error).__name__
+    return "; ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
+def main(argv: list[str] | None = None, *, ble_backend: Any = None) -> int:
+    """Run the ``legpress`` command.
+
+    Args:
+        argv: the arguments (default: ``sys.argv[1:]``).
+        ble_backend: bleak backend classes ``(ScannerClass, ClientClass)`` to use instead of
+            the platform's (tests, custom stacks).
+
+    Returns:
+        The exit status: 0 on success, the error's ``exit_code`` otherwise.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error argparse printed
+        return exc.code if isinstance(exc.code, int) else 2
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_usage(sys.stderr)
+        print("legpress: error: choose a command (legpress --help lists them)", file=sys.stderr)
+        return 2
+    args.ble_backend = ble_backend
+    try:
+        return int(func(args) or 0)
+    except LegPressError as error:
+        _flush_quietly()
+        print(f"legpress: error: {_one_line(error)}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        _flush_quietly()
+        print("legpress: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`legpress export x --csv - | head`): not an error.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except Exception as error:
+        if os.environ.get("LEGPRESS_DEBUG"):
+            raise
+        print(
+            f"legpress: internal error: {type(error).__name__}: {_one_line(error)} "
+            "(please report it; LEGPRESS_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+def _flush_quietly() -> None:
+    with contextlib.suppress(OSError, ValueError):
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
