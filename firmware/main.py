@@ -1,11 +1,22 @@
 # legpress: start the firmware at boot.
 #
-# Hold the BOOT button (GPIO0) while pressing EN/RST to skip the app and keep the REPL:
-# the app turns Ctrl-C off while its USB serial link runs. This check uses only `machine`,
-# so it works even when the installed firmware package is broken.
+# To keep the REPL instead (the app turns Ctrl-C off while its USB serial link runs): press
+# and release EN/RST, then hold BOOT (GPIO0) for two seconds. The check runs for the first
+# second after boot. (BOOT held during the reset itself starts the chip's ROM flashing mode,
+# not MicroPython.) It uses only `machine`, so it works even if the package is broken.
+import time
+
 import machine
 
-if machine.Pin(0, machine.Pin.IN, machine.Pin.PULL_UP).value() == 0:
+boot = machine.Pin(0, machine.Pin.IN, machine.Pin.PULL_UP)
+held = False
+for _ in range(20):
+    if boot.value() == 0:
+        held = True
+        break
+    time.sleep_ms(50)
+
+if held:
     print("legpress: BOOT held, app skipped; this is the REPL")
 else:
     from legpress_fw import app

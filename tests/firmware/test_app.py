@@ -116,3 +116,38 @@ def _run(micropython: Callable[..., Any], name: str) -> Any:
         hostio.emit(json.dumps(fw_scenarios.{name}()))
         """
     return micropython(code, mounts={_HERE: "/tf"}).last
+
+
+_MAIN = """
+import hostio, json, machine, time
+import legpress_fw
+
+
+class App:
+    calls = 0
+
+    def main():
+        App.calls += 1
+
+
+legpress_fw.app = App  # stands in for the real app: main.py only has to call it
+held = {held}
+if held:
+    machine.Pin(0).value = lambda *a: 0  # the BOOT button pulls GPIO0 low
+start = time.ticks_ms()
+exec(open("/firmware/main.py").read())
+ms = time.ticks_diff(time.ticks_ms(), start)
+hostio.emit(json.dumps({{"app_started": App.calls, "ms": ms}}))
+"""
+
+
+def test_main_py_starts_the_app(micropython: Callable[..., Any]) -> None:
+    result = micropython(_MAIN.format(held=False))
+    assert result.last["app_started"] == 1
+    assert 900 <= result.last["ms"] < 3000  # one second to catch the BOOT button
+
+
+def test_main_py_keeps_the_repl_while_boot_is_held(micropython: Callable[..., Any]) -> None:
+    result = micropython(_MAIN.format(held=True))
+    assert result.last["app_started"] == 0
+    assert "BOOT held, app skipped" in result.stdout
