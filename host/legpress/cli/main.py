@@ -33,6 +33,7 @@ COMMANDS: Final[list[str]] = [
     "sessions",
     "people",
     "report",
+    "firmware",
 ]
 
 EXIT_INTERRUPTED: Final = 130

@@ -152,3 +152,11 @@ def test_view_renders_alert_big_and_bars() -> None:
     assert "cell  0    0%" in screen and "LOW" in screen
     bar = depth_bar(250, 300, 285, 400, 40)
     assert bar.count("┃") == 1 and "░" in bar and bar.startswith("█")
+
+
+def test_firmware_deploy_dry_run_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["firmware", "deploy", "--dry-run", "--port", "/dev/ttyFAKE0"]) == 0
+    out = capsys.readouterr()
+    text = out.out + out.err
+    assert "connect /dev/ttyFAKE0" in text and "sampler.mpy" in text and "main.py" in text
+    assert main(["firmware"]) == 2
