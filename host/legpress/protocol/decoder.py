@@ -16,7 +16,7 @@ feeding the packets one by one gives.
 
 from __future__ import annotations
 
-import struct
+import itertools
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -41,6 +41,14 @@ _HALF_WRAP_US: Final = TIME_WRAP_US // 2
 _RECENT: Final = 512  # sequence numbers remembered for duplicate detection
 _BIN_US: Final = 1_000_000  # clock-fit bin: one lower-envelope point per device second
 _BINS: Final = 60  # clock fit over the last minute
+_SEQ_MASK: Final = SEQ_WRAP - 1
+_SEQ_HALF: Final = SEQ_WRAP // 2
+_SAMPLES: Final = int(MsgType.SAMPLES)
+_COMPACT: Final = int(MsgType.SAMPLES_COMPACT)
+_RESTART: Final = int(Flag.RESTART)
+_DROPPED: Final = int(Flag.DROPPED)
+_OVERRUN: Final = int(Flag.OVERRUN)
+_SENSOR_FAULT: Final = int(Flag.SENSOR_FAULT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,18 +222,26 @@ class _ClockModel:
 
     def _fit(self) -> None:
         pts = self.points
-        if len(pts) < 3:
+        n = len(pts)
+        if n < 3:
             self.a = min(p[1] for p in pts)
             self.b = 0.0
             return
-        xs = np.fromiter((p[0] for p in pts), np.float64, len(pts))
-        ys = np.fromiter((p[1] for p in pts), np.float64, len(pts))
-        xm = xs.mean()
-        slope = float(((xs - xm) * (ys - ys.mean())).sum() / ((xs - xm) ** 2).sum())
+        xs = [p[0] for p in pts]
+        ys = [p[1] for p in pts]
+        xm = sum(xs) / n
+        ym = sum(ys) / n
+        sxx = 0.0
+        sxy = 0.0
+        for x, y in zip(xs, ys, strict=True):
+            dx = x - xm
+            sxx += dx * dx
+            sxy += dx * (y - ym)
+        slope = sxy / sxx if sxx > 0.0 else 0.0
         # A crystal drifts by tens of ppm; a larger slope is latency noise, not drift.
         slope = max(-1e-3, min(1e-3, slope))
         self.b = slope
-        self.a = float(ys.mean() - slope * xm)
+        self.a = ym - slope * xm
 
     def host_times(self, dev_s: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         return dev_s + (self.a + self.b * dev_s)
@@ -244,7 +260,7 @@ class Decoder:
         self.stats = DecoderStats()
         self._last_seq: int | None = None
         self._recent: deque[int] = deque()
-        self._recent_set: set[int] = set()
+        self._recent_count: dict[int, int] = {}
         self._last_t32 = 0
         self._last_dev_us = 0
         self._last_host_ns: int | None = None
@@ -253,6 +269,9 @@ class Decoder:
         self._clock = _ClockModel()
         self._dtype = sample_dtype(1)
         self._dtype_compact = sample_dtype(1, True)
+        self._size = 6
+        self._size_compact = 3
+        self._period_us = 1
         if info is not None:
             self.set_info(info)
 
@@ -261,6 +280,9 @@ class Decoder:
         self.info = info
         self._dtype = sample_dtype(info.n_cells)
         self._dtype_compact = sample_dtype(info.n_cells, True)
+        self._size = 2 * info.n_cells + 4
+        self._size_compact = info.n_cells + 2
+        self._period_us = info.period_us
 
     @property
     def t_s(self) -> float:
@@ -334,68 +356,80 @@ class Decoder:
         """Sequence, length and time bookkeeping shared by the live and batch paths.
 
         Returns (number of records, unwrapped device time of the first record, gap) or None
-        when the packet is dropped.
+        when the packet is dropped. This runs once per packet on both paths: keep it lean.
         """
         stats = self.stats
-        info = self.info
-        if info is None:
+        if self.info is None:
             stats.undecodable += 1
             return None
-        k = info.n_cells
-        size = (k + 2) if mtype == MsgType.SAMPLES_COMPACT else (2 * k + 4)
-        n, rest = divmod(body_len, size)
+        n, rest = divmod(body_len, self._size_compact if mtype == _COMPACT else self._size)
         if rest or n == 0:
             stats.corrupt += 1
             return None
-        restart = bool(flags & Flag.RESTART)
+        restart = flags & _RESTART
         lost = 0
         last = self._last_seq
         if last is not None:
-            d = (seq - last) % SEQ_WRAP
-            if d == 0 or (d >= SEQ_WRAP // 2 and seq in self._recent_set):
+            d = (seq - last) & _SEQ_MASK
+            if d == 0 or (d >= _SEQ_HALF and seq in self._recent_count):
                 stats.duplicates += 1
                 return None
-            if d >= SEQ_WRAP // 2:
+            if d >= _SEQ_HALF:
                 stats.late += 1
                 return None
             if not restart:
                 lost = d - 1
-        self._remember(seq)
+        # remember seq (duplicate detection over the last _RECENT accepted packets)
+        self._last_seq = seq
+        recent = self._recent
+        counts = self._recent_count
+        recent.append(seq)
+        counts[seq] = counts.get(seq, 0) + 1
+        if len(recent) > _RECENT:
+            old = recent.popleft()
+            left = counts[old] - 1
+            if left:
+                counts[old] = left
+            else:
+                del counts[old]
         dev_us = self._unwrap(t32, t_host_ns, restart)
         gap = None
-        period = info.period_us
+        period = self._period_us
         if lost and self._next_dev_us is not None and self._origin_us is not None:
             stats.lost_packets += lost
             stats.gaps += 1
             lost_samples = max(0, round((dev_us - self._next_dev_us) / period))
             gap = Gap((self._next_dev_us - self._origin_us) / 1e6, lost, lost_samples)
-        if restart:
-            stats.restarts += 1
-        if flags & Flag.DROPPED:
-            stats.device_dropped += 1
-        if flags & Flag.OVERRUN:
-            stats.overruns += 1
-        if flags & Flag.SENSOR_FAULT:
-            stats.sensor_faults += 1
+        if flags:
+            if restart:
+                stats.restarts += 1
+            if flags & _DROPPED:
+                stats.device_dropped += 1
+            if flags & _OVERRUN:
+                stats.overruns += 1
+            if flags & _SENSOR_FAULT:
+                stats.sensor_faults += 1
         self._next_dev_us = dev_us + n * period
+        clock = self._clock
         if t_host_ns is not None:
-            self._clock.update(dev_us + (n - 1) * period, t_host_ns / 1e9)
-        elif self._clock.bin_start_us < 0:
-            self._clock.a = 0.0
+            # Inline test of _ClockModel.update: most packets change nothing in the model.
+            last_us = dev_us + (n - 1) * period
+            host_s = t_host_ns / 1e9
+            offset = host_s - last_us / 1e6
+            if (
+                offset < clock.bin_min
+                or last_us - clock.bin_start_us >= _BIN_US
+                or clock.bin_start_us < 0
+                or (not clock.points and offset < clock.a)
+            ):
+                clock.update(last_us, host_s)
+        elif clock.bin_start_us < 0:
+            clock.a = 0.0
         stats.sample_packets += 1
         stats.samples += n
         return n, dev_us, gap
 
-    def _remember(self, seq: int) -> None:
-        self._last_seq = seq
-        self._recent.append(seq)
-        self._recent_set.add(seq)
-        if len(self._recent) > _RECENT:
-            old = self._recent.popleft()
-            if old not in self._recent:
-                self._recent_set.discard(old)
-
-    def _unwrap(self, t32: int, t_host_ns: int | None, restart: bool) -> int:
+    def _unwrap(self, t32: int, t_host_ns: int | None, restart: int) -> int:
         if self._origin_us is None:
             self._origin_us = t32
             self._last_t32 = t32
@@ -487,56 +521,54 @@ def decode_packets(
     if decoder is not None and info is not None:
         dec.set_info(info)
     gaps: list[Gap] = []
-    # Per accepted sample packet: (packet index, record count, first device time, compact,
-    # clock a, clock b, flags, seq, n_cells).
-    idx: list[int] = []
-    counts: list[int] = []
-    devs: list[int] = []
-    compact_l: list[bool] = []
-    clock_a: list[float] = []
-    clock_b: list[float] = []
-    flags_l: list[int] = []
-    seqs: list[int] = []
-    periods: list[int] = []
-    n_cells: int | None = dec.info.n_cells if dec.info else None
+    # Per accepted sample packet: (packet index, record count, first device time, type,
+    # clock a, clock b, flags, seq, period).
+    accepted_l: list[tuple[int, int, int, int, float, float, int, int, int]] = []
+    keep = accepted_l.append
+    # The block's cell count: from the first accepted packet (or the given info); a
+    # DEVICE_INFO with another count before a later sample packet is an error.
+    expect: int | None = dec.info.n_cells if dec.info else None
+    mismatch = False
     unpack = HEADER.unpack_from
     stats = dec.stats
-    for i, packet in enumerate(packets):
-        host = t_host_ns[i] if t_host_ns is not None else None
-        stats.packets += 1
-        if len(packet) < HEADER_SIZE:
+    accept = dec._accept
+    clock = dec._clock
+    if t_host_ns is not None and len(t_host_ns) != len(packets):
+        raise ValueError(f"{len(packets)} packets but {len(t_host_ns)} receive times")
+    times = t_host_ns if t_host_ns is not None else itertools.repeat(None)
+    stats.packets += len(packets)
+    for i, (packet, host) in enumerate(zip(packets, times, strict=False)):
+        size = len(packet)
+        if size < HEADER_SIZE:
             stats.corrupt += 1
             continue
         version, mtype, flags, seq, t32 = unpack(packet)
         if version != VERSION:
             stats.corrupt += 1
             continue
-        if mtype == MsgType.SAMPLES or mtype == MsgType.SAMPLES_COMPACT:
-            accepted = dec._accept(mtype, flags, seq, t32, len(packet) - HEADER_SIZE, host)
+        if mtype in (_SAMPLES, _COMPACT):
+            accepted = accept(mtype, flags, seq, t32, size - HEADER_SIZE, host)
             if accepted is None:
                 continue
-            n, dev_us, gap = accepted
-            assert dec.info is not None
-            if n_cells is not None and dec.info.n_cells != n_cells:
+            if mismatch:
                 raise ProtocolError("the number of cells changed inside one recording")
-            n_cells = dec.info.n_cells
+            if expect is None:
+                expect = dec.info.n_cells if dec.info else None
+            n, dev_us, gap = accepted
             if gap is not None:
                 gaps.append(gap)
-            idx.append(i)
-            counts.append(n)
-            devs.append(dev_us)
-            compact_l.append(mtype == MsgType.SAMPLES_COMPACT)
-            clock_a.append(dec._clock.a)
-            clock_b.append(dec._clock.b)
-            flags_l.append(flags)
-            seqs.append(seq)
-            periods.append(dec.info.period_us)
+            keep((i, n, dev_us, mtype, clock.a, clock.b, flags, seq, dec._period_us))
         else:
             dec._other(mtype, memoryview(packet)[HEADER_SIZE:], packet)
-    if n_cells is None:
-        n_cells = 1
-    if not idx:
+            current = dec.info.n_cells if dec.info else None
+            mismatch = expect is not None and current != expect
+    n_cells = expect if expect is not None else (dec.info.n_cells if dec.info else 1)
+    if not accepted_l:
         return SampleBlock.empty(n_cells), gaps, dec
+    idx, counts, devs, types, clock_a, clock_b, flags_l, seqs, periods = zip(
+        *accepted_l, strict=True
+    )
+    compact_l = [t == _COMPACT for t in types]
     counts_a = np.asarray(counts, np.int64)
     total = int(counts_a.sum())
     starts = np.zeros(len(counts_a), np.int64)
@@ -557,7 +589,10 @@ def decode_packets(
         if not sel.size:
             continue
         dtype = sample_dtype(n_cells, is_compact)
-        body = b"".join(memoryview(packets[idx[j]])[HEADER_SIZE:] for j in sel)
+        wanted = _COMPACT if is_compact else _SAMPLES
+        body = b"".join(
+            [packets[i][HEADER_SIZE:] for i, t in zip(idx, types, strict=True) if t == wanted]
+        )
         rec = np.frombuffer(body, dtype)
         out = (
             np.concatenate(

@@ -489,7 +489,14 @@ class RecordingReader:
 
     def records(self) -> Iterator[Record]:
         """Every good record in order; damage is skipped and counted in :attr:`stats`."""
+        data = self._data
+        for kind, t, start, end in self._index():
+            yield Record(RecordKind(kind), t, data[start:end])
+
+    def _index(self) -> list[tuple[int, int, int, int]]:
+        """(kind, t_host_ns, payload start, payload end) of every good record, in one pass."""
         self.stats = ReadStats()
+        stats = self.stats
         data = self._data
         n = len(data)
         pos = self._start
@@ -497,29 +504,34 @@ class RecordingReader:
         crc_unpack = _CRC.unpack_from
         crc32 = zlib.crc32
         mv = memoryview(data)
+        out: list[tuple[int, int, int, int]] = []
+        keep = out.append
         last_t: int | None = None
+        limit = n - _REC_SIZE - 4
         while pos < n:
-            ok = pos + _REC_SIZE + 4 <= n
-            if ok:
+            if pos <= limit:
                 size, kind, t = unpack(data, pos)
                 end = pos + _REC_SIZE + size
-                ok = size <= _MAX_PAYLOAD and kind <= 2 and end + 4 <= n
-                if ok:
-                    ok = crc32(mv[pos:end]) == crc_unpack(data, end)[0]
-            if not ok:
-                nxt = self._resync(pos + 1, last_t)
-                if nxt is None:
-                    self.stats.truncated_bytes = n - pos
-                    _log.warning("%s: %s", self.path, self.stats.describe())
-                    return
-                self.stats.corrupt_records += 1
-                self.stats.skipped_bytes += nxt - pos
-                pos = nxt
-                continue
-            self.stats.records += 1
-            last_t = t
-            yield Record(RecordKind(kind), t, data[pos + _REC_SIZE : end])
-            pos = end + 4
+                if (
+                    size <= _MAX_PAYLOAD
+                    and kind <= 2
+                    and end + 4 <= n
+                    and crc32(mv[pos:end]) == crc_unpack(data, end)[0]
+                ):
+                    keep((kind, t, pos + _REC_SIZE, end))
+                    last_t = t
+                    pos = end + 4
+                    continue
+            nxt = self._resync(pos + 1, last_t)
+            if nxt is None:
+                stats.truncated_bytes = n - pos
+                _log.warning("%s: %s", self.path, stats.describe())
+                break
+            stats.corrupt_records += 1
+            stats.skipped_bytes += nxt - pos
+            pos = nxt
+        stats.records = len(out)
+        return out
 
     def _resync(self, start: int, last_t: int | None) -> int | None:
         """The offset of the next good record after damage, or None (a torn tail)."""
@@ -584,21 +596,16 @@ def read_recording(path: str | os.PathLike[str]) -> Recording:
             error: it is skipped and counted in ``stats.truncated_bytes``.
     """
     reader = RecordingReader(path)
-    packets: list[bytes] = []
-    times: list[int] = []
-    host: list[tuple[int, bytes]] = []
-    events: list[tuple[int, dict[str, Any]]] = []
-    append_p = packets.append
-    append_t = times.append
-    device = RecordKind.DEVICE
-    for rec in reader.records():
-        if rec.kind is device:
-            append_p(rec.payload)
-            append_t(rec.t_host_ns)
-        elif rec.kind is RecordKind.HOST:
-            host.append((rec.t_host_ns, rec.payload))
-        else:
-            events.append((rec.t_host_ns, rec.event()))
+    data = reader._data
+    index = reader._index()
+    packets = [data[start:end] for kind, _, start, end in index if kind == 0]
+    times = [t for kind, t, _, _ in index if kind == 0]
+    host = [(t, data[start:end]) for kind, t, start, end in index if kind == 1]
+    events = [
+        (t, Record(RecordKind.EVENT, t, data[start:end]).event())
+        for kind, t, start, end in index
+        if kind == 2
+    ]
     return Recording(
         reader.path,
         reader.header,
