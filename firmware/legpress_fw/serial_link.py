@@ -29,6 +29,8 @@ from .protocol import (
 )
 
 _RX_CHUNK = const(64)
+# Commands are at most 12 bytes (16 framed with the CRC); longer frames are dropped as bad.
+_FRAME_IN_MAX = const(128)
 _MSG_MAX = const(212)  # LOG: header + 200 bytes of text; larger than every other message
 _COUNTER_MASK = const(0x3FFFFFFF)
 
@@ -45,7 +47,7 @@ class SerialLink:
         self._write = stream_out.write  # bound once
         self.handler = handler if handler is not None else CommandHandler(device)
         self._rx = bytearray(_RX_CHUNK)
-        self._reader = FrameReader()
+        self._reader = FrameReader(_FRAME_IN_MAX)
         n = max(SLOT_SIZE, _MSG_MAX, REPLY_MAX)
         self._msg = bytearray(n)
         self._tx = bytearray(_frame_size(n))
