@@ -34,7 +34,14 @@ from types import TracebackType
 from typing import Any, Final, Self, TypeVar
 
 from legpress.dsp.calibration import Calibration
-from legpress.errors import CommandError, LegPressError, ProtocolError, TransportError, UsageError
+from legpress.errors import (
+    CommandError,
+    LegPressError,
+    ProtocolError,
+    RecordingError,
+    TransportError,
+    UsageError,
+)
 from legpress.protocol.decoder import Decoder, DecoderStats, Gap, SampleBlock
 from legpress.protocol.messages import DeviceInfo, Log, Reply, Status, encode_command
 from legpress.protocol.spec import Command, Fault, Result
@@ -409,6 +416,8 @@ class Device:
             return self
         if self._closed:
             raise UsageError("a closed device cannot be opened again: call open_device again")
+        if self._record_path is not None:
+            _check_new_file(self._record_path, self._overwrite)
         self._opened = True
         self._inbox_ready = asyncio.Event()
         self._out_ready = asyncio.Event()
@@ -1002,6 +1011,18 @@ class Device:
         self._want_streaming = False
         self._started_here = False
         await self.command(Command.REPL)
+
+
+def _check_new_file(path: str | os.PathLike[str], overwrite: bool) -> None:
+    """Fail before connecting (a BLE scan takes seconds) if the recording cannot be created."""
+    target = os.fspath(path)
+    if os.path.exists(target) and not overwrite:
+        raise RecordingError(
+            f"{target} already exists: choose another name, or overwrite it (--overwrite)"
+        )
+    parent = os.path.dirname(os.path.abspath(target))
+    if not os.path.isdir(parent):
+        raise RecordingError(f"cannot create recording {target}: no directory {parent}")
 
 
 def _command_name(code: int) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 import time
 from pathlib import Path
@@ -78,8 +77,6 @@ async def _record(args: argparse.Namespace, out: Path, holder: list[Device]) -> 
                 progress.update(_status(dev, time.monotonic() - start))
             if dev.ended or (deadline is not None and time.monotonic() >= deadline):
                 break
-            if not items and not isinstance(timeout, float):
-                await asyncio.sleep(0)
         progress.done()
 
 

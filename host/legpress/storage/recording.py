@@ -233,7 +233,7 @@ class RecordingWriter:
             self._fd = os.open(self.path, flags, 0o644)
         except FileExistsError:
             raise RecordingError(
-                f"{self.path} already exists: choose another name or allow overwriting"
+                f"{self.path} already exists: choose another name, or overwrite it (--overwrite)"
             ) from None
         except OSError as exc:
             raise RecordingError(f"cannot create recording {self.path}: {exc.strerror}") from None
