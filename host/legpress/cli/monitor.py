@@ -216,22 +216,23 @@ def _monitor(args: argparse.Namespace, url: str, config: DetectorConfig) -> int:
         folder = (Path(args.db).parent if args.db else default_db_path().parent) / "recordings"
         folder.mkdir(parents=True, exist_ok=True)
         record = folder / time.strftime(f"{args.person}-%Y%m%d-%H%M%S.lprec")
-    store = session_id = None
-    if store_it:
-        from legpress.storage.store import SessionStore
+    from legpress.storage.store import SessionStore
 
+    store: SessionStore | None = None
+    stored: list[int] = []  # the session id, once started
+    if store_it:
         store = SessionStore(args.db)
         store.ensure_person(args.person)
 
     def on_event(ev: Event) -> None:
         out.event(ev)
-        if store is not None and session_id is not None:
-            store.add_event(session_id, ev)
+        if store is not None and stored:
+            store.add_event(stored[0], ev)
 
     def on_rep(rep: Rep) -> None:
         out.rep(rep)
-        if store is not None and session_id is not None:
-            store.add_rep(session_id, rep)
+        if store is not None and stored:
+            store.add_rep(stored[0], rep)
 
     session = LiveSession(
         url,
@@ -245,29 +246,32 @@ def _monitor(args: argparse.Namespace, url: str, config: DetectorConfig) -> int:
         device_options=device_options(args),
     )
     if store is not None:
-        session_id = store.start_session(
-            args.person,
-            device_url=url,
-            recording_path=record,
-            config=config,
-            calibration=session.calibration,
+        stored.append(
+            store.start_session(
+                args.person,
+                device_url=url,
+                recording_path=record,
+                config=config,
+                calibration=session.calibration,
+            )
         )
     result: LiveResult | None = None
     try:
         result = run(_live(session, out, args.duration))
     finally:
-        if store is not None and session_id is not None:
+        if store is not None:
             r = result or session.result
-            store.end_session(
-                session_id,
-                {
-                    "reps": len(r.reps),
-                    "link": {"samples": r.samples, "lost_packets": r.lost_packets},
-                },
-            )
+            if stored:
+                store.end_session(
+                    stored[0],
+                    {
+                        "reps": len(r.reps),
+                        "link": {"samples": r.samples, "lost_packets": r.lost_packets},
+                    },
+                )
             store.close()
     assert result is not None
-    _summary(result, session_id, out)
+    _summary(result, stored[0] if stored else None, out)
     return 0
 
 
