@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ def register(subparsers: Any) -> None:
         "Stores the person's profile (lift-off depth, learned limit) in the session database.",
     )
     add_url_argument(p)
-    p.add_argument("--person", required=True, help="whose profile to learn")
+    p.add_argument("--person", help="whose profile to learn (required unless --measure-counts)")
     p.add_argument("--reps", type=int, default=3, help="calibration reps (default 3)")
     p.add_argument(
         "--margin-mm",
@@ -60,6 +61,12 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument(
         "--yes", action="store_true", help="do not wait for Enter between steps (scripts)"
+    )
+    p.add_argument(
+        "--measure-counts",
+        action="store_true",
+        help="instead: measure the sled's counts per mm with a tape measure (3 times between "
+        "two marked positions A and B; hardware/calibration.md step 5) and save it",
     )
     p.set_defaults(func=cmd_calibrate)
 
@@ -104,8 +111,81 @@ async def _prepare(args: argparse.Namespace) -> Calibration:
     return cal
 
 
+def _position_now(dev: Any, samples: int = 20) -> int:
+    """The median sled position (counts) over the next ``samples`` samples."""
+    from legpress.protocol.decoder import SampleBlock
+
+    got: list[int] = []
+    while len(got) < samples:
+        items = dev.read(2.0)
+        if not items and dev.ended:
+            raise LegPressError("the stream ended before the position could be read")
+        for item in items:
+            if isinstance(item, SampleBlock):
+                got += [int(x) for x in item.position]
+    got.sort()
+    return got[len(got) // 2]
+
+
+def _ask_mm(prompt: str) -> float:
+    while True:
+        text = input(prompt).strip().replace(",", ".")
+        try:
+            value = float(text)
+        except ValueError:
+            print(f"  {text!r} is not a number of millimetres; try again", file=sys.stderr)
+            continue
+        if 50 <= value <= 2000:
+            return value
+        print("  measure at least 50 mm (better 300 mm or more); try again", file=sys.stderr)
+
+
+def measure_counts(args: argparse.Namespace) -> float:
+    """Tape-measure counts per mm: |counts_B - counts_A| / mm, three times; returns the mean."""
+    from legpress.device import open_blocking
+
+    results: list[float] = []
+    with open_blocking(args.url, **device_options(args)) as dev:
+        for attempt in range(1, 4):
+            input(f"[{attempt}/3] sled at mark A (start position); press Enter ")
+            a = _position_now(dev)
+            input(f"[{attempt}/3] sled at mark B (>= 300 mm away), held still; press Enter ")
+            b = _position_now(dev)
+            mm = _ask_mm(f"[{attempt}/3] distance A-B along the rail in mm: ")
+            if a == b:
+                raise LegPressError(
+                    "the position did not change between A and B: check the encoder wiring "
+                    "(hardware/README.md troubleshooting)"
+                )
+            results.append(abs(b - a) / mm)
+            print(
+                f"  {abs(b - a)} counts over {mm:g} mm = {results[-1]:.3f} counts/mm",
+                file=sys.stderr,
+            )
+    mean = sum(results) / len(results)
+    spread = (max(results) - min(results)) / mean
+    print(f"counts per mm: {mean:.3f} (spread {spread:.2%})", file=sys.stderr)
+    if spread > 0.005:
+        print(
+            "  the three results differ by more than 0.5 %: measure again more carefully",
+            file=sys.stderr,
+        )
+    return mean
+
+
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """The guided flow; exit 0 when a profile was stored."""
+    if args.measure_counts:
+        cpm = measure_counts(args)
+        base = load_calibration(args) or Calibration()
+        target = args.save_calibration or args.calibration
+        if target is None:
+            raise UsageError("--measure-counts needs --save-calibration FILE to keep the result")
+        CalibrationFile(target, replace(base, counts_per_mm=cpm, source="measured")).save()
+        print(f"saved to {target}; use it with --calibration {target}", file=sys.stderr)
+        return 0
+    if not args.person:
+        raise UsageError("--person is required: whose limit is being learned?")
     if not 1 <= args.reps <= 20:
         raise UsageError("--reps must be between 1 and 20")
     if not 0 <= args.margin_mm < 200:

@@ -160,3 +160,24 @@ def test_firmware_deploy_dry_run_lists_the_commands(capsys: pytest.CaptureFixtur
     text = out.out + out.err
     assert "connect /dev/ttyFAKE0" in text and "sampler.mpy" in text and "main.py" in text
     assert main(["firmware"]) == 2
+
+
+def test_calibrate_measures_counts_per_mm(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from legpress.cli import calibrate
+    from legpress.dsp.calibration import CalibrationFile
+
+    positions = iter([0, 7400, 10, 7405, 5, 7396])
+    monkeypatch.setattr(calibrate, "_position_now", lambda dev: next(positions))
+    answers = iter(["", "", "300", "", "", "abc", "300", "", "", "300"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(answers))
+    out = tmp_path / "cal.json"
+    rc = main(["calibrate", SIM, "--measure-counts", "--save-calibration", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert "not a number" in err
+    cal = CalibrationFile.load(out).calibration
+    assert cal.counts_per_mm == pytest.approx((7400 + 7395 + 7391) / 3 / 300)
+    assert cal.source == "measured"
+    assert main(["calibrate", SIM]) == 2  # no --person
