@@ -158,7 +158,7 @@ class Health:
         self._seen = [0, 0, 0, 0]
         self._moved_ms = [None, None, None, None]
         self._stale_ms = stale_ms
-        self._samples = 0
+        self._samples = None  # samples_total at the previous check
         self.reason = ""
 
     def healthy(self, now_ms, sampler, want_samples):
@@ -168,11 +168,15 @@ class Health:
                 self._seen[i] = self.progress[i]
                 self._moved_ms[i] = now_ms
             t = self._moved_ms[i]
-            if ok and (t is None or ticks_diff(now_ms, t) > self._stale_ms):
+            if t is None:  # first look: the task may not have had its first pass yet
+                t = self._moved_ms[i] = now_ms
+            if ok and ticks_diff(now_ms, t) > self._stale_ms:
                 self.reason = "task %s silent" % _TASK_NAMES[i]
                 ok = False
         total = sampler.samples_total
-        stalled = want_samples and (not sampler.running or total == self._samples)
+        stalled = want_samples and (
+            not sampler.running or (self._samples is not None and total == self._samples)
+        )
         self._samples = total
         if ok and stalled:
             self.reason = "sampling stalled"

@@ -1141,3 +1141,74 @@ def framing_equivalence(seed=99, count=600):
         "roundtrip_errors": roundtrip_errors,
         "zero_in_frame": zero_in_frame,
     }
+
+
+def app_status_every_second():
+    # Housekeeping ticks every 100 ms; STATUS goes to subscribed clients once a second.
+    from legpress_fw import app
+
+    rig = BLERig(8, 100)
+    board = FakeBoard()
+    a = app.App(rig.dev, board, rig.link, rig.radio, watchdog_s=8)
+    a.log = lambda text: None
+    rig.connect(247)
+    rig.subscribe(rig.radio.h_status)
+    for tick in range(25):
+        a.housekeeping_step(tick * 100, tick)
+    sent = rig.sent(rig.radio.h_status)
+    kinds = [p[1] for p in sent]
+    lengths = sorted(set(len(p) for p in sent))
+    readable = rig.ble.values[rig.radio.h_status]
+    return {
+        "status_notifications": len(sent),
+        "kinds": sorted(set(kinds)),
+        "lengths": lengths,
+        "readable_len": len(readable),
+        "feeds": board.feeds,
+        "led_writes": len(board.led_states),
+    }
+
+
+async def app_runs_under_asyncio(run_ms=1200):
+    # The real tasks (sampler, BLE, serial, housekeeping) under the supervisor for about a
+    # second of wall-clock time, with the device on the real tick counter.
+    import asyncio
+
+    from legpress_fw import app
+    from legpress_fw.ble_link import BLELink
+    from legpress_fw.compat import ticks_us
+    from legpress_fw.serial_link import SerialLink
+
+    rig = BLERig(8, 100)
+    dev = Device(rig.dev.cfg, rig.dev.info, rig.dev.pad, rig.dev.position, ticks_us, mem_free=None)
+    link = BLELink(rig.radio, dev)
+    rig.link = link
+    inp = BytesIn()
+    out = BytesOut()
+    serial = SerialLink(dev, inp, out)
+    board = FakeBoard()
+    a = app.App(dev, board, link, rig.radio, serial, watchdog_s=8)
+    logs = []
+    a.log = logs.append
+    rig.connect(247)
+    rig.write(protocol.CMD_START)
+    inp.feed(b"\x00" + frame(command(protocol.CMD_GET_STATUS, b"", 77)))
+    task = asyncio.create_task(a.run())
+    await asyncio.sleep(run_ms / 1000)
+    task.cancel()
+    cancelled = False
+    try:
+        await task
+    except BaseException:  # CancelledError
+        cancelled = True
+    frames, _bad = read_frames(out.data)
+    return {
+        "samples": dev.sampler.samples_total,
+        "packets": len(rig.stream()),
+        "serial_replies": [f[1] for f in frames],
+        "restarts": a.supervisor.restarts,
+        "feeds": board.feeds,
+        "wdt_timeout": board.wdt_timeout,
+        "logs": logs,
+        "cancelled": cancelled,
+    }

@@ -151,3 +151,22 @@ def test_main_py_keeps_the_repl_while_boot_is_held(micropython: Callable[..., An
     result = micropython(_MAIN.format(held=True))
     assert result.last["app_started"] == 0
     assert "BOOT held, app skipped" in result.stdout
+
+
+def test_status_once_a_second(scenario: Scenario) -> None:
+    r = scenario("app_status_every_second")
+    assert r["status_notifications"] == 3  # ticks 0, 10 and 20 of 25
+    assert r["kinds"] == [p.T_STATUS]
+    assert r["lengths"] == [9 + p.STATUS_BODY_SIZE] == [r["readable_len"]]
+    assert r["feeds"] == 3
+    assert r["led_writes"] == 25
+
+
+def test_the_tasks_run_together(scenario: Scenario) -> None:
+    r = scenario("app_runs_under_asyncio", 1200)
+    # About 120 samples in 1.2 s at 100 Hz; allow for a slow machine.
+    assert r["samples"] >= 60, r
+    assert r["packets"] >= 10
+    assert p.T_REPLY in r["serial_replies"]
+    assert r["restarts"] == 0 and r["logs"] == []
+    assert r["wdt_timeout"] == 8000 and r["feeds"] >= 1
