@@ -482,9 +482,14 @@ class Device:
     async def _shutdown(self, send_stop: bool) -> None:
         if self._closed:
             return
+        cancelled = False
         if send_stop and self._started_here and self._link.live and self._connected:
-            with contextlib.suppress(LegPressError, asyncio.CancelledError):
+            try:
                 await self.command(Command.STOP, timeout_s=_STOP_TIMEOUT_S)
+            except LegPressError:
+                pass
+            except asyncio.CancelledError:
+                cancelled = True  # close the link and the recording first, then re-raise
         self._closed = True
         for task in list(self._tasks):
             task.cancel()
@@ -500,6 +505,8 @@ class Device:
             recorder, self._recorder = self._recorder, None
             if recorder is not None:
                 recorder.close()
+        if cancelled:
+            raise asyncio.CancelledError
 
     async def __aenter__(self) -> Self:
         return await self.open()
