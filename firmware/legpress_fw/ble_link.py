@@ -19,8 +19,10 @@ from .protocol import (
     INFO_FIXED_SIZE,
     NAME_MAX,
     STATUS_BODY_SIZE,
+    T_COMMAND,
     T_DEVICE_INFO,
     T_STATUS,
+    VERSION,
     compact_into,
     compact_record_size,
     pack_header,
@@ -114,11 +116,15 @@ class BLELink:
     def _command(self, msg):
         radio = self._radio
         n = len(msg)
-        if n > HEADER_SIZE and msg[0] == 1 and msg[1] == 5 and msg[HEADER_SIZE] == CMD_START:
-            radio.assume_subscribed(SUB_STREAM)
+        if (
+            n > HEADER_SIZE
+            and msg[0] == VERSION
+            and msg[1] == T_COMMAND
+            and msg[HEADER_SIZE] == CMD_START
+        ):
+            radio.assume_subscribed(SUB_STREAM)  # NimBLE hides the CCCD write; see radio.py
         handler = self.handler
         length = handler.handle(msg, n, LINK_BLE)
-        self._dev.bad_commands = handler.bad_commands
         if length:
             radio.notify_control(memoryview(handler.reply)[:length])
 

@@ -12,7 +12,7 @@
 #   identify(seconds)
 #   request(command)             -> result code; REBOOT and REPL happen after the reply is sent
 #   pack_status_body(buf, off) / pack_info_body(buf, off) -> end offset
-#   next_seq(), clock, info
+#   next_seq(), clock, info, bad_commands (a counter the handler adds to)
 
 import struct
 
@@ -71,7 +71,10 @@ class CommandHandler:
                 command = msg[HEADER_SIZE]
             result = self._check(msg, n)
             if result != R_OK:
+                # Counted here and in the device, which sums both links for STATUS.
                 self.bad_commands = (self.bad_commands + 1) & _COUNTER_MASK
+                dev = self._dev
+                dev.bad_commands = (dev.bad_commands + 1) & _COUNTER_MASK
                 return self._reply(request_seq, command, result)
             return self._run(msg, n, link, request_seq, command)
         except Exception as e:  # the handler must not fail: report it and carry on

@@ -91,7 +91,6 @@ class SerialLink:
             dev.serial_active = True
         handler = self.handler
         length = handler.handle(msg, n, LINK_SERIAL)
-        dev.bad_commands = handler.bad_commands
         if length:
             self._send(handler.reply, length)
 

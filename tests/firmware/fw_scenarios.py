@@ -1212,3 +1212,17 @@ async def app_runs_under_asyncio(run_ms=1200):
         "logs": logs,
         "cancelled": cancelled,
     }
+
+
+def bad_commands_both_links():
+    from legpress_fw.serial_link import SerialLink
+
+    rig = BLERig(8, 100)
+    inp = BytesIn()
+    serial = SerialLink(rig.dev, inp, BytesOut())
+    rig.connect(247)
+    rig.write(0x42)  # unknown, over BLE
+    inp.feed(frame(command(0x43, b"", 1)))  # unknown, over serial
+    serial.service()
+    rig.write(protocol.CMD_IDENTIFY, b"\x00")  # out of range, over BLE
+    return {"status": rig.dev.update_status().bad_commands}

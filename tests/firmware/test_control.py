@@ -121,3 +121,7 @@ def test_10000_random_writes_never_escape(scenario: Scenario) -> None:
     assert r["results"][p.R_BAD_ARGUMENT] > 0
     assert r["bad_commands"] == sum(r["results"][1:6])
     assert r["samples_total"] > 0
+
+
+def test_bad_commands_from_both_links_add_up(scenario: Scenario) -> None:
+    assert scenario("bad_commands_both_links") == {"status": 3}
