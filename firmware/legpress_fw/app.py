@@ -3,13 +3,13 @@
 #
 #   sampler       Sampler.poll() at the sample deadlines; wakes the BLE task per packet
 #   ble           BLELink.service() whenever the radio IRQ or the sampler has news
-#   serial        SerialLink.service() every few milliseconds
+#   serial        SerialLink.service() every 10 ms (20 ms until a host has spoken)
 #   housekeeping  every 100 ms: LED; every second: STATUS out, watchdog, bond keys, clock wrap
 #
 # The supervisor restarts a task that raises (counted in STATUS.task_restarts, fault
 # TASK_RESTARTED) after a growing pause. The hardware watchdog is fed only while every task
-# keeps making progress and, when streaming, samples keep coming; a hung task or a stalled sampler
-# therefore ends in a reset.
+# keeps making progress and, when streaming, samples keep coming; a hung task or a stalled
+# sampler therefore ends in a reset.
 #
 # The pieces below main() take their collaborators as arguments, so the tests run them under
 # CPython and MicroPython (the WebAssembly port has no asyncio.run; App.run is a coroutine).
@@ -20,7 +20,7 @@ import sys
 
 from . import VERSION
 from .compat import const, ticks_add, ticks_diff, ticks_ms, ticks_us
-from .device import LINK_BLE, LINK_SERIAL, Status  # noqa: F401  (Status: app.Status)
+from .device import Status  # noqa: F401  (protocol.py refers to app.Status)
 from .protocol import (
     CMD_REBOOT,
     CMD_REPL,
