@@ -270,8 +270,10 @@ class App:
             # Sleep whole milliseconds; under one, just yield to the other tasks.
             await sleep_ms(self.sample_step() // 1000)
 
+    # The link steps run only in the tasks of links that exist (see run()).
+
     def ble_step(self):
-        self.ble_link.service()
+        self.ble_link.service()  # pyright: ignore[reportOptionalMemberAccess]
         self._progress[BLE] += 1
 
     async def ble_task(self):
@@ -281,7 +283,7 @@ class App:
             await wake.wait()
 
     def serial_step(self):
-        self.serial.service()
+        self.serial.service()  # pyright: ignore[reportOptionalMemberAccess]
         self._progress[SERIAL] += 1
 
     async def serial_task(self):
@@ -289,7 +291,7 @@ class App:
         while True:
             self.serial_step()
             # Packets come every 40 ms; 10 ms keeps command replies prompt.
-            await sleep_ms(10 if link.active else 20)
+            await sleep_ms(10 if link.active else 20)  # pyright: ignore[reportOptionalMemberAccess]
 
     async def housekeeping_task(self):
         tick = 0
