@@ -204,3 +204,21 @@ def test_ctrl_c_elsewhere_exits_130_without_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 130
     assert "Traceback" not in err
     assert err.splitlines()[-1] == "legpress: interrupted"
+
+
+def test_record_over_serial(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.host.transport.pty_device import PtyLegPress
+
+    fake = PtyLegPress(tmp_path)
+    try:
+        rec = tmp_path / "usb.lprec"
+        args = ["record", f"serial:{fake.port}", "-o", str(rec), "--duration", "0.4", "-q"]
+        assert main(args) == 0
+    finally:
+        fake.close()
+    assert capsys.readouterr().out.startswith(f"wrote {rec}: ")
+    recording = read_recording(rec)
+    assert recording.info.name == NAME
+    assert [c.command for c in fake.dev.commands][:2] == [9, 1]  # GET_INFO, START
+    assert fake.dev.commands[-1].command == 2  # STOP on close
+    assert len(decode_recording(rec).samples) > 50
