@@ -51,6 +51,7 @@ class SerialLink:
         n = max(SLOT_SIZE, _MSG_MAX, REPLY_MAX)
         self._msg = bytearray(n)
         self._tx = bytearray(_frame_size(n))
+        self._zero = bytearray(1)
         self.active = False
         self.frames_in = 0
 
@@ -95,6 +96,9 @@ class SerialLink:
             self._send(handler.reply, length)
 
     def _send(self, msg, n):
+        # A 0x00 first as well: text printed since the last frame (a traceback, a print from
+        # the REPL side) then ends as a bad frame of its own instead of corrupting this one.
+        self._write(self._zero, 1)
         m = encode_into(self._tx, msg, n)
         self._write(self._tx, m)
 

@@ -64,7 +64,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         print(
             f"firmware on {result.port}: {len(result.remote_files)} files"
             + ("" if result.config_copied else " (kept the board's config.json)")
-            + "; press the board's reset button (EN) to start it",
+            + "; the board was reset and runs it now",
             file=sys.stderr,
         )
     return 0

@@ -281,7 +281,9 @@ class SerialLink(Link):
         """Frame and write one command."""
         if self._ser is None:
             raise TransportError(f"serial port {self.port} is disconnected (reconnecting)")
-        await asyncio.to_thread(self._write, encode_frame(packet))
+        # A leading 0x00 ends whatever the device has collected (typed text, noise), so that
+        # cannot corrupt this command's frame.
+        await asyncio.to_thread(self._write, b"\x00" + encode_frame(packet))
         self.stats.sent += 1
 
     async def close(self) -> None:
