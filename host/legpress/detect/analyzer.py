@@ -39,6 +39,7 @@ _UP: Final = 2
 # double while nothing happens. Only the amount of work depends on it, never the result.
 _SCAN_MIN: Final = 64
 _SCAN_MAX: Final = 8192
+_CACHE: Final = 2048  # samples of a rep's lower-back ratio computed at a time
 
 F64 = npt.NDArray[np.float64]
 
@@ -157,6 +158,10 @@ class Analyzer:
         self._load = np.concatenate([self._h_load, block.load])
         self._base_g = self._seen - h  # global index of context index 0
         self._v = self._velocity()
+        self._ratio_all: F64 | None = None
+        self._next_all: F64 | None = None
+        self._ratio_lo = self._ratio_hi = 0
+        self._cop_all: F64 | None = None
         self._out = out
         i = h
         end = h + n
@@ -185,24 +190,39 @@ class Analyzer:
                 v[w:] = np.where(dt > 0, (d[w:] - d[:-w]) / dt, 0.0)
         return v
 
+    # Per-sample signals over the whole context, computed at most once per block (and per
+    # lower-back group: it changes only when a rep begins). Each step slices them.
+
     def _ratio(self, lo: int, hi: int) -> F64:
         """Lower-back load over its baseline for context samples lo..hi-1 (NaN: unknown)."""
         if self._group is None:
             return np.full(hi - lo, np.nan)
-        return _row_sum(self._load[lo:hi, self._group]) / self._group_base
+        if self._ratio_all is None or not self._ratio_lo <= lo <= hi <= self._ratio_hi:
+            # Computed ahead in windows: a rep's group is valid from its start onward only.
+            self._ratio_lo = lo
+            self._ratio_hi = min(self._t.size, max(hi, lo + _CACHE))
+            load = self._load[self._ratio_lo : self._ratio_hi]
+            self._ratio_all = _row_sum(load[:, self._group]) / self._group_base
+            self._next_all = (
+                load[:, self._next_cell] / self._next_base if self._next_cell >= 0 else None
+            )
+        return self._ratio_all[lo - self._ratio_lo : hi - self._ratio_lo]
 
     def _next_ratio(self, lo: int, hi: int) -> F64:
         """Load of the first cell in contact above the group over its baseline (0: none)."""
         if self._next_cell < 0:
             return np.zeros(hi - lo)
-        return self._load[lo:hi, self._next_cell] / self._next_base
+        self._ratio(lo, hi)  # fills the window
+        assert self._next_all is not None
+        return self._next_all[lo - self._ratio_lo : hi - self._ratio_lo]
 
     def _cop(self, lo: int, hi: int) -> F64:
-        load = self._load[lo:hi]
-        total = _row_sum(load)
-        moment = _row_sum(load * self._cell_mm)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(total > 0, moment / total, np.nan)
+        if self._cop_all is None:
+            total = _row_sum(self._load)
+            moment = _row_sum(self._load * self._cell_mm)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                self._cop_all = np.where(total > 0, moment / total, np.nan)
+        return self._cop_all[lo:hi]
 
     # -- the state machine --------------------------------------------------------------------
 
@@ -228,6 +248,8 @@ class Analyzer:
         self._cop_max = -np.inf
         self._cop_base = np.nan
         self._group: npt.NDArray[np.intp] | None = None
+        self._ratio_all = None
+        self._next_all = None
         self._group_base = 1.0
         self._next_cell = -1
         self._next_base = 1.0
