@@ -3,16 +3,26 @@
 A stand-in has no firmware to answer ``COMMAND`` messages, so :class:`LocalResponder` answers
 the ones that make sense without a device (``START``, ``STOP``, ``GET_INFO``, ``GET_STATUS``,
 ``IDENTIFY``) with the bytes a device would send, and refuses the others with a
-:class:`~legpress.errors.UsageError` that says why.
+:class:`~legpress.errors.UsageError` that says why. :class:`LocalLink` is the base of the
+stand-in links: it plays from a task and answers commands with a :class:`LocalResponder`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
+from collections.abc import Coroutine
+from typing import Any, ClassVar
 
-from legpress.errors import ProtocolError, UsageError
+from legpress.errors import LegPressError, ProtocolError, TransportError, UsageError
 from legpress.protocol.messages import CommandMessage, DeviceInfo, Reply, Status
 from legpress.protocol.spec import Command, Result
+from legpress.transport.base import Link, LinkSink, LinkUp, RawPacket
+
+#: Finite sources played as fast as the consumer takes them yield to the event loop every
+#: this many packets.
+YIELD_EVERY = 256
 
 
 class LocalResponder:
@@ -69,3 +79,67 @@ class LocalResponder:
     def _reply(self, request_seq: int, code: int, result: Result, payload: bytes = b"") -> bytes:
         self._seq = (self._seq + 1) & 0xFFFF
         return Reply(request_seq, code, int(result), payload, self._seq).to_bytes()
+
+
+class LocalLink(Link):
+    """A stand-in for a leg press (a recording, the simulator) that plays from a task.
+
+    Subclasses call :meth:`_start` from :meth:`open` once they know the ``DEVICE_INFO``;
+    :meth:`close` and :meth:`send` are shared.
+    """
+
+    live = False
+    reads_info = True
+    finite = True
+    #: What :meth:`send` raises before :meth:`open`.
+    not_open_error: ClassVar[type[LegPressError]] = TransportError
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self._responder: LocalResponder | None = None
+        self._sink: LinkSink | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def _start(
+        self,
+        sink: LinkSink,
+        info: DeviceInfo,
+        what: str,
+        address: str,
+        run: Coroutine[Any, Any, None],
+        name: str,
+    ) -> None:
+        """Count the connection, announce it with :class:`LinkUp` and start playing ``run``.
+
+        Args:
+            sink: where to deliver.
+            info: the stand-in's ``DEVICE_INFO``.
+            what: what the stand-in is, for messages (see :class:`LocalResponder`).
+            address: the :class:`LinkUp` address.
+            run: the coroutine that plays.
+            name: the task's name.
+        """
+        self.info = info
+        self._responder = LocalResponder(info, what, self.url)
+        self._sink = sink
+        self.stats.connects += 1
+        self.stats.connected = True
+        sink.put(LinkUp(time.monotonic_ns(), address))
+        self._task = asyncio.create_task(run, name=name)
+
+    async def close(self) -> None:
+        """Stop playing."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.stats.connected = False
+
+    async def send(self, packet: bytes) -> None:
+        """Answer a command as the device would (only commands that need no device)."""
+        if self._responder is None or self._sink is None:
+            raise self.not_open_error(f"{self.url} is not open")
+        reply = self._responder.respond(packet)
+        self.stats.sent += 1
+        self._sink.put(RawPacket(time.monotonic_ns(), reply))

@@ -9,27 +9,16 @@ decodes to exactly the samples of the live session; recorded link losses come ba
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from pathlib import Path
 
 from legpress.errors import RecordingError
 from legpress.storage.recording import RecordingReader, RecordKind
-from legpress.transport.base import (
-    Link,
-    LinkDown,
-    LinkEnd,
-    LinkFailed,
-    LinkSink,
-    LinkUp,
-    RawPacket,
-)
-from legpress.transport.local import LocalResponder
-
-_YIELD_EVERY = 256
+from legpress.transport.base import LinkDown, LinkEnd, LinkFailed, LinkSink, LinkUp, RawPacket
+from legpress.transport.local import YIELD_EVERY, LocalLink
 
 
-class ReplayLink(Link):
+class ReplayLink(LocalLink):
     """Plays a recording.
 
     Args:
@@ -40,9 +29,7 @@ class ReplayLink(Link):
     """
 
     scheme = "replay"
-    live = False
-    reads_info = True
-    finite = True
+    not_open_error = RecordingError
 
     def __init__(self, url: str, path: str, *, realtime: bool = False, speed: float = 1.0) -> None:
         super().__init__(url)
@@ -50,9 +37,6 @@ class ReplayLink(Link):
         self.realtime = realtime
         self.speed = speed
         self._reader: RecordingReader | None = None
-        self._responder: LocalResponder | None = None
-        self._sink: LinkSink | None = None
-        self._task: asyncio.Task[None] | None = None
 
     @property
     def reader(self) -> RecordingReader:
@@ -66,13 +50,14 @@ class ReplayLink(Link):
         if not str(self.path):
             raise RecordingError("replay: needs a file, e.g. replay:session.lprec")
         self._reader = await asyncio.to_thread(RecordingReader, self.path)
-        self.info = self._reader.info
-        self._responder = LocalResponder(self.info, "a recording", self.url)
-        self._sink = sink
-        self.stats.connects += 1
-        self.stats.connected = True
-        sink.put(LinkUp(time.monotonic_ns(), str(self.path)))
-        self._task = asyncio.create_task(self._run(sink), name=f"legpress-replay:{self.path}")
+        self._start(
+            sink,
+            self._reader.info,
+            "a recording",
+            str(self.path),
+            self._run(sink),
+            name=f"legpress-replay:{self.path}",
+        )
 
     async def _run(self, sink: LinkSink) -> None:
         try:
@@ -95,7 +80,7 @@ class ReplayLink(Link):
                     await asyncio.sleep(delay_ns / 1e9)
             else:
                 await sink.wait_writable()
-                if i % _YIELD_EVERY == 0:
+                if i % YIELD_EVERY == 0:
                     await asyncio.sleep(0)
             if rec.kind is RecordKind.DEVICE:
                 stats.packets += 1
@@ -119,23 +104,6 @@ class ReplayLink(Link):
                     )
         self.stats.connected = False
         sink.put(LinkEnd(time.monotonic_ns()))
-
-    async def close(self) -> None:
-        """Stop playing."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self.stats.connected = False
-
-    async def send(self, packet: bytes) -> None:
-        """Answer a command as the device would (only commands that need no device)."""
-        if self._responder is None or self._sink is None:
-            raise RecordingError(f"{self.url} is not open")
-        reply = self._responder.respond(packet)
-        self.stats.sent += 1
-        self._sink.put(RawPacket(time.monotonic_ns(), reply))
 
     def describe(self) -> str:
         """The recording's file name."""

@@ -8,7 +8,6 @@ with ``realtime=1``; commands that need no hardware are answered locally.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -16,14 +15,12 @@ from typing import Any
 from legpress.errors import LegPressError, ProtocolError, TransportError, UsageError
 from legpress.protocol.messages import DeviceInfo
 from legpress.protocol.spec import MsgType
-from legpress.transport.base import Link, LinkEnd, LinkFailed, LinkSink, LinkUp, RawPacket
-from legpress.transport.local import LocalResponder
+from legpress.transport.base import LinkEnd, LinkFailed, LinkSink, RawPacket
+from legpress.transport.local import YIELD_EVERY, LocalLink
 from legpress.transport.url import as_bool
 
-_YIELD_EVERY = 256
 
-
-class SimLink(Link):
+class SimLink(LocalLink):
     """The simulator, streaming.
 
     Args:
@@ -36,9 +33,6 @@ class SimLink(Link):
     """
 
     scheme = "sim"
-    live = False
-    reads_info = True
-    finite = True
 
     def __init__(self, url: str, spec: str, **overrides: Any) -> None:
         super().__init__(url)
@@ -58,9 +52,6 @@ class SimLink(Link):
             self._scenario = sim.make_scenario(name, int(seed), **params)
         except (ValueError, TypeError, KeyError) as exc:
             raise UsageError(f"{url}: {exc}") from None
-        self._responder: LocalResponder | None = None
-        self._sink: LinkSink | None = None
-        self._task: asyncio.Task[None] | None = None
         self._packets: Iterator[tuple[int, bytes]] | None = None
 
     async def open(self, sink: LinkSink) -> None:
@@ -73,18 +64,18 @@ class SimLink(Link):
         if len(first) < 2 or first[1] != MsgType.DEVICE_INFO:
             raise TransportError(f"{self.url}: the simulator did not start with DEVICE_INFO")
         try:
-            self.info = DeviceInfo.from_bytes(first)
+            info = DeviceInfo.from_bytes(first)
         except ProtocolError as exc:
             raise TransportError(
                 f"{self.url}: bad DEVICE_INFO from the simulator: {exc}"
             ) from None
-        self._responder = LocalResponder(self.info, "the simulator", self.url)
-        self._sink = sink
-        self.stats.connects += 1
-        self.stats.connected = True
-        sink.put(LinkUp(time.monotonic_ns(), "sim"))
-        self._task = asyncio.create_task(
-            self._run(sink, first_t, first, packets), name=f"legpress-sim:{self.url}"
+        self._start(
+            sink,
+            info,
+            "the simulator",
+            "sim",
+            self._run(sink, first_t, first, packets),
+            name=f"legpress-sim:{self.url}",
         )
 
     async def _run(
@@ -113,7 +104,7 @@ class SimLink(Link):
                     await asyncio.sleep(delay_ns / 1e9)
             else:
                 await sink.wait_writable()
-                if i % _YIELD_EVERY == 0:
+                if i % YIELD_EVERY == 0:
                     await asyncio.sleep(0)
             stats.packets += 1
             stats.bytes += len(packet)
@@ -125,23 +116,6 @@ class SimLink(Link):
                 break
         stats.connected = False
         sink.put(LinkEnd(time.monotonic_ns()))
-
-    async def close(self) -> None:
-        """Stop the simulation."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self.stats.connected = False
-
-    async def send(self, packet: bytes) -> None:
-        """Answer a command as the device would (only commands that need no device)."""
-        if self._responder is None or self._sink is None:
-            raise TransportError(f"{self.url} is not open")
-        reply = self._responder.respond(packet)
-        self.stats.sent += 1
-        self._sink.put(RawPacket(time.monotonic_ns(), reply))
 
     def describe(self) -> str:
         """``the simulator (sim:...)``."""
