@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from legpress.cli.sessions import db_parent, open_store, wrap
+from legpress.cli.sessions import db_parent, open_store, session_id, wrap
 from legpress.dsp.calibration import CalibratedBlock, Calibration
 from legpress.errors import LegPressError, UsageError
 
@@ -120,16 +120,6 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _session_id(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"a session ID is a number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"a session ID is 1 or more, got {value}")
-    return value
-
-
 def register(subparsers: Any) -> None:
     """Add ``legpress report`` to the command line."""
     p = subparsers.add_parser(
@@ -144,9 +134,7 @@ def register(subparsers: Any) -> None:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument(
-        "session", nargs="?", type=_session_id, metavar="SESSION_ID", help="the session"
-    )
+    p.add_argument("session", nargs="?", type=session_id, metavar="SESSION_ID", help="the session")
     p.add_argument("--person", metavar="NAME", help="with --progress: whose progress")
     p.add_argument(
         "--progress", action="store_true", help="a progress report across the person's sessions"

@@ -53,6 +53,17 @@ def open_store(args: argparse.Namespace) -> SessionStore:
     return SessionStore(getattr(args, "db", None))
 
 
+def session_id(text: str) -> int:
+    """An argparse ``type`` for a session ID (a whole number, 1 or more)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a session ID is a number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"a session ID is 1 or more, got {value}")
+    return value
+
+
 def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> str:
     """Columns aligned with two spaces between them; ``right`` columns right-aligned."""
     widths = [len(h) for h in headers]
@@ -268,16 +279,6 @@ def _delete(args: argparse.Namespace) -> int:
     return 0
 
 
-def _session_id(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"a session ID is a number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"a session ID is 1 or more, got {value}")
-    return value
-
-
 def register(subparsers: Any) -> None:
     """Add ``legpress sessions`` to the command line."""
     db = db_parent()
@@ -313,7 +314,7 @@ def register(subparsers: Any) -> None:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    show.add_argument("id", type=_session_id, metavar="ID", help="the session (see `list`)")
+    show.add_argument("id", type=session_id, metavar="ID", help="the session (see `list`)")
     show.add_argument("--json", action="store_true", help="print everything as one JSON object")
     show.set_defaults(func=_show)
 
@@ -328,7 +329,7 @@ def register(subparsers: Any) -> None:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    ex.add_argument("id", type=_session_id, metavar="ID", help="the session (see `list`)")
+    ex.add_argument("id", type=session_id, metavar="ID", help="the session (see `list`)")
     ex.add_argument("--format", choices=("csv", "json"), default="csv", help="default: csv")
     ex.add_argument(
         "-o", "--output", metavar="FILE", type=Path, help="write here (default: standard output)"
@@ -357,6 +358,6 @@ def register(subparsers: Any) -> None:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    rm.add_argument("id", type=_session_id, metavar="ID", help="the session (see `list`)")
+    rm.add_argument("id", type=session_id, metavar="ID", help="the session (see `list`)")
     rm.add_argument("--yes", action="store_true", help="really delete it")
     rm.set_defaults(func=_delete)
