@@ -9,45 +9,13 @@ import os
 import struct
 from binascii import unhexlify
 
+from fw_fakes import ADC, TICKS_MASK, Clock, Encoder
+
 from legpress_fw import config, protocol
 from legpress_fw.control import CommandHandler
 from legpress_fw.device import LINK_BLE, LINK_SERIAL, Device
 from legpress_fw.pad import DirectPad
 from legpress_fw.position import EncoderPosition
-
-TICKS_MASK = (1 << 30) - 1
-
-
-class Clock:
-    """A ticks_us() that only moves when told to (wraps at 2**30 like the ESP32's)."""
-
-    def __init__(self, t=0):
-        self.t = t & TICKS_MASK
-
-    def __call__(self):
-        return self.t
-
-    def advance(self, us):
-        self.t = (self.t + us) & TICKS_MASK
-
-
-class ADC:
-    def __init__(self, v=0):
-        self.v = v  # 12-bit reading
-
-    def read_u16(self):
-        return self.v << 4
-
-
-class Encoder:
-    def __init__(self):
-        self.v = 0
-
-    def value(self, *set_to):
-        if set_to:
-            self.v = set_to[0]
-            return None
-        return self.v
 
 
 class Rng:

@@ -7,41 +7,14 @@
 import struct
 from binascii import hexlify
 
+from fw_fakes import ADC, TICKS_MASK, Clock, Encoder
+
 from legpress_fw import framing, protocol
 from legpress_fw.pad import DirectPad
 from legpress_fw.position import EncoderPosition
 from legpress_fw.protocol import DeviceClock
 from legpress_fw.ring import PacketRing
 from legpress_fw.sampler import Sampler
-
-_TICKS_MASK = (1 << 30) - 1
-
-
-class _Ticks:
-    def __init__(self, t):
-        self.t = t
-
-    def __call__(self):
-        return self.t
-
-
-class _ADC:
-    def __init__(self):
-        self.v = 0
-
-    def read_u16(self):
-        return self.v << 4  # the ESP32 port scales the 12-bit reading to 16 bits
-
-
-class _Encoder:
-    def __init__(self):
-        self.v = 0
-
-    def value(self, *set_to):
-        if set_to:
-            self.v = set_to[0]
-            return None
-        return self.v
 
 
 class _Obj:
@@ -59,9 +32,9 @@ def samples_packet(v):
     f = v["fields"]
     fw = v["firmware"]
     k = f["n_cells"]
-    adcs = [_ADC() for _ in range(k)]
-    enc = _Encoder()
-    ticks = _Ticks(fw["ticks"])
+    adcs = [ADC() for _ in range(k)]
+    enc = Encoder()
+    ticks = Clock(fw["ticks"])
     clock = DeviceClock(ticks)
     clock._epoch = fw["epoch"]
     ring = PacketRing(4, protocol.HEADER_SIZE + fw["batch"] * protocol.record_size(k))
@@ -74,7 +47,7 @@ def samples_packet(v):
             adcs[c].v = f["cells"][r][c]
         enc.v = f["position"][r]
         s.poll()
-        ticks.t = (ticks.t + f["period_us"]) & _TICKS_MASK
+        ticks.advance(f["period_us"])
     packet = ring.peek()
     return bytes(packet)
 
@@ -86,9 +59,9 @@ def build_all(vectors):
         kind = v["kind"]
         f = v["fields"]
         buf = bytearray(300)
-        clock = DeviceClock(_Ticks(f.get("t_us", 0) & _TICKS_MASK))
+        clock = DeviceClock(Clock(f.get("t_us", 0) & TICKS_MASK))
         clock._epoch = f.get("t_us", 0) >> 30
-        t = f.get("t_us", 0) & _TICKS_MASK
+        t = f.get("t_us", 0) & TICKS_MASK
         if kind == "samples":
             packets[v["name"]] = samples_packet(v)
             out[v["name"]] = _hex(packets[v["name"]])
