@@ -919,6 +919,15 @@ class SessionStore:
         )
         return int(cur.lastrowid or 0)
 
+    @staticmethod
+    def _set_ended(
+        db: sqlite3.Connection, session_id: int, ended_at: str, summary_json: str
+    ) -> None:
+        db.execute(
+            "UPDATE sessions SET ended_at = ?, summary_json = ? WHERE id = ?",
+            (ended_at, summary_json, session_id),
+        )
+
     def add_event(self, session_id: int, event: Event) -> int:
         """Store an alert event and return its id.
 
@@ -953,10 +962,7 @@ class SessionStore:
         """
         with self._write() as db:
             self._session_row(db, session_id)
-            db.execute(
-                "UPDATE sessions SET ended_at = ?, summary_json = ? WHERE id = ?",
-                (_timestamp(ended_at), _dumps(dict(summary or {})), int(session_id)),
-            )
+            self._set_ended(db, int(session_id), _timestamp(ended_at), _dumps(dict(summary or {})))
 
     def import_analysis(
         self,
@@ -999,10 +1005,7 @@ class SessionStore:
                 self._insert_rep(db, sid, rep, None)
             for event in events:
                 self._insert_event(db, sid, event)
-            db.execute(
-                "UPDATE sessions SET ended_at = ?, summary_json = ? WHERE id = ?",
-                (_timestamp(ended_at), _dumps(dict(summary or {})), sid),
-            )
+            self._set_ended(db, sid, _timestamp(ended_at), _dumps(dict(summary or {})))
             return sid
 
     def delete_session(self, session_id: int) -> None:
@@ -1290,8 +1293,7 @@ class SessionStore:
             for event in events:
                 self._insert_event(db, sid, event)
             if data.get("ended_at") is not None:
-                db.execute(
-                    "UPDATE sessions SET ended_at = ?, summary_json = ? WHERE id = ?",
-                    (_timestamp(data["ended_at"]), _dumps(data.get("summary") or {}), sid),
+                self._set_ended(
+                    db, sid, _timestamp(data["ended_at"]), _dumps(data.get("summary") or {})
                 )
             return sid
