@@ -65,13 +65,7 @@ def stream(
     load *= 1 + drift_per_s * t[:, None]
     # Lift-off: the two lowest cells unload as the sled passes each rep's lift-off depth.
     onsets: list[float] = []
-    limits = np.full(n, np.inf)
-    pos = int(1.0 * FS_HZ)
-    for r in reps:
-        span = int((r.lower_s + r.bottom_pause_s + r.push_s) * FS_HZ)
-        if r.lift_off_at_mm is not None:
-            limits[pos : pos + span] = r.lift_off_at_mm
-        pos += span + int(r.top_pause_s * FS_HZ)
+    limits = lift_off_limits(n, reps)
     # Progressive unloading over the last 60 mm before the lift-off depth, zero beyond it.
     frac = np.clip((limits - d) / 60.0, 0.0, 1.0)
     # The contact front climbs: the sacral cells 0-2 empty from the bottom up, and the first
@@ -90,6 +84,19 @@ def stream(
     if dead_cell is not None:
         load[:, dead_cell] = 0.0
     return CalibratedBlock(t, d, load, np.ones(n, bool)), onsets
+
+
+def lift_off_limits(n: int, reps: list[Rep]) -> np.ndarray:
+    """Per sample of a :func:`stream` of ``n`` samples, the lift-off depth of the rep in
+    progress (lowering, bottom pause, pushing), inf where there is none."""
+    limits = np.full(n, np.inf)
+    pos = int(1.0 * FS_HZ)
+    for r in reps:
+        span = int((r.lower_s + r.bottom_pause_s + r.push_s) * FS_HZ)
+        if r.lift_off_at_mm is not None:
+            limits[pos : pos + span] = r.lift_off_at_mm
+        pos += span + int(r.top_pause_s * FS_HZ)
+    return limits
 
 
 def chunks(block: CalibratedBlock, sizes: list[int]) -> list[CalibratedBlock]:

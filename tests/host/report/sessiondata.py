@@ -11,7 +11,7 @@ from legpress.detect import DetectorConfig, analyze_block
 from legpress.detect.analyzer import Analyzer
 from legpress.dsp.calibration import CalibratedBlock, Calibration
 from legpress.storage.store import SessionStore
-from tests.host.detect.synth import BASE_LOAD, FS_HZ, stream
+from tests.host.detect.synth import BASE_LOAD, FS_HZ, lift_off_limits, stream
 from tests.host.detect.synth import Rep as SynthRep
 
 LIMIT_MM = 360.0
@@ -40,13 +40,7 @@ def _sacral_lift(block: CalibratedBlock, reps: list[SynthRep], seed: int) -> Cal
     lift-off depth, as a pelvis rolling off the pad does (the synth helper unloads two cells
     only, which is enough for some detector versions and not others)."""
     n = len(block)
-    limits = np.full(n, np.inf)
-    pos = int(1.0 * FS_HZ)
-    for r in reps:
-        span = int((r.lower_s + r.bottom_pause_s + r.push_s) * FS_HZ)
-        if r.lift_off_at_mm is not None:
-            limits[pos : pos + span] = r.lift_off_at_mm
-        pos += span + int(r.top_pause_s * FS_HZ)
+    limits = lift_off_limits(n, reps)
     frac = np.clip((limits - block.depth_mm) / 60.0, 0.0, 1.0)
     rng = np.random.default_rng(seed + 1000)
     load = block.load.copy()
