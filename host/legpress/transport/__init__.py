@@ -6,6 +6,7 @@ link underneath it. The URL syntax is described in :mod:`legpress.transport.url`
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from legpress.errors import UsageError
@@ -71,6 +72,11 @@ def _backend(value: object) -> BackendPair | None:
     raise UsageError("ble_backend must be a (scanner class, client class) pair")
 
 
+def _reconnect_timeout(opts: Mapping[str, object]) -> float | None:
+    timeout = opts.get("reconnect_timeout")
+    return None if timeout is None else as_float(timeout, "reconnect_timeout", 0.0)
+
+
 def make_link(url: str, **options: Any) -> Link:
     """Create (not open) the link for ``url``.
 
@@ -86,15 +92,12 @@ def make_link(url: str, **options: Any) -> Link:
         from legpress.transport.ble import BLELink
 
         opts = merge_options(parsed, options, _BLE_OPTIONS)
-        timeout = opts.get("reconnect_timeout")
         return BLELink(
             url,
             parsed.target,
             scan_timeout_s=as_float(opts.get("timeout", 10.0), "timeout", 0.1),
             reconnect=as_bool(opts.get("reconnect", True), "reconnect"),
-            reconnect_timeout_s=None
-            if timeout is None
-            else as_float(timeout, "reconnect_timeout", 0.0),
+            reconnect_timeout_s=_reconnect_timeout(opts),
             pair=as_bool(opts.get("pair", False), "pair"),
             backend=_backend(opts.get("ble_backend")),
         )
@@ -102,15 +105,12 @@ def make_link(url: str, **options: Any) -> Link:
         from legpress.transport.serialport import SerialLink
 
         opts = merge_options(parsed, options, _SERIAL_OPTIONS)
-        timeout = opts.get("reconnect_timeout")
         return SerialLink(
             url,
             parsed.target,
             baudrate=int(as_float(opts.get("baudrate", 115200), "baudrate", 1)),
             reconnect=as_bool(opts.get("reconnect", True), "reconnect"),
-            reconnect_timeout_s=None
-            if timeout is None
-            else as_float(timeout, "reconnect_timeout", 0.0),
+            reconnect_timeout_s=_reconnect_timeout(opts),
         )
     if parsed.scheme == "replay":
         from legpress.transport.replay import ReplayLink
