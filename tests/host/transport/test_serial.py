@@ -110,8 +110,13 @@ async def test_serial_reconnects_after_the_cable_is_pulled(pty_device: PtyLegPre
                 events.append(item)
             n = sum(len(b) for b in blocks)
             if n >= 100 and not pty_device.unplugged.is_set() and len(events) == 1:
+                first = pty_device.dev.index
                 pty_device.unplug()
-                time.sleep(0.05)
+                # Stay unplugged until the device has sampled (and lost) two packets, however
+                # slowly its thread gets scheduled: otherwise no gap may happen at all.
+                deadline = time.monotonic() + 5.0
+                while pty_device.dev.index < first + 8 and time.monotonic() < deadline:
+                    time.sleep(0.01)
                 pty_device.replug()
             if any(isinstance(e, GapEvent) for e in events) and n >= 300:
                 break
