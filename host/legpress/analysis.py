@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from legpress.detect import Analyzer, DetectorConfig, Event, Rep
+from legpress.detect import DetectorConfig, Event, Pipeline, Rep
 from legpress.dsp.calibration import CalibratedBlock, Calibration
 from legpress.errors import RecordingError
 
@@ -70,12 +70,11 @@ def analyze_file(
         decoded = decode_recording(src)
         rec = decoded.recording
         info = rec.info
-        cal = calibration or rec.calibration or Calibration.from_info(info)
-        series = cal.apply(decoded.samples)
-        if not len(series):
+        if not len(decoded.samples):
             raise RecordingError(f"{src}: the recording holds no samples")
-        analyzer = Analyzer(config, info.period_us / 1e6, info.n_cells, info.cell_pitch_mm or 40)
-        analyzer.update(series)
+        pipeline = Pipeline(info, calibration or rec.calibration, config)
+        series, _ = pipeline.feed(decoded.samples)
+        analyzer = pipeline.analyzer
         stats = decoded.stats
         facts: dict[str, Any] = {
             "samples": len(series),

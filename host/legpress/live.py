@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from legpress.cli.view import ALERT_WORDS, RepLine, ViewState
+from legpress.cli.view import RepLine, ViewState
 from legpress.detect import DetectorConfig, Event, Pipeline, Rep
 from legpress.device import (
     Connected,
@@ -218,8 +218,3 @@ class LiveSession:
             self.result.link_events.append(record)
             if self._on_link:
                 self._on_link(record)
-
-
-def alert_word(event_type: str) -> str:
-    """The short word shown for an event type."""
-    return ALERT_WORDS.get(event_type, event_type.upper())
