@@ -30,15 +30,6 @@ from legpress.dsp.calibration import Calibration
 from legpress.protocol.decoder import SampleBlock
 from legpress.protocol.messages import DeviceInfo
 
-# Which rep flags appear in the rep list.
-_REP_FLAGS = {
-    "lift_off": "BACK LIFT",
-    "rom_exceeded": "TOO DEEP",
-    "fast_lowering": "FAST",
-    "bounce": "BOUNCE",
-    "knee_lock": "LOCKED",
-}
-
 
 @dataclass(slots=True)
 class LiveResult:
@@ -175,9 +166,7 @@ class LiveSession:
                     self._on_event(item)
             else:
                 self.result.reps.append(item)
-                flags = " ".join(
-                    _REP_FLAGS[e] for e in dict.fromkeys(item.events) if e in _REP_FLAGS
-                )
+                flags = " ".join(e.flag for e in dict.fromkeys(item.events) if e.marks_rep)
                 v.reps.append(
                     RepLine(item.index, item.depth_mm, item.lowering_s, item.pushing_s, flags)
                 )

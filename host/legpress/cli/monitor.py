@@ -27,12 +27,11 @@ from legpress.cli._common import (
     load_calibration,
     run,
 )
-from legpress.cli.view import ALERT_WORDS, render
+from legpress.cli.view import render
 from legpress.detect import DetectorConfig, Event, Rep
 from legpress.errors import ConfigError, UsageError
 from legpress.live import LiveResult, LiveSession
 
-_LOUD = {"lift_off", "rom_exceeded", "rom_warning"}
 _FRAME_S = 0.1
 
 
@@ -120,9 +119,10 @@ class _Output:
         if self.json:
             self._json(ev.to_dict())
         elif not self.tty:
-            word = ALERT_WORDS.get(ev.type, ev.type)
-            print(f"{ev.t_s:8.2f} s  {word:10s} rep {ev.rep + 1}: {ev.message}", flush=True)
-        if ev.type in _LOUD:
+            print(
+                f"{ev.t_s:8.2f} s  {ev.type.alert:10s} rep {ev.rep + 1}: {ev.message}", flush=True
+            )
+        if ev.type.loud:
             self._alarm()
 
     def rep(self, rep: Rep) -> None:

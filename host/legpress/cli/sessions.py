@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from legpress.detect.events import EventType
 from legpress.errors import ConfigError, UsageError
 from legpress.storage.store import SessionStore
 
@@ -161,16 +162,6 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-_LABELS = {
-    "lift_off": "lower back lifted",
-    "rom_warning": "approaching the limit",
-    "rom_exceeded": "past the limit",
-    "fast_lowering": "lowered too fast",
-    "bounce": "bounced",
-    "knee_lock": "knees locked",
-}
-
-
 def _show(args: argparse.Namespace) -> int:
     with open_store(args) as store:
         s = store.get_session(args.id)
@@ -205,7 +196,8 @@ def _show(args: argparse.Namespace) -> int:
     if s["reps"]:
         rows = []
         for r in s["reps"]:
-            flags = [_LABELS.get(e, e) for e in dict.fromkeys(r["events"]) if e != "rom_warning"]
+            kinds = [(e, EventType.known(e)) for e in dict.fromkeys(r["events"])]
+            flags = [t.phrase if t else e for e, t in kinds if t is None or t.marks_rep]
             rows.append(
                 [
                     str(r["set"] + 1),

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from legpress.detect.events import EventType
+
 # A 5-row block font for the alert words. Each glyph is 5 rows of equal width.
 _FONT: dict[str, tuple[str, ...]] = {
     "A": (" ### ", "#   #", "#####", "#   #", "#   #"),
@@ -39,17 +41,8 @@ _FONT: dict[str, tuple[str, ...]] = {
     " ": ("   ", "   ", "   ", "   ", "   "),
 }
 
-# What each event shows, big, and for how long (s).
-ALERT_WORDS: dict[str, str] = {
-    "lift_off": "BACK LIFT",
-    "rom_exceeded": "TOO DEEP",
-    "rom_warning": "SLOW DOWN",
-    "fast_lowering": "SLOWER",
-    "bounce": "NO BOUNCE",
-    "knee_lock": "SOFT KNEES",
-}
+# How long an alert stays on screen (s); each event type says what it shows (EventType.alert).
 ALERT_HOLD_S = 2.5
-_SEVERITY = {"lift_off": 3, "rom_exceeded": 3, "rom_warning": 2}
 
 
 def big_text(text: str) -> list[str]:
@@ -86,21 +79,23 @@ class ViewState:
     contact: list[float] = field(default_factory=list)  # per cell, seat first, 1.0 = baseline
     phase: str = "top"
     reps: list[RepLine] = field(default_factory=list)
-    alert_type: str = ""
+    alert_type: EventType | None = None
     alert_message: str = ""
     alert_t_s: float = -math.inf
     t_s: float = 0.0
     link: str = "connecting"
     loss_pct: float = 0.0
     faults: str = ""
-    counts: dict[str, int] = field(default_factory=dict)
+    counts: dict[EventType, int] = field(default_factory=dict)
 
-    def raise_alert(self, etype: str, message: str, t_s: float) -> bool:
+    def raise_alert(self, etype: EventType | str, message: str, t_s: float) -> bool:
         """Show an event unless a more severe one is still showing. True if shown."""
-        if self.alert_active() and _SEVERITY.get(etype, 1) < _SEVERITY.get(self.alert_type, 1):
+        kind = EventType(etype)
+        showing = self.alert_type
+        if showing is not None and self.alert_active() and kind.severity < showing.severity:
             return False
-        self.alert_type, self.alert_message, self.alert_t_s = etype, message, t_s
-        self.counts[etype] = self.counts.get(etype, 0) + 1
+        self.alert_type, self.alert_message, self.alert_t_s = kind, message, t_s
+        self.counts[kind] = self.counts.get(kind, 0) + 1
         return True
 
     def alert_active(self) -> bool:
@@ -143,9 +138,8 @@ def render(state: ViewState, width: int = 80, height: int = 30) -> str:
     lines.append(head + " " * max(1, width - len(head) - len(link)) + link)
     lines.append("─" * width)
 
-    if state.alert_active() and state.alert_type:
-        word = ALERT_WORDS.get(state.alert_type, state.alert_type.upper())
-        lines += big_text(word)
+    if state.alert_active() and state.alert_type is not None:
+        lines += big_text(state.alert_type.alert)
         lines.append(state.alert_message[:width])
     else:
         lines += big_text("OK") if state.reps or state.phase != "top" else big_text("READY")

@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from legpress.detect.config import DetectorConfig
-from legpress.detect.events import Event, Rep
+from legpress.detect.events import Event, EventType, Rep
 from legpress.dsp.calibration import CalibratedBlock
 
 _TOP: Final = 0
@@ -254,13 +254,13 @@ class Analyzer:
         self._next_cell = -1
         self._next_base = 1.0
         self._group_evidence: dict[str, object] = {}
-        self._rep_events: list[str] = []
+        self._rep_events: list[EventType] = []
 
     def _emit(self, etype: str, c: int, message: str, **evidence: object) -> None:
-        ev = Event(etype, float(self._t[c]), self._rep_index, message, dict(evidence))
+        ev = Event(EventType(etype), float(self._t[c]), self._rep_index, message, dict(evidence))
         self.events.append(ev)
         self._out.append(ev)
-        self._rep_events.append(etype)
+        self._rep_events.append(ev.type)
 
     def _step(self, i: int, stop: int) -> int:
         if self._state == _TOP:

@@ -4,16 +4,155 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from enum import IntEnum, StrEnum
+from typing import Any, Final
 
-EVENT_TYPES = (
-    "lift_off",
-    "rom_warning",
-    "rom_exceeded",
-    "fast_lowering",
-    "bounce",
-    "knee_lock",
-)
+
+class Severity(IntEnum):
+    """Which alert wins the screen when two overlap (higher wins)."""
+
+    CUE = 1
+    """A coaching cue: form, tempo."""
+    WARNING = 2
+    """Something is about to go wrong (the sled is approaching the limit)."""
+    SAFETY = 3
+    """What legpress exists to catch happened: the lower back lifted, the sled went too deep."""
+
+
+@dataclass(frozen=True, slots=True)
+class EventSpec:
+    """How one :class:`EventType` is shown and counted (see its attributes)."""
+
+    label: str
+    phrase: str
+    alert: str
+    flag: str
+    severity: Severity
+    form: bool = False
+    loud: bool = False
+
+
+class EventType(StrEnum):
+    """Every kind of event the detectors raise, with everything the layers above need to know.
+
+    The value is the wire/storage name (``"lift_off"``); the attributes say how to show it. To
+    add a type, add one member here: storage, reports, the CLI and the live view derive their
+    tables from these attributes.
+
+    Attributes:
+        label: plain-language name, capitalised, for report headings and tables.
+        phrase: lower-case phrase for running text (``sessions show``).
+        alert: the big word the live view shows.
+        flag: the short mark in a rep list; empty if the event does not mark the rep as faulty
+            (a heads-up such as ``rom_warning``).
+        severity: which alert wins the screen when two overlap.
+        form: a form check (counted together as "form alerts").
+        loud: rings the bell or plays the alert sound.
+    """
+
+    label: str
+    phrase: str
+    alert: str
+    flag: str
+    severity: Severity
+    form: bool
+    loud: bool
+
+    def __new__(cls, value: str, spec: EventSpec | None = None) -> EventType:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        if spec is not None:  # always given in the definitions below; lookups never get here
+            member.label, member.phrase, member.alert = spec.label, spec.phrase, spec.alert
+            member.flag, member.severity = spec.flag, spec.severity
+            member.form, member.loud = spec.form, spec.loud
+        return member
+
+    LIFT_OFF = (
+        "lift_off",
+        EventSpec(
+            label="Lower back lifted",
+            phrase="lower back lifted",
+            alert="BACK LIFT",
+            flag="BACK LIFT",
+            severity=Severity.SAFETY,
+            loud=True,
+        ),
+    )
+    ROM_WARNING = (
+        "rom_warning",
+        EventSpec(
+            label="Approaching the limit",
+            phrase="approaching the limit",
+            alert="SLOW DOWN",
+            flag="",
+            severity=Severity.WARNING,
+            loud=True,
+        ),
+    )
+    ROM_EXCEEDED = (
+        "rom_exceeded",
+        EventSpec(
+            label="Past the ROM limit",
+            phrase="past the limit",
+            alert="TOO DEEP",
+            flag="TOO DEEP",
+            severity=Severity.SAFETY,
+            loud=True,
+        ),
+    )
+    FAST_LOWERING = (
+        "fast_lowering",
+        EventSpec(
+            label="Lowered too fast",
+            phrase="lowered too fast",
+            alert="SLOWER",
+            flag="FAST",
+            severity=Severity.CUE,
+            form=True,
+        ),
+    )
+    BOUNCE = (
+        "bounce",
+        EventSpec(
+            label="Bounced at the bottom",
+            phrase="bounced",
+            alert="NO BOUNCE",
+            flag="BOUNCE",
+            severity=Severity.CUE,
+            form=True,
+        ),
+    )
+    KNEE_LOCK = (
+        "knee_lock",
+        EventSpec(
+            label="Knees locked",
+            phrase="knees locked",
+            alert="SOFT KNEES",
+            flag="LOCKED",
+            severity=Severity.CUE,
+            form=True,
+        ),
+    )
+
+    @classmethod
+    def known(cls, name: object) -> EventType | None:
+        """``name`` as an event type; None if this version does not know it (stored data from
+        a newer one)."""
+        try:
+            return cls(str(name))
+        except ValueError:
+            return None
+
+    @property
+    def marks_rep(self) -> bool:
+        """The event marks its rep as faulty (a flag in rep lists, a warning in reports)."""
+        return bool(self.flag)
+
+
+#: Every event type's name, in the order the detectors document them.
+EVENT_TYPES: Final = tuple(t.value for t in EventType)
+#: The form checks, counted together as "form alerts".
+FORM_EVENT_TYPES: Final = tuple(t for t in EventType if t.form)
 
 
 def _clean(value: Any) -> Any:
@@ -31,23 +170,27 @@ class Event:
     """An alert, at the instant the live system would have raised it.
 
     Attributes:
-        type: one of :data:`EVENT_TYPES`.
+        type: what kind of event (a plain name such as ``"lift_off"`` is accepted and
+            converted; an unknown name raises ``ValueError``).
         t_s: when it fired, seconds on the stream's clock (only data up to then was used).
         rep: the rep it belongs to (0-based).
         message: one line saying why it fired, for a person.
         evidence: the numbers behind it (measured values, thresholds, baselines, cells).
     """
 
-    type: str
+    type: EventType
     t_s: float
     rep: int
     message: str
     evidence: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "type", EventType(self.type))
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (``legpress analyze`` prints one per line)."""
         return {
-            "type": self.type,
+            "type": self.type.value,
             "t_s": _clean(self.t_s),
             "rep": self.rep,
             "message": self.message,
@@ -102,7 +245,7 @@ class Rep:
     lift_off_depth_mm: float | None
     lift_off_s: float
     rom_exceeded: bool
-    events: tuple[str, ...] = ()
+    events: tuple[EventType, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, with ``"type": "rep"``."""

@@ -18,16 +18,6 @@ DISCLAIMER: Final = (
     "qualified clinician."
 )
 
-#: Plain-language names of the event types.
-EVENT_LABELS: Final = {
-    "lift_off": "Lower back lifted",
-    "rom_warning": "Approaching the limit",
-    "rom_exceeded": "Past the ROM limit",
-    "fast_lowering": "Lowered too fast",
-    "bounce": "Bounced at the bottom",
-    "knee_lock": "Knees locked",
-}
-
 MACHINE_KINDS: Final = {"incline45": "45° incline", "horizontal": "horizontal"}
 
 CSS: Final = """

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from legpress.detect.config import DetectorConfig
+from legpress.detect.events import EventType
 from legpress.dsp.calibration import CalibratedBlock
 
 F64 = npt.NDArray[np.float64]
@@ -55,7 +56,9 @@ def _group(
     series: CalibratedBlock, events: Sequence[Mapping[str, Any]], cfg: DetectorConfig
 ) -> tuple[int, ...]:
     for e in events:
-        cells = (e.get("evidence") or {}).get("cells") if e.get("type") == "lift_off" else None
+        cells = (
+            (e.get("evidence") or {}).get("cells") if e.get("type") == EventType.LIFT_OFF else None
+        )
         if (
             isinstance(cells, list)
             and cells
@@ -111,7 +114,7 @@ def lift_off_spans(
     """``(start, end, rep index)`` of each lift-off: from the event to its rep's duration."""
     first: dict[int, float] = {}
     for e in events:
-        if e.get("type") == "lift_off":
+        if e.get("type") == EventType.LIFT_OFF:
             rep = int(e.get("rep", -1))
             first.setdefault(rep, float(e["t_s"]))
     spans = []

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from legpress.detect.config import DetectorConfig
+from legpress.detect.events import FORM_EVENT_TYPES, EventType
 from legpress.dsp.calibration import CalibratedBlock
 from legpress.report import plots
 from legpress.report.html import (
-    EVENT_LABELS,
     MACHINE_KINDS,
     badge,
     card,
@@ -32,8 +32,6 @@ from legpress.report.html import (
 )
 from legpress.report.series import config_from, lift_off_spans, lower_back_contact
 from legpress.report.write import write_html
-
-_FORM = ("fast_lowering", "bounce", "knee_lock")
 
 
 def _limit(session: Mapping[str, Any]) -> float | None:
@@ -106,10 +104,10 @@ def _findings(session: Mapping[str, Any], limit: float | None) -> str:
             else:
                 items.append(("ok", f"Every rep stayed within the {num(limit, 0, 'mm')} limit."))
         form = []
-        for etype in _FORM:
+        for etype in FORM_EVENT_TYPES:
             which = _reps_by_events(reps, etype)
             if which:
-                form.append(f"{EVENT_LABELS[etype].lower()} in {rep_list(which)}")
+                form.append(f"{etype.label.lower()} in {rep_list(which)}")
         if form:
             items.append(("warn", "Form: " + "; ".join(form) + "."))
         else:
@@ -164,7 +162,7 @@ def _cards(session: Mapping[str, Any], limit: float | None) -> str:
 
 def _form_counts(st: Mapping[str, Any]) -> list[str]:
     by_type = st.get("events_by_type") or {}
-    return [f"{by_type[t]} {EVENT_LABELS[t].lower()}" for t in _FORM if by_type.get(t)]
+    return [f"{by_type[t]} {t.label.lower()}" for t in FORM_EVENT_TYPES if by_type.get(t)]
 
 
 def _flatten(d: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
@@ -272,9 +270,9 @@ def _rep_table(reps: Sequence[Mapping[str, Any]], limit: float | None) -> str:
         if r.get("lift_off"):
             at = finite(r.get("lift_off_depth_mm"))
             flags.append(badge("back lifted" + (f" at {at:.0f} mm" if at else ""), "warn"))
-        for etype in _FORM:
+        for etype in FORM_EVENT_TYPES:
             if etype in (r.get("events") or ()):
-                flags.append(badge(EVENT_LABELS[etype].lower(), "warn"))
+                flags.append(badge(etype.label.lower(), "warn"))
         if not flags:
             flags.append(badge("ok", "ok"))
         classes.append("flagged" if any("warn" in f for f in flags) else "")
@@ -315,13 +313,14 @@ def _rep_table(reps: Sequence[Mapping[str, Any]], limit: float | None) -> str:
 def _event_table(events: Sequence[Mapping[str, Any]]) -> str:
     rows = []
     for e in events:
-        etype = str(e.get("type"))
-        warn = etype not in ("rom_warning",)
+        name = str(e.get("type"))
+        etype = EventType.known(name)
+        warn = etype is None or etype.marks_rep
         rows.append(
             [
                 esc(clock(e.get("t_s"), 1)),
                 esc(int(e.get("rep", -1)) + 1),
-                badge(EVENT_LABELS.get(etype, etype), "warn" if warn else "info"),
+                badge(etype.label if etype else name, "warn" if warn else "info"),
                 esc(e.get("message", "")),
             ]
         )

@@ -43,7 +43,7 @@ from types import TracebackType
 from typing import IO, Any, Final, Literal, Self
 
 from legpress.detect.config import DetectorConfig, Profile
-from legpress.detect.events import Event, Rep
+from legpress.detect.events import FORM_EVENT_TYPES, Event, EventType, Rep
 from legpress.dsp.calibration import Calibration
 from legpress.errors import ConfigError, LegPressError, UsageError
 from legpress.storage.migrations import LATEST_VERSION, migrate, schema_version
@@ -51,7 +51,6 @@ from legpress.storage.migrations import LATEST_VERSION, migrate, schema_version
 __all__ = [
     "DEFAULT_SET_REST_S",
     "EXPORT_FORMAT",
-    "FORM_EVENT_TYPES",
     "MACHINE_KINDS",
     "AlreadyExistsError",
     "Machine",
@@ -69,8 +68,6 @@ __all__ = [
 #: A rest longer than this between two reps starts a new set.
 DEFAULT_SET_REST_S: Final = 30.0
 MACHINE_KINDS: Final = ("incline45", "horizontal")
-#: Events about form, besides lift-off and range of motion.
-FORM_EVENT_TYPES: Final = ("fast_lowering", "bounce", "knee_lock")
 #: The ``format`` of a JSON export (and of :meth:`SessionStore.import_session` input).
 EXPORT_FORMAT: Final = "legpress-session"
 _EXPORT_VERSION: Final = 1
@@ -305,7 +302,7 @@ def rep_from_dict(d: Mapping[str, Any]) -> Rep:
                 kwargs[name] = None if name in _REP_OPTIONAL else math.nan
             else:
                 kwargs[name] = float(value)
-        kwargs["events"] = tuple(str(e) for e in d.get("events") or ())
+        kwargs["events"] = tuple(EventType(str(e)) for e in d.get("events") or ())
         return Rep(**kwargs)
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"rep is malformed: {exc}") from None
@@ -320,7 +317,7 @@ def event_from_dict(d: Mapping[str, Any]) -> Event:
     try:
         evidence = d.get("evidence") or {}
         return Event(
-            type=str(d["type"]),
+            type=EventType(str(d["type"])),
             t_s=float(d["t_s"]),
             rep=int(d["rep"]),
             message=str(d.get("message", "")),
@@ -358,7 +355,7 @@ def compute_stats(
         "sets": len({r.get("set", 0) for r in reps}),
         "lift_offs": sum(1 for r in reps if r.get("lift_off")),
         "rom_exceeded": sum(1 for r in reps if r.get("rom_exceeded")),
-        "rom_warnings": by_type.get("rom_warning", 0),
+        "rom_warnings": by_type.get(EventType.ROM_WARNING, 0),
         "form_events": sum(by_type.get(t, 0) for t in FORM_EVENT_TYPES),
         "events_by_type": dict(sorted(by_type.items())),
         "max_depth_mm": max(finite_depths) if finite_depths else None,
@@ -915,7 +912,14 @@ class SessionStore:
         cur = db.execute(
             "INSERT INTO events (session_id, rep_index, type, t_s, message, evidence) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (session_id, event.rep, event.type, event.t_s, event.message, _dumps(event.evidence)),
+            (
+                session_id,
+                event.rep,
+                event.type.value,
+                event.t_s,
+                event.message,
+                _dumps(event.evidence),
+            ),
         )
         return int(cur.lastrowid or 0)
 
@@ -1058,7 +1062,7 @@ class SessionStore:
                 ) e ON e.session_id = s.id
                 {where}
                 ORDER BY s.started_at, s.id""",
-                (*FORM_EVENT_TYPES, *args),
+                (*(t.value for t in FORM_EVENT_TYPES), *args),
             ).fetchall()
         out = []
         for row in rows:
