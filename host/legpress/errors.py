@@ -74,3 +74,21 @@ class ConfigError(LegPressError, ValueError):
     """A profile, calibration or configuration value is invalid."""
 
     exit_code = 2
+
+
+class StoreError(LegPressError, OSError):
+    """The session database cannot be used (locked, damaged, unwritable, too new)."""
+
+    exit_code = 7
+
+
+class NotFoundError(LegPressError, LookupError):
+    """No person, machine or session with that name or id."""
+
+    exit_code = 8
+
+
+class AlreadyExistsError(LegPressError, ValueError):
+    """A person or machine with that name, or that rep of a session, is already stored."""
+
+    exit_code = 9

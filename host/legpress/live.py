@@ -1,6 +1,7 @@
 """Live monitoring: a device stream through detection into a view, alerts, a recording and
 the session store. Used by ``legpress monitor``, ``legpress demo`` and ``legpress calibrate``;
-no terminal code here (see :mod:`legpress.cli.view`).
+no terminal code here: :class:`ViewState` is what a view shows, :mod:`legpress.cli.view`
+renders it.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from legpress.cli.view import RepLine, ViewState
-from legpress.detect import DetectorConfig, Event, Pipeline, Rep
+from legpress.detect import DetectorConfig, Event, EventType, Pipeline, Rep
 from legpress.device import (
     Connected,
     Disconnected,
@@ -30,6 +30,57 @@ from legpress.dsp.calibration import Calibration
 from legpress.protocol.decoder import SampleBlock
 from legpress.protocol.messages import DeviceInfo
 
+#: How long an alert stays on screen (s); each event type says what it shows (EventType.alert).
+ALERT_HOLD_S = 2.5
+
+
+@dataclass
+class RepLine:
+    """One finished rep in the rep list."""
+
+    index: int
+    depth_mm: float
+    lowering_s: float
+    pushing_s: float
+    flags: str = ""
+
+
+@dataclass
+class ViewState:
+    """Everything the live view shows; the monitor command keeps it up to date."""
+
+    title: str = "legpress"
+    person: str = ""
+    depth_mm: float = 0.0
+    limit_mm: float | None = None
+    warn_mm: float | None = None
+    max_depth_mm: float = 0.0
+    contact: list[float] = field(default_factory=list)  # per cell, seat first, 1.0 = baseline
+    phase: str = "top"
+    reps: list[RepLine] = field(default_factory=list)
+    alert_type: EventType | None = None
+    alert_message: str = ""
+    alert_t_s: float = -math.inf
+    t_s: float = 0.0
+    link: str = "connecting"
+    loss_pct: float = 0.0
+    faults: str = ""
+    counts: dict[EventType, int] = field(default_factory=dict)
+
+    def raise_alert(self, etype: EventType | str, message: str, t_s: float) -> bool:
+        """Show an event unless a more severe one is still showing. True if shown."""
+        kind = EventType(etype)
+        showing = self.alert_type
+        if showing is not None and self.alert_active() and kind.severity < showing.severity:
+            return False
+        self.alert_type, self.alert_message, self.alert_t_s = kind, message, t_s
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        return True
+
+    def alert_active(self) -> bool:
+        """True while the last alert is still within its display time."""
+        return self.t_s - self.alert_t_s < ALERT_HOLD_S
+
 
 @dataclass(slots=True)
 class LiveResult:
@@ -42,7 +93,6 @@ class LiveResult:
         samples: samples received.
         lost_packets: sample packets lost on the link.
         recording: the recording file, if one was written.
-        session_id: the session's id in the store, if stored.
     """
 
     reps: list[Rep] = field(default_factory=list)
@@ -51,7 +101,6 @@ class LiveResult:
     samples: int = 0
     lost_packets: int = 0
     recording: str | None = None
-    session_id: int | None = None
 
 
 class LiveSession:

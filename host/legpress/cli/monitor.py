@@ -29,7 +29,7 @@ from legpress.cli._common import (
 )
 from legpress.cli.view import render
 from legpress.detect import DetectorConfig, Event, Rep
-from legpress.errors import ConfigError, UsageError
+from legpress.errors import ConfigError, NotFoundError, UsageError
 from legpress.live import LiveResult, LiveSession
 
 _FRAME_S = 0.1
@@ -94,7 +94,7 @@ def _profile_limit(args: argparse.Namespace) -> float | None:
     """The person's limit from the store (therapist's, else learned), if any."""
     if not args.person:
         return None
-    from legpress.storage.store import NotFoundError, SessionStore
+    from legpress.storage.store import SessionStore
 
     with SessionStore(args.db) as store:
         try:

@@ -1,4 +1,5 @@
-"""The live terminal view of ``legpress monitor``: pure functions from state to text.
+"""The live terminal view of ``legpress monitor``: pure functions from a
+:class:`~legpress.live.ViewState` to text.
 
 Readable from two metres: the current alert in block letters five lines tall, the sled depth as
 a full-width bar against the limit and its warning zone, one bar per pad cell, the rep counter
@@ -9,9 +10,8 @@ monitor command writes what these functions return.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
-from legpress.detect.events import EventType
+from legpress.live import ViewState
 
 # A 5-row block font for the alert words. Each glyph is 5 rows of equal width.
 _FONT: dict[str, tuple[str, ...]] = {
@@ -41,9 +41,6 @@ _FONT: dict[str, tuple[str, ...]] = {
     " ": ("   ", "   ", "   ", "   ", "   "),
 }
 
-# How long an alert stays on screen (s); each event type says what it shows (EventType.alert).
-ALERT_HOLD_S = 2.5
-
 
 def big_text(text: str) -> list[str]:
     """``text`` in 5-row block letters (unknown characters become spaces)."""
@@ -53,54 +50,6 @@ def big_text(text: str) -> list[str]:
         for r in range(5):
             rows[r] += glyph[r].replace("#", "█") + " "
     return [r.rstrip() for r in rows]
-
-
-@dataclass
-class RepLine:
-    """One finished rep in the rep list."""
-
-    index: int
-    depth_mm: float
-    lowering_s: float
-    pushing_s: float
-    flags: str = ""
-
-
-@dataclass
-class ViewState:
-    """Everything the live view shows; the monitor command keeps it up to date."""
-
-    title: str = "legpress"
-    person: str = ""
-    depth_mm: float = 0.0
-    limit_mm: float | None = None
-    warn_mm: float | None = None
-    max_depth_mm: float = 0.0
-    contact: list[float] = field(default_factory=list)  # per cell, seat first, 1.0 = baseline
-    phase: str = "top"
-    reps: list[RepLine] = field(default_factory=list)
-    alert_type: EventType | None = None
-    alert_message: str = ""
-    alert_t_s: float = -math.inf
-    t_s: float = 0.0
-    link: str = "connecting"
-    loss_pct: float = 0.0
-    faults: str = ""
-    counts: dict[EventType, int] = field(default_factory=dict)
-
-    def raise_alert(self, etype: EventType | str, message: str, t_s: float) -> bool:
-        """Show an event unless a more severe one is still showing. True if shown."""
-        kind = EventType(etype)
-        showing = self.alert_type
-        if showing is not None and self.alert_active() and kind.severity < showing.severity:
-            return False
-        self.alert_type, self.alert_message, self.alert_t_s = kind, message, t_s
-        self.counts[kind] = self.counts.get(kind, 0) + 1
-        return True
-
-    def alert_active(self) -> bool:
-        """True while the last alert is still within its display time."""
-        return self.t_s - self.alert_t_s < ALERT_HOLD_S
 
 
 def depth_bar(

@@ -45,20 +45,24 @@ from typing import IO, Any, Final, Literal, Self
 from legpress.detect.config import DetectorConfig, Profile
 from legpress.detect.events import FORM_EVENT_TYPES, Event, EventType, Rep
 from legpress.dsp.calibration import Calibration
-from legpress.errors import ConfigError, LegPressError, UsageError
+from legpress.errors import (
+    AlreadyExistsError,
+    ConfigError,
+    LegPressError,
+    NotFoundError,
+    StoreError,
+    UsageError,
+)
 from legpress.storage.migrations import LATEST_VERSION, migrate, schema_version
 
 __all__ = [
     "DEFAULT_SET_REST_S",
     "EXPORT_FORMAT",
     "MACHINE_KINDS",
-    "AlreadyExistsError",
     "Machine",
-    "NotFoundError",
     "Person",
     "SessionRow",
     "SessionStore",
-    "StoreError",
     "compute_stats",
     "default_db_path",
     "event_from_dict",
@@ -79,24 +83,6 @@ _REP_OPTIONAL: Final = frozenset(
     f.name for f in fields(Rep) if "None" in str(f.type) and f.name != "index"
 )
 _REP_BOOL: Final = frozenset(f.name for f in fields(Rep) if str(f.type) == "bool")
-
-
-class StoreError(LegPressError, OSError):
-    """The session database cannot be used (locked, damaged, unwritable, too new)."""
-
-    exit_code = 7
-
-
-class NotFoundError(LegPressError, LookupError):
-    """No person, machine or session with that name or id."""
-
-    exit_code = 8
-
-
-class AlreadyExistsError(LegPressError, ValueError):
-    """A person or machine with that name, or that rep of a session, is already stored."""
-
-    exit_code = 9
 
 
 def default_db_path() -> Path:

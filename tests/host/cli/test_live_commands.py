@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from legpress.cli.main import main
-from legpress.cli.view import ViewState, big_text, depth_bar, render
+from legpress.cli.view import big_text, depth_bar, render
+from legpress.live import ViewState
 
 SIM = "sim:scenario=liftoff,seed=2,realtime=0"
 

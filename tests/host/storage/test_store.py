@@ -15,12 +15,16 @@ import pytest
 
 from legpress.detect import DetectorConfig, Profile, learn_profile
 from legpress.detect.events import Event, Rep
-from legpress.errors import ConfigError, LegPressError, UsageError
-from legpress.storage.store import (
+from legpress.errors import (
     AlreadyExistsError,
+    ConfigError,
+    LegPressError,
     NotFoundError,
-    SessionStore,
     StoreError,
+    UsageError,
+)
+from legpress.storage.store import (
+    SessionStore,
     default_db_path,
     event_from_dict,
     rep_from_dict,

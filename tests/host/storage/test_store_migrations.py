@@ -9,8 +9,9 @@ import pytest
 
 import legpress.storage.migrations as mig
 from legpress.detect import Profile
+from legpress.errors import StoreError
 from legpress.storage.migrations import LATEST_VERSION, MIGRATIONS, Migration, migrate
-from legpress.storage.store import SessionStore, StoreError
+from legpress.storage.store import SessionStore
 
 # The first released schema, frozen here: if someone edits MIGRATIONS[0] instead of adding a
 # step, databases in the field would no longer match, and this copy makes the tests notice.

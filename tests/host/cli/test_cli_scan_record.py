@@ -22,7 +22,7 @@ from tests.host.transport.bumble_backend import LazyAir, VirtualAir
 from tests.host.transport.fake_device import NAME
 from tests.host.transport.virtual_legpress import VirtualLegPress
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SIM = "sim:scenario=liftoff,seed=3,realtime=0,duration=5"
 
 
