@@ -70,8 +70,13 @@ def analyze_file(
         decoded = decode_recording(src)
         rec = decoded.recording
         info = rec.info
+        t0 = int(rec.t_host_ns[0]) if len(rec.t_host_ns) else None
+        damage = rec.stats.describe(t0)
         if not len(decoded.samples):
-            raise RecordingError(f"{src}: the recording holds no samples")
+            raise RecordingError(
+                f"{src}: the recording holds no readable samples"
+                + (f" ({damage})" if damage else "")
+            )
         pipeline = Pipeline(info, calibration or rec.calibration, config)
         series, _ = pipeline.feed(decoded.samples)
         analyzer = pipeline.analyzer
@@ -85,6 +90,8 @@ def analyze_file(
             "corrupt_packets": stats.corrupt,
             "duplicates": stats.duplicates,
             "damaged_file": rec.stats.damaged,
+            "damaged_bytes": rec.stats.skipped_bytes + rec.stats.truncated_bytes,
+            "file_note": damage,
         }
         return Analysis(src, "recording", analyzer.reps, analyzer.events, series, facts)
     series = import_csv(src)

@@ -796,6 +796,7 @@ class Device:
                 person=None if known["person"] is None else str(known["person"]),
                 machine=None if known["machine"] is None else str(known["machine"]),
                 extra=header,
+                t0_host_ns=self._link.now_ns(),
             ),
             overwrite=self._overwrite,
         )
@@ -842,7 +843,7 @@ class Device:
         timeout = self._command_timeout_s if timeout_s is None else timeout_s
         self._stats.commands += 1
         try:
-            self._record(RecordKind.HOST, time.monotonic_ns(), packet)
+            self._record(RecordKind.HOST, self._link.now_ns(), packet)
             await self._link.send(packet)
             async with asyncio.timeout(timeout):
                 reply = await future

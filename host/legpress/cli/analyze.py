@@ -61,6 +61,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
     analysis = analyze_file(args.file, config, load_calibration(args))
+    if analysis.info.get("damaged_file"):
+        print(f"legpress: note: {args.file}: {analysis.info['file_note']}", file=sys.stderr)
     out = sys.stdout
     for line in analysis.lines():
         out.write(json.dumps(line) + "\n")

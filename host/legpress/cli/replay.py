@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,9 @@ from legpress.device import (
     LogEvent,
     open_device,
 )
+from legpress.errors import RecordingError
 from legpress.protocol.decoder import SampleBlock
-from legpress.storage.recording import RecordingReader
+from legpress.storage.recording import RecordingReader, RecordKind
 
 
 async def _replay(args: argparse.Namespace) -> dict[str, Any]:
@@ -73,7 +75,8 @@ async def _replay(args: argparse.Namespace) -> dict[str, Any]:
         "corrupt_packets": stats.decoder.corrupt,
         "reconnects": stats.link.reconnects,
         "damaged_file": reader.stats.damaged,
-        "file_note": reader.stats.describe(),
+        "damaged_bytes": reader.stats.skipped_bytes + reader.stats.truncated_bytes,
+        "file_note": reader.stats.describe(_first_device_t(reader)),
         "replay_s": round(time.monotonic() - start, 3),
         "events": events,
     }
@@ -96,18 +99,25 @@ def _describe(item: object) -> str:
     return ""
 
 
+def _first_device_t(reader: RecordingReader) -> int | None:
+    return next((r.t_host_ns for r in reader.records() if r.kind is RecordKind.DEVICE), None)
+
+
 def _run(args: argparse.Namespace) -> int:
     summary = run(_replay(args))
     if args.json:
         print(json.dumps(summary))
-        return 0
-    print(
-        f"{summary['samples']} samples over {duration(summary['duration_s'])}, "
-        f"{summary['lost_packets']} packets lost in {summary['gaps']} gaps, "
-        f"{summary['corrupt_packets']} corrupt, {summary['reconnects']} reconnects"
-    )
+    else:
+        print(
+            f"{summary['samples']} samples over {duration(summary['duration_s'])}, "
+            f"{summary['lost_packets']} packets lost in {summary['gaps']} gaps, "
+            f"{summary['corrupt_packets']} corrupt, {summary['reconnects']} reconnects"
+        )
     if summary["damaged_file"]:
-        print(f"note: {summary['file_note']}")
+        print(f"legpress: note: {args.recording}: {summary['file_note']}", file=sys.stderr)
+    if not summary["samples"]:
+        note = f" ({summary['file_note']})" if summary["damaged_file"] else ""
+        raise RecordingError(f"{args.recording}: no samples could be read{note}")
     return 0
 
 

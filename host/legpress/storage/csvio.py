@@ -120,6 +120,11 @@ def export_recording_csv(
 
     decoded = decode_recording(recording)
     rec = decoded.recording
+    if not len(decoded.samples):
+        damage = rec.stats.describe()
+        raise RecordingError(
+            f"{rec.path}: no samples could be read" + (f" ({damage})" if damage else "")
+        )
     cal = calibration or rec.calibration or Calibration.from_info(rec.info)
     if not isinstance(out, str | os.PathLike):
         return write_samples_csv(out, decoded.samples, cal)

@@ -42,10 +42,12 @@ from legpress.errors import ProtocolError, RecordingError
 from legpress.protocol.decoder import Decoder, DecoderStats, Gap, SampleBlock, decode_packets
 from legpress.protocol.messages import DeviceInfo
 from legpress.protocol.spec import VERSION, Command, MsgType, Result
+from legpress.storage.resync import RecordScanner
 
 __all__ = [
     "FORMAT_VERSION",
     "MAGIC",
+    "Damage",
     "DecodedRecording",
     "ReadStats",
     "Record",
@@ -69,7 +71,6 @@ _CRC: Final = struct.Struct("<I")
 _REC_SIZE: Final = _REC.size  # 13
 _MAX_PAYLOAD: Final = 1 << 20
 _MAX_HEADER: Final = 1 << 20
-_PLAUSIBLE_NS: Final = 86_400 * 10**9  # resync: a record within a day of the previous one
 
 
 class RecordKind(IntEnum):
@@ -366,42 +367,88 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+@dataclass(frozen=True, slots=True)
+class Damage:
+    """One stretch of a recording that could not be read.
+
+    Attributes:
+        offset: where it starts, in bytes from the start of the file.
+        length: how many bytes were skipped.
+        torn: a last record cut short because the recording was interrupted (a kill, a power
+            loss), rather than damage to bytes that had been written whole.
+        after_t_host_ns: the time of the last good record before it (None at the start).
+    """
+
+    offset: int
+    length: int
+    torn: bool = False
+    after_t_host_ns: int | None = None
+
+
 @dataclass(slots=True)
 class ReadStats:
     """What reading a recording found.
 
     Attributes:
         records: good records read.
-        corrupt_records: damaged stretches skipped in the middle of the file (bad CRC or
-            length), after which reading resynchronised.
+        corrupt_records: damaged stretches skipped (a bad CRC or length), in the middle of the
+            file or at its end; reading resumes at the next whole record after each.
         skipped_bytes: bytes thrown away with them.
         truncated_bytes: bytes of a torn last record (the writer was killed mid-record);
             ignored.
+        damage: every skipped stretch, in file order (where, how long).
     """
 
     records: int = 0
     corrupt_records: int = 0
     skipped_bytes: int = 0
     truncated_bytes: int = 0
+    damage: list[Damage] = field(default_factory=list)
 
     @property
     def damaged(self) -> bool:
         """True if anything was skipped."""
         return bool(self.corrupt_records or self.truncated_bytes)
 
-    def describe(self) -> str:
-        """One line on what was skipped, or ``""``."""
+    def describe(self, t0_host_ns: int | None = None) -> str:
+        """One line on what was skipped and where, or ``""``.
+
+        Args:
+            t0_host_ns: with it, each place also says how far into the session it is.
+        """
         parts = []
-        if self.truncated_bytes:
+        stretches = [d for d in self.damage if not d.torn]
+
+        def at(d: Damage) -> str:
+            text = f"{d.length} at byte {d.offset}"
+            if t0_host_ns is not None and d.after_t_host_ns is not None:
+                text += f" ({max(0.0, (d.after_t_host_ns - t0_host_ns) / 1e9):.1f} s in)"
+            return text
+
+        if stretches:
+            where = ", ".join(at(d) for d in stretches[:3])
+            if len(stretches) > 3:
+                where += f", and {len(stretches) - 3} more"
             parts.append(
-                f"the last record was torn ({self.truncated_bytes} bytes ignored; "
-                "the recording was interrupted)"
+                f"{len(stretches)} damaged stretch{'es' if len(stretches) > 1 else ''} "
+                f"skipped ({self.skipped_bytes} bytes: {where}); {self.records} good "
+                "records kept"
             )
-        if self.corrupt_records:
+        torn = [d for d in self.damage if d.torn]
+        if torn:
             parts.append(
-                f"{self.corrupt_records} damaged stretch(es) skipped ({self.skipped_bytes} bytes)"
+                f"the last record was torn ({self.truncated_bytes} bytes ignored at byte "
+                f"{torn[0].offset}; the recording was interrupted)"
             )
         return "; ".join(parts)
+
+    def _skip(self, offset: int, length: int, t_host_ns: int | None, torn: bool = False) -> None:
+        self.damage.append(Damage(offset, length, torn, t_host_ns))
+        if torn:
+            self.truncated_bytes += length
+        else:
+            self.corrupt_records += 1
+            self.skipped_bytes += length
 
 
 class RecordingReader:
@@ -417,7 +464,6 @@ class RecordingReader:
         path: the file.
         header: the JSON header.
         info: the device's ``DEVICE_INFO`` from the header.
-        stats: what reading found (filled as records are read).
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -430,9 +476,17 @@ class RecordingReader:
             raise RecordingError(f"{self.path} is a directory, not a recording") from None
         except OSError as exc:
             raise RecordingError(f"cannot read recording {self.path}: {exc.strerror}") from None
-        self.stats = ReadStats()
+        self._stats: ReadStats | None = None
+        self._cached: list[tuple[int, int, int, int]] | None = None
         self.header, self._start = self._parse_header()
         self.info = self._parse_info()
+
+    @property
+    def stats(self) -> ReadStats:
+        """What reading the records found: good records, and every damaged stretch skipped."""
+        self._index()
+        assert self._stats is not None
+        return self._stats
 
     # -- header -----------------------------------------------------------------------------
 
@@ -494,9 +548,15 @@ class RecordingReader:
             yield Record(RecordKind(kind), t, data[start:end])
 
     def _index(self) -> list[tuple[int, int, int, int]]:
-        """(kind, t_host_ns, payload start, payload end) of every good record, in one pass."""
-        self.stats = ReadStats()
-        stats = self.stats
+        """(kind, t_host_ns, payload start, payload end) of every good record.
+
+        One pass; after damage, :class:`~legpress.storage.resync.RecordScanner` finds the next
+        whole record with a valid CRC, whatever its time, in time linear in the file, so
+        damage costs the damaged records only.
+        """
+        if self._cached is not None:
+            return self._cached
+        stats = ReadStats()
         data = self._data
         n = len(data)
         pos = self._start
@@ -506,8 +566,9 @@ class RecordingReader:
         mv = memoryview(data)
         out: list[tuple[int, int, int, int]] = []
         keep = out.append
-        last_t: int | None = None
         limit = n - _REC_SIZE - 4
+        scanner: RecordScanner | None = None
+        last_t: int | None = None
         while pos < n:
             if pos <= limit:
                 size, kind, t = unpack(data, pos)
@@ -522,32 +583,28 @@ class RecordingReader:
                     last_t = t
                     pos = end + 4
                     continue
-            nxt = self._resync(pos + 1, last_t)
+            if scanner is None:
+                scanner = RecordScanner(data, _MAX_PAYLOAD)
+            nxt = scanner.next_record(pos + 1)
             if nxt is None:
-                stats.truncated_bytes = n - pos
-                _log.warning("%s: %s", self.path, stats.describe())
+                stats._skip(pos, n - pos, last_t, torn=self._torn(pos))
                 break
-            stats.corrupt_records += 1
-            stats.skipped_bytes += nxt - pos
+            stats._skip(pos, nxt - pos, last_t)
             pos = nxt
         stats.records = len(out)
+        if stats.damaged:
+            _log.warning("%s: %s", self.path, stats.describe())
+        self._stats, self._cached = stats, out
         return out
 
-    def _resync(self, start: int, last_t: int | None) -> int | None:
-        """The offset of the next good record after damage, or None (a torn tail)."""
-        data = self._data
-        n = len(data)
-        mv = memoryview(data)
-        for pos in range(start, n - _REC_SIZE - 4 + 1):
-            size, kind, t = _REC.unpack_from(data, pos)
-            end = pos + _REC_SIZE + size
-            if size > _MAX_PAYLOAD or kind > 2 or end + 4 > n:
-                continue
-            if last_t is not None and abs(t - last_t) > _PLAUSIBLE_NS:
-                continue
-            if zlib.crc32(mv[pos:end]) == _CRC.unpack_from(data, end)[0]:
-                return pos
-        return None
+    def _torn(self, pos: int) -> bool:
+        """Whether the unreadable end from ``pos`` is one record cut short by an interruption:
+        too short for a record header, or a plausible header whose record runs past the end."""
+        n = len(self._data)
+        if n - pos < _REC_SIZE + 4:
+            return True
+        size, kind, _ = _REC.unpack_from(self._data, pos)
+        return bool(size <= _MAX_PAYLOAD and kind <= 2 and pos + _REC_SIZE + size + 4 > n)
 
 
 @dataclass(slots=True)

@@ -8,6 +8,7 @@ to a :class:`LinkSink` (the :class:`~legpress.device.Device`), together with a f
 from __future__ import annotations
 
 import abc
+import time
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
 
@@ -167,6 +168,12 @@ class Link(abc.ABC):
             TransportError: the link is down or the write failed.
             UsageError: the source cannot take this command (a recording).
         """
+
+    def now_ns(self) -> int:
+        """The link's clock, the one its packets are stamped with: ``time.monotonic_ns()``
+        for a device. A stand-in that runs faster than real time (``sim:…,realtime=0``, a
+        replay) has its own, so commands and events recorded beside its packets share it."""
+        return time.monotonic_ns()
 
     def describe(self) -> str:
         """A short name for messages, e.g. ``LegPress-3A7F (C4:DE:E2:11:3A:7F)``."""

@@ -124,7 +124,7 @@ class LocalLink(Link):
         self._sink = sink
         self.stats.connects += 1
         self.stats.connected = True
-        sink.put(LinkUp(time.monotonic_ns(), address))
+        sink.put(LinkUp(self.now_ns(), address))
         self._task = asyncio.create_task(run, name=name)
 
     async def close(self) -> None:
@@ -142,4 +142,4 @@ class LocalLink(Link):
             raise self.not_open_error(f"{self.url} is not open")
         reply = self._responder.respond(packet)
         self.stats.sent += 1
-        self._sink.put(RawPacket(time.monotonic_ns(), reply))
+        self._sink.put(RawPacket(self.now_ns(), reply))

@@ -37,6 +37,7 @@ class ReplayLink(LocalLink):
         self.realtime = realtime
         self.speed = speed
         self._reader: RecordingReader | None = None
+        self._clock_ns = 0
 
     @property
     def reader(self) -> RecordingReader:
@@ -50,6 +51,8 @@ class ReplayLink(LocalLink):
         if not str(self.path):
             raise RecordingError("replay: needs a file, e.g. replay:session.lprec")
         self._reader = await asyncio.to_thread(RecordingReader, self.path)
+        t0 = self._reader.header.get("t0_host_ns")
+        self._clock_ns = t0 if isinstance(t0, int) else 0
         self._start(
             sink,
             self._reader.info,
@@ -82,6 +85,7 @@ class ReplayLink(LocalLink):
                 await sink.wait_writable()
                 if i % YIELD_EVERY == 0:
                     await asyncio.sleep(0)
+            self._clock_ns = rec.t_host_ns
             if rec.kind is RecordKind.DEVICE:
                 stats.packets += 1
                 stats.bytes += len(rec.payload)
@@ -103,7 +107,11 @@ class ReplayLink(LocalLink):
                         )
                     )
         self.stats.connected = False
-        sink.put(LinkEnd(time.monotonic_ns()))
+        sink.put(LinkEnd(self.now_ns()))
+
+    def now_ns(self) -> int:
+        """The recording's clock: the time of the record played last."""
+        return self._clock_ns
 
     def describe(self) -> str:
         """The recording's file name."""

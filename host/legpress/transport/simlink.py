@@ -53,6 +53,8 @@ class SimLink(LocalLink):
         except (ValueError, TypeError, KeyError) as exc:
             raise UsageError(f"{url}: {exc}") from None
         self._packets: Iterator[tuple[int, bytes]] | None = None
+        self._shift_ns = 0
+        self._clock_ns = 0
 
     async def open(self, sink: LinkSink) -> None:
         """Start the simulation; its first packet is DEVICE_INFO."""
@@ -69,6 +71,10 @@ class SimLink(LocalLink):
             raise TransportError(
                 f"{self.url}: bad DEVICE_INFO from the simulator: {exc}"
             ) from None
+        # The simulated receive times, shifted to start at this host's monotonic clock now;
+        # with realtime=0 they run ahead of it, and now_ns() follows them.
+        self._shift_ns = time.monotonic_ns() - first_t
+        self._clock_ns = first_t + self._shift_ns
         self._start(
             sink,
             info,
@@ -92,9 +98,7 @@ class SimLink(LocalLink):
         self, sink: LinkSink, first_t: int, first: bytes, packets: Iterator[tuple[int, bytes]]
     ) -> None:
         stats = self.stats
-        start_ns = time.monotonic_ns()
-        # Real time: shift the simulated receive times onto this host's monotonic clock.
-        shift = start_ns - first_t if self.realtime else 0
+        shift = self._shift_ns
         t, packet = first_t, first
         i = 0
         while True:
@@ -108,6 +112,7 @@ class SimLink(LocalLink):
                     await asyncio.sleep(0)
             stats.packets += 1
             stats.bytes += len(packet)
+            self._clock_ns = t + shift
             sink.put(RawPacket(t + shift, packet))
             i += 1
             try:
@@ -115,7 +120,12 @@ class SimLink(LocalLink):
             except StopIteration:
                 break
         stats.connected = False
-        sink.put(LinkEnd(time.monotonic_ns()))
+        sink.put(LinkEnd(self.now_ns()))
+
+    def now_ns(self) -> int:
+        """The host's monotonic clock in real time; with ``realtime=0`` the simulated one (the
+        receive time of the latest packet), which runs faster."""
+        return time.monotonic_ns() if self.realtime else self._clock_ns
 
     def describe(self) -> str:
         """``the simulator (sim:...)``."""
