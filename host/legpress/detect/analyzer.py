@@ -16,9 +16,12 @@ The phases of a rep: ``TOP`` (waiting at the top; the top reference is the lowes
 ``DOWN`` (lowering; the bottom is the deepest depth seen), ``UP`` (pushing; ends near the top,
 or returns to ``DOWN`` if the sled goes deeper again).
 
-Lumbar lift-off compares the load on the lowest pad cells in contact (the lower back) with their
-baseline, measured at the top just before the rep; leg force, cell gains and slow drift cancel
-in that ratio, a dead cell is left out of the group, and the baseline is taken afresh every rep.
+Lumbar lift-off is judged on how the load is spread along the strip, never on absolute
+levels: the lower back's share of the pad load (each cell against its own baseline, taken at
+the top just before the rep, so units, leg force, cell gains and slow drift cancel) is placed
+between this person's floor (the share their lower back keeps once off the pad) and what their
+clean reps showed at the same depth. Both are learned as the session goes (and can come from
+calibration). A rep whose pad cannot be judged says so with a ``pad_unjudged`` event.
 """
 
 from __future__ import annotations
@@ -111,7 +114,19 @@ class Analyzer:
         # and the bounce window behind a bottom at most bounce_reversal_s old.
         self._w_reversal = samples(config.bounce_reversal_s)
         self._hist_len = max(self._n_base, self._w_vel, self._w_bounce + self._w_reversal) + 2
+        self._m_warn = samples(config.tilt_warning_min_s)
+        self.cell_pitch_mm = cell_pitch_mm
         self._cell_mm = np.arange(n_cells, dtype=np.float64) * cell_pitch_mm
+        self._lower_n = max(1, round(config.lower_back_mm / cell_pitch_mm))
+        # What the person's clean reps showed, per depth bin (NaN: no clean rep there yet),
+        # and the floors seen (shares their lower back kept while off the pad).
+        self._bin_mm = config.reference_bin_mm
+        self._n_bins = int(2000.0 / self._bin_mm) + 2
+        self.reference = np.full(self._n_bins, np.nan)
+        self.floors: list[float] = []
+        self.floor_prior: float | None = None
+        self._load_ref = 0.0  # the largest baseline total seen in the session
+        self._stuck = np.zeros(n_cells, bool)
 
         # History of the last samples (for windows reaching back across blocks).
         self._h_t = np.empty(0, np.float64)
@@ -159,7 +174,8 @@ class Analyzer:
         self._base_g = self._seen - h  # global index of context index 0
         self._v = self._velocity()
         self._ratio_all: F64 | None = None
-        self._next_all: F64 | None = None
+        self._share_all: F64 | None = None
+        self._front_all: F64 | None = None
         self._ratio_lo = self._ratio_hi = 0
         self._cop_all: F64 | None = None
         self._out = out
@@ -194,27 +210,56 @@ class Analyzer:
     # lower-back group: it changes only when a rep begins). Each step slices them.
 
     def _ratio(self, lo: int, hi: int) -> F64:
-        """Lower-back load over its baseline for context samples lo..hi-1 (NaN: unknown)."""
+        """The position of the lower-back share between the floor (0) and this person's clean
+        reps at the same depth (1), for context samples lo..hi-1 (NaN: cannot be judged)."""
         if self._group is None:
             return np.full(hi - lo, np.nan)
         if self._ratio_all is None or not self._ratio_lo <= lo <= hi <= self._ratio_hi:
-            # Computed ahead in windows: a rep's group is valid from its start onward only.
+            # Computed ahead in windows: a rep's groups are valid from its start onward only.
             self._ratio_lo = lo
             self._ratio_hi = min(self._t.size, max(hi, lo + _CACHE))
             load = self._load[self._ratio_lo : self._ratio_hi]
-            self._ratio_all = _row_sum(load[:, self._group]) / self._group_base
-            self._next_all = (
-                load[:, self._next_cell] / self._next_base if self._next_cell >= 0 else None
-            )
+            lower = _row_sum(load[:, self._group]) * self._group_scale
+            upper = _row_sum(load[:, self._upper])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                share = np.where(upper > 0, lower / upper, np.nan)
+            d = self._d[self._ratio_lo : self._ratio_hi]
+            bins = np.clip((d / self._bin_mm).astype(np.int64), 0, self._n_bins - 1)
+            span = self._span[bins]
+            self._share_all = share
+            self._ratio_all = (share - self._floor) / span
+            if self._next_cell >= 0:
+                rest = _row_sum(load[:, self._rest])
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    self._front_all = np.where(
+                        rest > 0, load[:, self._next_cell] * self._front_scale / rest, np.nan
+                    )
         return self._ratio_all[lo - self._ratio_lo : hi - self._ratio_lo]
 
-    def _next_ratio(self, lo: int, hi: int) -> F64:
-        """Load of the first cell in contact above the group over its baseline (0: none)."""
-        if self._next_cell < 0:
-            return np.zeros(hi - lo)
+    def _front(self, lo: int, hi: int) -> F64:
+        """The contact front: the first cell above the lower back, its ratio to baseline over
+        that of the cells above it (NaN: no such cells)."""
+        if self._group is None or self._next_cell < 0:
+            return np.full(hi - lo, np.nan)
         self._ratio(lo, hi)  # fills the window
-        assert self._next_all is not None
-        return self._next_all[lo - self._ratio_lo : hi - self._ratio_lo]
+        assert self._front_all is not None
+        return self._front_all[lo - self._ratio_lo : hi - self._ratio_lo]
+
+    def _share(self, lo: int, hi: int) -> F64:
+        """The lower-back share itself (over its baseline share) for context samples lo..hi-1."""
+        if self._group is None:
+            return np.full(hi - lo, np.nan)
+        self._ratio(lo, hi)  # fills the window
+        assert self._share_all is not None
+        return self._share_all[lo - self._ratio_lo : hi - self._ratio_lo]
+
+    @property
+    def floor(self) -> float:
+        """The share this person's lower back keeps once off the pad, as learned so far (the
+        median of the floors seen, else the calibrated one, else 0)."""
+        if self.floors:
+            return float(np.median(self.floors[-5:]))
+        return self.floor_prior if self.floor_prior is not None else 0.0
 
     def _cop(self, lo: int, hi: int) -> F64:
         if self._cop_all is None:
@@ -248,13 +293,25 @@ class Analyzer:
         self._cop_max = -np.inf
         self._cop_base = np.nan
         self._group: npt.NDArray[np.intp] | None = None
+        self._upper: npt.NDArray[np.intp] = np.empty(0, np.intp)
         self._ratio_all = None
-        self._next_all = None
-        self._group_base = 1.0
-        self._next_cell = -1
-        self._next_base = 1.0
+        self._share_all = None
+        self._group_scale = 1.0
+        self._floor = 0.0
+        self._span = np.ones(self._n_bins)
         self._group_evidence: dict[str, object] = {}
         self._rep_events: list[EventType] = []
+        self._warned = False
+        self._warn_run = 0
+        self._share_min = np.inf
+        self._rep_bins = np.full(self._n_bins, np.nan)  # lowest share per depth bin, this rep
+        self._cell_lo = np.full(self.n_cells, np.inf)
+        self._cell_hi = np.full(self.n_cells, -np.inf)
+        self._unjudged: str | None = None
+        self._next_cell = -1
+        self._rest: npt.NDArray[np.intp] = np.empty(0, np.intp)
+        self._front_scale = 1.0
+        self._front_all = None
 
     def _emit(self, etype: str, c: int, message: str, **evidence: object) -> None:
         ev = Event(EventType(etype), float(self._t[c]), self._rep_index, message, dict(evidence))
@@ -307,7 +364,6 @@ class Analyzer:
         )
 
     def _begin_rep(self, c: int) -> None:
-        cfg = self.config
         if self._near_top_seen:
             t_start, d_start = self._near_top_t, self._near_top_d
         else:
@@ -320,34 +376,97 @@ class Analyzer:
         window = self._load[lo:c] if c > lo else self._load[c : c + 1]
         base = window.mean(axis=0)
         self.baseline = base
-        total = float(base.sum())
-        in_contact = base >= cfg.contact_fraction * float(base.max()) if total > 0 else base > 0
-        # The lower back is the lowest `liftoff_cells` positions on the strip; a dead or
-        # unloaded one among them is left out, and if none is left the lowest cell in contact
-        # stands in for them.
-        cells = np.flatnonzero(in_contact[: cfg.liftoff_cells])
-        if not cells.size:
-            cells = np.flatnonzero(in_contact)[:1]
-        if total >= cfg.min_contact_counts and cells.size:
-            self._group = cells.astype(np.intp)
-            self._group_base = float(base[cells].sum())
-            self._cop_base = float((base @ self._cell_mm) / total)
-            # The first cell in contact above the group: the lumbar contact front must have
-            # reached it too (the sacral cells alone can read zero while the pad still touches
-            # the sacrum between them).
-            above = np.flatnonzero(in_contact[int(cells[-1]) + 1 :])
-            if above.size:
-                self._next_cell = int(cells[-1]) + 1 + int(above[0])
-                self._next_base = float(base[self._next_cell])
-            self._group_evidence = {
-                "cells": [int(x) for x in cells],
-                "baseline": [float(base[x]) for x in cells],
-                "next_cell": self._next_cell,
-                "left_out": [int(x) for x in np.flatnonzero(~in_contact)],
-            }
+        self._judge_pad(c, base)
         self._bottom = float(self._d[c])
         self._bottom_g = self._base_g + c
         self._t_bottom = float(self._t[c])
+
+    def _judge_pad(self, c: int, base: F64) -> None:
+        """Choose this rep's lower back and the rest of the back from the baseline, or say why
+        the pad cannot be judged (a ``pad_unjudged`` event). Everything is relative to the
+        data: the most loaded cell, and the largest total seen in the session."""
+        cfg = self.config
+        finite = bool(np.isfinite(base).all())
+        total = float(base.sum()) if finite else 0.0
+        peak = float(base.max()) if finite and base.size else 0.0
+        usable = ~self._stuck
+        in_contact = (base >= cfg.contact_fraction * peak) & (base > 0) & usable
+        cells = np.flatnonzero(in_contact)
+        reason: str | None = None
+        detail = ""
+        if not finite or peak <= 0:
+            reason, detail = (
+                "no_load",
+                "every cell reads 0: nobody on the pad, or the strip is unplugged",
+            )
+        elif total < cfg.min_load_fraction * self._load_ref:
+            reason = "load_low"
+            detail = (
+                f"the pad carries {total / self._load_ref:.0%} of this session's usual load at "
+                "the top: nobody is leaning on it"
+            )
+        elif cells.size < 2:
+            reason = "too_few_cells"
+            detail = (
+                f"only {cells.size} cell in contact; at least 2 are needed (one low, one above)"
+            )
+        if reason is None:
+            # The lower back: the strip's lowest positions (lower_back_mm of it), minus those
+            # not in contact (dead, or below the seat junction); if none is left, the lowest
+            # cell in contact stands in.
+            low = cells[cells < self._lower_n]
+            if not low.size:
+                low = cells[:1]
+            upper = cells[cells > low[-1]]
+            if not upper.size:
+                low = low[:-1]
+                upper = cells[cells > low[-1]] if low.size else upper
+            if not low.size or not upper.size:
+                reason = "too_few_cells"
+                detail = "no cell in contact above the lower back to compare it with"
+            else:
+                self._group = low.astype(np.intp)
+                self._upper = upper.astype(np.intp)
+                gb = float(base[low].sum())
+                ub = float(base[upper].sum())
+                self._group_scale = ub / gb
+                if upper.size >= 2:
+                    self._next_cell = int(upper[0])
+                    self._rest = upper[1:].astype(np.intp)
+                    self._front_scale = float(base[self._rest].sum()) / float(base[upper[0]])
+                self._floor = self.floor
+                ref = self._filled_reference()
+                self._span = np.maximum(ref - self._floor, 0.1)
+                self._cop_base = float((base @ self._cell_mm) / total)
+                self._group_evidence = {
+                    "cells": [int(x) for x in low],
+                    "upper_cells": [int(x) for x in upper],
+                    "front_cell": self._next_cell,
+                    "left_out": [int(x) for x in np.flatnonzero(~in_contact)],
+                    "floor": self._floor,
+                }
+        self._load_ref = max(self._load_ref, total)
+        if reason is not None:
+            self._unjudged = reason
+            self._emit(
+                "pad_unjudged",
+                c,
+                f"lift-off cannot be judged in this rep: {detail}",
+                reason=reason,
+                baseline=[float(x) for x in base] if finite else [],
+                cells_in_contact=[int(x) for x in cells],
+                stuck_cells=[int(x) for x in np.flatnonzero(self._stuck)],
+            )
+
+    def _filled_reference(self) -> F64:
+        """The clean-rep share per depth bin, carried deeper from the deepest bin seen (a
+        person going deeper than ever is compared with their deepest clean rep); 1 (the share
+        at the top) before any clean rep."""
+        ref = self.reference
+        idx = np.where(np.isfinite(ref), np.arange(ref.size), 0)
+        np.maximum.accumulate(idx, out=idx)
+        filled = ref[idx]
+        return np.where(np.isfinite(filled), filled, 1.0)
 
     def _step_rep(self, i: int, stop: int) -> int:
         cfg = self.config
@@ -360,16 +479,22 @@ class Analyzer:
 
         # Lift-off sub-machine: a run of low (or recovered) samples long enough flips it.
         if self._lo_on:
-            recovered = ratio > cfg.liftoff_off_ratio
-            runs = _runs(recovered, self._lo_run)
+            cond = ratio > cfg.liftoff_recover_position
+            runs = _runs(cond, self._lo_run)
             lo_flip = runs >= self._m_off
-            next_ratio = ratio
         else:
-            next_ratio = self._next_ratio(i, stop)
-            low = (ratio < cfg.liftoff_on_ratio) & (next_ratio < cfg.liftoff_next_ratio)
-            runs = _runs(low, self._lo_run)
+            front = self._front(i, stop)
+            runs = _runs(
+                (ratio < cfg.liftoff_position) | (front < cfg.liftoff_front_share), self._lo_run
+            )
             lo_flip = runs >= self._m_on
-
+        # The earlier warning: lowering, once per rep, only before any lift-off.
+        if self._state == _DOWN and not self._warned and not self._lo_fired:
+            warn_runs = _runs(ratio < cfg.tilt_warning_position, self._warn_run)
+            tilt = warn_runs >= self._m_warn
+        else:
+            warn_runs = np.zeros(size, np.int64)
+            tilt = never
         limit = cfg.rom_limit_mm
         if self._state == _DOWN:
             bottom = np.maximum(np.maximum.accumulate(d), self._bottom)
@@ -395,6 +520,7 @@ class Analyzer:
 
         j = min(
             _first(lo_flip),
+            _first(tilt),
             _first(phase),
             _first(warn),
             _first(rom),
@@ -405,9 +531,21 @@ class Analyzer:
 
         # Carry what the consumed samples tell us.
         self._lo_run = int(runs[upto - 1])
-        finite = ratio[:upto][np.isfinite(ratio[:upto])]
-        if finite.size:
-            self._ratio_min = min(self._ratio_min, float(finite.min()))
+        self._warn_run = int(warn_runs[upto - 1])
+        if self._group is not None:
+            part = ratio[:upto]
+            finite = part[np.isfinite(part)]
+            if finite.size:
+                self._ratio_min = min(self._ratio_min, float(finite.min()))
+            share = self._share(i, i + upto)
+            bins = np.clip((d[:upto] / self._bin_mm).astype(np.int64), 0, self._n_bins - 1)
+            np.fmin.at(self._rep_bins, bins, share)
+            fin = share[np.isfinite(share)]
+            if fin.size:
+                self._share_min = min(self._share_min, float(fin.min()))
+        seg = self._load[i : i + upto]
+        np.minimum(self._cell_lo, seg.min(axis=0), out=self._cell_lo)
+        np.maximum(self._cell_hi, seg.max(axis=0), out=self._cell_hi)
         cop = self._cop(i, i + upto)
         cop = cop[np.isfinite(cop)]
         if cop.size:
@@ -429,8 +567,11 @@ class Analyzer:
             return stop
 
         c = i + j
+        if tilt[j]:
+            self._warned = True
+            self._emit_tilt_warning(c, float(ratio[j]))
         if lo_flip[j]:
-            self._flip_lift_off(c, float(ratio[j]), float(next_ratio[j]))
+            self._flip_lift_off(c, float(ratio[j]))
         if warn[j]:
             self._warn_armed = False
             self._emit(
@@ -471,7 +612,44 @@ class Analyzer:
                 self._state = _DOWN  # deeper again: same rep, bottom search continues
         return c + 1
 
-    def _flip_lift_off(self, c: int, ratio: float, next_ratio: float) -> None:
+    def _decision_evidence(self, c: int, position: float) -> dict[str, object]:
+        share = float(self._share(c, c + 1)[0])
+        bin_ = min(max(int(self._d[c] / self._bin_mm), 0), self._n_bins - 1)
+        clean = float(self._span[bin_]) + self._floor
+        ev = dict(self._group_evidence)
+        ev.update(
+            position=position,
+            share=share,
+            front_share=float(self._front(c, c + 1)[0]),
+            front_threshold=self.config.liftoff_front_share,
+            clean_share=clean,
+            clean_reps_at_depth=bool(np.isfinite(self._filled_reference_raw(bin_))),
+            depth_mm=float(self._d[c]),
+            load=[float(x) for x in self._load[c]],
+        )
+        return ev
+
+    def _filled_reference_raw(self, bin_: int) -> float:
+        ref = self.reference[: bin_ + 1]
+        known = np.flatnonzero(np.isfinite(ref))
+        return float(ref[known[-1]]) if known.size else float("nan")
+
+    def _emit_tilt_warning(self, c: int, position: float) -> None:
+        cfg = self.config
+        ev = self._decision_evidence(c, position)
+        self._emit(
+            "tilt_warning",
+            c,
+            f"lower back starting to lift: its share of the pad load is {position:.0%} of the "
+            f"way from lift-off to a usual rep at this depth (warning below "
+            f"{cfg.tilt_warning_position:.0%}, lift-off below {cfg.liftoff_position:.0%}); "
+            f"stop going deeper, sled at {self._d[c]:.0f} mm",
+            threshold=cfg.tilt_warning_position,
+            min_duration_s=cfg.tilt_warning_min_s,
+            **ev,
+        )
+
+    def _flip_lift_off(self, c: int, position: float) -> None:
         cfg = self.config
         if self._lo_on:
             self._lo_on = False
@@ -484,21 +662,19 @@ class Analyzer:
             return  # once per rep
         self._lo_fired = True
         self._lo_depth = float(self._d[c])
-        ev = self._group_evidence
+        ev = self._decision_evidence(c, position)
         self._emit(
             "lift_off",
             c,
-            f"lower back off the pad: cells {ev.get('cells')} at {ratio:.0%} of their baseline "
-            f"(threshold {cfg.liftoff_on_ratio:.0%}), cell {self._next_cell} above them at "
-            f"{next_ratio:.0%} (threshold {cfg.liftoff_next_ratio:.0%}), sled at "
-            f"{self._d[c]:.0f} mm",
-            ratio=ratio,
-            threshold=cfg.liftoff_on_ratio,
-            next_ratio=next_ratio,
-            next_threshold=cfg.liftoff_next_ratio,
+            f"lower back off the pad: cells {ev.get('cells')} carry {ev['share']:.0%} of their "
+            f"share of the load at the top, {position:.0%} of the way from this person's floor "
+            f"({self._floor:.0%}) to a usual rep at this depth ({ev['clean_share']:.0%}); "
+            f"cell {self._next_cell} above them at {ev['front_share']:.0%} of the share "
+            f"above it; lift-off when the first is below {cfg.liftoff_position:.0%} or the "
+            f"second below {cfg.liftoff_front_share:.0%} for "
+            f"{cfg.liftoff_min_on_s * 1000:.0f} ms; sled at {self._d[c]:.0f} mm",
+            threshold=cfg.liftoff_position,
             min_duration_s=cfg.liftoff_min_on_s,
-            depth_mm=float(self._d[c]),
-            load=[float(x) for x in self._load[c, self._group]] if self._group is not None else [],
             **ev,
         )
 
@@ -535,6 +711,27 @@ class Analyzer:
                     threshold_mm_s=cfg.bounce_velocity_mm_s,
                 )
 
+    def _learn(self) -> None:
+        """After a rep: this person's floor (if the rep showed one), their clean share per
+        depth (if the rep was clean), and cells that did not move at all (stuck)."""
+        cfg = self.config
+        varied = self._cell_hi > self._cell_lo
+        if varied.any():
+            self._stuck = ~varied & np.isfinite(self._cell_lo)
+        if self._group is None or not np.isfinite(self._share_min):
+            return
+        bins = self._rep_bins
+        if self._lo_fired:
+            # This person's floor: what their lower back kept while off the pad.
+            self.floors.append(max(self._share_min, 0.0))
+            return
+        seen = np.isfinite(bins)
+        old = self.reference[seen]
+        w = cfg.reference_weight
+        self.reference[seen] = np.where(
+            np.isfinite(old), (1 - w) * old + w * bins[seen], bins[seen]
+        )
+
     def _finish_rep(self, c: int) -> None:
         cfg = self.config
         self._state = _TOP
@@ -544,6 +741,7 @@ class Analyzer:
         if self._lo_on:
             self._lo_total_s = t_end - self._lo_t_on
         if rom >= cfg.min_rep_mm:
+            self._learn()
             lowering_s = self._t_bottom - self._t_start
             pushing_s = t_end - self._t_bottom
             rep = Rep(

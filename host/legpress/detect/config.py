@@ -25,19 +25,43 @@ class DetectorConfig:
         max_rep_s: a rep that takes longer than this is abandoned (the person stopped).
         velocity_window_s: sled velocity is the travel over this window.
 
-    Lumbar lift-off:
-        liftoff_cells: how many of the lowest pad cells make "the lower back" (the sacral
-            zone: 3 cells at 40 mm pitch cover its ~120 mm); dead ones are left out.
-        liftoff_on_ratio: lift-off when their load falls below this fraction of the baseline ...
-        liftoff_next_ratio: ... and the first cell in contact above them below this fraction
-            of its own baseline (the contact front has moved up past the sacrum) ...
+    The pad (every quantity is a ratio of loads, so any unit proportional to pressure works):
+        baseline_s: each cell's baseline is its mean load over this long at the top, before
+            each rep.
+        contact_fraction: a cell whose baseline is below this fraction of the most loaded
+            cell's is not in contact (or dead) and is left out.
+        min_load_fraction: nobody is leaning on the pad when the baseline total is below this
+            fraction of the largest baseline total seen in the session.
+        lower_back_mm: the lower back is the cells in contact among the strip's lowest
+            ``round(lower_back_mm / pitch)`` positions (the ~120 mm of the sacrum and the lowest
+            lumbar level; 3 cells at 40 mm); the cells in contact above them are the rest of
+            the back.
+
+    Lumbar lift-off, on the lower-back share: the lower back's load over its baseline, divided
+    by the rest of the back's load over its own baseline (1: the load is spread as at the top;
+    leg force, units and cell gains cancel). ``position`` places it between the person's floor
+    (the share their lower back keeps once off the pad: 0 on an ideal pad, more with foam,
+    crosstalk and the seat corner) and their clean reps at the same depth::
+
+        position = (share - floor) / (clean share at this depth - floor)
+
+    1 is a usual rep, 0 is the floor.
+        liftoff_position: lift-off when the position stays below this ...
         liftoff_min_on_s: ... for at least this long.
-        liftoff_off_ratio: the episode ends when their load is back above this fraction ...
+        liftoff_recover_position: the episode ends when it is back above this ...
         liftoff_min_off_s: ... for at least this long.
-        baseline_s: the baseline is the mean load over this long at the top, before each rep.
-        contact_fraction: a cell whose baseline is below this fraction of the most loaded cell's
-            is not in contact (or dead) and is left out of the lower-back group.
-        min_contact_counts: below this total baseline load nobody is sitting on the pad.
+        tilt_warning_position: an earlier ``tilt_warning`` (lowering only, once per rep, before
+            any lift-off) when the position stays below this for ``tilt_warning_min_s``.
+        tilt_warning_min_s: see above.
+        reference_bin_mm: clean reps are remembered per this much sled depth.
+        reference_weight: weight of the newest clean rep in each depth bin (moving average).
+        liftoff_front_share: lift-off also fires when the contact front has passed the lower
+            back: the first cell above it carries less than this share of the load, relative to
+            the cells above it and to the top (its own ratio to baseline over theirs), for
+            ``liftoff_min_on_s``. The seat corner and foam do not load that cell, so this path
+            holds where the lower back keeps much of its load; a lift-off it confirms teaches the
+            floor (the lowest lower-back share of that rep), so later lift-offs of this person
+            fire on the faster lower-back path.
 
     Range of motion:
         rom_limit_mm: the person's limit (sled travel from the top); None disables ROM alerts.
@@ -62,15 +86,19 @@ class DetectorConfig:
     min_rep_mm: float = 40.0
     max_rep_s: float = 20.0
     velocity_window_s: float = 0.05
-    liftoff_cells: int = 3
-    liftoff_on_ratio: float = 0.05
-    liftoff_next_ratio: float = 0.7
-    liftoff_min_on_s: float = 0.05
-    liftoff_off_ratio: float = 0.3
-    liftoff_min_off_s: float = 0.1
     baseline_s: float = 0.5
     contact_fraction: float = 0.15
-    min_contact_counts: float = 150.0
+    min_load_fraction: float = 0.1
+    lower_back_mm: float = 120.0
+    liftoff_position: float = 0.15
+    liftoff_min_on_s: float = 0.05
+    liftoff_recover_position: float = 0.5
+    liftoff_min_off_s: float = 0.1
+    tilt_warning_position: float = 0.5
+    tilt_warning_min_s: float = 0.03
+    reference_bin_mm: float = 10.0
+    reference_weight: float = 0.3
+    liftoff_front_share: float = 0.3
     rom_limit_mm: float | None = None
     rom_warning_lead_s: float = 0.3
     rom_warning_min_mm: float = 15.0
@@ -95,20 +123,31 @@ class DetectorConfig:
             "velocity_window_s",
             "liftoff_min_on_s",
             "liftoff_min_off_s",
+            "tilt_warning_min_s",
             "baseline_s",
+            "lower_back_mm",
+            "reference_bin_mm",
             "rom_warning_lead_s",
             "bounce_window_s",
         )
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
-        if not 0 < self.liftoff_on_ratio < self.liftoff_off_ratio <= 1.5:
+        if not 0 < self.liftoff_position < self.liftoff_recover_position <= 1.5:
             raise ConfigError(
-                "need 0 < liftoff_on_ratio < liftoff_off_ratio <= 1.5, got "
-                f"{self.liftoff_on_ratio} and {self.liftoff_off_ratio}"
+                "need 0 < liftoff_position < liftoff_recover_position <= 1.5, got "
+                f"{self.liftoff_position} and {self.liftoff_recover_position}"
             )
-        if self.liftoff_cells < 1:
-            raise ConfigError(f"liftoff_cells must be at least 1, got {self.liftoff_cells}")
+        if not self.liftoff_position <= self.tilt_warning_position <= 1.5:
+            raise ConfigError(
+                "need liftoff_position <= tilt_warning_position <= 1.5, got "
+                f"{self.liftoff_position} and {self.tilt_warning_position}"
+            )
+        for name in ("contact_fraction", "min_load_fraction", "liftoff_front_share"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be in 0..1, got {getattr(self, name)}")
+        if not 0 < self.reference_weight <= 1:
+            raise ConfigError(f"reference_weight must be in (0, 1], got {self.reference_weight}")
         if self.rom_limit_mm is not None and not 0 < self.rom_limit_mm < 2000:
             raise ConfigError(
                 f"rom_limit_mm must be between 0 and 2000 mm, got {self.rom_limit_mm}"

@@ -2,8 +2,12 @@
 
 Per rep, a lift-off alert counts as a true positive when the rep truly lifted off, a false
 positive when it did not; latency is alert time minus the true onset of the rep's first
-lift-off. ROM: reps at least ``rom_margin_mm`` past the limit must be alerted; reps at least that
-much short of it must not be. Detected reps are matched to true reps by their bottom time.
+lift-off. A rep without a lift-off whose sacral zone came within ``near_miss_mm`` (3 mm) of
+leaving the pad (the deepest indentation of the zone into the foam, ``sacral_margin_mm``, fell
+below 3 mm) is a near miss: "don't care", counted neither as a false alarm nor as a correct
+rejection, for the lift-off alert and the tilt warning alike. ROM: reps at least
+``rom_margin_mm`` past the limit must be alerted; reps at least that much short of it must not
+be. Detected reps are matched to true reps by their bottom time.
 """
 
 from __future__ import annotations
@@ -31,9 +35,13 @@ class Score:
     lift_fn: int = 0
     lift_fp: int = 0
     lift_tn: int = 0
-    lift_fp_near: int = 0  # false alarms on reps that came within near_miss_mm of lifting off
-    lift_neg_near: int = 0
+    lift_fp_near: int = 0  # alerts on near misses (don't care)
+    lift_neg_near: int = 0  # near misses
+    warn_clear: int = 0  # clear reps (no lift-off, not a near miss) with a tilt warning
+    warned_lifts: int = 0  # lift-off reps with a tilt warning before the alert
+    unjudged_reps: int = 0  # reps the detector said it could not judge
     latencies_s: list[float] = field(default_factory=list)
+    leads_s: list[float] = field(default_factory=list)  # lift-off alert minus tilt warning
     depth_errors_mm: list[float] = field(default_factory=list)
     rom_over: int = 0
     rom_over_alerted: int = 0
@@ -62,11 +70,16 @@ class Score:
             "lift_off_sensitivity": ratio(self.lift_tp, self.lift_tp + self.lift_fn),
             "lift_off_specificity": ratio(self.lift_tn, self.lift_tn + self.lift_fp),
             "lift_off_false_alarms": self.lift_fp,
-            "lift_off_false_alarms_near_miss": self.lift_fp_near,
-            "lift_off_specificity_clear_reps": ratio(
-                self.lift_tn - (self.lift_neg_near - self.lift_fp_near),
-                self.lift_tn + self.lift_fp - self.lift_neg_near,
+            "near_misses": self.lift_neg_near,
+            "near_misses_alerted": self.lift_fp_near,
+            "unjudged_reps": self.unjudged_reps,
+            "tilt_warning_lead_ms_median": round(float(np.median(self.leads_s)) * 1000, 1)
+            if self.leads_s
+            else None,
+            "tilt_warning_lead_150ms": ratio(
+                sum(1 for x in self.leads_s if x >= 0.15), self.lift_tp + self.lift_fn
             ),
+            "tilt_warning_false_rate": ratio(self.warn_clear, self.lift_tn + self.lift_fp),
             "alert_minus_onset_ms_median": round(float(np.median(lat)) * 1000, 1)
             if lat.size
             else None,
@@ -101,7 +114,7 @@ def score_session(
     events: list[Event],
     rom_margin_mm: float = 10.0,
     margin: tuple[Any, Any] | None = None,
-    near_miss_mm: float = 2.0,
+    near_miss_mm: float = 3.0,
 ) -> Score:
     """Score one simulated session (``truth`` is a :class:`legpress.sim.GroundTruth`).
 
@@ -112,12 +125,14 @@ def score_session(
         rom_margin_mm: ROM reps this far past (short of) the limit must (must not) alert.
         margin: optional ``(t_s, sacral_margin_mm)`` arrays from the simulator; reps without a
             lift-off whose sacral zone came within ``near_miss_mm`` of leaving the pad are then
-            counted as near misses, so specificity can also be given over clear reps.
+            near misses: "don't care" (see the module docstring).
         near_miss_mm: see ``margin``.
     """
     s = Score(reps_true=len(truth.reps), reps_found=len(reps))
     bottoms = np.array([r.t_bottom_s for r in reps]) if reps else np.empty(0)
     lifts = [e for e in events if e.type == "lift_off"]
+    warns = [e for e in events if e.type == "tilt_warning"]
+    s.unjudged_reps = sum(1 for e in events if e.type == "pad_unjudged")
     roms = [e for e in events if e.type == "rom_exceeded"]
     onsets: dict[int, float] = {}
     for lo in truth.lift_offs:
@@ -133,6 +148,7 @@ def score_session(
                 match = reps[k]
         window = (tr.t_start_s - 0.2, tr.t_end_s + 0.5)
         alerted = [e for e in lifts if window[0] <= e.t_s <= window[1]]
+        warned = [e for e in warns if window[0] <= e.t_s <= window[1]]
         if match is not None:
             s.reps_matched += 1
             s.depth_errors_mm.append(match.depth_mm - tr.depth_mm)
@@ -147,14 +163,19 @@ def score_session(
                 s.lift_tp += 1
                 if tr.index in onsets:
                     s.latencies_s.append(alerted[0].t_s - onsets[tr.index])
+                if warned and warned[0].t_s <= alerted[0].t_s:
+                    s.warned_lifts += 1
+                    s.leads_s.append(alerted[0].t_s - warned[0].t_s)
             else:
                 s.lift_fn += 1
+        elif near:
+            s.lift_fp_near += int(bool(alerted))
         else:
             if alerted:
                 s.lift_fp += 1
-                s.lift_fp_near += int(near)
             else:
                 s.lift_tn += 1
+            s.warn_clear += int(bool(warned))
         if limit:
             rom_alerted = any(window[0] <= e.t_s <= window[1] for e in roms)
             if tr.depth_mm >= limit + rom_margin_mm:

@@ -78,6 +78,17 @@ class EventType(StrEnum):
             loud=True,
         ),
     )
+    TILT_WARNING = (
+        "tilt_warning",
+        EventSpec(
+            label="Lower back starting to lift",
+            phrase="lower back starting to lift",
+            alert="STOP HERE",
+            flag="",
+            severity=Severity.WARNING,
+            loud=True,
+        ),
+    )
     ROM_WARNING = (
         "rom_warning",
         EventSpec(
@@ -131,6 +142,17 @@ class EventType(StrEnum):
             flag="LOCKED",
             severity=Severity.CUE,
             form=True,
+        ),
+    )
+
+    PAD_UNJUDGED = (
+        "pad_unjudged",
+        EventSpec(
+            label="Pad could not be judged",
+            phrase="pad could not be judged",
+            alert="CHECK PAD",
+            flag="NO PAD",
+            severity=Severity.CUE,
         ),
     )
 

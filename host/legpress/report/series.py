@@ -52,6 +52,9 @@ def config_from(session: Mapping[str, Any]) -> DetectorConfig:
         return DetectorConfig()
 
 
+_LOWER_CELLS = 3
+
+
 def _group(
     series: CalibratedBlock, events: Sequence[Mapping[str, Any]], cfg: DetectorConfig
 ) -> tuple[int, ...]:
@@ -70,9 +73,9 @@ def _group(
     med = np.median(load, axis=0) if len(load) else np.zeros(series.n_cells)
     biggest = float(med.max()) if med.size else 0.0
     if biggest <= 0:
-        return tuple(range(min(cfg.liftoff_cells, series.n_cells)))
+        return tuple(range(min(_LOWER_CELLS, series.n_cells)))
     in_contact = [k for k in range(series.n_cells) if med[k] >= cfg.contact_fraction * biggest]
-    return tuple(in_contact[: cfg.liftoff_cells])
+    return tuple(in_contact[:_LOWER_CELLS])
 
 
 def lower_back_contact(
@@ -83,9 +86,9 @@ def lower_back_contact(
 ) -> ContactTrace:
     """Lower-back contact over time, relative to the load at the top before each rep.
 
-    The cells are those the detector named in a lift-off event, else the lowest
-    ``liftoff_cells`` cells in contact at the top. Each rep's baseline is the mean load over
-    ``baseline_s`` before it started and holds from the previous rep's end to this rep's end.
+    The cells are those the detector named in a lift-off event, else the lowest three cells
+    in contact at the top. Each rep's baseline is the mean load over ``baseline_s`` before it
+    started and holds from the previous rep's end to this rep's end.
     """
     cells = _group(series, events, config)
     t = series.t_s

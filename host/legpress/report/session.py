@@ -217,10 +217,13 @@ def _settings(session: Mapping[str, Any], cfg: DetectorConfig, limit: float | No
         (
             "Lift-off",
             esc(
-                f"lower-back load below {cfg.liftoff_on_ratio * 100:.0f} % of its load at the top "
-                f"for {cfg.liftoff_min_on_s * 1000:.0f} ms (over "
-                f"{cfg.liftoff_off_ratio * 100:.0f} % to end); {cfg.liftoff_cells} lowest cells "
-                "in contact"
+                "the lower back's share of the pad load (each cell against its load at the top) "
+                f"less than {cfg.liftoff_position * 100:.0f} % of the way from this person's "
+                "floor to their clean reps at the same depth, or the cell above it below "
+                f"{cfg.liftoff_front_share * 100:.0f} % of its share, for "
+                f"{cfg.liftoff_min_on_s * 1000:.0f} ms (back over "
+                f"{cfg.liftoff_recover_position * 100:.0f} % to end); the lower back is the cells "
+                f"in contact among the strip's lowest {cfg.lower_back_mm:g} mm"
             ),
         ),
         ("Fast lowering", esc(f"lowering in less than {cfg.fast_lowering_s:g} s")),
@@ -411,7 +414,7 @@ def session_report_html(session: Mapping[str, Any], series: CalibratedBlock | No
             )
             charts.append(
                 figure(
-                    plots.timeline(trace, t0, t1, rs, spans, limit, cfg.liftoff_on_ratio),
+                    plots.timeline(trace, t0, t1, rs, spans, limit, cfg.liftoff_position),
                     alt,
                     "Top: sled depth (rep numbers at each bottom). Bottom: load on the "
                     f"lower-back cells ({_cells(trace.cells)}) as a share of their load at the "

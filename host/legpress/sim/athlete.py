@@ -277,7 +277,9 @@ def plan_session(
         t = t_rack + RACK_S
         set_i += 1
         if set_i < session.n_sets or (duration is not None and t < duration):
-            new_shift = float(np.clip(shift + rng.normal(0.0, p.seat_shift_sd_mm), 0.0, 25.0))
+            new_shift = float(
+                np.clip(shift + rng.normal(0.0, p.seat_shift_sd_mm), 0.0, p.seat_shift_max_mm)
+            )
             shift_t.append(t + 0.5 * session.rest_s - 0.5 * SHIFT_S)
             shift_v.append(new_shift)
             shift = new_shift

@@ -38,6 +38,13 @@ class MachineParams:
         foam_recovery_s: time constant of the foam springing back after unloading [I]
             ("slow pad-foam recovery (seconds)", §7.3).
         foam_viscous_fraction: share of a retreat the foam does not follow at once [I].
+        seat_corner_frac: load the pelvis presses into the seat-back corner, read by the
+            lowest cells whether or not the sacrum touches the back pad: at the top of a rep a
+            fraction of a sacral cell's neutral load, growing with the pad load. 0-0.6 [A]
+            (issue 12: sacral cells keep 0-60 % of their load at a true lift-off).
+        pad_scale_at_depth: every cell's load is multiplied by a factor that goes from 1 at
+            the top to this at the target depth (how much of the leg force a given pad and
+            harness route into the back); 0.5-3 [A] (issue 12: 0.5-3x through a rep).
     """
 
     kind: MachineKind = "incline45"
@@ -54,6 +61,8 @@ class MachineParams:
     lumbar_support_width_mm: float = 120.0
     foam_recovery_s: float = 1.5
     foam_viscous_fraction: float = 0.3
+    seat_corner_frac: float = 0.0
+    pad_scale_at_depth: float = 1.0
 
 
 def horizontal_machine(load_kg: float = 30.0) -> MachineParams:
@@ -132,7 +141,11 @@ class PersonParams:
         breathing_hz: breathing rate (0.2-0.3 Hz).
         breathing_mm: chest expansion against the pad [I], tuned to a 3-8 % cell swing.
         arm_pull_n: extra normal load from pulling on the handles at full effort [I].
+        arm_pelvis_frac: share of that pull which presses the pelvis down into the seat
+            corner, loading the lowest cells even when the sacrum is off the pad [A].
         seat_shift_sd_mm: how far the person slides along the pad between sets [I].
+        seat_shift_max_mm: the seat shift stays within 0..this (issue 12: up to 15 mm of
+            sliding between sets) [A].
         top_drift_sd_mm: change of the sled top between sets (0-5 mm, §7.5).
     """
 
@@ -181,7 +194,9 @@ class PersonParams:
     breathing_hz: float = 0.25
     breathing_mm: float = 1.0
     arm_pull_n: float = 40.0
+    arm_pelvis_frac: float = 0.0
     seat_shift_sd_mm: float = 6.0
+    seat_shift_max_mm: float = 25.0
     top_drift_sd_mm: float = 2.5
 
 
@@ -232,6 +247,12 @@ class SensorParams:
         mains_fs: 50 Hz pickup amplitude, fraction of full scale [I].
         mains_hz: mains frequency.
         preload_n: force of the pad cover on an unloaded cell [I].
+        gain_range: per-cell gain drawn uniformly from this range instead of N(1, gain_sd)
+            (issue 12: 0.6-1.5x) [A].
+        crosstalk_frac: share of each neighbour's force a cell also reads (the pad cover
+            spreads load; shared leads), 0-0.15 [A] (issue 12).
+        drift_frac: per-cell gain drift over the session, each cell drawn U(-x, x) and
+            reached linearly at the session's end (velostat-like, issue 12: +-10 %) [A].
         faults: failing cells.
     """
 
@@ -258,6 +279,9 @@ class SensorParams:
     mains_fs: float = 0.001
     mains_hz: float = 50.0
     preload_n: float = 0.05
+    gain_range: tuple[float, float] | None = None
+    crosstalk_frac: float = 0.0
+    drift_frac: float = 0.0
     faults: tuple[CellFault, ...] = ()
 
 

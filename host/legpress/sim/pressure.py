@@ -247,6 +247,55 @@ class BackPadModel:
         return indent[:, self.sacral].max(axis=1), p[:, self.sacral] @ area[self.sacral]
 
 
+def readout_forces(
+    cell_force_n: FloatArray,
+    cell_y_mm: FloatArray,
+    sled_mm: FloatArray,
+    excess_deg: FloatArray,
+    load_n: FloatArray,
+    arm_n: FloatArray,
+    shift_mm: FloatArray,
+    machine: MachineParams,
+    person: PersonParams,
+    cell_area: float,
+) -> FloatArray:
+    """The forces the cells actually feel, beyond the back's contact pressure [A]:
+
+    - every cell scaled by a factor from 1 at the top to ``pad_scale_at_depth`` at the target
+      depth (how a pad and harness route the leg force into the back);
+    - the seat-corner load: the pelvis pressed into the seat-back corner loads the cells over
+      the sacral zone (fading out around its top), whether or not the sacrum touches the back
+      pad: ``seat_corner_frac`` of each such cell's neutral load (its median while there is no
+      excess tilt), growing with the pad load; plus ``arm_pelvis_frac`` of the arms' pull,
+      pressed down over the sacral zone.
+
+    None of it changes the ground truth: lift-off stays defined by the back leaving the foam.
+    """
+    out = cell_force_n
+    m, p = machine, person
+    if m.pad_scale_at_depth != 1.0:
+        x = np.clip(sled_mm / max(p.target_depth_mm, 1.0), 0.0, 1.5)
+        out = out * (1.0 + (m.pad_scale_at_depth - 1.0) * x)[:, None]
+    if m.seat_corner_frac <= 0 and p.arm_pelvis_frac <= 0:
+        return out
+    yb = cell_y_mm[None, :] - shift_mm[:, None]
+    top = max(p.sacrum_top_mm, 1.0)
+    # Full over the sacral zone, fading out over the 20 % of it around its top.
+    w = np.clip((1.1 * top - yb) / (0.2 * top), 0.0, 1.0)
+    extra = np.zeros_like(out)
+    if m.seat_corner_frac > 0:
+        neutral = (excess_deg <= 0) & (load_n > 0) & (cell_force_n.max(axis=1) > 0)
+        rows = cell_force_n[neutral] if neutral.any() else cell_force_n
+        ref = np.median(rows, axis=0) if rows.size else np.zeros(out.shape[1])
+        load_ref = float(np.median(load_n[neutral])) if neutral.any() else 1.0
+        extra += m.seat_corner_frac * (load_n / max(load_ref, 1e-9))[:, None] * w * ref[None, :]
+    if p.arm_pelvis_frac > 0:
+        zone_mm2 = top * p.back_width_mm
+        extra += (p.arm_pelvis_frac * arm_n / zone_mm2)[:, None] * cell_area * w
+    result: FloatArray = out + extra
+    return result
+
+
 def cell_area_mm2(diameter_mm: float) -> float:
     """Active area of a round cell."""
     return math.pi * 0.25 * diameter_mm * diameter_mm

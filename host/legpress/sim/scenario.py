@@ -37,7 +37,7 @@ from legpress.sim.pelvis import (
     lumbar_flexion_deg,
     pelvic_tilt_deg,
 )
-from legpress.sim.pressure import BackPadModel, cell_area_mm2
+from legpress.sim.pressure import BackPadModel, cell_area_mm2, readout_forces
 from legpress.sim.sensors import EncoderModel, PadSensors, adc_code
 from legpress.sim.truth import (
     GroundTruth,
@@ -414,13 +414,15 @@ class Scenario:
         load = person_weight_on_pad_n(m, p) + rail * pad_k
         arm = p.arm_pull_n * np.clip(lowpass(plan.effort(t), dt, ARM_TAU_S, 0.0), 0.0, 1.0)
         breath = self._breathing(t)
-        pad_model = BackPadModel(
-            m, p, self.cell_y_mm(), cell_area_mm2(cfg.sensor.cell_diameter_mm)
-        )
+        area = cell_area_mm2(cfg.sensor.cell_diameter_mm)
+        pad_model = BackPadModel(m, p, self.cell_y_mm(), area)
         pad = pad_model.run(t, excess, load, arm, breath, shift)
+        felt = readout_forces(
+            pad.cell_force_n, self.cell_y_mm(), sled, excess, load, arm, shift, m, p, area
+        )
         sensors = PadSensors(cfg.sensor, cfg.n_cells, self._rng("cells"))
         rep_starts = np.array([r.t_start_s for r in plan.reps], dtype=np.float64)
-        raw, counts = sensors.counts(pad.cell_force_n, t, rep_starts, self._rng("noise"))
+        raw, counts = sensors.counts(felt, t, rep_starts, self._rng("noise"))
         enc = EncoderModel(cfg.encoder, self._rng("encoder"))
         enc_mm = enc.measure_mm(sled, vel, t, plan.zero_slip(t))
         enc_counts = enc.counts(enc_mm)

@@ -62,7 +62,10 @@ class PadSensors:
         self.n_cells = n_cells
         mult = 3.0 if params.material == "velostat" else 1.0
         k = n_cells
-        self.gain = np.clip(rng.normal(1.0, params.gain_sd * mult, k), 0.4, 1.8)
+        if params.gain_range is not None:
+            self.gain = rng.uniform(params.gain_range[0], params.gain_range[1], k)
+        else:
+            self.gain = np.clip(rng.normal(1.0, params.gain_sd * mult, k), 0.4, 1.8)
         self.exponent = params.exponent + rng.uniform(-0.1, 0.1, k)
         self.break_n = params.break_force_n * rng.uniform(0.5, 1.5, k)
         self.hysteresis = params.hysteresis * rng.uniform(0.5, 1.5, k)
@@ -73,6 +76,12 @@ class PadSensors:
         self.dead_zone_v = params.adc_dead_zone_v * float(rng.uniform(0.85, 1.1))
         self.mains_phase = float(rng.uniform(0.0, 2 * math.pi))
         self.mains_hz = params.mains_hz * (1.0 + float(rng.normal(0.0, 2e-4)))
+        # Drawn last, so that the other constants do not depend on whether drift is on.
+        self.drift = (
+            rng.uniform(-params.drift_frac, params.drift_frac, k)
+            if params.drift_frac > 0
+            else np.zeros(k)
+        )
 
     # -- physics ------------------------------------------------------------------------------
 
@@ -118,7 +127,11 @@ class PadSensors:
         """
         n, k = force_n.shape
         dt = float(np.median(np.diff(t_s))) if n > 1 else 0.01
+        force_n = crosstalk(force_n, self.params.crosstalk_frac)
         g = self.conductance_s(force_n) * self.gain
+        if n and self.params.drift_frac > 0:
+            span = max(float(t_s[-1] - t_s[0]), 1e-9)
+            g = g * (1.0 + self.drift[None, :] * ((t_s - t_s[0]) / span)[:, None])
         g = g * self._rep_gain(t_s, rep_start_s, rng)
         g = g * (1.0 + self.hysteresis * hysteresis_state(force_n))
         g = g * (1.0 + self._creep(force_n, dt))
@@ -192,6 +205,17 @@ class PadSensors:
             elif fault.kind == "intermittent" and not tare:
                 out[active & _bursts(t_s, rng), c] = 0
         return out
+
+
+def crosstalk(force_n: FloatArray, frac: float) -> FloatArray:
+    """What each cell reads when it also picks up ``frac`` of each neighbour's force (the pad
+    cover spreading load across cells) [A]."""
+    if frac <= 0 or force_n.shape[1] < 2:
+        return force_n
+    out = force_n.copy()
+    out[:, 1:] += frac * force_n[:, :-1]
+    out[:, :-1] += frac * force_n[:, 1:]
+    return out
 
 
 def _bursts(t_s: FloatArray, rng: np.random.Generator) -> npt.NDArray[np.bool_]:

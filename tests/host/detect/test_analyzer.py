@@ -53,9 +53,10 @@ def test_lift_off_fires_once_per_episode_with_evidence() -> None:
     for e, onset in zip(lifts, onsets, strict=True):
         assert onset - 0.1 <= e.t_s <= onset + 0.1
         assert e.evidence["cells"] == [0, 1, 2]
-        assert e.evidence["next_cell"] == 3
-        assert e.evidence["ratio"] < e.evidence["threshold"] == 0.05
-        assert e.evidence["next_ratio"] < e.evidence["next_threshold"] == 0.7
+        assert e.evidence["front_cell"] == 3
+        ev = e.evidence
+        assert ev["position"] < ev["threshold"] or ev["front_share"] < ev["front_threshold"]
+        assert ev["share"] < 0.2 and ev["clean_share"] > 0.9
         assert "lower back" in e.message
     assert [r.lift_off for r in a.reps] == [True, False, True]
     assert a.reps[0].lift_off_s > 0.2
@@ -91,11 +92,77 @@ def test_dead_lowest_cell_is_left_out_and_next_cells_used() -> None:
     assert 0 in e.evidence["left_out"]
 
 
-def test_nobody_on_the_pad_means_no_lift_off() -> None:
-    block, _ = stream([SynthRep(300, lift_off_at_mm=260)])
-    empty = type(block)(block.t_s, block.depth_mm, block.load * 0.01, block.valid)
+def test_nobody_on_the_pad_is_said_not_passed_silently() -> None:
+    block, _ = stream([SynthRep(300, lift_off_at_mm=260), SynthRep(300)])
+    empty = type(block)(block.t_s, block.depth_mm, block.load * 0.0, block.valid)
     _, out = run(empty)
     assert not events(out, "lift_off")
+    unjudged = events(out, "pad_unjudged")
+    assert [e.rep for e in unjudged] == [0, 1]
+    assert all(e.evidence["reason"] == "no_load" for e in unjudged)
+    assert "cannot be judged" in unjudged[0].message
+
+
+def test_leaving_the_pad_mid_session_is_judged_against_the_session() -> None:
+    block, _ = stream([SynthRep(300), SynthRep(300), SynthRep(300, lift_off_at_mm=260)])
+    load = block.load.copy()
+    second = block.t_s > 5.5  # from the second rep on, the person sits up off the pad
+    load[second] *= 0.03
+    _, out = run(type(block)(block.t_s, block.depth_mm, load, block.valid))
+    unjudged = events(out, "pad_unjudged")
+    assert [e.rep for e in unjudged] == [1, 2]
+    assert {e.evidence["reason"] for e in unjudged} == {"load_low"}
+    assert not events(out, "lift_off")
+
+
+def test_one_cell_in_contact_cannot_be_judged() -> None:
+    block, _ = stream([SynthRep(300, lift_off_at_mm=260)])
+    load = block.load.copy()
+    load[:, 1:] = 0.0
+    _, out = run(type(block)(block.t_s, block.depth_mm, load, block.valid))
+    (e,) = events(out, "pad_unjudged")
+    assert e.evidence["reason"] == "too_few_cells"
+
+
+@pytest.mark.parametrize("unit", [1.0, 0.01, 1000.0, 0.0098, 7.5])
+def test_same_events_in_any_unit(unit: float) -> None:
+    # counts, x0.01, x1000, "newtons" and "kPa": the detector works on ratios of loads only.
+    reps = [
+        SynthRep(300),
+        SynthRep(300, lift_off_at_mm=260),
+        SynthRep(280),
+        SynthRep(320, lift_off_at_mm=270),
+    ]
+    block, _ = stream(reps, seed=4, leg_force_gain=0.6, breathing=0.04)
+    cfg = DetectorConfig(rom_limit_mm=310)
+    _, ref = run(block, cfg)
+    scaled = type(block)(block.t_s, block.depth_mm, block.load * unit, block.valid)
+    _, out = run(scaled, cfg)
+    key = [(e.type, e.rep, e.t_s) for e in out if isinstance(e, Event)]
+    assert key == [(e.type, e.rep, e.t_s) for e in ref if isinstance(e, Event)]
+    assert [e.rep for e in events(out, "lift_off")] == [1, 3]
+    assert [r.lift_off for r in out if isinstance(r, Rep)] == [False, True, False, True]
+
+
+def test_tilt_warning_comes_before_the_lift_off() -> None:
+    block, _ = stream([SynthRep(300), SynthRep(300, lift_off_at_mm=260)], seed=2)
+    _, out = run(block)
+    (warn,) = events(out, "tilt_warning")
+    (lift,) = events(out, "lift_off")
+    assert warn.rep == lift.rep == 1
+    assert warn.t_s < lift.t_s
+    assert warn.evidence["position"] < warn.evidence["threshold"]
+    assert "lower back" in warn.message
+
+
+def test_stuck_cell_is_left_out_from_the_next_rep() -> None:
+    block, _ = stream([SynthRep(300), SynthRep(300, lift_off_at_mm=260)], seed=1)
+    load = block.load.copy()
+    load[:, 1] = 777.0  # stuck after compression: reads the same whatever the load
+    _, out = run(type(block)(block.t_s, block.depth_mm, load, block.valid))
+    (e,) = events(out, "lift_off")
+    assert e.rep == 1
+    assert 1 not in e.evidence["cells"] and 1 in e.evidence["left_out"]
 
 
 def test_rom_warning_then_alert_at_the_limit() -> None:
@@ -166,8 +233,10 @@ def test_causal_events_do_not_change_when_the_future_is_cut_off() -> None:
 
 
 def test_config_rejects_nonsense() -> None:
-    with pytest.raises(ConfigError, match="liftoff_on_ratio"):
-        DetectorConfig(liftoff_on_ratio=0.8, liftoff_off_ratio=0.5)
+    with pytest.raises(ConfigError, match="liftoff_position"):
+        DetectorConfig(liftoff_position=0.8, liftoff_recover_position=0.5)
+    with pytest.raises(ConfigError, match="tilt_warning_position"):
+        DetectorConfig(tilt_warning_position=0.1)
     with pytest.raises(ConfigError, match="rom_limit_mm"):
         DetectorConfig(rom_limit_mm=-3)
     with pytest.raises(ConfigError, match="finite"):

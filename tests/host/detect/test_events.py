@@ -25,10 +25,26 @@ def test_every_type_carries_its_presentation() -> None:
 
 
 def test_derived_tables() -> None:
-    names = ("lift_off", "rom_warning", "rom_exceeded", "fast_lowering", "bounce", "knee_lock")
+    names = (
+        "lift_off",
+        "tilt_warning",
+        "rom_warning",
+        "rom_exceeded",
+        "fast_lowering",
+        "bounce",
+        "knee_lock",
+        "pad_unjudged",
+    )
     assert names == EVENT_TYPES
     assert set(FORM_EVENT_TYPES) == {"fast_lowering", "bounce", "knee_lock"}
-    assert {t for t in EventType if t.loud} == {"lift_off", "rom_exceeded", "rom_warning"}
+    assert {t for t in EventType if t.loud} == {
+        "lift_off",
+        "tilt_warning",
+        "rom_exceeded",
+        "rom_warning",
+    }
+    assert not EventType.TILT_WARNING.marks_rep
+    assert EventType.PAD_UNJUDGED.marks_rep and not EventType.PAD_UNJUDGED.loud
     assert not EventType.ROM_WARNING.marks_rep
     assert EventType.LIFT_OFF.severity > EventType.ROM_WARNING.severity > EventType.BOUNCE.severity
 

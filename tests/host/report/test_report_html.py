@@ -151,7 +151,7 @@ def test_session_report_says_what_happened(with_series: Doc) -> None:
     assert "360 mm of sled travel from the top (the therapist's limit)" in text
     assert "20.00 encoder counts per mm (measured)" in text
     assert "Link quality" in text and "0 of 2100 packets lost" in text
-    assert "liftoff_on_ratio" in text  # every threshold, in the technical details
+    assert "liftoff_position" in text  # every threshold, in the technical details
 
 
 def test_session_report_without_recording(
@@ -256,7 +256,7 @@ def test_lower_back_contact_follows_the_detector(
     assert np.nanmedian(trace.contact[at_top]) == pytest.approx(1.0, abs=0.02)
     for a, b, _ in spans:
         inside = (trace.t_s > a + 0.25 * (b - a)) & (trace.t_s < b - 0.25 * (b - a))
-        assert np.nanmax(trace.contact[inside]) < cfg.liftoff_off_ratio
+        assert np.nanmax(trace.contact[inside]) < cfg.liftoff_recover_position
 
 
 def test_envelope_keeps_extremes() -> None:
