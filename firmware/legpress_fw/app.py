@@ -64,6 +64,11 @@ _STALE_MS = const(3000)
 _FAULT_SHOW_MS = const(60000)
 _ACTION_DELAY_MS = const(300)
 _GC_EVERY_S = const(10)
+_UART_FIFO = const(128)
+_UART_US_PER_BYTE = const(87)  # 10 bits at 115200 baud
+_STALL_US = const(5000)
+_STALL_PAUSE_US = const(1000000)
+_FATAL_WAIT_S = const(10)
 
 
 # --- LED -------------------------------------------------------------------------------
@@ -211,6 +216,49 @@ class StdinReader:
         return n
 
 
+class PacedStdout:
+    """sys.stdout.buffer, written no faster than the console UART drains; never blocks.
+
+    On the ESP32 port a stdout write waits a 10 ms FreeRTOS tick each time the 128-byte UART
+    FIFO is full (ports/esp32/uart.c), and on an S3 it also waits, up to 500 ms, while a
+    connected USB-CDC host reads nothing (shared/tinyusb/mp_usbd_cdc.c). This writes at most
+    what the FIFO can take now, by a model of its drain at 115200 baud, and returns the count:
+    SerialLink sends the rest on its next pass. A write that still took long (a stalled
+    USB-CDC host) pauses the output for a second, so a stuck host costs one stall a second.
+    """
+
+    def __init__(self, stream, ticks=ticks_us):
+        self._write = stream.write
+        self._ticks = ticks
+        self._empty_at = ticks()  # when the FIFO will have drained what was written
+        self._pause_until = None
+        self.stalls = 0
+
+    def write(self, buf, off, n):
+        now = self._ticks()
+        if self._pause_until is not None:
+            if ticks_diff(self._pause_until, now) > 0:
+                return 0
+            self._pause_until = None
+        backlog = ticks_diff(self._empty_at, now)
+        if backlog < 0:
+            backlog = 0
+        room = _UART_FIFO - backlog // _UART_US_PER_BYTE
+        if room <= 0:
+            return 0
+        if n > room:
+            n = room
+        w = self._write(buf, off, n)
+        if w is None:
+            w = n
+        done = self._ticks()
+        if ticks_diff(done, now) > _STALL_US:
+            self.stalls += 1
+            self._pause_until = ticks_add(done, _STALL_PAUSE_US)
+        self._empty_at = ticks_add(now, backlog + w * _UART_US_PER_BYTE)
+        return w
+
+
 # --- the application -------------------------------------------------------------------
 
 
@@ -233,7 +281,6 @@ class App:
         self._progress = self.health.progress
         self._poll = device.sampler.poll
         self.supervisor = Supervisor(device, self.log)
-        self.watchdog_feeds = 0
         self.watchdog_skips = 0
         self._action_at = None
         if radio is not None:
@@ -345,7 +392,6 @@ class App:
         want = dev.want_stream and not dev.mtu_too_small
         if self.health.healthy(now, dev.sampler, want):
             self.board.watchdog_feed()
-            self.watchdog_feeds += 1
             return True
         self.watchdog_skips += 1
         if self.watchdog_skips == 1 or self.watchdog_skips % 10 == 0:
@@ -378,7 +424,7 @@ def main(config_path="/config.json"):
     if board_mod.take_repl_flag():
         print("legpress: REPL requested, the app did not start (reset to start it)")
         return None
-    from .config import ConfigError, load_text
+    from .config import CHIP_ESP32S3, PIN_KEYS, ConfigError, load_text
 
     chip = board_mod.chip()
     try:
@@ -386,6 +432,9 @@ def main(config_path="/config.json"):
         board = board_mod.Board(cfg)
     except ConfigError as e:
         print("legpress: config.json: %s" % e)
+        if chip == CHIP_ESP32S3 and e.key in PIN_KEYS:
+            print("legpress: this is an ESP32-S3: delete the pin keys from config.json for the")
+            print("legpress: S3 default pins (firmware/README.md, section 4)")
         print("legpress: the app did not start. Fix the value (mpremote edit :config.json)")
         print("legpress: or delete the file for the defaults, then reset the board.")
         return None
@@ -399,14 +448,23 @@ def main(config_path="/config.json"):
         _restore_console()
         print("legpress: fatal:")
         sys.print_exception(e)
-        print("legpress: resetting in 10 s")
-        import time
-
-        time.sleep(10)
-        board.reset()
+        fatal_reset(board)
     finally:
         _restore_console()
     return None
+
+
+def fatal_reset(board, sleep=None):
+    # Waits 10 s (to read the message, or to press Ctrl-C), then resets. The watchdog keeps
+    # running (it cannot be stopped) and may be shorter than that, so it is fed meanwhile:
+    # the next boot then reports this reset, not WDT_RESET.
+    if sleep is None:
+        from time import sleep_ms as sleep
+    print("legpress: resetting in %d s" % _FATAL_WAIT_S)
+    for _ in range(2 * _FATAL_WAIT_S):
+        board.watchdog_feed()
+        sleep(500)
+    board.reset()
 
 
 def _restore_console():
@@ -472,6 +530,8 @@ def build(cfg, config_ok, board, chip):
         print("legpress: USB serial link on; Ctrl-C is off. REPL: send the REPL command")
         print("legpress: (legpress firmware repl) or hold BOOT while pressing EN/RST.")
         micropython.kbd_intr(-1)
-        serial = SerialLink(device, StdinReader(sys.stdin.buffer, poller), sys.stdout.buffer)
+        serial = SerialLink(
+            device, StdinReader(sys.stdin.buffer, poller), PacedStdout(sys.stdout.buffer)
+        )
     gc.collect()
     return App(device, board, ble_link, radio, serial, cfg.watchdog_s)

@@ -11,18 +11,20 @@ import sys
 
 import machine
 
-from .config import CHIP_ESP32, CHIP_ESP32S3, ConfigError
+from .config import ConfigError, chip_of
 from .pad import DirectPad, MuxPad
 from .position import AnalogPosition, EncoderPosition, PinQuadrature
 
 _PCNT_UNIT = 0
+# The stock ESP32_GENERIC and ESP32_GENERIC_S3 builds run at 160 MHz. Through the multiplexer
+# a sample costs about 0.9-1.7 ms at 160 MHz (firmware/README.md, "Timing"), two thirds of the
+# 2.5 ms period at 400 Hz; 240 MHz, which both chips support, leaves room for the radio.
+_CPU_HZ = 240000000
 _REPL_FLAG = b"legpress:repl"
 
 
 def chip():
-    # sys.implementation._machine is e.g. "Generic ESP32S3 module with ESP32S3".
-    name = getattr(sys.implementation, "_machine", "")
-    return CHIP_ESP32S3 if "ESP32S3" in name else CHIP_ESP32
+    return chip_of(getattr(sys.implementation, "_machine", ""))
 
 
 class NoPosition:
@@ -38,6 +40,8 @@ class NoPosition:
 class Board:
     def __init__(self, cfg):
         self.cfg = cfg
+        if machine.freq() < _CPU_HZ:
+            machine.freq(_CPU_HZ)
         self._atten = {
             0: machine.ADC.ATTN_0DB,
             2.5: machine.ADC.ATTN_2_5DB,

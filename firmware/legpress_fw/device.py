@@ -339,6 +339,3 @@ class Device:
 
     def pack_info_body(self, buf, offset):
         return pack_info_body(buf, offset, self.info)
-
-    def uptime_ms(self):
-        return ticks_diff(ticks_ms(), self._boot_ms)

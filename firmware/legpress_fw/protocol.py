@@ -143,11 +143,6 @@ def pack_header(buf, msg_type, flags, seq, clock, t):
     clock.pack_time(buf, 5, t)
 
 
-def pack_samples_header(buf, flags, seq):
-    # The time field was written when the first record went in (Sampler.poll).
-    struct.pack_into("<BBBH", buf, 0, VERSION, T_SAMPLES, flags, seq)
-
-
 def compact_into(dst, src, n_cells, record, flags_extra):
     # Rewrites SAMPLES record `record` of `src` as a one-record SAMPLES_COMPACT packet in `dst`
     # (MTU 23 links). Returns the packet length. Allocation-free; only used on small-MTU links.

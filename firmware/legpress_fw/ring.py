@@ -67,15 +67,6 @@ class PacketRing:
             return self._full[tail]
         return memoryview(self._slots[tail])[:length]
 
-    def peek_slot(self):
-        # The oldest committed slot's bytearray and length (for re-encoding), or (None, 0).
-        if self._count == 0:
-            return None, 0
-        return self._slots[self._tail], self._len[self._tail]
-
-    def peek_samples(self):
-        return self._samples[self._tail] if self._count else 0
-
     def pop(self):
         if self._count:
             tail = self._tail + 1

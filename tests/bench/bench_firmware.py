@@ -109,8 +109,9 @@ class QuietOut:
     def __init__(self):
         self.writes = 0
 
-    def write(self, buf, n):
+    def write(self, buf, off, n):
         self.writes += 1
+        return n
 
 
 class Poller:

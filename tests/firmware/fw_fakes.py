@@ -1,5 +1,5 @@
 # Hand-written fakes of the hardware objects the firmware's logic modules take (an ADC, an
-# encoder, a tick counter), shared by fw_scenarios.py and golden_fw.py. Runs under MicroPython
+# encoder, a tick counter), shared by the scenarios (*_fw.py, fw_rigs.py). Runs under MicroPython
 # (this directory mounted at /tf) and CPython alike: only builtins both interpreters have.
 
 TICKS_MASK = (1 << 30) - 1

@@ -61,6 +61,7 @@ def test_led_patterns_and_deferred_actions(scenario: Scenario) -> None:
 def test_board_builds_the_hardware(micropython: Callable[..., Any]) -> None:
     r = _run(micropython, "board_objects")
     assert r["chip"] == "esp32"
+    assert r["cpu_hz"] == 240_000_000  # the stock builds boot at 160 MHz
     assert r["select_modes"] == [3, 3, 3, 3]  # Pin.OUT
     assert r["sig_atten"] == 3  # ATTN_11DB
     assert r["mux_cells"] == [0, 100, 200, 300, 400, 500, 600, 700]  # S0 is bit 0
@@ -98,8 +99,8 @@ def test_main_stops_on_a_bad_config_and_honours_the_repl_flag(
 ) -> None:
     result = micropython(
         """
-        import hostio, json, fw_scenarios
-        hostio.emit(json.dumps(fw_scenarios.app_main_paths()))
+        import hostio, json, app_fw
+        hostio.emit(json.dumps(app_fw.app_main_paths()))
         """,
         mounts={_HERE: "/tf"},
     )
@@ -112,8 +113,8 @@ def test_main_stops_on_a_bad_config_and_honours_the_repl_flag(
 
 def _run(micropython: Callable[..., Any], name: str) -> Any:
     code = f"""
-        import hostio, json, fw_scenarios
-        hostio.emit(json.dumps(fw_scenarios.{name}()))
+        import hostio, json, app_fw
+        hostio.emit(json.dumps(app_fw.{name}()))
         """
     return micropython(code, mounts={_HERE: "/tf"}).last
 
@@ -170,3 +171,11 @@ def test_the_tasks_run_together(scenario: Scenario) -> None:
     assert p.T_REPLY in r["serial_replies"]
     assert r["restarts"] == 0 and r["logs"] == []
     assert r["wdt_timeout"] == 8000 and r["feeds"] >= 1
+
+
+def test_fatal_path_feeds_the_watchdog_then_resets(scenario: Scenario) -> None:
+    r = scenario("fatal_path")
+    assert r["slept_ms"] == 10_000
+    assert r["longest_unfed_ms"] <= 1000  # watchdog_s is at least 2 s
+    assert r["fed_before_each_sleep"]
+    assert r["resets"] == 1

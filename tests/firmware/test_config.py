@@ -203,3 +203,66 @@ def test_device_info_fields(micropython: Callable[..., Any]) -> None:
         """
     )
     assert result.last == {"n": 26 + 3 * 8 + 1 + 29, "name_len": 29}
+
+
+def test_s3_defaults_follow_the_pinmap() -> None:
+    s3 = json.loads(PINMAP.read_text())["chips"]["esp32s3"]
+    d = dict(config.defaults(config.CHIP_ESP32S3))
+    assert d["mux_pin"] == s3["pad"]["mux"]["sig_gpio"]
+    assert d["mux_select_pins"] == s3["pad"]["mux"]["select_gpios"]
+    assert d["cell_pins"] == s3["pad"]["direct_cell_gpios"]
+    assert d["encoder_pins"] == [s3["encoder"]["a_gpio"], s3["encoder"]["b_gpio"]]
+    assert d["position_pin"] == s3["position_analog_gpio"]
+    assert d["led_pin"] == s3["led"]["gpio"]
+    assert d["buzzer_pin"] == s3["buzzer"]["gpio"]
+    assert set(d["cell_pins"]) <= set(s3["adc1_gpios"])
+    # Only pins differ between the chips, and the classic defaults are DEFAULTS.
+    assert [k for k, _ in config.defaults(config.CHIP_ESP32S3)] == list(config.KEYS)
+    assert config.defaults(config.CHIP_ESP32) == config.DEFAULTS
+    changed = {k for k, v in config.DEFAULTS if d[k] != v}
+    assert changed <= set(config.PIN_KEYS)
+
+
+@pytest.mark.parametrize("pad", ["mux", "direct"])
+@pytest.mark.parametrize("position", ["pcnt", "analog"])
+def test_s3_boots_on_its_defaults(pad: str, position: str) -> None:
+    cfg = config.validate({"pad": pad, "position": position}, config.CHIP_ESP32S3)
+    assert cfg.mux_pin == 1 and cfg.led_pin == 21 and cfg.buzzer_pin == 18
+    # The classic pins are refused on an S3, so a copied classic config.json says so.
+    with pytest.raises(config.ConfigError, match=r"'cell_pins'.*GPIO 1-10"):
+        config.validate({"cell_pins": [36, 39]}, config.CHIP_ESP32S3)
+
+
+@pytest.mark.parametrize(
+    ("machine_name", "chip"),
+    [
+        ("Generic ESP32S3 module with ESP32S3", config.CHIP_ESP32S3),  # MicroPython <= 1.25
+        ("Generic ESP32S3 module with ESP32-S3", config.CHIP_ESP32S3),
+        ("TinyS3 with ESP32-S3", config.CHIP_ESP32S3),
+        ("Generic ESP32 module with ESP32", config.CHIP_ESP32),
+        ("ESP32 module (spiram) with ESP32", config.CHIP_ESP32),
+    ],
+)
+def test_chip_from_machine_name(machine_name: str, chip: str) -> None:
+    assert config.chip_of(machine_name) == chip
+
+
+def test_buzzer_pin() -> None:
+    assert config.validate({"buzzer_pin": None}).buzzer_pin is None
+    with pytest.raises(config.ConfigError, match=r"'buzzer_pin' must be an output pin or null"):
+        config.validate({"buzzer_pin": 36})  # input only
+    with pytest.raises(config.ConfigError, match=r"'buzzer_pin' uses GPIO 27.*'led_pin'"):
+        config.validate({"buzzer_pin": 27})
+
+
+def test_s3_defaults_under_micropython(micropython: Callable[..., Any]) -> None:
+    result = micropython(
+        """
+        import hostio, json
+        from legpress_fw import config
+        cfg = config.validate({}, config.CHIP_ESP32S3)
+        hostio.emit(json.dumps([config.chip_of("TinyS3 with ESP32-S3"), cfg.mux_pin,
+                                cfg.mux_select_pins, cfg.encoder_pins, cfg.led_pin]))
+        """
+    )
+    assert result.last == ["esp32s3", 1, [11, 12, 13, 14], [15, 16], 21]

@@ -203,13 +203,13 @@ class FirmwareOverSerial:
     """A serial port whose other end is the firmware's SerialLink (CPython, fake clock)."""
 
     def __init__(self) -> None:
-        import fw_scenarios  # type: ignore[import-not-found]
+        import fw_rigs  # type: ignore[import-not-found]
 
         from legpress_fw.serial_link import SerialLink
 
-        self.dev, *_ = fw_scenarios.make_device(8, 100, 0)
-        self.inp = fw_scenarios.BytesIn()
-        self.out = fw_scenarios.BytesOut()
+        self.dev, *_ = fw_rigs.make_device(8, 100, 0)
+        self.inp = fw_rigs.BytesIn()
+        self.out = fw_rigs.BytesOut()
         self.link = SerialLink(self.dev, self.inp, self.out)
         self.written = b""
         self.closed = False

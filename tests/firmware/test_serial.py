@@ -38,3 +38,26 @@ def test_serial_session(scenario: Scenario) -> None:
 def test_fast_cobs_encoder_matches_the_reference(scenario: Scenario) -> None:
     r = scenario("framing_equivalence", 99, 600)
     assert r == {"count": 600, "mismatches": 0, "roundtrip_errors": 0, "zero_in_frame": 0}
+
+
+def test_serial_link_over_a_stream_that_takes_little(scenario: Scenario) -> None:
+    # The device's stdout takes only what the UART FIFO can hold: frames go out in pieces,
+    # in order and whole, and nothing waits.
+    r = scenario("serial_paced", 40, 400)
+    assert r["host_bad_frames"] == 0
+    assert r["replies"] == [
+        [3, p.CMD_START, p.R_OK],
+        [8, p.CMD_GET_STATUS, p.R_OK],
+        [9, p.CMD_IDENTIFY, p.R_OK],
+    ]
+    assert r["info"] == 1 and r["status"] == 4 and r["logs"] == 4
+    assert r["samples"] == 400 and r["positions_in_order"] and r["seqs_contiguous"]
+    assert r["dropped"] == 0
+
+
+def test_paced_stdout(scenario: Scenario) -> None:
+    r = scenario("paced_stdout")
+    assert (r["first"], r["again"]) == (128, 0)
+    assert r["later"] == 50
+    assert 11400 <= r["per_second"] <= 11600  # 115200 baud, 10 bits a byte
+    assert (r["stalled"], r["paused"], r["resumed"], r["stalls"]) == (10, 0, 10, 1)

@@ -1,0 +1,144 @@
+# Control command scenarios for test_control.py.
+#
+# A scenario builds the firmware from its real modules with hand-written fakes, runs it and
+# returns a JSON-able dict; the test next to this file runs it under CPython and under
+# MicroPython (this directory mounted at /tf) and asserts on the result.
+
+import struct
+
+from fw_rigs import BLERig, BytesIn, BytesOut, Rng, command, frame, make_device, parse_reply
+
+from legpress_fw import protocol
+from legpress_fw.control import CommandHandler
+from legpress_fw.device import LINK_BLE, LINK_SERIAL
+
+
+def command_replies():
+    # One of every command and every kind of malformed message, through the real Device.
+    dev, _adcs, enc, _clock = make_device(8, 100, 1000)
+    h = CommandHandler(dev)
+    out = {}
+
+    def run(name, msg, link=LINK_SERIAL):
+        n = h.handle(msg, len(msg), link)
+        out[name] = parse_reply(h.reply, n)
+        out[name]["payload"] = list(out[name]["payload"])
+        out[name]["len"] = n
+
+    enc.v = 1234
+    run("zero", command(protocol.CMD_ZERO))
+    out["position_after_zero"] = dev.position.value()
+    run("tare", command(protocol.CMD_TARE, b"\x04"))
+    run("tare_default", command(protocol.CMD_TARE, b"\x00"))
+    run("set_rate", command(protocol.CMD_SET_RATE, struct.pack("<H", 200)))
+    run("set_rate_low", command(protocol.CMD_SET_RATE, struct.pack("<H", 49)))
+    run("set_rate_high", command(protocol.CMD_SET_RATE, struct.pack("<H", 401)))
+    run("identify", command(protocol.CMD_IDENTIFY, b"\x05"))
+    run("identify_zero", command(protocol.CMD_IDENTIFY, b"\x00"))
+    run("start", command(protocol.CMD_START))
+    out["streaming"] = dev.want_stream
+    out["stream_link"] = dev.stream_link
+    run("stop", command(protocol.CMD_STOP))
+    out["streaming_after_stop"] = dev.want_stream
+    run("get_status", command(protocol.CMD_GET_STATUS))
+    run("get_info", command(protocol.CMD_GET_INFO))
+    run("reboot", command(protocol.CMD_REBOOT))
+    out["pending"] = dev.pending
+    run("reboot_again", command(protocol.CMD_REBOOT))
+    dev.pending = 0
+    run("repl", command(protocol.CMD_REPL))
+    out["pending_repl"] = dev.pending
+    dev.pending = 0
+    run("unknown", command(0x42))
+    run("zero_code", command(0))
+    run("start_with_arg", command(protocol.CMD_START, b"\x01"))
+    run("tare_no_arg", command(protocol.CMD_TARE))
+    run("short", b"\x01\x05\x00\x09")
+    run("empty", b"")
+    run("header_only", command(protocol.CMD_START)[:9])
+    bad_version = bytearray(command(protocol.CMD_START))
+    bad_version[0] = 2
+    run("bad_version", bytes(bad_version))
+    bad_type = bytearray(command(protocol.CMD_START))
+    bad_type[1] = protocol.T_SAMPLES
+    run("bad_type", bytes(bad_type))
+    out["bad_commands"] = h.bad_commands
+    out["errors"] = h.errors
+    out["tare_values"] = list(dev.info.tare)
+    out["period_us"] = dev.sampler.period_us
+    out["info_period_us"] = dev.info.period_us
+    return out
+
+
+def random_commands(seed=12345, n=10000):
+    # Random and half-valid messages from both links while the sampler runs: every one gets a
+    # well-formed reply and nothing escapes the handler.
+    rng = Rng(seed)
+    dev, _adcs, enc, clock = make_device(8, 100, 5)
+    h = CommandHandler(dev)
+    results = [0] * 8
+    bad_replies = 0
+    escaped = 0
+    first_escape = None
+    for i in range(n):
+        kind = rng.below(4)
+        if kind == 0:  # anything at all
+            length = rng.below(24)
+            msg = bytes(rng.below(256) for _ in range(length))
+        else:
+            code = rng.below(13)
+            arg_len = rng.below(4) if kind == 1 else (1, 2, 1)[rng.below(3)]
+            msg = bytearray(command(code, bytes(rng.below(256) for _ in range(arg_len)), i))
+            if kind == 3:  # flip a byte
+                j = rng.below(len(msg))
+                msg[j] = rng.below(256)
+            msg = bytes(msg)
+        link = LINK_BLE if rng.below(2) else LINK_SERIAL
+        try:
+            n_reply = h.handle(msg, len(msg), link)
+        except BaseException as e:  # counting exactly what must never happen
+            escaped += 1
+            if first_escape is None:
+                first_escape = repr(e)
+            continue
+        r = parse_reply(h.reply, n_reply)
+        ok = n_reply >= 13 and r["version"] == 1 and r["type"] == protocol.T_REPLY
+        if len(msg) >= 5:
+            ok = ok and r["request_seq"] == msg[3] | (msg[4] << 8)
+        ok = ok and 0 <= r["result"] <= 7
+        if not ok:
+            bad_replies += 1
+        else:
+            results[r["result"]] += 1
+        dev.pending = 0  # REBOOT/REPL would reset the board here
+        for _ in range(rng.below(3)):
+            dev.sampler.poll()
+            clock.advance(rng.below(20000))
+        enc.v = rng.below(20001) - 10000
+        while dev.ring.pending():
+            dev.ring.pop()
+    return {
+        "n": n,
+        "escaped": escaped,
+        "first_escape": first_escape,
+        "bad_replies": bad_replies,
+        "results": results,
+        "errors": h.errors,
+        "last_error": repr(h.last_error) if h.last_error is not None else None,
+        "bad_commands": h.bad_commands,
+        "samples_total": dev.sampler.samples_total,
+    }
+
+
+def bad_commands_both_links():
+    from legpress_fw.serial_link import SerialLink
+
+    rig = BLERig(8, 100)
+    inp = BytesIn()
+    serial = SerialLink(rig.dev, inp, BytesOut())
+    rig.connect(247)
+    rig.write(0x42)  # unknown, over BLE
+    inp.feed(frame(command(0x43, b"", 1)))  # unknown, over serial
+    serial.service()
+    rig.write(protocol.CMD_IDENTIFY, b"\x00")  # out of range, over BLE
+    return {"status": rig.dev.update_status().bad_commands}
