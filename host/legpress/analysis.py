@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from legpress.detect import DetectorConfig, Event, Pipeline, Rep
 from legpress.dsp.calibration import CalibratedBlock, Calibration
 from legpress.errors import RecordingError
+from legpress.session import LinkQuality, Session, assign_sets
 
 
 @dataclass(slots=True)
@@ -23,6 +24,8 @@ class Analysis:
         events: alerts, in the order they would have fired.
         series: the calibrated samples (for plots and reports).
         info: facts about the input (duration, samples, link loss, ...).
+        config: the detector settings used.
+        calibration: the calibration used (the recording's own, or the one given).
     """
 
     source: Path
@@ -31,6 +34,28 @@ class Analysis:
     events: list[Event]
     series: CalibratedBlock
     info: dict[str, Any] = field(default_factory=dict)
+    config: DetectorConfig = field(default_factory=DetectorConfig)
+    calibration: Calibration | None = None
+
+    @property
+    def session(self) -> Session:
+        """The analysis as a :class:`~legpress.session.Session` record: sets split by
+        :func:`~legpress.session.assign_sets`, ``info`` as its summary, no person and no
+        wall-clock times (a file does not say when it was trained)."""
+        reps, sets = assign_sets(self.reps)
+        lost = self.info.get("lost_packets")
+        return Session(
+            recording_path=str(self.source) if self.kind == "recording" else None,
+            config=asdict(self.config),
+            calibration=self.calibration.to_dict() if self.calibration is not None else None,
+            summary={"source": str(self.source), **self.info},
+            sets=sets,
+            reps=reps,
+            events=tuple(self.events),
+            link=LinkQuality(int(lost), samples=int(self.info["samples"]))
+            if lost is not None
+            else None,
+        )
 
     def lines(self) -> list[dict[str, Any]]:
         """Reps and events as JSON-ready objects in time order (events at their firing time,
@@ -77,7 +102,8 @@ def analyze_file(
                 f"{src}: the recording holds no readable samples"
                 + (f" ({damage})" if damage else "")
             )
-        pipeline = Pipeline(info, calibration or rec.calibration, config)
+        cal = calibration or rec.calibration
+        pipeline = Pipeline(info, cal, config)
         series, _ = pipeline.feed(decoded.samples)
         analyzer = pipeline.analyzer
         stats = decoded.stats
@@ -93,7 +119,9 @@ def analyze_file(
             "damaged_bytes": rec.stats.skipped_bytes + rec.stats.truncated_bytes,
             "file_note": damage,
         }
-        return Analysis(src, "recording", analyzer.reps, analyzer.events, series, facts)
+        return Analysis(
+            src, "recording", analyzer.reps, analyzer.events, series, facts, config, cal
+        )
     series = import_csv(src)
     from legpress.detect.pipeline import analyze_block
 
@@ -104,4 +132,4 @@ def analyze_file(
         "rate_hz": 1 / analyzer.period_s,
         "n_cells": series.n_cells,
     }
-    return Analysis(src, "csv", analyzer.reps, analyzer.events, series, facts)
+    return Analysis(src, "csv", analyzer.reps, analyzer.events, series, facts, config)

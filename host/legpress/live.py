@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from legpress.device import (
 from legpress.dsp.calibration import Calibration
 from legpress.protocol.decoder import SampleBlock
 from legpress.protocol.messages import DeviceInfo
+from legpress.session import LinkQuality, Person, Session, assign_sets, now_utc
 
 #: How long an alert stays on screen (s); each event type says what it shows (EventType.alert).
 ALERT_HOLD_S = 2.5
@@ -147,6 +148,8 @@ class LiveSession:
         self._baseline: np.ndarray | None = None
         self._info: DeviceInfo | None = None
         self._calibration = calibration or Calibration()
+        self._started_at: str | None = None
+        self._ended_at: str | None = None
 
     def stop(self) -> None:
         """Ask :meth:`run` to finish after the current item."""
@@ -155,6 +158,7 @@ class LiveSession:
     async def run(self, duration_s: float | None = None) -> LiveResult:
         """Stream until the device ends (recording, simulation), ``duration_s`` of stream time
         passes, or :meth:`stop` is called."""
+        self._started_at = now_utc()
         header: dict[str, Any] = {"person": self.person} if self.person else {}
         if self.calibration is not None:
             header["calibration"] = self.calibration.to_dict()
@@ -176,7 +180,29 @@ class LiveSession:
                 self.result.lost_packets = stats.lost_packets
                 if self._stop:
                     break
+        self._ended_at = now_utc()
         return self.result
+
+    @property
+    def session(self) -> Session:
+        """What the session produced so far, as a :class:`~legpress.session.Session` record
+        (sets split by :func:`~legpress.session.assign_sets`; not stored)."""
+        r = self.result
+        reps, sets = assign_sets(r.reps)
+        return Session(
+            person=Person(self.person) if self.person else None,
+            started_at=self._started_at,
+            ended_at=self._ended_at,
+            device_name=self._info.name if self._info is not None else "",
+            device_url=self.url,
+            recording_path=r.recording,
+            config=asdict(self.config),
+            calibration=self._calibration.to_dict(),
+            sets=sets,
+            reps=reps,
+            events=tuple(r.events),
+            link=LinkQuality(r.lost_packets, samples=r.samples),
+        )
 
     def _samples(self, block: SampleBlock) -> None:
         if self.pipeline is None:

@@ -11,12 +11,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from legpress.cli._common import add_calibration_argument, load_calibration
 from legpress.detect import DetectorConfig
 from legpress.errors import ConfigError, UsageError
+from legpress.session import Person, now_utc
 
 
 def register(subparsers: Any) -> None:
@@ -84,13 +86,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
         with SessionStore(args.db) as store:
             store.ensure_person(args.person)
-            sid = store.import_analysis(
-                args.person,
-                analysis.reps,
-                analysis.events,
-                recording_path=args.file if analysis.kind == "recording" else None,
-                config=config,
-                summary={"source": str(args.file), **analysis.info},
+            now = now_utc()
+            sid = store.save_session(
+                replace(
+                    analysis.session,
+                    person=Person(args.person) if args.person else None,
+                    started_at=now,
+                    ended_at=now,
+                )
             )
         print(f"stored as session {sid}", file=sys.stderr)
     return 0

@@ -24,7 +24,7 @@ from legpress.cli._common import (
     load_calibration,
     run,
 )
-from legpress.detect import DetectorConfig, Profile, Rep, learn_profile
+from legpress.detect import DetectorConfig, Rep, learn_profile
 from legpress.dsp.calibration import Calibration, CalibrationFile
 from legpress.errors import CommandError, LegPressError, UsageError
 from legpress.live import LiveSession
@@ -231,13 +231,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     with SessionStore(args.db) as store:
         person = store.ensure_person(args.person)
         learned = learn_profile(args.person, reps[: args.reps], margin_mm=args.margin_mm)
-        profile = Profile(
-            person=args.person,
-            rom_limit_mm=person.rom_limit_mm,
+        profile = replace(
+            person.profile,
             lift_off_depth_mm=learned.lift_off_depth_mm,
             margin_mm=args.margin_mm,
             max_calibrated_depth_mm=learned.max_calibrated_depth_mm,
-            notes=person.notes,
         )
         store.save_profile(profile)
     if profile.lift_off_depth_mm is not None:

@@ -260,15 +260,10 @@ def _monitor(args: argparse.Namespace, url: str, config: DetectorConfig) -> int:
         result = run(_live(session, out, args.duration))
     finally:
         if store is not None:
-            r = result or session.result
             if stored:
-                store.end_session(
-                    stored[0],
-                    {
-                        "reps": len(r.reps),
-                        "link": {"samples": r.samples, "lost_packets": r.lost_packets},
-                    },
-                )
+                done = session.session
+                link = done.link.to_dict() if done.link is not None else {}
+                store.end_session(stored[0], {"reps": len(done.reps), "link": link})
             store.close()
     assert result is not None
     _summary(result, stored[0] if stored else None, out)

@@ -11,6 +11,7 @@ from typing import Any
 from legpress.cli.sessions import db_parent, open_store, session_id, wrap
 from legpress.dsp.calibration import CalibratedBlock, Calibration
 from legpress.errors import LegPressError, UsageError
+from legpress.session import Session
 
 _EPILOG = """\
 examples:
@@ -27,16 +28,14 @@ Exit codes: 0 ok, 2 usage, 7 database unusable, 8 no such session or person,
 
 
 def load_series(
-    session: dict[str, Any], recording: Path | None = None
+    session: Session, recording: Path | None = None
 ) -> tuple[CalibratedBlock | None, str]:
     """The session's samples from its recording, calibrated as in the session.
 
     Returns:
         The samples, or None and a one-line reason.
     """
-    path = recording or (
-        Path(session["recording_path"]) if session.get("recording_path") else None
-    )
+    path = recording or (Path(session.recording_path) if session.recording_path else None)
     if path is None:
         return None, "This session has no linked recording"
     if not path.exists():
@@ -50,9 +49,9 @@ def load_series(
     except LegPressError as exc:
         return None, f"The recording of this session could not be read ({exc})"
     cal = None
-    if isinstance(session.get("calibration"), dict):
+    if session.calibration is not None:
         try:
-            cal = Calibration.from_dict(session["calibration"])
+            cal = Calibration.from_dict(session.calibration)
         except LegPressError:
             cal = None
     if cal is None:
@@ -103,19 +102,20 @@ def _run(args: argparse.Namespace) -> int:
         else:
             session = store.get_session(args.session)
             series: CalibratedBlock | None = None
+            problem = ""
             if not args.no_recording:
                 series, why = load_series(session, args.recording)
                 if series is None:
-                    session["recording_problem"] = why
-                    if session.get("recording_path") or args.recording:
+                    problem = why
+                    if session.recording_path or args.recording:
                         reason = why[:1].lower() + why[1:]
                         print(
                             f"legpress: {reason}; the report has no time course", file=sys.stderr
                         )
             else:
-                session["recording_problem"] = "The recording was left out of this report"
-            out = args.output or Path(f"session-{session['id']}.html")
-            written = render_session_report(session, series, out)
+                problem = "The recording was left out of this report"
+            out = args.output or Path(f"session-{session.id}.html")
+            written = render_session_report(session, series, out, problem)
     print(written)
     return 0
 

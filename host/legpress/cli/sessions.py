@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from legpress.detect.events import EventType
 from legpress.errors import ConfigError, UsageError
 from legpress.storage.store import SessionStore
 
@@ -166,48 +165,46 @@ def _show(args: argparse.Namespace) -> int:
     with open_store(args) as store:
         s = store.get_session(args.id)
     if args.json:
-        print_json(s)
+        print_json(s.to_dict())
         return 0
-    st = s["stats"]
-    limit = (s.get("config") or {}).get("rom_limit_mm")
+    st = s.stats
+    limit = s.rom_limit_mm
     out = [
-        f"Session {s['id']}: {s['person'] or 'anonymous'}, {local_time(s['started_at'])}"
-        + ("" if s["ended_at"] else " (not ended)"),
+        f"Session {s.id}: {s.person.name if s.person else 'anonymous'}, "
+        f"{local_time(s.started_at)}" + ("" if s.ended_at else " (not ended)"),
     ]
-    if s["machine"]:
-        out.append(f"Machine:   {s['machine']} ({s['machine_kind']})")
-    if s["device_name"] or s["device_url"]:
-        out.append(f"Device:    {' '.join(x for x in (s['device_name'], s['device_url']) if x)}")
-    if s["recording_path"]:
-        exists = Path(s["recording_path"]).exists()
-        out.append(f"Recording: {s['recording_path']}{'' if exists else '  (missing)'}")
+    if s.machine:
+        out.append(f"Machine:   {s.machine.name} ({s.machine.kind})")
+    if s.device_name or s.device_url:
+        out.append(f"Device:    {' '.join(x for x in (s.device_name, s.device_url) if x)}")
+    if s.recording_path:
+        exists = Path(s.recording_path).exists()
+        out.append(f"Recording: {s.recording_path}{'' if exists else '  (missing)'}")
     out.append(f"ROM limit: {fmt(limit, 0, 'mm') if limit is not None else 'none'}")
     out.append(
-        f"Reps: {st['reps']} in {st['sets']} set(s); lower back lifted in {st['lift_offs']}; "
-        f"past the limit in {st['rom_exceeded']}; other form alerts {st['form_events']}"
+        f"Reps: {st.reps} in {st.sets} set(s); lower back lifted in {st.lift_offs}; "
+        f"past the limit in {st.rom_exceeded}; other form alerts {st.form_events}"
     )
-    if st["reps"]:
+    if st.reps:
         out.append(
-            f"Deepest {fmt(st['max_depth_mm'], 0, 'mm')}; mean lowering "
-            f"{fmt(st['mean_lowering_s'], 1, 's')}, pushing {fmt(st['mean_pushing_s'], 1, 's')}"
+            f"Deepest {fmt(st.max_depth_mm, 0, 'mm')}; mean lowering "
+            f"{fmt(st.mean_lowering_s, 1, 's')}, pushing {fmt(st.mean_pushing_s, 1, 's')}"
         )
-    if s["summary"]:
-        out.append(f"Summary:   {json.dumps(s['summary'], separators=(', ', ': '))}")
-    if s["reps"]:
+    if s.summary:
+        out.append(f"Summary:   {json.dumps(s.summary, separators=(', ', ': '))}")
+    if s.reps:
         rows = []
-        for r in s["reps"]:
-            kinds = [(e, EventType.known(e)) for e in dict.fromkeys(r["events"])]
-            flags = [t.phrase if t else e for e, t in kinds if t is None or t.marks_rep]
+        for r in s.reps:
+            flags = [e.phrase for e in dict.fromkeys(r.events) if e.marks_rep]
+            contact = r.lumbar_contact_min
             rows.append(
                 [
-                    str(r["set"] + 1),
-                    str(r["index"] + 1),
-                    fmt(r["depth_mm"], 0),
-                    fmt(r["lowering_s"], 2),
-                    fmt(r["pushing_s"], 2),
-                    fmt(
-                        None if r["lumbar_contact_min"] is None else r["lumbar_contact_min"] * 100
-                    ),
+                    str(r.set + 1),
+                    str(r.index + 1),
+                    fmt(r.depth_mm, 0),
+                    fmt(r.lowering_s, 2),
+                    fmt(r.pushing_s, 2),
+                    fmt(None if contact is None else contact * 100),
                     ", ".join(flags),
                 ]
             )
@@ -219,12 +216,12 @@ def _show(args: argparse.Namespace) -> int:
                 right={0, 1, 2, 3, 4, 5},
             )
         )
-    if s["events"]:
+    if s.events:
         out.append("")
         out.append("Alerts:")
-        for e in s["events"]:
-            m, sec = divmod(max(float(e["t_s"]), 0.0), 60)
-            out.append(f"  {int(m)}:{sec:04.1f}  rep {e['rep'] + 1:<3} {e['message']}")
+        for e in s.events:
+            m, sec = divmod(max(e.t_s, 0.0), 60)
+            out.append(f"  {int(m)}:{sec:04.1f}  rep {e.rep + 1:<3} {e.message}")
     print("\n".join(out))
     return 0
 

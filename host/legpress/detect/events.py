@@ -156,15 +156,6 @@ class EventType(StrEnum):
         ),
     )
 
-    @classmethod
-    def known(cls, name: object) -> EventType | None:
-        """``name`` as an event type; None if this version does not know it (stored data from
-        a newer one)."""
-        try:
-            return cls(str(name))
-        except ValueError:
-            return None
-
     @property
     def marks_rep(self) -> bool:
         """The event marks its rep as faulty (a flag in rep lists, a warning in reports)."""

@@ -7,10 +7,11 @@ screen and on paper, and never relies on colour alone: every coloured mark has a
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Final
+
+from legpress.session import finite
 
 DISCLAIMER: Final = (
     "legpress is not a medical device. It measures sled travel and back-pad pressure and flags "
@@ -118,17 +119,6 @@ footer strong { color: var(--ink); }
 def esc(value: object) -> str:
     """HTML-escaped text."""
     return html.escape(str(value), quote=True)
-
-
-def finite(value: Any) -> float | None:
-    """``value`` as a finite float, or None."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
 
 
 def num(value: Any, digits: int = 0, unit: str = "", missing: str = "–") -> str:

@@ -16,9 +16,11 @@ from typing import Any, Final, cast
 
 import numpy as np
 
+from legpress.detect.events import EventType
 from legpress.errors import LegPressError
-from legpress.report.html import clock, date_only, finite
+from legpress.report.html import clock, date_only
 from legpress.report.series import ContactTrace, envelope
+from legpress.session import SessionRep, finite
 
 BLUE: Final = "#0072B2"
 VERMILLION: Final = "#D55E00"
@@ -103,7 +105,7 @@ def _clock_axis(ax: Any) -> None:
 # -- per session -------------------------------------------------------------------------------
 
 
-def _positions(reps: Sequence[Mapping[str, Any]]) -> tuple[list[float], list[tuple[int, float]]]:
+def _positions(reps: Sequence[SessionRep]) -> tuple[list[float], list[tuple[int, float]]]:
     """x of each rep, with a gap between sets; and (set, centre x) of each set."""
     xs: list[float] = []
     centres: list[tuple[int, float]] = []
@@ -111,7 +113,7 @@ def _positions(reps: Sequence[Mapping[str, Any]]) -> tuple[list[float], list[tup
     prev: int | None = None
     group: list[float] = []
     for r in reps:
-        s = int(r.get("set", 0))
+        s = r.set
         if prev is not None and s != prev:
             centres.append((prev, sum(group) / len(group)))
             group = []
@@ -125,9 +127,9 @@ def _positions(reps: Sequence[Mapping[str, Any]]) -> tuple[list[float], list[tup
     return xs, centres
 
 
-def _rep_ticks(ax: Any, xs: list[float], reps: Sequence[Mapping[str, Any]]) -> None:
+def _rep_ticks(ax: Any, xs: list[float], reps: Sequence[SessionRep]) -> None:
     step = 1 if len(xs) <= 30 else math.ceil(len(xs) / 30)
-    ax.set_xticks(xs[::step], [str(int(r["index"]) + 1) for r in reps][::step])
+    ax.set_xticks(xs[::step], [str(r.index + 1) for r in reps][::step])
     ax.set_xlim(min(xs) - 0.7, max(xs) + 0.7)
 
 
@@ -149,7 +151,7 @@ def _set_labels(ax: Any, centres: list[tuple[int, float]]) -> None:
         )
 
 
-def depth_per_rep(reps: Sequence[Mapping[str, Any]], limit_mm: float | None) -> str:
+def depth_per_rep(reps: Sequence[SessionRep], limit_mm: float | None) -> str:
     """Bar per rep of its deepest sled travel against the limit; bars past the limit are
     vermilion, hatched and labelled with how far past; lift-off depths are marked."""
     from matplotlib.patches import Patch
@@ -157,7 +159,7 @@ def depth_per_rep(reps: Sequence[Mapping[str, Any]], limit_mm: float | None) -> 
     with _figure(10, 4.2) as fig:
         ax = fig.add_subplot()
         xs, centres = _positions(reps)
-        depths = [finite(r.get("depth_mm")) or 0.0 for r in reps]
+        depths = [finite(r.depth_mm) or 0.0 for r in reps]
         over = [limit_mm is not None and d > limit_mm for d in depths]
         ax.bar(
             xs,
@@ -202,9 +204,7 @@ def depth_per_rep(reps: Sequence[Mapping[str, Any]], limit_mm: float | None) -> 
                         color="#7a2e00",
                     )
         lifts = [
-            (x, finite(r.get("lift_off_depth_mm")))
-            for x, r in zip(xs, reps, strict=True)
-            if r.get("lift_off")
+            (x, finite(r.lift_off_depth_mm)) for x, r in zip(xs, reps, strict=True) if r.lift_off
         ]
         lifts_known = [(x, d) for x, d in lifts if d is not None]
         if lifts_known:
@@ -242,15 +242,15 @@ def depth_per_rep(reps: Sequence[Mapping[str, Any]], limit_mm: float | None) -> 
         return _png(fig)
 
 
-def tempo_per_rep(reps: Sequence[Mapping[str, Any]], fast_lowering_s: float | None) -> str:
+def tempo_per_rep(reps: Sequence[SessionRep], fast_lowering_s: float | None) -> str:
     """Lowering and pushing durations per rep, side by side; too-fast lowering is labelled."""
     from matplotlib.patches import Patch
 
     with _figure(10, 3.8) as fig:
         ax = fig.add_subplot()
         xs, centres = _positions(reps)
-        low = [finite(r.get("lowering_s")) or 0.0 for r in reps]
-        push = [finite(r.get("pushing_s")) or 0.0 for r in reps]
+        low = [finite(r.lowering_s) or 0.0 for r in reps]
+        push = [finite(r.pushing_s) or 0.0 for r in reps]
         w = 0.38
         ax.bar([x - w / 2 for x in xs], low, width=w, color=BLUE, edgecolor=BLUE)
         ax.bar(
@@ -276,7 +276,7 @@ def tempo_per_rep(reps: Sequence[Mapping[str, Any]], fast_lowering_s: float | No
                 )
             )
             for x, lo, r in zip(xs, low, reps, strict=True):
-                if "fast_lowering" in (r.get("events") or ()) or (0 < lo < fast_lowering_s):
+                if EventType.FAST_LOWERING in r.events or (0 < lo < fast_lowering_s):
                     ax.text(
                         x - w / 2,
                         lo + top * 0.02,
@@ -301,7 +301,7 @@ def timeline(
     trace: ContactTrace,
     t0: float,
     t1: float,
-    reps: Sequence[Mapping[str, Any]],
+    reps: Sequence[SessionRep],
     spans: Sequence[tuple[float, float, int]],
     limit_mm: float | None,
     on_ratio: float,
@@ -349,13 +349,13 @@ def timeline(
                 )
         top = max(dmax, limit_mm or 0.0, 1.0) * 1.18
         for r in reps:
-            tb = finite(r.get("t_bottom_s"))
-            db = finite(r.get("depth_mm"))
+            tb = finite(r.t_bottom_s)
+            db = finite(r.depth_mm)
             if tb is not None and db is not None and t0 <= tb <= t1:
                 ax1.text(
                     tb,
                     db + top * 0.03,
-                    str(int(r["index"]) + 1),
+                    str(r.index + 1),
                     ha="center",
                     va="bottom",
                     fontsize=10,

@@ -15,7 +15,6 @@ from legpress.report.html import (
     date_short,
     esc,
     figure,
-    finite,
     meta_list,
     num,
     page,
@@ -23,6 +22,7 @@ from legpress.report.html import (
     table,
 )
 from legpress.report.write import write_html
+from legpress.session import finite
 
 
 def _as_dict(row: Any) -> Mapping[str, Any]:

@@ -8,15 +8,15 @@ the pad according to the session's events.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from legpress.detect.config import DetectorConfig
-from legpress.detect.events import EventType
+from legpress.detect.events import Event, EventType, Rep
 from legpress.dsp.calibration import CalibratedBlock
 
 F64 = npt.NDArray[np.float64]
@@ -40,28 +40,14 @@ class ContactTrace:
     cells: tuple[int, ...]
 
 
-def config_from(session: Mapping[str, Any]) -> DetectorConfig:
-    """The detector settings a session used (defaults for missing or unknown fields)."""
-    raw = session.get("config")
-    if not isinstance(raw, Mapping):
-        return DetectorConfig()
-    known = set(DetectorConfig.__dataclass_fields__)
-    try:
-        return DetectorConfig(**{k: v for k, v in raw.items() if k in known})
-    except (TypeError, ValueError):
-        return DetectorConfig()
-
-
 _LOWER_CELLS = 3
 
 
 def _group(
-    series: CalibratedBlock, events: Sequence[Mapping[str, Any]], cfg: DetectorConfig
+    series: CalibratedBlock, events: Sequence[Event], cfg: DetectorConfig
 ) -> tuple[int, ...]:
     for e in events:
-        cells = (
-            (e.get("evidence") or {}).get("cells") if e.get("type") == EventType.LIFT_OFF else None
-        )
+        cells = e.evidence.get("cells") if e.type is EventType.LIFT_OFF else None
         if (
             isinstance(cells, list)
             and cells
@@ -80,8 +66,8 @@ def _group(
 
 def lower_back_contact(
     series: CalibratedBlock,
-    reps: Sequence[Mapping[str, Any]],
-    events: Sequence[Mapping[str, Any]],
+    reps: Sequence[Rep],
+    events: Sequence[Event],
     config: DetectorConfig,
 ) -> ContactTrace:
     """Lower-back contact over time, relative to the load at the top before each rep.
@@ -98,8 +84,8 @@ def lower_back_contact(
     base = np.full(t.shape, fallback, np.float64)
     prev_end = -np.inf
     last = fallback
-    for r in sorted(reps, key=lambda r: float(r["t_start_s"])):
-        start, end = float(r["t_start_s"]), float(r["t_end_s"])
+    for r in sorted(reps, key=lambda r: r.t_start_s):
+        start, end = r.t_start_s, r.t_end_s
         window = (t >= start - config.baseline_s) & (t <= start) & series.valid
         b = float(total[window].mean()) if window.any() else last
         base[(t > prev_end) & (t <= end)] = b
@@ -111,24 +97,22 @@ def lower_back_contact(
     return ContactTrace(t, series.depth_mm.astype(np.float64), ratio.astype(np.float64), cells)
 
 
-def lift_off_spans(
-    reps: Sequence[Mapping[str, Any]], events: Sequence[Mapping[str, Any]]
-) -> list[tuple[float, float, int]]:
+def lift_off_spans(reps: Sequence[Rep], events: Sequence[Event]) -> list[tuple[float, float, int]]:
     """``(start, end, rep index)`` of each lift-off: from the event to its rep's duration."""
     first: dict[int, float] = {}
     for e in events:
-        if e.get("type") == EventType.LIFT_OFF:
-            rep = int(e.get("rep", -1))
-            first.setdefault(rep, float(e["t_s"]))
+        if e.type is EventType.LIFT_OFF:
+            rep = e.rep
+            first.setdefault(rep, e.t_s)
     spans = []
     for r in reps:
-        if not r.get("lift_off"):
+        if not r.lift_off:
             continue
-        idx = int(r["index"])
+        idx = r.index
         start = first.get(idx)
         if start is None:
             continue
-        duration = r.get("lift_off_s") or 0.0
+        duration = r.lift_off_s if math.isfinite(r.lift_off_s) else 0.0
         spans.append((start, start + max(float(duration), 0.05), idx))
     return spans
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from legpress.detect.config import DetectorConfig
-from legpress.detect.events import FORM_EVENT_TYPES, EventType
+from legpress.detect.events import FORM_EVENT_TYPES, Event, EventType
 from legpress.dsp.calibration import CalibratedBlock
 from legpress.report import plots
 from legpress.report.html import (
@@ -19,7 +19,6 @@ from legpress.report.html import (
     date_time,
     esc,
     figure,
-    finite,
     kv_table,
     meta_list,
     notice,
@@ -30,51 +29,47 @@ from legpress.report.html import (
     rep_list,
     table,
 )
-from legpress.report.series import config_from, lift_off_spans, lower_back_contact
+from legpress.report.series import lift_off_spans, lower_back_contact
 from legpress.report.write import write_html
+from legpress.session import LinkQuality, Session, SessionRep, SessionStats, finite, summary_items
 
 
-def _limit(session: Mapping[str, Any]) -> float | None:
-    cfg = session.get("config")
-    return finite(cfg.get("rom_limit_mm")) if isinstance(cfg, Mapping) else None
+def _reps_by_events(reps: Sequence[SessionRep], etype: EventType) -> list[int]:
+    return [r.index + 1 for r in reps if etype in r.events]
 
 
-def _reps_by_events(reps: Sequence[Mapping[str, Any]], etype: str) -> list[int]:
-    return [int(r["index"]) + 1 for r in reps if etype in (r.get("events") or ())]
-
-
-def _findings(session: Mapping[str, Any], limit: float | None) -> str:
-    reps: Sequence[Mapping[str, Any]] = session.get("reps") or []
-    st: Mapping[str, Any] = session.get("stats") or {}
+def _findings(session: Session, limit: float | None) -> str:
+    reps = session.reps
+    st = session.stats
     items: list[tuple[str, str]] = []
     if not reps:
         items.append(("info", "No complete reps were recorded in this session."))
     else:
-        deepest = num(st.get("max_depth_mm"), 0, "mm")
+        deepest = num(st.max_depth_mm, 0, "mm")
         items.append(
             (
                 "info",
-                f"{plural(len(reps), 'rep')} in {plural(int(st.get('sets') or 1), 'set')}; "
+                f"{plural(len(reps), 'rep')} in {plural(st.sets or 1, 'set')}; "
                 f"the deepest went to {deepest}"
                 + (f" (limit {num(limit, 0, 'mm')})." if limit is not None else "."),
             )
         )
-        lifted = [r for r in reps if r.get("lift_off")]
+        lifted = [r for r in reps if r.lift_off]
         if lifted:
-            depths = [finite(r.get("lift_off_depth_mm")) for r in lifted]
+            depths = [finite(r.lift_off_depth_mm) for r in lifted]
             known = [d for d in depths if d is not None]
             where = f", from {num(min(known), 0, 'mm')} of sled travel" if known else ""
             items.append(
                 (
                     "warn",
                     f"The lower back lifted off the pad in {plural(len(lifted), 'rep')} "
-                    f"({rep_list([int(r['index']) + 1 for r in lifted])}){where}.",
+                    f"({rep_list([r.index + 1 for r in lifted])}){where}.",
                 )
             )
             within = [
                 d
                 for r, d in zip(lifted, depths, strict=True)
-                if d is not None and not r.get("rom_exceeded")
+                if d is not None and not r.rom_exceeded
             ]
             if limit is not None and within and min(within) < limit:
                 items.append(
@@ -90,14 +85,14 @@ def _findings(session: Mapping[str, Any], limit: float | None) -> str:
         if limit is None:
             items.append(("info", "No ROM limit was set, so depth was not checked."))
         else:
-            over = [r for r in reps if r.get("rom_exceeded")]
+            over = [r for r in reps if r.rom_exceeded]
             if over:
-                worst = max((finite(r.get("depth_mm")) or 0.0) - limit for r in over)
+                worst = max((finite(r.depth_mm) or 0.0) - limit for r in over)
                 items.append(
                     (
                         "warn",
                         f"{plural(len(over), 'rep')} went past the {num(limit, 0, 'mm')} limit "
-                        f"({rep_list([int(r['index']) + 1 for r in over])}), by up to "
+                        f"({rep_list([r.index + 1 for r in over])}), by up to "
                         f"{num(max(worst, 0.0), 0, 'mm')}.",
                     )
                 )
@@ -116,14 +111,11 @@ def _findings(session: Mapping[str, Any], limit: float | None) -> str:
     return f'<ul class="findings">{lis}</ul>'
 
 
-def _cards(session: Mapping[str, Any], limit: float | None) -> str:
-    st: Mapping[str, Any] = session.get("stats") or {}
-    n = int(st.get("reps") or 0)
-    lift = int(st.get("lift_offs") or 0)
-    over = int(st.get("rom_exceeded") or 0)
-    form = int(st.get("form_events") or 0)
+def _cards(session: Session, limit: float | None) -> str:
+    st = session.stats
+    n, lift, over, form = st.reps, st.lift_offs, st.rom_exceeded, st.form_events
     out = [
-        card(str(n), "Reps", plural(int(st.get("sets") or 0), "set"), "info"),
+        card(str(n), "Reps", plural(st.sets, "set"), "info"),
         card(
             str(lift),
             "Lower back lifted",
@@ -147,62 +139,48 @@ def _cards(session: Mapping[str, Any], limit: float | None) -> str:
             "warn" if form else "ok",
         ),
         card(
-            num(st.get("mean_lowering_s"), 1),
+            num(st.mean_lowering_s, 1),
             "Mean lowering time",
-            f"pushing {num(st.get('mean_pushing_s'), 1, 's')}",
+            f"pushing {num(st.mean_pushing_s, 1, 's')}",
             "info",
-            unit="s" if finite(st.get("mean_lowering_s")) is not None else "",
+            unit="s" if finite(st.mean_lowering_s) is not None else "",
         ),
     ]
-    link = _link_quality(session.get("summary") or {})
+    link = _link_quality(session.link)
     if link is not None:
         out.append(card(link[0], "Link quality", link[1], link[2]))
     return '<div class="cards">' + "".join(out) + "</div>"
 
 
-def _form_counts(st: Mapping[str, Any]) -> list[str]:
-    by_type = st.get("events_by_type") or {}
+def _form_counts(st: SessionStats) -> list[str]:
+    by_type = st.events_by_type
     return [f"{by_type[t]} {t.label.lower()}" for t in FORM_EVENT_TYPES if by_type.get(t)]
 
 
-def _flatten(d: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
-    out: list[tuple[str, Any]] = []
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, Mapping):
-            out.extend(_flatten(v, key + "."))
-        else:
-            out.append((key, v))
-    return out
-
-
-def _link_quality(summary: Mapping[str, Any]) -> tuple[str, str, str] | None:
-    """(value, detail, kind) from whatever packet-loss numbers the summary has."""
-    flat = dict(_flatten(summary))
-    lost = next((v for k, v in flat.items() if k.split(".")[-1] in ("lost_packets", "lost")), None)
-    total = next((v for k, v in flat.items() if k.split(".")[-1] in ("packets", "received")), None)
-    lost_f, total_f = finite(lost), finite(total)
-    if lost_f is None:
+def _link_quality(link: LinkQuality | None) -> tuple[str, str, str] | None:
+    """(value, detail, kind) from the packet-loss numbers, if known."""
+    if link is None:
         return None
-    if total_f and total_f > 0:
-        share = lost_f / (total_f + lost_f)
-        value = "100 %" if lost_f == 0 else f"{100 * (1 - share):.1f} %"
-        detail = f"{int(lost_f)} of {int(total_f + lost_f)} packets lost"
+    lost, received = link.lost_packets, link.received_packets
+    if received:
+        share = lost / (received + lost)
+        value = "100 %" if lost == 0 else f"{100 * (1 - share):.1f} %"
+        detail = f"{lost} of {received + lost} packets lost"
     else:
-        value = "OK" if lost_f == 0 else f"{int(lost_f)} lost"
-        detail = "packets lost" if lost_f else "no packets lost"
-    return value, detail, "ok" if lost_f == 0 else ("warn" if lost_f > 10 else "info")
+        value = "OK" if lost == 0 else f"{lost} lost"
+        detail = "packets lost" if lost else "no packets lost"
+    return value, detail, "ok" if lost == 0 else ("warn" if lost > 10 else "info")
 
 
-def _settings(session: Mapping[str, Any], cfg: DetectorConfig, limit: float | None) -> str:
-    profile = session.get("person_profile") or {}
+def _settings(session: Session, cfg: DetectorConfig, limit: float | None) -> str:
+    person = session.person
     if limit is None:
         limit_text = "none set (ROM alerts were off)"
     else:
         limit_text = num(limit, 0, "mm") + " of sled travel from the top"
-        if finite(profile.get("rom_limit_mm")) == limit:
+        if person is not None and person.rom_limit_mm == limit:
             limit_text += " (the therapist's limit)"
-        current = finite(profile.get("effective_limit_mm"))
+        current = person.effective_limit_mm if person is not None else None
         if current is not None and current != limit:
             limit_text += f"; the person's limit is now {num(current, 0, 'mm')}"
     pairs = [
@@ -236,7 +214,7 @@ def _settings(session: Mapping[str, Any], cfg: DetectorConfig, limit: float | No
         ),
         ("Knee lock", esc(f"the sled rising past {cfg.lockout_depth_mm:g} mm (above the top)")),
     ]
-    cal = session.get("calibration")
+    cal = session.calibration
     if isinstance(cal, Mapping):
         tare = cal.get("tare_counts") or []
         cal_text = (
@@ -247,10 +225,9 @@ def _settings(session: Mapping[str, Any], cfg: DetectorConfig, limit: float | No
     else:
         cal_text = "not recorded"
     right = [("Calibration", esc(cal_text))]
-    if session.get("recording_path"):
-        right.append(("Recording", f"<code>{esc(session['recording_path'])}</code>"))
-    summary = session.get("summary") or {}
-    for key, value in _flatten(summary):
+    if session.recording_path:
+        right.append(("Recording", f"<code>{esc(session.recording_path)}</code>"))
+    for key, value in summary_items(session.summary):
         label = key.replace("_", " ").replace(".", ": ")
         right.append((label[:1].upper() + label[1:], esc(value)))
     return (
@@ -261,34 +238,34 @@ def _settings(session: Mapping[str, Any], cfg: DetectorConfig, limit: float | No
     )
 
 
-def _rep_table(reps: Sequence[Mapping[str, Any]], limit: float | None) -> str:
+def _rep_table(reps: Sequence[SessionRep], limit: float | None) -> str:
     rows = []
     classes = []
     for r in reps:
         flags = []
-        depth = finite(r.get("depth_mm"))
-        if r.get("rom_exceeded"):
+        depth = finite(r.depth_mm)
+        if r.rom_exceeded:
             past = f" (+{depth - limit:.0f} mm)" if depth is not None and limit else ""
             flags.append(badge("past limit" + past, "warn"))
-        if r.get("lift_off"):
-            at = finite(r.get("lift_off_depth_mm"))
+        if r.lift_off:
+            at = finite(r.lift_off_depth_mm)
             flags.append(badge("back lifted" + (f" at {at:.0f} mm" if at else ""), "warn"))
         for etype in FORM_EVENT_TYPES:
-            if etype in (r.get("events") or ()):
+            if etype in r.events:
                 flags.append(badge(etype.label.lower(), "warn"))
         if not flags:
             flags.append(badge("ok", "ok"))
         classes.append("flagged" if any("warn" in f for f in flags) else "")
         rows.append(
             [
-                esc(int(r.get("set", 0)) + 1),
-                esc(int(r["index"]) + 1),
+                esc(r.set + 1),
+                esc(r.index + 1),
                 num(depth, 0),
-                num(r.get("lowering_s"), 2),
-                num(r.get("pushing_s"), 2),
-                num(r.get("tut_s"), 1),
-                pct(r.get("lumbar_contact_min")),
-                num(r.get("lift_off_s"), 2) if r.get("lift_off") else "–",
+                num(r.lowering_s, 2),
+                num(r.pushing_s, 2),
+                num(r.tut_s, 1),
+                pct(r.lumbar_contact_min),
+                num(r.lift_off_s, 2) if r.lift_off else "–",
                 " ".join(flags),
             ]
         )
@@ -313,18 +290,15 @@ def _rep_table(reps: Sequence[Mapping[str, Any]], limit: float | None) -> str:
     )
 
 
-def _event_table(events: Sequence[Mapping[str, Any]]) -> str:
+def _event_table(events: Sequence[Event]) -> str:
     rows = []
     for e in events:
-        name = str(e.get("type"))
-        etype = EventType.known(name)
-        warn = etype is None or etype.marks_rep
         rows.append(
             [
-                esc(clock(e.get("t_s"), 1)),
-                esc(int(e.get("rep", -1)) + 1),
-                badge(etype.label if etype else name, "warn" if warn else "info"),
-                esc(e.get("message", "")),
+                esc(clock(e.t_s, 1)),
+                esc(e.rep + 1),
+                badge(e.type.label, "warn" if e.type.marks_rep else "info"),
+                esc(e.message),
             ]
         )
     return table(
@@ -344,33 +318,35 @@ def _all_settings(cfg: Mapping[str, Any] | None) -> str:
     return '<div class="cols">' + kv_table(pairs[:half]) + kv_table(pairs[half:]) + "</div>"
 
 
-def session_report_html(session: Mapping[str, Any], series: CalibratedBlock | None = None) -> str:
+def session_report_html(
+    session: Session, series: CalibratedBlock | None = None, recording_problem: str = ""
+) -> str:
     """The session report as an HTML string (see :func:`render_session_report`).
 
     Raises:
         MissingDependencyError: matplotlib is not installed.
     """
     plots.require_matplotlib()
-    reps: list[Mapping[str, Any]] = list(session.get("reps") or [])
-    events: list[Mapping[str, Any]] = list(session.get("events") or [])
-    cfg = config_from(session)
-    limit = _limit(session)
-    person = session.get("person") or "anonymous"
-    machine = session.get("machine")
-    kind = MACHINE_KINDS.get(str(session.get("machine_kind")), "")
-    device = session.get("device_name") or ""
-    url = session.get("device_url") or ""
+    reps = session.reps
+    events = session.events
+    cfg = session.detector_config
+    limit = session.rom_limit_mm
+    person = session.person.name if session.person else "anonymous"
+    machine = session.machine.name if session.machine else None
+    kind = MACHINE_KINDS.get(session.machine.kind, "") if session.machine else ""
+    device = session.device_name
+    url = session.device_url
     head = meta_list(
         [
-            ("Date", esc(date_time(session.get("started_at")))),
+            ("Date", esc(date_time(session.started_at))),
             ("Machine", esc(f"{machine} ({kind})" if machine and kind else machine or "not set")),
             (
                 "Device",
                 esc(device or url or "unknown")
                 + (f' <span class="small">{esc(url)}</span>' if device and url else ""),
             ),
-            ("Session", esc(f"#{session.get('id', '?')}")),
-            ("Active time", esc(clock((session.get("stats") or {}).get("active_s")))),
+            ("Session", esc(f"#{session.id if session.id is not None else '?'}")),
+            ("Active time", esc(clock(session.stats.active_s))),
         ]
     )
     sections = [
@@ -383,7 +359,7 @@ def session_report_html(session: Mapping[str, Any], series: CalibratedBlock | No
 
     charts = ['<section id="charts" aria-labelledby="h-charts"><h2 id="h-charts">Charts</h2>']
     if reps:
-        over = [int(r["index"]) + 1 for r in reps if r.get("rom_exceeded")]
+        over = [r.index + 1 for r in reps if r.rom_exceeded]
         alt = (
             f"Bar chart of the deepest sled travel in each of {len(reps)} reps"
             + (f" against the {limit:.0f} mm limit" if limit is not None else "")
@@ -406,7 +382,7 @@ def session_report_html(session: Mapping[str, Any], series: CalibratedBlock | No
         spans = lift_off_spans(reps, events)
         windows = _windows(session, series)
         for k, (label, t0, t1, rs) in enumerate(windows):
-            lifted = [i + 1 for _, _, i in spans if any(int(r["index"]) == i for r in rs)]
+            lifted = [i + 1 for _, _, i in spans if any(r.index == i for r in rs)]
             alt = (
                 f"Two stacked line charts for {label}: sled depth, and the lower back's contact "
                 f"with the pad as a percentage of its load at the top"
@@ -424,11 +400,11 @@ def session_report_html(session: Mapping[str, Any], series: CalibratedBlock | No
                 )
             )
     else:
-        why = str(
-            session.get("recording_problem")
+        why = (
+            recording_problem
             or (
-                f"The recording of this session ({session['recording_path']}) was not available"
-                if session.get("recording_path")
+                f"The recording of this session ({session.recording_path}) was not available"
+                if session.recording_path
                 else "This session has no linked recording"
             )
         ).rstrip(".")
@@ -439,7 +415,7 @@ def session_report_html(session: Mapping[str, Any], series: CalibratedBlock | No
             )
         )
     if reps:
-        fast = _reps_by_events(reps, "fast_lowering")
+        fast = _reps_by_events(reps, EventType.FAST_LOWERING)
         charts.append('<h3 id="tempo">Tempo of each rep</h3>')
         charts.append(
             figure(
@@ -473,9 +449,9 @@ def session_report_html(session: Mapping[str, Any], series: CalibratedBlock | No
         '<section id="technical" aria-labelledby="h-technical">'
         '<h2 id="h-technical">Technical details</h2>'
         '<p class="small">Every detector threshold as recorded with the session, for '
-        "reproducing the analysis.</p>" + _all_settings(session.get("config")) + "</section>"
+        "reproducing the analysis.</p>" + _all_settings(session.config) + "</section>"
     )
-    title = f"Leg press session — {person} — {date_time(session.get('started_at'))}"
+    title = f"Leg press session — {person} — {date_time(session.started_at)}"
     return page(title, "Leg press session report", str(person), head, "\n".join(sections))
 
 
@@ -486,42 +462,43 @@ def _cells(cells: tuple[int, ...]) -> str:
 
 
 def _windows(
-    session: Mapping[str, Any], series: CalibratedBlock
-) -> list[tuple[str, float, float, list[Mapping[str, Any]]]]:
+    session: Session, series: CalibratedBlock
+) -> list[tuple[str, float, float, list[SessionRep]]]:
     """One time window per set (label, start, end, its reps); the whole series without reps."""
-    reps: list[Mapping[str, Any]] = list(session.get("reps") or [])
     t_first, t_last = float(series.t_s[0]), float(series.t_s[-1])
-    sets = session.get("sets") or []
+    sets = session.sets
     out = []
     for s in sets:
-        rs = [r for r in reps if int(r.get("set", 0)) == int(s["index"])]
-        t0 = max(t_first, float(s["t_start_s"]) - 3.0)
-        t1 = min(t_last, float(s["t_end_s"]) + 3.0)
+        rs = session.set_reps(s.index)
+        t0 = max(t_first, s.t_start_s - 3.0)
+        t1 = min(t_last, s.t_end_s + 3.0)
         if t1 > t0:
-            nums = [int(r["index"]) + 1 for r in rs]
+            nums = [r.index + 1 for r in rs]
             span = f"reps {min(nums)}–{max(nums)}" if len(nums) > 1 else rep_list(nums)
-            label = (f"Set {int(s['index']) + 1}, " if len(sets) > 1 else "") + span
+            label = (f"Set {s.index + 1}, " if len(sets) > 1 else "") + span
             out.append((label[0].upper() + label[1:], t0, t1, rs))
     if not out:
-        out.append(("The whole recording", t_first, t_last, reps))
+        out.append(("The whole recording", t_first, t_last, list(session.reps)))
     return out
 
 
 def render_session_report(
-    session: Mapping[str, Any],
+    session: Session,
     series: CalibratedBlock | None,
     out: str | os.PathLike[str],
+    recording_problem: str = "",
 ) -> Path:
     """Write the report of one session as a self-contained HTML file.
 
     Args:
-        session: the session as :meth:`legpress.storage.store.SessionStore.get_session` (or its
-            JSON export) gives it. An optional ``"recording_problem"`` key (one sentence) says
-            why ``series`` is missing; the report shows it in place of the time course.
+        session: the session, as :meth:`legpress.storage.store.SessionStore.get_session` gives
+            it (or :meth:`legpress.session.Session.from_dict` reads its JSON export).
         series: the session's samples (its recording, decoded and calibrated) for the time
             course of depth and lower-back contact; None when the recording is not available
             (the report says so instead).
         out: the HTML file to write (its folder must exist).
+        recording_problem: one sentence saying why ``series`` is missing; the report shows it
+            in place of the time course.
 
     Returns:
         The path written.
@@ -530,7 +507,7 @@ def render_session_report(
         MissingDependencyError: matplotlib is not installed.
         RecordingError: ``out`` cannot be written.
     """
-    return write_html(session_report_html(session, series), out)
+    return write_html(session_report_html(session, series, recording_problem), out)
 
 
 __all__ = ["render_session_report", "session_report_html"]

@@ -20,7 +20,7 @@ Example::
         cfg = DetectorConfig(rom_limit_mm=store.get_profile("Ana").effective_limit_mm)
         a = analyze_block(block, cfg)
         sid = store.import_analysis("Ana", a.reps, a.events, config=cfg)
-        print(store.get_session(sid)["stats"])
+        print(store.get_session(sid).stats)
 """
 
 from __future__ import annotations
@@ -34,16 +34,15 @@ import os
 import shlex
 import sqlite3
 import sys
-from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Final, Literal, Self
 
 from legpress.detect.config import DetectorConfig, Profile
-from legpress.detect.events import FORM_EVENT_TYPES, Event, EventType, Rep
+from legpress.detect.events import FORM_EVENT_TYPES, Event, Rep
 from legpress.dsp.calibration import Calibration
 from legpress.errors import (
     AlreadyExistsError,
@@ -53,36 +52,37 @@ from legpress.errors import (
     StoreError,
     UsageError,
 )
+from legpress.session import (
+    DEFAULT_SET_REST_S,
+    MACHINE_KINDS,
+    REP_BOOL_METRICS,
+    REP_METRICS,
+    LinkQuality,
+    Machine,
+    Person,
+    Session,
+    SessionSet,
+    assign_sets,
+    event_from_dict,
+    finite,
+    jsonable,
+    now_utc,
+    rep_from_dict,
+    starts_new_set,
+)
 from legpress.storage.migrations import LATEST_VERSION, migrate, schema_version
 
 __all__ = [
-    "DEFAULT_SET_REST_S",
     "EXPORT_FORMAT",
-    "MACHINE_KINDS",
-    "Machine",
-    "Person",
     "SessionRow",
     "SessionStore",
-    "compute_stats",
     "default_db_path",
-    "event_from_dict",
-    "rep_from_dict",
 ]
 
-#: A rest longer than this between two reps starts a new set.
-DEFAULT_SET_REST_S: Final = 30.0
-MACHINE_KINDS: Final = ("incline45", "horizontal")
 #: The ``format`` of a JSON export (and of :meth:`SessionStore.import_session` input).
 EXPORT_FORMAT: Final = "legpress-session"
 _EXPORT_VERSION: Final = 1
 _ENV_DB: Final = "LEGPRESS_DB"
-
-# Rep fields stored as columns (index and events are stored separately).
-_REP_FIELDS: Final = tuple(f.name for f in fields(Rep) if f.name not in ("index", "events"))
-_REP_OPTIONAL: Final = frozenset(
-    f.name for f in fields(Rep) if "None" in str(f.type) and f.name != "index"
-)
-_REP_BOOL: Final = frozenset(f.name for f in fields(Rep) if str(f.type) == "bool")
 
 
 def default_db_path() -> Path:
@@ -103,72 +103,6 @@ def default_db_path() -> Path:
 
 
 # -- records -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Person:
-    """A person who trains, with their limits.
-
-    Attributes:
-        id: database id.
-        name: unique name (case-insensitive).
-        rom_limit_mm: the therapist's ROM limit (sled travel from the top), if set.
-        lift_off_depth_mm: the depth where the lower back began to lift in calibration reps.
-        margin_mm: the learned limit stops this far before the lift-off depth.
-        max_calibrated_depth_mm: the deepest calibration rep.
-        notes: free text.
-        created: when the person was added (ISO 8601, UTC).
-    """
-
-    id: int
-    name: str
-    rom_limit_mm: float | None
-    lift_off_depth_mm: float | None
-    margin_mm: float
-    max_calibrated_depth_mm: float | None
-    notes: str
-    created: str
-
-    @property
-    def profile(self) -> Profile:
-        """The detector profile of this person."""
-        return Profile(
-            person=self.name,
-            rom_limit_mm=self.rom_limit_mm,
-            lift_off_depth_mm=self.lift_off_depth_mm,
-            margin_mm=self.margin_mm,
-            max_calibrated_depth_mm=self.max_calibrated_depth_mm,
-            notes=self.notes,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form, with the limit in force as ``effective_limit_mm``."""
-        d = asdict(self)
-        d["effective_limit_mm"] = self.profile.effective_limit_mm
-        return d
-
-
-@dataclass(frozen=True, slots=True)
-class Machine:
-    """A leg press.
-
-    Attributes:
-        id: database id.
-        name: unique name (case-insensitive).
-        kind: ``"incline45"`` or ``"horizontal"``.
-        counts_per_mm: encoder counts per millimetre of sled travel, if measured.
-        notes: free text.
-    """
-
-    id: int
-    name: str
-    kind: str
-    counts_per_mm: float | None
-    notes: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,14 +151,10 @@ class SessionRow:
 # -- conversions ---------------------------------------------------------------------------
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
 def _timestamp(value: datetime | str | None) -> str:
     """ISO 8601 in UTC (naive datetimes are local time)."""
     if value is None:
-        return _now()
+        return now_utc()
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value)
@@ -233,27 +163,8 @@ def _timestamp(value: datetime | str | None) -> str:
     return value.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def _jsonable(value: Any) -> Any:
-    """Plain JSON types; non-finite floats become None, numpy scalars become Python ones."""
-    if isinstance(value, bool) or value is None or isinstance(value, (str, int)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    item = getattr(value, "item", None)  # numpy scalar
-    if callable(item):
-        return _jsonable(item())
-    tolist = getattr(value, "tolist", None)  # numpy array
-    if callable(tolist):
-        return _jsonable(tolist())
-    return str(value)
-
-
 def _dumps(value: Any) -> str:
-    return json.dumps(_jsonable(value), separators=(",", ":"), allow_nan=False)
+    return json.dumps(jsonable(value), separators=(",", ":"), allow_nan=False)
 
 
 def _loads(text: str | None) -> Any:
@@ -263,95 +174,6 @@ def _loads(text: str | None) -> Any:
         return json.loads(text)
     except json.JSONDecodeError:
         return None
-
-
-def _finite(value: Any) -> float | None:
-    if value is None:
-        return None
-    f = float(value)
-    return f if math.isfinite(f) else None
-
-
-def rep_from_dict(d: Mapping[str, Any]) -> Rep:
-    """A :class:`Rep` from its stored or exported form (``None`` metrics become NaN).
-
-    Raises:
-        ConfigError: a field is missing or malformed.
-    """
-    try:
-        kwargs: dict[str, Any] = {"index": int(d["index"])}
-        for name in _REP_FIELDS:
-            value = d.get(name)
-            if name in _REP_BOOL:
-                kwargs[name] = bool(value)
-            elif value is None:
-                kwargs[name] = None if name in _REP_OPTIONAL else math.nan
-            else:
-                kwargs[name] = float(value)
-        kwargs["events"] = tuple(EventType(str(e)) for e in d.get("events") or ())
-        return Rep(**kwargs)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"rep is malformed: {exc}") from None
-
-
-def event_from_dict(d: Mapping[str, Any]) -> Event:
-    """An :class:`Event` from its stored or exported form.
-
-    Raises:
-        ConfigError: a field is missing or malformed.
-    """
-    try:
-        evidence = d.get("evidence") or {}
-        return Event(
-            type=EventType(str(d["type"])),
-            t_s=float(d["t_s"]),
-            rep=int(d["rep"]),
-            message=str(d.get("message", "")),
-            evidence=dict(evidence),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"event is malformed: {exc}") from None
-
-
-def _mean(values: Iterable[Any]) -> float | None:
-    xs = [float(v) for v in values if v is not None and math.isfinite(float(v))]
-    return sum(xs) / len(xs) if xs else None
-
-
-def compute_stats(
-    reps: Sequence[Mapping[str, Any]], events: Sequence[Mapping[str, Any]]
-) -> dict[str, Any]:
-    """Totals of a session from its reps and events (the dicts of :meth:`get_session`).
-
-    Returns:
-        ``reps``, ``sets``, ``lift_offs`` (reps with a lift-off), ``rom_exceeded`` (reps past
-        the limit), ``rom_warnings`` and ``form_events`` (event counts), ``events_by_type``,
-        ``max_depth_mm``, ``mean_depth_mm``, ``mean_lowering_s``, ``mean_pushing_s``,
-        ``mean_tut_s``, ``min_lumbar_contact`` and ``active_s`` (first rep start to last rep
-        end); means are None without reps.
-    """
-    by_type = Counter(str(e.get("type")) for e in events)
-    depths = [r.get("depth_mm") for r in reps]
-    finite_depths = [float(x) for x in depths if x is not None and math.isfinite(float(x))]
-    contacts = [
-        float(r["lumbar_contact_min"]) for r in reps if r.get("lumbar_contact_min") is not None
-    ]
-    return {
-        "reps": len(reps),
-        "sets": len({r.get("set", 0) for r in reps}),
-        "lift_offs": sum(1 for r in reps if r.get("lift_off")),
-        "rom_exceeded": sum(1 for r in reps if r.get("rom_exceeded")),
-        "rom_warnings": by_type.get(EventType.ROM_WARNING, 0),
-        "form_events": sum(by_type.get(t, 0) for t in FORM_EVENT_TYPES),
-        "events_by_type": dict(sorted(by_type.items())),
-        "max_depth_mm": max(finite_depths) if finite_depths else None,
-        "mean_depth_mm": _mean(finite_depths),
-        "mean_lowering_s": _mean(r.get("lowering_s") for r in reps),
-        "mean_pushing_s": _mean(r.get("pushing_s") for r in reps),
-        "mean_tut_s": _mean(r.get("tut_s") for r in reps),
-        "min_lumbar_contact": min(contacts) if contacts else None,
-        "active_s": (float(reps[-1]["t_end_s"]) - float(reps[0]["t_start_s"]) if reps else 0.0),
-    }
 
 
 def _config_dict(config: DetectorConfig | Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -544,13 +366,13 @@ class SessionStore:
     @staticmethod
     def _person(row: sqlite3.Row) -> Person:
         return Person(
-            id=int(row["id"]),
-            name=str(row["name"]),
+            person=str(row["name"]),
             rom_limit_mm=row["rom_limit_mm"],
             lift_off_depth_mm=row["lift_off_depth_mm"],
             margin_mm=float(row["margin_mm"]),
             max_calibrated_depth_mm=row["max_calibrated_depth_mm"],
             notes=str(row["notes"]),
+            id=int(row["id"]),
             created=str(row["created"]),
         )
 
@@ -599,7 +421,7 @@ class SessionStore:
             db.execute(
                 "INSERT INTO people (name, rom_limit_mm, margin_mm, notes, created) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (profile.person, profile.rom_limit_mm, profile.margin_mm, notes, _now()),
+                (profile.person, profile.rom_limit_mm, profile.margin_mm, notes, now_utc()),
             )
             return self._person(self._person_row(db, profile.person))
 
@@ -662,7 +484,7 @@ class SessionStore:
                 db.execute(
                     "INSERT INTO people (rom_limit_mm, lift_off_depth_mm, margin_mm, "
                     "max_calibrated_depth_mm, notes, name, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (*values, profile.person.strip(), _now()),
+                    (*values, profile.person.strip(), now_utc()),
                 )
             else:
                 db.execute(
@@ -685,11 +507,11 @@ class SessionStore:
     @staticmethod
     def _machine(row: sqlite3.Row) -> Machine:
         return Machine(
-            id=int(row["id"]),
             name=str(row["name"]),
             kind=str(row["kind"]),
             counts_per_mm=row["counts_per_mm"],
             notes=str(row["notes"]),
+            id=int(row["id"]),
         )
 
     def _machine_row(self, db: sqlite3.Connection, name: str) -> sqlite3.Row:
@@ -845,7 +667,7 @@ class SessionStore:
         if set_index is None:
             if last is None:
                 set_index = 0
-            elif rep.t_start_s - float(last["t_end_s"]) > self.set_rest_s:
+            elif starts_new_set(float(last["t_end_s"]), rep.t_start_s, self.set_rest_s):
                 set_index = int(last["set_index"]) + 1
             else:
                 set_index = int(last["set_index"])
@@ -864,11 +686,11 @@ class SessionStore:
             (session_id, set_index, rep.t_start_s, rep.t_end_s),
         )
         values = [
-            _finite(getattr(rep, n)) if n not in _REP_BOOL else int(getattr(rep, n))
-            for n in _REP_FIELDS
+            finite(getattr(rep, n)) if n not in REP_BOOL_METRICS else int(getattr(rep, n))
+            for n in REP_METRICS
         ]
-        cols = ", ".join(_REP_FIELDS)
-        marks = ", ".join("?" * (len(_REP_FIELDS) + 4))
+        cols = ", ".join(REP_METRICS)
+        marks = ", ".join("?" * (len(REP_METRICS) + 4))
         db.execute(
             f"INSERT INTO reps (session_id, set_index, rep_index, {cols}, events) "
             f"VALUES ({marks})",
@@ -944,7 +766,7 @@ class SessionStore:
             session_id: the session.
             summary: anything worth keeping that reps and events do not say, e.g. link quality
                 (``{"link": {"lost_packets": 3, "gaps": 1}}``); JSON-ready values. The counts
-                of reps and events are always recomputed (``get_session(id)["stats"]``).
+                of reps and events are always recomputed (``get_session(id).stats``).
             ended_at: when; now if None.
 
         Raises:
@@ -953,6 +775,51 @@ class SessionStore:
         with self._write() as db:
             self._session_row(db, session_id)
             self._set_ended(db, int(session_id), _timestamp(ended_at), _dumps(dict(summary or {})))
+
+    def save_session(self, session: Session, *, add_missing: bool = False) -> int:
+        """Store a whole session at once (e.g. :attr:`legpress.analysis.Analysis.session`, or
+        an export from another computer) in one transaction; returns the new session id.
+
+        The reps keep the sets they carry (see :func:`legpress.session.assign_sets`); the
+        session is ended if it has an end time.
+
+        Args:
+            session: the session; its ``id`` is ignored.
+            add_missing: add its person and machine (by name, without limits) if they are not
+                in the database yet; otherwise they must exist.
+
+        Raises:
+            NotFoundError: unknown person or machine (without ``add_missing``).
+            AlreadyExistsError: two reps with the same index.
+        """
+        person = session.person.name if session.person else None
+        machine = session.machine.name if session.machine else None
+        if add_missing and person:
+            self.ensure_person(person)
+        if add_missing and session.machine is not None:
+            try:
+                self.get_machine(session.machine.name)
+            except NotFoundError:
+                self.add_machine(session.machine.name, session.machine.kind)
+        with self._write() as db:
+            sid = self._insert_session(
+                db,
+                person,
+                machine,
+                session.started_at,
+                session.device_name,
+                session.device_url,
+                session.recording_path,
+                session.config,
+                session.calibration,
+            )
+            for rep in session.reps:
+                self._insert_rep(db, sid, rep, rep.set)
+            for event in session.events:
+                self._insert_event(db, sid, event)
+            if session.ended_at is not None:
+                self._set_ended(db, sid, _timestamp(session.ended_at), _dumps(session.summary))
+            return sid
 
     def import_analysis(
         self,
@@ -970,33 +837,35 @@ class SessionStore:
         calibration: Calibration | Mapping[str, Any] | None = None,
         summary: Mapping[str, Any] | None = None,
     ) -> int:
-        """Store a whole analysed session at once (e.g. ``analyze_block(...).reps/.events``).
+        """Store analysed reps and events as a whole session (e.g.
+        ``analyze_block(...).reps/.events``): :meth:`save_session` with the sets split by
+        ``set_rest_s``.
 
         Same arguments as :meth:`start_session` and :meth:`end_session`; all in one
-        transaction, sets split automatically. Returns the new session id.
+        transaction. Returns the new session id.
 
         Raises:
             NotFoundError: unknown person or machine.
             AlreadyExistsError: two reps with the same index.
         """
-        with self._write() as db:
-            sid = self._insert_session(
-                db,
-                person,
-                machine,
-                started_at,
-                device_name,
-                device_url,
-                recording_path,
-                config,
-                calibration,
+        session_reps, sets = assign_sets(reps, self.set_rest_s)
+        return self.save_session(
+            Session(
+                person=Person(person) if person else None,
+                machine=Machine(machine) if machine else None,
+                started_at=_timestamp(started_at),
+                ended_at=_timestamp(ended_at),
+                device_name=device_name,
+                device_url=device_url,
+                recording_path=str(recording_path) if recording_path else None,
+                config=_config_dict(config),
+                calibration=_calibration_dict(calibration),
+                summary=dict(summary or {}),
+                sets=sets,
+                reps=session_reps,
+                events=tuple(events),
             )
-            for rep in sorted(reps, key=lambda r: (r.t_start_s, r.index)):
-                self._insert_rep(db, sid, rep, None)
-            for event in events:
-                self._insert_event(db, sid, event)
-            self._set_ended(db, sid, _timestamp(ended_at), _dumps(dict(summary or {})))
-            return sid
+        )
 
     def delete_session(self, session_id: int) -> None:
         """Delete a session with its sets, reps and events (not its recording file).
@@ -1062,7 +931,7 @@ class SessionStore:
                     started_at=str(row["started_at"]),
                     ended_at=row["ended_at"],
                     device_name=str(row["device_name"]),
-                    rom_limit_mm=_finite(limit),
+                    rom_limit_mm=finite(limit),
                     reps=int(row["reps"]),
                     sets=int(row["sets"]),
                     lift_offs=int(row["lift_offs"]),
@@ -1075,21 +944,16 @@ class SessionStore:
             )
         return out
 
-    def get_session(self, session_id: int) -> dict[str, Any]:
-        """Everything about a session, JSON-ready.
+    def get_session(self, session_id: int) -> Session:
+        """Everything about a session.
 
-        Returns:
-            A dict with ``id``, ``person``, ``machine``, ``machine_kind``, ``started_at``,
-            ``ended_at``, ``device_name``, ``device_url``, ``recording_path``, ``config`` (the
-            detector settings, a dict, or None), ``calibration`` (dict or None), ``summary``
-            (what :meth:`end_session` was given), ``person_profile`` (the person's current
-            limits, or None), ``sets`` (``index``, ``t_start_s``, ``t_end_s``, ``reps``),
-            ``reps`` (the :class:`Rep` fields plus ``set``; unknown numbers are None),
-            ``events`` (the :class:`Event` fields plus ``id``) and ``stats``
-            (:func:`compute_stats`).
+        The person comes with their limits as they are now; ``config`` holds the settings in
+        force during the session. ``Session.to_dict()`` is the JSON-ready form.
 
         Raises:
             NotFoundError: unknown session.
+            StoreError: the session holds data this legpress cannot read (an event type from
+                a newer legpress).
         """
         with self._read() as db:
             s = self._session_row(db, session_id)
@@ -1117,53 +981,55 @@ class SessionStore:
             event_rows = db.execute(
                 "SELECT * FROM events WHERE session_id = ? ORDER BY t_s, id", (s["id"],)
             ).fetchall()
-        reps = [self._rep_dict(r) for r in rep_rows]
-        events = [
-            {
-                "id": int(e["id"]),
-                "type": str(e["type"]),
-                "t_s": float(e["t_s"]),
-                "rep": int(e["rep_index"]),
-                "message": str(e["message"]),
-                "evidence": _loads(e["evidence"]) or {},
-            }
-            for e in event_rows
-        ]
-        p = self._person(person) if person is not None else None
-        return {
-            "id": int(s["id"]),
-            "person": p.name if p else None,
-            "machine": str(machine["name"]) if machine is not None else None,
-            "machine_kind": str(machine["kind"]) if machine is not None else None,
-            "started_at": str(s["started_at"]),
-            "ended_at": s["ended_at"],
-            "device_name": str(s["device_name"]),
-            "device_url": str(s["device_url"]),
-            "recording_path": s["recording_path"],
-            "config": _loads(s["config_json"]),
-            "calibration": _loads(s["calibration_json"]),
-            "summary": _loads(s["summary_json"]) or {},
-            "person_profile": p.to_dict() if p else None,
-            "sets": [
-                {
-                    "index": int(r["set_index"]),
-                    "t_start_s": float(r["t_start_s"]),
-                    "t_end_s": float(r["t_end_s"]),
-                    "reps": int(r["n"]),
-                }
+        try:
+            reps = tuple(rep_from_dict(self._rep_dict(r)) for r in rep_rows)
+            events = tuple(
+                event_from_dict(
+                    {
+                        "type": e["type"],
+                        "t_s": e["t_s"],
+                        "rep": e["rep_index"],
+                        "message": e["message"],
+                        "evidence": _loads(e["evidence"]) or {},
+                    }
+                )
+                for e in event_rows
+            )
+        except ConfigError as exc:
+            raise StoreError(
+                f"session {session_id} in {self.path} cannot be read ({exc}); it may have been "
+                "written by a newer legpress: upgrade legpress"
+            ) from None
+        summary = _loads(s["summary_json"]) or {}
+        return Session(
+            id=int(s["id"]),
+            person=self._person(person) if person is not None else None,
+            machine=self._machine(machine) if machine is not None else None,
+            started_at=str(s["started_at"]),
+            ended_at=s["ended_at"],
+            device_name=str(s["device_name"]),
+            device_url=str(s["device_url"]),
+            recording_path=s["recording_path"],
+            config=_loads(s["config_json"]),
+            calibration=_loads(s["calibration_json"]),
+            summary=summary,
+            sets=tuple(
+                SessionSet(
+                    int(r["set_index"]), float(r["t_start_s"]), float(r["t_end_s"]), int(r["n"])
+                )
                 for r in set_rows
-            ],
-            "reps": reps,
-            "events": events,
-            "stats": compute_stats(reps, events),
-        }
+            ),
+            reps=reps,
+            events=events,
+            link=LinkQuality.from_summary(summary) if isinstance(summary, Mapping) else None,
+        )
 
     @staticmethod
     def _rep_dict(row: sqlite3.Row) -> dict[str, Any]:
         d: dict[str, Any] = {"set": int(row["set_index"]), "index": int(row["rep_index"])}
-        for name in _REP_FIELDS:
+        for name in REP_METRICS:
             value = row[name]
-            d[name] = bool(value) if name in _REP_BOOL else value
+            d[name] = bool(value) if name in REP_BOOL_METRICS else value
         d["events"] = _loads(row["events"]) or []
         return d
 
@@ -1176,7 +1042,7 @@ class SessionStore:
         "started_at",
         "set",
         "rep",
-        *_REP_FIELDS,
+        *REP_METRICS,
         "events",
         "event_messages",
     )
@@ -1206,30 +1072,14 @@ class SessionStore:
             raise UsageError(f"export format must be csv or json, got {fmt!r}")
         session = self.get_session(session_id)
         if fmt == "json":
-            doc = {"format": EXPORT_FORMAT, "format_version": _EXPORT_VERSION, **session}
-            text = json.dumps(_jsonable(doc), indent=2, allow_nan=False) + "\n"
+            doc = {
+                "format": EXPORT_FORMAT,
+                "format_version": _EXPORT_VERSION,
+                **session.to_dict(),
+            }
+            text = json.dumps(jsonable(doc), indent=2, allow_nan=False) + "\n"
         else:
-            buf = io.StringIO()
-            writer = csv.writer(buf, lineterminator="\n")
-            writer.writerow(self.CSV_COLUMNS)
-            messages: dict[int, list[str]] = {}
-            for e in session["events"]:
-                messages.setdefault(int(e["rep"]), []).append(str(e["message"]))
-            for r in session["reps"]:
-                row: list[Any] = [
-                    session["id"],
-                    session["person"] or "",
-                    session["started_at"],
-                    r["set"],
-                    r["index"],
-                ]
-                for name in _REP_FIELDS:
-                    v = r[name]
-                    row.append("" if v is None else (int(v) if isinstance(v, bool) else repr(v)))
-                row.append(";".join(r["events"]))
-                row.append(" | ".join(messages.get(int(r["index"]), [])))
-                writer.writerow(row)
-            text = buf.getvalue()
+            text = self._csv(session)
         if out is not None:
             if isinstance(out, (str, os.PathLike)):
                 try:
@@ -1241,6 +1091,30 @@ class SessionStore:
             else:
                 out.write(text)
         return text
+
+    def _csv(self, session: Session) -> str:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(self.CSV_COLUMNS)
+        messages: dict[int, list[str]] = {}
+        for e in session.events:
+            messages.setdefault(e.rep, []).append(e.message)
+        for r in session.reps:
+            row: list[Any] = [
+                session.id,
+                session.person.name if session.person else "",
+                session.started_at,
+                r.set,
+                r.index,
+            ]
+            d = r.to_dict()
+            for name in REP_METRICS:
+                v = d[name]
+                row.append("" if v is None else (int(v) if isinstance(v, bool) else repr(v)))
+            row.append(";".join(d["events"]))
+            row.append(" | ".join(messages.get(r.index, [])))
+            writer.writerow(row)
+        return buf.getvalue()
 
     def import_session(self, data: Mapping[str, Any]) -> int:
         """Store a session exported as JSON (e.g. from another computer); returns its new id.
@@ -1254,36 +1128,4 @@ class SessionStore:
             raise ConfigError("not a legpress session export (expected a JSON export)")
         if int(data.get("format_version", 0)) > _EXPORT_VERSION:
             raise ConfigError("the export was written by a newer legpress: upgrade legpress")
-        reps = [(rep_from_dict(r), r.get("set")) for r in data.get("reps") or ()]
-        events = [event_from_dict(e) for e in data.get("events") or ()]
-        person = data.get("person")
-        machine = data.get("machine")
-        if person:
-            self.ensure_person(str(person))
-        if machine:
-            try:
-                self.get_machine(str(machine))
-            except NotFoundError:
-                kind = data.get("machine_kind")
-                self.add_machine(str(machine), kind if kind in MACHINE_KINDS else "incline45")
-        with self._write() as db:
-            sid = self._insert_session(
-                db,
-                str(person) if person else None,
-                str(machine) if machine else None,
-                data.get("started_at"),
-                str(data.get("device_name") or ""),
-                str(data.get("device_url") or ""),
-                data.get("recording_path"),
-                data.get("config"),
-                data.get("calibration"),
-            )
-            for rep, set_index in reps:
-                self._insert_rep(db, sid, rep, int(set_index) if set_index is not None else None)
-            for event in events:
-                self._insert_event(db, sid, event)
-            if data.get("ended_at") is not None:
-                self._set_ended(
-                    db, sid, _timestamp(data["ended_at"]), _dumps(data.get("summary") or {})
-                )
-            return sid
+        return self.save_session(Session.from_dict(data), add_missing=True)

@@ -55,8 +55,3 @@ def test_event_takes_a_plain_name_and_refuses_an_unknown_one() -> None:
     assert json.loads(json.dumps(ev.to_dict()))["type"] == "lift_off"
     with pytest.raises(ValueError):
         Event("tilt", 1.0, 0, "why")
-
-
-def test_known() -> None:
-    assert EventType.known("bounce") is EventType.BOUNCE
-    assert EventType.known("from_a_newer_version") is None

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from legpress.dsp.calibration import CalibratedBlock
+from legpress.session import Session
 from legpress.storage.store import SessionStore
 
 from .sessiondata import analysed, populate, two_sets
@@ -24,7 +24,7 @@ def reportdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, l
 
 
 @pytest.fixture(scope="module")
-def first_session(reportdb: tuple[Path, list[int]]) -> tuple[dict[str, Any], CalibratedBlock]:
+def first_session(reportdb: tuple[Path, list[int]]) -> tuple[Session, CalibratedBlock]:
     """Ana's first session (three deep reps) and its samples."""
     path, ids = reportdb
     with SessionStore(path) as store:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import legpress.cli.report as report_cli
+from legpress.session import Session
 from legpress.storage.store import SessionStore
 
 from .clirun import run
@@ -253,15 +254,15 @@ def test_report_without_matplotlib(
 
 
 def test_load_series_explains_why_not(tmp_path: Path) -> None:
-    assert report_cli.load_series({"recording_path": None})[1] == (
+    assert report_cli.load_series(Session(recording_path=None))[1] == (
         "This session has no linked recording"
     )
     missing = tmp_path / "gone.lpr"
-    series, why = report_cli.load_series({"recording_path": str(missing)})
+    series, why = report_cli.load_series(Session(recording_path=str(missing)))
     assert series is None and "is missing" in why
     junk = tmp_path / "junk.lpr"
     junk.write_bytes(b"nope")
-    series, why = report_cli.load_series({"recording_path": str(junk)})
+    series, why = report_cli.load_series(Session(recording_path=str(junk)))
     assert series is None and "could not be read" in why
 
 

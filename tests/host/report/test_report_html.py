@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import base64
 import sys
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -21,6 +21,7 @@ from legpress.report import (
 )
 from legpress.report.html import DISCLAIMER, clock, num
 from legpress.report.series import envelope, lift_off_spans, lower_back_contact
+from legpress.session import Person, Session
 from legpress.storage.store import SessionStore
 
 pytest.importorskip("matplotlib", reason="reports need matplotlib: pip install 'legpress[report]'")
@@ -111,7 +112,7 @@ def check_page(doc: Doc) -> None:
 
 
 @pytest.fixture(scope="module")
-def with_series(first_session: tuple[dict[str, Any], CalibratedBlock], tmp_path_factory) -> Doc:  # type: ignore[no-untyped-def]
+def with_series(first_session: tuple[Session, CalibratedBlock], tmp_path_factory) -> Doc:  # type: ignore[no-untyped-def]
     session, block = first_session
     out = tmp_path_factory.mktemp("rep") / "session.html"
     assert render_session_report(session, block, out) == out
@@ -119,7 +120,7 @@ def with_series(first_session: tuple[dict[str, Any], CalibratedBlock], tmp_path_
 
 
 def test_session_report_sections_images_tables(
-    with_series: Doc, first_session: tuple[dict[str, Any], CalibratedBlock]
+    with_series: Doc, first_session: tuple[Session, CalibratedBlock]
 ) -> None:
     session, _ = first_session
     doc = with_series
@@ -130,13 +131,13 @@ def test_session_report_sections_images_tables(
     for img in doc.images:
         check_png(img)
     rep_table = doc.table_in("reps")
-    assert len(rep_table) == len(session["reps"])
+    assert len(rep_table) == len(session.reps)
     assert [row[1] for row in rep_table] == [str(i) for i in range(1, 11)]
     flagged = [row for row in rep_table if "past limit" in row[-1]]
     assert [row[1] for row in flagged] == ["8", "9", "10"]
     assert all("back lifted" in row[-1] for row in flagged)
     event_table = doc.table_in("events")
-    assert len(event_table) == len(session["events"])
+    assert len(event_table) == len(session.events)
     assert any("lower back off the pad" in row[3] for row in event_table)
     assert any("Lowered too fast" in row[2] for row in event_table)
 
@@ -155,15 +156,16 @@ def test_session_report_says_what_happened(with_series: Doc) -> None:
 
 
 def test_session_report_without_recording(
-    first_session: tuple[dict[str, Any], CalibratedBlock], tmp_path: Path
+    first_session: tuple[Session, CalibratedBlock], tmp_path: Path
 ) -> None:
     session, _ = first_session
     doc = Doc(session_report_html(session, None))
     check_page(doc)
     assert len(doc.images) == 2  # depth and tempo; no time course
     assert "no linked recording" in doc.plain and "is not shown" in doc.plain
-    moved = {**session, "recording_path": "/nowhere/s.lpr", "recording_problem": "It is gone"}
-    assert "It is gone, so the time course" in Doc(session_report_html(moved, None)).plain
+    moved = replace(session, recording_path="/nowhere/s.lpr")
+    text = Doc(session_report_html(moved, None, "It is gone")).plain
+    assert "It is gone, so the time course" in text
 
 
 def test_session_without_reps_or_limit(tmp_path: Path) -> None:
@@ -178,9 +180,11 @@ def test_session_without_reps_or_limit(tmp_path: Path) -> None:
     assert doc.images == []
 
 
-def test_text_is_escaped(first_session: tuple[dict[str, Any], CalibratedBlock]) -> None:
+def test_text_is_escaped(first_session: tuple[Session, CalibratedBlock]) -> None:
     session, _ = first_session
-    evil = {**session, "person": "<script>alert(1)</script>", "device_name": '"><img src=x>'}
+    evil = replace(
+        session, person=Person("<script>alert(1)</script>"), device_name='"><img src=x>'
+    )
     text = session_report_html(evil, None)
     doc = Doc(text)
     assert not any(t == "script" for t, _ in doc.tags)
@@ -189,7 +193,7 @@ def test_text_is_escaped(first_session: tuple[dict[str, Any], CalibratedBlock]) 
 
 
 def test_missing_matplotlib_says_how_to_install(
-    first_session: tuple[dict[str, Any], CalibratedBlock], monkeypatch: pytest.MonkeyPatch
+    first_session: tuple[Session, CalibratedBlock], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     session, _ = first_session
     monkeypatch.setitem(sys.modules, "matplotlib", None)
@@ -233,7 +237,7 @@ def test_progress_report_without_sessions(tmp_path: Path) -> None:
 
 
 def test_unwritable_output_is_a_usage_error(
-    first_session: tuple[dict[str, Any], CalibratedBlock], tmp_path: Path
+    first_session: tuple[Session, CalibratedBlock], tmp_path: Path
 ) -> None:
     from legpress.errors import UsageError
 
@@ -245,12 +249,13 @@ def test_unwritable_output_is_a_usage_error(
 
 
 def test_lower_back_contact_follows_the_detector(
-    first_session: tuple[dict[str, Any], CalibratedBlock],
+    first_session: tuple[Session, CalibratedBlock],
 ) -> None:
     session, block = first_session
-    cfg = DetectorConfig(**session["config"])
-    trace = lower_back_contact(block, session["reps"], session["events"], cfg)
-    spans = lift_off_spans(session["reps"], session["events"])
+    assert session.config is not None
+    cfg = DetectorConfig(**session.config)
+    trace = lower_back_contact(block, session.reps, session.events, cfg)
+    spans = lift_off_spans(session.reps, session.events)
     assert [i for _, _, i in spans] == [7, 8, 9]
     at_top = block.depth_mm < 5
     assert np.nanmedian(trace.contact[at_top]) == pytest.approx(1.0, abs=0.02)

@@ -23,12 +23,8 @@ from legpress.errors import (
     StoreError,
     UsageError,
 )
-from legpress.storage.store import (
-    SessionStore,
-    default_db_path,
-    event_from_dict,
-    rep_from_dict,
-)
+from legpress.session import rep_from_dict
+from legpress.storage.store import SessionStore, default_db_path
 from tests.host.report.sessiondata import CALIBRATION, LIMIT_MM, analysed, populate, two_sets
 
 
@@ -165,18 +161,16 @@ def test_live_session_and_set_splitting(store: SessionStore) -> None:
     store.end_session(sid, {"link": {"lost_packets": 2}})
 
     s = store.get_session(sid)
-    assert s["person"] == "Ana" and s["device_url"] == "sim:"
-    assert s["started_at"] == "2025-01-02T10:00:00+00:00" and s["ended_at"]
-    assert s["config"]["rom_limit_mm"] == 350
-    assert s["calibration"] == CALIBRATION.to_dict()
-    assert s["summary"] == {"link": {"lost_packets": 2}}
-    assert [(x["index"], x["reps"]) for x in s["sets"]] == [(0, 3), (1, 3), (5, 1)]
-    assert s["sets"][1]["t_start_s"] == 44.5 and s["sets"][1]["t_end_s"] == 85.5
-    assert [rep_from_dict(r) for r in s["reps"]] == [rep(i, t) for i, t in enumerate(starts)] + [
-        rep(6, 200.0)
-    ]
-    assert event_from_dict(s["events"][0]) == ev
-    assert s["stats"]["reps"] == 7 and s["stats"]["sets"] == 3
+    assert s.person is not None and s.person.name == "Ana" and s.device_url == "sim:"
+    assert s.started_at == "2025-01-02T10:00:00+00:00" and s.ended_at
+    assert s.config is not None and s.config["rom_limit_mm"] == 350
+    assert s.calibration == CALIBRATION.to_dict()
+    assert s.summary == {"link": {"lost_packets": 2}}
+    assert [(x.index, x.reps) for x in s.sets] == [(0, 3), (1, 3), (5, 1)]
+    assert s.sets[1].t_start_s == 44.5 and s.sets[1].t_end_s == 85.5
+    assert [r.rep for r in s.reps] == [rep(i, t) for i, t in enumerate(starts)] + [rep(6, 200.0)]
+    assert s.events[0] == ev
+    assert s.stats.reps == 7 and s.stats.sets == 3
 
     with pytest.raises(AlreadyExistsError, match="rep 2 of session"):
         store.add_rep(sid, rep(2, 300.0))
@@ -200,13 +194,13 @@ def test_import_analysis_matches_the_analyzer(store: SessionStore) -> None:
     store.add_person("Ana")
     sid = store.import_analysis("Ana", a.reps, a.events, config=cfg, summary={"k": 1})
     s = store.get_session(sid)
-    assert [rep_from_dict(r) for r in s["reps"]] == a.reps
-    assert [event_from_dict(e) for e in s["events"]] == a.events
-    assert [x["reps"] for x in s["sets"]] == [5, 5]
-    st = s["stats"]
-    assert (st["reps"], st["sets"], st["lift_offs"], st["rom_exceeded"]) == (10, 2, 2, 2)
-    assert st["form_events"] == 1 and st["max_depth_mm"] == 395.0
-    assert s["config"] == json.loads(json.dumps(s["config"]))  # JSON-ready
+    assert [r.rep for r in s.reps] == a.reps
+    assert list(s.events) == a.events
+    assert [x.reps for x in s.sets] == [5, 5]
+    st = s.stats
+    assert (st.reps, st.sets, st.lift_offs, st.rom_exceeded) == (10, 2, 2, 2)
+    assert st.form_events == 1 and st.max_depth_mm == 395.0
+    assert s.config == json.loads(json.dumps(s.config))  # JSON-ready
 
 
 def test_import_analysis_is_one_transaction(store: SessionStore) -> None:
@@ -243,7 +237,7 @@ def test_delete_session_cascades(store: SessionStore) -> None:
 def test_non_finite_metrics_survive_as_nan(store: SessionStore) -> None:
     sid = store.start_session()
     store.add_rep(sid, rep(0, 0.0, pushing_peak_mm_s=math.nan, cop_shift_mm=None))
-    back = rep_from_dict(store.get_session(sid)["reps"][0])
+    back = store.get_session(sid).reps[0]
     assert math.isnan(back.pushing_peak_mm_s) and back.cop_shift_mm is None
     json.loads(store.export_session(sid, "json"))  # still valid JSON (no NaN)
 
@@ -272,12 +266,11 @@ def test_export_json_round_trip(store: SessionStore, tmp_path: Path) -> None:
         new_id = other.import_session(data)
         copy = other.get_session(new_id)
         assert other.get_machine("Clinic 45").kind == "incline45"
+    as_dicts = copy.to_dict(), original.to_dict()
     for key in ("id", "person_profile", "events"):
-        copy.pop(key), original.pop(key)
-    assert copy == original
-    assert [rep_from_dict(r) for r in data["reps"]] == [
-        rep_from_dict(r) for r in store.get_session(ids[0])["reps"]
-    ]
+        as_dicts[0].pop(key), as_dicts[1].pop(key)
+    assert as_dicts[0] == as_dicts[1]
+    assert [rep_from_dict(r) for r in data["reps"]] == list(store.get_session(ids[0]).reps)
     with pytest.raises(ConfigError, match="not a legpress session"):
         store.import_session({"reps": []})
 
@@ -288,7 +281,7 @@ def test_export_csv_round_trip(store: SessionStore) -> None:
     text = store.export_session(ids[0], "csv", buf)
     assert buf.getvalue() == text
     rows = list(csv.DictReader(io.StringIO(text)))
-    session = store.get_session(ids[0])
+    session = store.get_session(ids[0]).to_dict()
     assert tuple(rows[0]) == SessionStore.CSV_COLUMNS
     assert len(rows) == len(session["reps"]) == 10
     for row, r in zip(rows, session["reps"], strict=True):

@@ -151,7 +151,7 @@ def test_v1_database_migrates_to_latest_keeping_data(tmp_path: Path) -> None:
         assert store.schema_version == LATEST_VERSION
         prof = store.get_profile("ana")
         assert prof == Profile("Ana", 320.0, 350.0, 20.0, None, "v1 person")
-        s = store.get_session(1)
+        s = store.get_session(1).to_dict()
         assert s["machine"] == "Old 45" and s["summary"] == {"link": {"lost_packets": 0}}
         assert s["reps"][0]["lift_off"] is True and s["reps"][0]["events"] == [
             "lift_off",

@@ -1,0 +1,95 @@
+"""The Session record: sets, totals, link quality, its JSON form, and who produces it."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from legpress.detect import Profile
+from legpress.live import LiveSession
+from legpress.session import (
+    LinkQuality,
+    Person,
+    Session,
+    SessionRep,
+    assign_sets,
+    compute_stats,
+)
+from legpress.storage.store import SessionStore
+from tests.host.report.sessiondata import analysed, two_sets
+
+
+def test_a_person_is_a_profile_with_an_identity() -> None:
+    ana = Person("Ana", rom_limit_mm=320.0, notes="knee", id=4, created="2025-01-01T00:00:00")
+    assert isinstance(ana, Profile) and ana.name == "Ana"
+    assert ana.profile == Profile("Ana", rom_limit_mm=320.0, notes="knee")
+    assert ana.to_dict()["effective_limit_mm"] == 320.0 and ana.to_dict()["name"] == "Ana"
+
+
+def test_assign_sets_splits_like_the_store(tmp_path: Path) -> None:
+    _, a, cfg = analysed(two_sets())
+    reps, sets = assign_sets(reversed(a.reps))  # any order in, start order out
+    assert [r.index for r in reps] == sorted(r.index for r in a.reps)
+    assert [r.rep for r in reps] == a.reps
+    with SessionStore(tmp_path / "s.db") as store:
+        stored = store.get_session(store.import_analysis(None, a.reps, a.events, config=cfg))
+    assert sets == stored.sets and [r.set for r in reps] == [r.set for r in stored.reps]
+    assert compute_stats(reps, a.events) == stored.stats
+
+
+def test_stats_leave_unknown_numbers_out() -> None:
+    _, a, _ = analysed(two_sets())
+    reps, _ = assign_sets(a.reps)
+    odd = [replace(reps[0], lowering_s=math.nan, lumbar_contact_min=None), *reps[1:]]
+    st = compute_stats(odd, [])
+    assert st.mean_lowering_s == pytest.approx(sum(r.lowering_s for r in reps[1:]) / 9)
+    assert st.min_lumbar_contact == min(r.lumbar_contact_min for r in reps[1:])  # type: ignore[type-var]
+    assert st.rom_warnings == st.form_events == 0 and st.events_by_type == {}
+    empty = compute_stats([], [])
+    assert empty.reps == 0 and empty.max_depth_mm is None and empty.active_s == 0.0
+
+
+def test_link_quality_from_a_summary() -> None:
+    assert LinkQuality.from_summary({"link": {"samples": 9, "lost_packets": 2}}) == LinkQuality(
+        2, None, 9
+    )
+    assert LinkQuality.from_summary({"lost": 0, "received": 70}) == LinkQuality(0, 70)
+    assert LinkQuality.from_summary({"source": "x.csv"}) is None
+    assert LinkQuality(3, 40, 120).to_dict() == {"samples": 120, "lost_packets": 3, "packets": 40}
+
+
+def test_json_form_round_trips() -> None:
+    _, a, _ = analysed(two_sets())
+    reps, sets = assign_sets(a.reps)
+    s = Session(
+        person=Person("Ana"),
+        started_at="2025-01-01T10:00:00+00:00",
+        config={"rom_limit_mm": 360.0},
+        summary={"link": {"lost_packets": 1}},
+        sets=sets,
+        reps=reps,
+        events=tuple(a.events),
+        link=LinkQuality(1),
+    )
+    d = json.loads(json.dumps(s.to_dict(), allow_nan=False))
+    back = Session.from_dict(d)
+    assert back == s
+    assert isinstance(back.reps[0], SessionRep) and back.rom_limit_mm == 360.0
+    assert d["stats"]["reps"] == 10 and d["person"] == "Ana"
+
+
+def test_live_session_produces_a_session() -> None:
+    live = LiveSession("sim:scenario=liftoff,seed=3,realtime=0,duration=20", person="Sim")
+    import asyncio
+
+    result = asyncio.run(live.run())
+    s = live.session
+    assert [r.rep for r in s.reps] == result.reps and list(s.events) == result.events
+    assert s.reps and sum(x.reps for x in s.sets) == len(s.reps)
+    assert s.person == Person("Sim") and s.device_url.startswith("sim:")
+    assert s.link == LinkQuality(result.lost_packets, samples=result.samples)
+    assert s.started_at is not None and s.ended_at is not None
