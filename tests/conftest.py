@@ -21,6 +21,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -33,6 +34,9 @@ from tests.mpy.harness import (  # noqa: E402
     require_micropython,
     run_micropython,
 )
+
+if TYPE_CHECKING:
+    from tests.host.transport.bumble_backend import VirtualAir
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -53,3 +57,14 @@ def micropython() -> Callable[..., MicroPythonResult]:
     """``tests.mpy.harness.run_micropython``, available only where MicroPython can run."""
     require_micropython()
     return run_micropython
+
+
+@pytest.fixture
+async def air() -> VirtualAir:
+    """A virtual BLE air (Bumble) with the host's central powered on: tests/host/transport,
+    tests/e2e."""
+    from tests.host.transport.bumble_backend import VirtualAir
+
+    air = VirtualAir()
+    await air.start()
+    return air

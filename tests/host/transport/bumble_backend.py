@@ -5,7 +5,9 @@
 classes bound to that air, to pass to bleak's ``backend=`` argument, so production code that
 uses bleak's public API (``BleakScanner``, ``BleakClient``) scans, connects, reads, writes and
 subscribes through Bumble's real link layer, ATT and GATT implementations. Peripherals (see
-``virtual_legpress.py``) are other Bumble devices on the same air.
+``virtual_legpress.py``) are other Bumble devices on the same air, or external hosts behind a
+controller of their own (:meth:`VirtualAir.add_controller`: the real firmware over NimBLE,
+``tests/e2e``).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakDeviceNotFoundError, BleakError
-from bumble import core
+from bumble import core, hci, ll
 from bumble.controller import Controller
 from bumble.core import AdvertisingData
 from bumble.device import Advertisement, Connection, Device
@@ -61,6 +63,7 @@ class VirtualAir:
     def __init__(self, central_address: str = "F1:F1:F1:F1:F1:F1") -> None:
         self.link = LocalLink()
         self.devices: dict[str, Device] = {}
+        self.controllers: dict[str, Controller] = {}
         self.central = self.make_device("host", central_address)
         self._scanners = 0
 
@@ -73,17 +76,56 @@ class VirtualAir:
         self.devices[address.upper()] = device
         return device
 
+    def add_controller(
+        self, name: str, address: str, *, host_source: Any = None, host_sink: Any = None
+    ) -> Controller:
+        """A controller on this air for an external host (e.g. NimBLE over an HCI transport).
+
+        ``host_source``/``host_sink`` are the HCI transport's (``bumble.transport``), as in
+        ``Controller(name, host_source=t.source, host_sink=t.sink, link=...)``.
+        """
+        controller = Controller(
+            name,
+            host_source=host_source,
+            host_sink=host_sink,
+            link=self.link,
+            public_address=address,
+        )
+        # LocalLink sends LE ACL data from the sender's random address (Bumble 0.0.23x): make
+        # it the public one, so that the central's connection finds this controller.
+        controller.random_address = Address(address, Address.PUBLIC_DEVICE_ADDRESS)
+        self.controllers[address.upper()] = controller
+        return controller
+
+    def remove_controller(
+        self, controller: Controller, reason: int = hci.HCI_CONNECTION_TIMEOUT_ERROR
+    ) -> None:
+        """Take a controller off the air (power cut, reset): its peers see the link time out."""
+        for connection in list(controller.le_connections.values()):
+            with contextlib.suppress(Exception):
+                connection.send_ll_control_pdu(ll.TerminateInd(reason))
+        controller.le_connections.clear()
+        with contextlib.suppress(KeyError):
+            self.link.remove_controller(controller)
+        for key, value in list(self.controllers.items()):
+            if value is controller:
+                del self.controllers[key]
+
     def scan_response(self, address: Address) -> AdvertisingData | None:
         """What the device at ``address`` answers a scan request with.
 
         Bumble's virtual controller answers an active scan with the advertising data again
         (controller.py builds its SCAN_RSP report from the advertising PDU), so the scanner
-        backend fills in the peripheral's real scan response data here.
+        backend fills in the peripheral's real scan response data here: a Bumble device's,
+        or what an external host set on its controller (HCI LE Set Scan Response Data).
         """
-        device = self.devices.get(address.to_string(with_type_qualifier=False))
-        if device is None or not device.scan_response_data:
-            return None
-        return AdvertisingData.from_bytes(device.scan_response_data)
+        key = address.to_string(with_type_qualifier=False)
+        data = b""
+        if (device := self.devices.get(key)) is not None:
+            data = device.scan_response_data
+        elif (controller := self.controllers.get(key)) is not None:
+            data = bytes(controller.le_legacy_advertiser.scan_response_data)
+        return AdvertisingData.from_bytes(data) if data else None
 
     async def start(self) -> None:
         """Power the central on."""

@@ -30,16 +30,10 @@ from legpress.storage.recording import decode_recording, read_recording
 from legpress.transport.ble import scan
 from tests.host.transport.bumble_backend import VirtualAir
 from tests.host.transport.fake_device import NAME, expected_cells, expected_position
+from tests.host.transport.streams import take
 from tests.host.transport.virtual_legpress import VirtualLegPress
 
 ADDRESS = "F0:F0:F0:F0:F0:01"
-
-
-@pytest.fixture
-async def air() -> VirtualAir:
-    air = VirtualAir()
-    await air.start()
-    return air
 
 
 @pytest.fixture
@@ -54,22 +48,6 @@ def indices_of(block: SampleBlock, per_packet: int) -> np.ndarray:
     """Sample indices from the packet sequence numbers (fixed samples per packet, seq from 0)."""
     within = np.arange(len(block)) - np.searchsorted(block.seq, block.seq)
     return block.seq.astype(np.int64) * per_packet + within
-
-
-async def take(
-    dev: legpress.Device, n_samples: int, **until: Any
-) -> tuple[SampleBlock, list[Any]]:
-    blocks: list[SampleBlock] = []
-    events: list[Any] = []
-    async with asyncio.timeout(10):
-        async for item in dev:
-            if isinstance(item, SampleBlock):
-                blocks.append(item)
-                if sum(len(b) for b in blocks) >= n_samples:
-                    break
-            else:
-                events.append(item)
-    return SampleBlock.concat(blocks), events
 
 
 async def test_scan_finds_leg_presses_by_service_uuid(
