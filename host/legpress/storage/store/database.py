@@ -1,42 +1,16 @@
-"""The session store: people, machines, sessions, sets, reps and events in one SQLite file.
-
-One file, by default in the user's data directory (:func:`default_db_path`), shared by every
-``legpress`` command. It links each session to its raw recording (the recording file stays
-where it was written; the database keeps its path) and keeps what the detectors found, so
-sessions can be listed, compared across weeks and turned into reports without re-analysis.
-
-Every write is one transaction (``BEGIN IMMEDIATE``), the journal is WAL (readers never block
-the live writer) and foreign keys are enforced. SQLite errors become :class:`StoreError`,
-:class:`NotFoundError` or :class:`AlreadyExistsError`, each with a one-line message saying
-what to do.
-
-Example::
-
-    from legpress.detect import analyze_block, DetectorConfig
-    from legpress.storage.store import SessionStore
-
-    with SessionStore() as store:
-        store.add_person("Ana", rom_limit_mm=320)
-        cfg = DetectorConfig(rom_limit_mm=store.get_profile("Ana").effective_limit_mm)
-        a = analyze_block(block, cfg)
-        sid = store.import_analysis("Ana", a.reps, a.events, config=cfg)
-        print(store.get_session(sid).stats)
-"""
+"""The :class:`SessionStore`: people, machines, sessions, sets, reps and events in one SQLite
+file (see :mod:`legpress.storage.store`)."""
 
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
-import json
 import math
 import os
 import shlex
 import sqlite3
 import sys
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Final, Literal, Self
@@ -63,25 +37,33 @@ from legpress.session import (
     Session,
     SessionSet,
     assign_sets,
-    event_from_dict,
     finite,
-    jsonable,
     now_utc,
-    rep_from_dict,
     starts_new_set,
 )
 from legpress.storage.migrations import LATEST_VERSION, migrate, schema_version
+from legpress.storage.store.exchange import (
+    CSV_COLUMNS,
+    session_csv,
+    session_from_export,
+    session_json,
+    write_export,
+)
+from legpress.storage.store.records import (
+    SessionRow,
+    calibration_dict,
+    check_limit,
+    config_dict,
+    dumps,
+    event_from_row,
+    loads,
+    machine_from_row,
+    person_from_row,
+    rep_from_row,
+    session_row_from_row,
+    timestamp,
+)
 
-__all__ = [
-    "EXPORT_FORMAT",
-    "SessionRow",
-    "SessionStore",
-    "default_db_path",
-]
-
-#: The ``format`` of a JSON export (and of :meth:`SessionStore.import_session` input).
-EXPORT_FORMAT: Final = "legpress-session"
-_EXPORT_VERSION: Final = 1
 _ENV_DB: Final = "LEGPRESS_DB"
 
 
@@ -100,110 +82,6 @@ def default_db_path() -> Path:
     xdg = os.environ.get("XDG_DATA_HOME", "").strip()
     base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
     return base / "legpress" / "legpress.db"
-
-
-# -- records -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SessionRow:
-    """One line of :meth:`SessionStore.list_sessions`: a session and its totals.
-
-    Attributes:
-        id: session id.
-        person: the person's name, if the session has one.
-        machine: the machine's name, if known.
-        started_at: ISO 8601, UTC.
-        ended_at: ISO 8601, UTC; None while running (or if the program stopped).
-        device_name: the device's name.
-        rom_limit_mm: the ROM limit the detectors used.
-        reps: completed reps.
-        sets: sets.
-        lift_offs: reps in which the lower back lifted.
-        rom_exceeded: reps that went past the ROM limit.
-        form_events: fast lowering, bounce and knee-lock events.
-        max_depth_mm: the deepest rep.
-        mean_lowering_s: mean lowering duration.
-        mean_pushing_s: mean pushing duration.
-    """
-
-    id: int
-    person: str | None
-    machine: str | None
-    started_at: str
-    ended_at: str | None
-    device_name: str
-    rom_limit_mm: float | None
-    reps: int
-    sets: int
-    lift_offs: int
-    rom_exceeded: int
-    form_events: int
-    max_depth_mm: float | None
-    mean_lowering_s: float | None
-    mean_pushing_s: float | None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return asdict(self)
-
-
-# -- conversions ---------------------------------------------------------------------------
-
-
-def _timestamp(value: datetime | str | None) -> str:
-    """ISO 8601 in UTC (naive datetimes are local time)."""
-    if value is None:
-        return now_utc()
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            raise UsageError(f"not an ISO 8601 date and time: {value!r}") from None
-    return value.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(jsonable(value), separators=(",", ":"), allow_nan=False)
-
-
-def _loads(text: str | None) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return None
-
-
-def _config_dict(config: DetectorConfig | Mapping[str, Any] | None) -> dict[str, Any] | None:
-    if config is None:
-        return None
-    if isinstance(config, DetectorConfig):
-        return asdict(config)
-    return dict(config)
-
-
-def _calibration_dict(cal: Calibration | Mapping[str, Any] | None) -> dict[str, Any] | None:
-    if cal is None:
-        return None
-    if isinstance(cal, Calibration):
-        return cal.to_dict()
-    return dict(cal)
-
-
-def _check_limit(rom_limit_mm: float | None) -> float | None:
-    if rom_limit_mm is None:
-        return None
-    try:
-        value = float(rom_limit_mm)
-    except (TypeError, ValueError):
-        raise ConfigError(
-            f"the ROM limit must be a number of millimetres, got {rom_limit_mm!r}"
-        ) from None
-    if not (math.isfinite(value) and 0 < value < 2000):
-        raise ConfigError(f"the ROM limit must be between 0 and 2000 mm, got {rom_limit_mm}")
-    return value
 
 
 # -- the store -----------------------------------------------------------------------------
@@ -363,19 +241,6 @@ class SessionStore:
 
     # -- people ------------------------------------------------------------------------------
 
-    @staticmethod
-    def _person(row: sqlite3.Row) -> Person:
-        return Person(
-            person=str(row["name"]),
-            rom_limit_mm=row["rom_limit_mm"],
-            lift_off_depth_mm=row["lift_off_depth_mm"],
-            margin_mm=float(row["margin_mm"]),
-            max_calibrated_depth_mm=row["max_calibrated_depth_mm"],
-            notes=str(row["notes"]),
-            id=int(row["id"]),
-            created=str(row["created"]),
-        )
-
     def _person_row(self, db: sqlite3.Connection, name: str) -> sqlite3.Row:
         row = db.execute("SELECT * FROM people WHERE name = ?", (name.strip(),)).fetchone()
         if row is None:
@@ -409,7 +274,7 @@ class SessionStore:
             raise ConfigError("a person needs a name (or a code)")
         profile = Profile(
             person=name.strip(),
-            rom_limit_mm=_check_limit(rom_limit_mm),
+            rom_limit_mm=check_limit(rom_limit_mm),
             margin_mm=margin_mm,
             notes=notes,
         )
@@ -423,7 +288,7 @@ class SessionStore:
                 "VALUES (?, ?, ?, ?, ?)",
                 (profile.person, profile.rom_limit_mm, profile.margin_mm, notes, now_utc()),
             )
-            return self._person(self._person_row(db, profile.person))
+            return person_from_row(self._person_row(db, profile.person))
 
     def get_person(self, name: str) -> Person:
         """The person with that name (case-insensitive).
@@ -432,7 +297,7 @@ class SessionStore:
             NotFoundError: nobody by that name.
         """
         with self._errors():
-            return self._person(self._person_row(self._db, name))
+            return person_from_row(self._person_row(self._db, name))
 
     def ensure_person(self, name: str) -> Person:
         """The person with that name, added (with no limit) if missing."""
@@ -449,7 +314,7 @@ class SessionStore:
         """Everybody, by name."""
         with self._errors():
             rows = self._db.execute("SELECT * FROM people ORDER BY name").fetchall()
-        return [self._person(r) for r in rows]
+        return [person_from_row(r) for r in rows]
 
     def set_limit(self, person: str, rom_limit_mm: float | None) -> Person:
         """Set (or with ``None`` clear) the therapist's ROM limit of a person.
@@ -458,11 +323,11 @@ class SessionStore:
             ConfigError: the limit is out of range.
             NotFoundError: nobody by that name.
         """
-        limit = _check_limit(rom_limit_mm)
+        limit = check_limit(rom_limit_mm)
         with self._write() as db:
             row = self._person_row(db, person)
             db.execute("UPDATE people SET rom_limit_mm = ? WHERE id = ?", (limit, row["id"]))
-            return self._person(self._person_row(db, person))
+            return person_from_row(self._person_row(db, person))
 
     def save_profile(self, profile: Profile) -> Person:
         """Store a :class:`~legpress.detect.config.Profile` (adds the person if missing).
@@ -492,7 +357,7 @@ class SessionStore:
                     "max_calibrated_depth_mm = ?, notes = ? WHERE id = ?",
                     (*values, row["id"]),
                 )
-            return self._person(self._person_row(db, profile.person))
+            return person_from_row(self._person_row(db, profile.person))
 
     def get_profile(self, person: str) -> Profile:
         """The detector profile of a person.
@@ -503,16 +368,6 @@ class SessionStore:
         return self.get_person(person).profile
 
     # -- machines ----------------------------------------------------------------------------
-
-    @staticmethod
-    def _machine(row: sqlite3.Row) -> Machine:
-        return Machine(
-            name=str(row["name"]),
-            kind=str(row["kind"]),
-            counts_per_mm=row["counts_per_mm"],
-            notes=str(row["notes"]),
-            id=int(row["id"]),
-        )
 
     def _machine_row(self, db: sqlite3.Connection, name: str) -> sqlite3.Row:
         row = db.execute("SELECT * FROM machines WHERE name = ?", (name.strip(),)).fetchone()
@@ -556,7 +411,7 @@ class SessionStore:
                 "INSERT INTO machines (name, kind, counts_per_mm, notes) VALUES (?, ?, ?, ?)",
                 (name, kind, counts_per_mm, notes),
             )
-            return self._machine(self._machine_row(db, name))
+            return machine_from_row(self._machine_row(db, name))
 
     def get_machine(self, name: str) -> Machine:
         """The machine with that name.
@@ -565,13 +420,13 @@ class SessionStore:
             NotFoundError: no machine by that name.
         """
         with self._errors():
-            return self._machine(self._machine_row(self._db, name))
+            return machine_from_row(self._machine_row(self._db, name))
 
     def list_machines(self) -> list[Machine]:
         """Every machine, by name."""
         with self._errors():
             rows = self._db.execute("SELECT * FROM machines ORDER BY name").fetchall()
-        return [self._machine(r) for r in rows]
+        return [machine_from_row(r) for r in rows]
 
     # -- sessions ----------------------------------------------------------------------------
 
@@ -598,20 +453,20 @@ class SessionStore:
         person_id = self._person_row(db, person)["id"] if person is not None else None
         machine_id = self._machine_row(db, machine)["id"] if machine is not None else None
         rec = str(Path(recording_path).expanduser().absolute()) if recording_path else None
-        cfg = _config_dict(config)
-        cal = _calibration_dict(calibration)
+        cfg = config_dict(config)
+        cal = calibration_dict(calibration)
         cur = db.execute(
             "INSERT INTO sessions (person_id, machine_id, started_at, device_name, device_url, "
             "recording_path, config_json, calibration_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 person_id,
                 machine_id,
-                _timestamp(started_at),
+                timestamp(started_at),
                 device_name,
                 device_url,
                 rec,
-                _dumps(cfg) if cfg is not None else None,
-                _dumps(cal) if cal is not None else None,
+                dumps(cfg) if cfg is not None else None,
+                dumps(cal) if cal is not None else None,
             ),
         )
         return int(cur.lastrowid or 0)
@@ -694,7 +549,7 @@ class SessionStore:
         db.execute(
             f"INSERT INTO reps (session_id, set_index, rep_index, {cols}, events) "
             f"VALUES ({marks})",
-            (session_id, set_index, rep.index, *values, _dumps(list(rep.events))),
+            (session_id, set_index, rep.index, *values, dumps(list(rep.events))),
         )
         return set_index
 
@@ -726,7 +581,7 @@ class SessionStore:
                 event.type.value,
                 event.t_s,
                 event.message,
-                _dumps(event.evidence),
+                dumps(event.evidence),
             ),
         )
         return int(cur.lastrowid or 0)
@@ -774,7 +629,7 @@ class SessionStore:
         """
         with self._write() as db:
             self._session_row(db, session_id)
-            self._set_ended(db, int(session_id), _timestamp(ended_at), _dumps(dict(summary or {})))
+            self._set_ended(db, int(session_id), timestamp(ended_at), dumps(dict(summary or {})))
 
     def save_session(self, session: Session, *, add_missing: bool = False) -> int:
         """Store a whole session at once (e.g. :attr:`legpress.analysis.Analysis.session`, or
@@ -818,7 +673,7 @@ class SessionStore:
             for event in session.events:
                 self._insert_event(db, sid, event)
             if session.ended_at is not None:
-                self._set_ended(db, sid, _timestamp(session.ended_at), _dumps(session.summary))
+                self._set_ended(db, sid, timestamp(session.ended_at), dumps(session.summary))
             return sid
 
     def import_analysis(
@@ -853,13 +708,13 @@ class SessionStore:
             Session(
                 person=Person(person) if person else None,
                 machine=Machine(machine) if machine else None,
-                started_at=_timestamp(started_at),
-                ended_at=_timestamp(ended_at),
+                started_at=timestamp(started_at),
+                ended_at=timestamp(ended_at),
                 device_name=device_name,
                 device_url=device_url,
                 recording_path=str(recording_path) if recording_path else None,
-                config=_config_dict(config),
-                calibration=_calibration_dict(calibration),
+                config=config_dict(config),
+                calibration=calibration_dict(calibration),
                 summary=dict(summary or {}),
                 sets=sets,
                 reps=session_reps,
@@ -919,30 +774,7 @@ class SessionStore:
                 ORDER BY s.started_at, s.id""",
                 (*(t.value for t in FORM_EVENT_TYPES), *args),
             ).fetchall()
-        out = []
-        for row in rows:
-            cfg = _loads(row["config_json"])
-            limit = cfg.get("rom_limit_mm") if isinstance(cfg, dict) else None
-            out.append(
-                SessionRow(
-                    id=int(row["id"]),
-                    person=row["person"],
-                    machine=row["machine"],
-                    started_at=str(row["started_at"]),
-                    ended_at=row["ended_at"],
-                    device_name=str(row["device_name"]),
-                    rom_limit_mm=finite(limit),
-                    reps=int(row["reps"]),
-                    sets=int(row["sets"]),
-                    lift_offs=int(row["lift_offs"]),
-                    rom_exceeded=int(row["rom_exceeded"]),
-                    form_events=int(row["form_events"]),
-                    max_depth_mm=row["max_depth"],
-                    mean_lowering_s=row["mean_lowering"],
-                    mean_pushing_s=row["mean_pushing"],
-                )
-            )
-        return out
+        return [session_row_from_row(row) for row in rows]
 
     def get_session(self, session_id: int) -> Session:
         """Everything about a session.
@@ -982,36 +814,25 @@ class SessionStore:
                 "SELECT * FROM events WHERE session_id = ? ORDER BY t_s, id", (s["id"],)
             ).fetchall()
         try:
-            reps = tuple(rep_from_dict(self._rep_dict(r)) for r in rep_rows)
-            events = tuple(
-                event_from_dict(
-                    {
-                        "type": e["type"],
-                        "t_s": e["t_s"],
-                        "rep": e["rep_index"],
-                        "message": e["message"],
-                        "evidence": _loads(e["evidence"]) or {},
-                    }
-                )
-                for e in event_rows
-            )
+            reps = tuple(rep_from_row(r) for r in rep_rows)
+            events = tuple(event_from_row(e) for e in event_rows)
         except ConfigError as exc:
             raise StoreError(
                 f"session {session_id} in {self.path} cannot be read ({exc}); it may have been "
                 "written by a newer legpress: upgrade legpress"
             ) from None
-        summary = _loads(s["summary_json"]) or {}
+        summary = loads(s["summary_json"]) or {}
         return Session(
             id=int(s["id"]),
-            person=self._person(person) if person is not None else None,
-            machine=self._machine(machine) if machine is not None else None,
+            person=person_from_row(person) if person is not None else None,
+            machine=machine_from_row(machine) if machine is not None else None,
             started_at=str(s["started_at"]),
             ended_at=s["ended_at"],
             device_name=str(s["device_name"]),
             device_url=str(s["device_url"]),
             recording_path=s["recording_path"],
-            config=_loads(s["config_json"]),
-            calibration=_loads(s["calibration_json"]),
+            config=loads(s["config_json"]),
+            calibration=loads(s["calibration_json"]),
             summary=summary,
             sets=tuple(
                 SessionSet(
@@ -1024,28 +845,8 @@ class SessionStore:
             link=LinkQuality.from_summary(summary) if isinstance(summary, Mapping) else None,
         )
 
-    @staticmethod
-    def _rep_dict(row: sqlite3.Row) -> dict[str, Any]:
-        d: dict[str, Any] = {"set": int(row["set_index"]), "index": int(row["rep_index"])}
-        for name in REP_METRICS:
-            value = row[name]
-            d[name] = bool(value) if name in REP_BOOL_METRICS else value
-        d["events"] = _loads(row["events"]) or []
-        return d
-
-    # -- export / import ---------------------------------------------------------------------
-
     #: Columns of the CSV export, one row per rep.
-    CSV_COLUMNS: Final = (
-        "session",
-        "person",
-        "started_at",
-        "set",
-        "rep",
-        *REP_METRICS,
-        "events",
-        "event_messages",
-    )
+    CSV_COLUMNS: Final = CSV_COLUMNS
 
     def export_session(
         self,
@@ -1071,50 +872,10 @@ class SessionStore:
         if fmt not in ("csv", "json"):
             raise UsageError(f"export format must be csv or json, got {fmt!r}")
         session = self.get_session(session_id)
-        if fmt == "json":
-            doc = {
-                "format": EXPORT_FORMAT,
-                "format_version": _EXPORT_VERSION,
-                **session.to_dict(),
-            }
-            text = json.dumps(jsonable(doc), indent=2, allow_nan=False) + "\n"
-        else:
-            text = self._csv(session)
+        text = session_json(session) if fmt == "json" else session_csv(session)
         if out is not None:
-            if isinstance(out, (str, os.PathLike)):
-                try:
-                    Path(out).write_text(text, encoding="utf-8", newline="")
-                except OSError as exc:
-                    raise UsageError(
-                        f"cannot write {out}: {exc.strerror or exc}; choose another file"
-                    ) from None
-            else:
-                out.write(text)
+            write_export(text, out)
         return text
-
-    def _csv(self, session: Session) -> str:
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(self.CSV_COLUMNS)
-        messages: dict[int, list[str]] = {}
-        for e in session.events:
-            messages.setdefault(e.rep, []).append(e.message)
-        for r in session.reps:
-            row: list[Any] = [
-                session.id,
-                session.person.name if session.person else "",
-                session.started_at,
-                r.set,
-                r.index,
-            ]
-            d = r.to_dict()
-            for name in REP_METRICS:
-                v = d[name]
-                row.append("" if v is None else (int(v) if isinstance(v, bool) else repr(v)))
-            row.append(";".join(d["events"]))
-            row.append(" | ".join(messages.get(r.index, [])))
-            writer.writerow(row)
-        return buf.getvalue()
 
     def import_session(self, data: Mapping[str, Any]) -> int:
         """Store a session exported as JSON (e.g. from another computer); returns its new id.
@@ -1124,8 +885,4 @@ class SessionStore:
         Raises:
             ConfigError: not a legpress session export, or malformed.
         """
-        if data.get("format") != EXPORT_FORMAT:
-            raise ConfigError("not a legpress session export (expected a JSON export)")
-        if int(data.get("format_version", 0)) > _EXPORT_VERSION:
-            raise ConfigError("the export was written by a newer legpress: upgrade legpress")
-        return self.save_session(Session.from_dict(data), add_missing=True)
+        return self.save_session(session_from_export(data), add_missing=True)

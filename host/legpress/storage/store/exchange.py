@@ -1,0 +1,95 @@
+"""Export a session as JSON (to import elsewhere) or CSV (one row per rep, for spreadsheets),
+and read a JSON export back."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, Any, Final
+
+from legpress.errors import ConfigError, UsageError
+from legpress.session import REP_METRICS, Session, jsonable
+
+#: The ``format`` of a JSON export (and of :meth:`SessionStore.import_session` input).
+EXPORT_FORMAT: Final = "legpress-session"
+EXPORT_VERSION: Final = 1
+
+#: Columns of the CSV export, one row per rep.
+CSV_COLUMNS: Final = (
+    "session",
+    "person",
+    "started_at",
+    "set",
+    "rep",
+    *REP_METRICS,
+    "events",
+    "event_messages",
+)
+
+
+def session_json(session: Session) -> str:
+    """The JSON export: :meth:`~legpress.session.Session.to_dict` with ``format`` and
+    ``format_version``."""
+    doc = {"format": EXPORT_FORMAT, "format_version": EXPORT_VERSION, **session.to_dict()}
+    return json.dumps(jsonable(doc), indent=2, allow_nan=False) + "\n"
+
+
+def session_csv(session: Session) -> str:
+    """The CSV export: one row per rep (:data:`CSV_COLUMNS`; the rep's events as
+    ``;``-separated types and `` | ``-separated messages; floats exact, with ``repr``)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    messages: dict[int, list[str]] = {}
+    for e in session.events:
+        messages.setdefault(e.rep, []).append(e.message)
+    for r in session.reps:
+        row: list[Any] = [
+            session.id,
+            session.person.name if session.person else "",
+            session.started_at,
+            r.set,
+            r.index,
+        ]
+        d = r.to_dict()
+        for name in REP_METRICS:
+            v = d[name]
+            row.append("" if v is None else (int(v) if isinstance(v, bool) else repr(v)))
+        row.append(";".join(d["events"]))
+        row.append(" | ".join(messages.get(r.index, [])))
+        writer.writerow(row)
+    return buf.getvalue()
+
+
+def write_export(text: str, out: str | os.PathLike[str] | IO[str]) -> None:
+    """Write an export to a file path or an open text file.
+
+    Raises:
+        UsageError: the file cannot be written.
+    """
+    if isinstance(out, (str, os.PathLike)):
+        try:
+            Path(out).write_text(text, encoding="utf-8", newline="")
+        except OSError as exc:
+            raise UsageError(
+                f"cannot write {out}: {exc.strerror or exc}; choose another file"
+            ) from None
+    else:
+        out.write(text)
+
+
+def session_from_export(data: Mapping[str, Any]) -> Session:
+    """The session in a JSON export.
+
+    Raises:
+        ConfigError: not a legpress session export, written by a newer legpress, or malformed.
+    """
+    if data.get("format") != EXPORT_FORMAT:
+        raise ConfigError("not a legpress session export (expected a JSON export)")
+    if int(data.get("format_version", 0)) > EXPORT_VERSION:
+        raise ConfigError("the export was written by a newer legpress: upgrade legpress")
+    return Session.from_dict(data)

@@ -1,0 +1,210 @@
+"""The store's record types and how they map to SQLite rows and JSON columns.
+
+The records of a session themselves (:class:`~legpress.session.Person`,
+:class:`~legpress.session.Machine`, :class:`~legpress.session.Session`, ...) are the domain's,
+in :mod:`legpress.session`; here are the store's own :class:`SessionRow` and the conversions.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from legpress.detect.config import DetectorConfig
+from legpress.detect.events import Event
+from legpress.dsp.calibration import Calibration
+from legpress.errors import ConfigError, UsageError
+from legpress.session import (
+    REP_BOOL_METRICS,
+    REP_METRICS,
+    Machine,
+    Person,
+    SessionRep,
+    event_from_dict,
+    finite,
+    jsonable,
+    now_utc,
+    rep_from_dict,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    """One line of :meth:`SessionStore.list_sessions`: a session and its totals.
+
+    Attributes:
+        id: session id.
+        person: the person's name, if the session has one.
+        machine: the machine's name, if known.
+        started_at: ISO 8601, UTC.
+        ended_at: ISO 8601, UTC; None while running (or if the program stopped).
+        device_name: the device's name.
+        rom_limit_mm: the ROM limit the detectors used.
+        reps: completed reps.
+        sets: sets.
+        lift_offs: reps in which the lower back lifted.
+        rom_exceeded: reps that went past the ROM limit.
+        form_events: fast lowering, bounce and knee-lock events.
+        max_depth_mm: the deepest rep.
+        mean_lowering_s: mean lowering duration.
+        mean_pushing_s: mean pushing duration.
+    """
+
+    id: int
+    person: str | None
+    machine: str | None
+    started_at: str
+    ended_at: str | None
+    device_name: str
+    rom_limit_mm: float | None
+    reps: int
+    sets: int
+    lift_offs: int
+    rom_exceeded: int
+    form_events: int
+    max_depth_mm: float | None
+    mean_lowering_s: float | None
+    mean_pushing_s: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+def timestamp(value: datetime | str | None) -> str:
+    """ISO 8601 in UTC (naive datetimes are local time)."""
+    if value is None:
+        return now_utc()
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise UsageError(f"not an ISO 8601 date and time: {value!r}") from None
+    return value.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(jsonable(value), separators=(",", ":"), allow_nan=False)
+
+
+def loads(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return None
+
+
+def config_dict(config: DetectorConfig | Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if config is None:
+        return None
+    if isinstance(config, DetectorConfig):
+        return asdict(config)
+    return dict(config)
+
+
+def calibration_dict(cal: Calibration | Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if cal is None:
+        return None
+    if isinstance(cal, Calibration):
+        return cal.to_dict()
+    return dict(cal)
+
+
+def check_limit(rom_limit_mm: float | None) -> float | None:
+    if rom_limit_mm is None:
+        return None
+    try:
+        value = float(rom_limit_mm)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"the ROM limit must be a number of millimetres, got {rom_limit_mm!r}"
+        ) from None
+    if not (math.isfinite(value) and 0 < value < 2000):
+        raise ConfigError(f"the ROM limit must be between 0 and 2000 mm, got {rom_limit_mm}")
+    return value
+
+
+def person_from_row(row: sqlite3.Row) -> Person:
+    """A ``people`` row as a :class:`~legpress.session.Person`."""
+    return Person(
+        person=str(row["name"]),
+        rom_limit_mm=row["rom_limit_mm"],
+        lift_off_depth_mm=row["lift_off_depth_mm"],
+        margin_mm=float(row["margin_mm"]),
+        max_calibrated_depth_mm=row["max_calibrated_depth_mm"],
+        notes=str(row["notes"]),
+        id=int(row["id"]),
+        created=str(row["created"]),
+    )
+
+
+def machine_from_row(row: sqlite3.Row) -> Machine:
+    """A ``machines`` row as a :class:`~legpress.session.Machine`."""
+    return Machine(
+        name=str(row["name"]),
+        kind=str(row["kind"]),
+        counts_per_mm=row["counts_per_mm"],
+        notes=str(row["notes"]),
+        id=int(row["id"]),
+    )
+
+
+def rep_from_row(row: sqlite3.Row) -> SessionRep:
+    """A ``reps`` row as a :class:`~legpress.session.SessionRep` (NULL metrics become NaN).
+
+    Raises:
+        ConfigError: the row holds an event type this legpress does not know.
+    """
+    d: dict[str, Any] = {"set": int(row["set_index"]), "index": int(row["rep_index"])}
+    for name in REP_METRICS:
+        value = row[name]
+        d[name] = bool(value) if name in REP_BOOL_METRICS else value
+    d["events"] = loads(row["events"]) or []
+    return rep_from_dict(d)
+
+
+def event_from_row(row: sqlite3.Row) -> Event:
+    """An ``events`` row as an :class:`~legpress.detect.Event`.
+
+    Raises:
+        ConfigError: an event type this legpress does not know.
+    """
+    return event_from_dict(
+        {
+            "type": row["type"],
+            "t_s": row["t_s"],
+            "rep": row["rep_index"],
+            "message": row["message"],
+            "evidence": loads(row["evidence"]) or {},
+        }
+    )
+
+
+def session_row_from_row(row: sqlite3.Row) -> SessionRow:
+    """A row of the :meth:`SessionStore.list_sessions` query as a :class:`SessionRow`."""
+    cfg = loads(row["config_json"])
+    limit = cfg.get("rom_limit_mm") if isinstance(cfg, dict) else None
+    return SessionRow(
+        id=int(row["id"]),
+        person=row["person"],
+        machine=row["machine"],
+        started_at=str(row["started_at"]),
+        ended_at=row["ended_at"],
+        device_name=str(row["device_name"]),
+        rom_limit_mm=finite(limit),
+        reps=int(row["reps"]),
+        sets=int(row["sets"]),
+        lift_offs=int(row["lift_offs"]),
+        rom_exceeded=int(row["rom_exceeded"]),
+        form_events=int(row["form_events"]),
+        max_depth_mm=row["max_depth"],
+        mean_lowering_s=row["mean_lowering"],
+        mean_pushing_s=row["mean_pushing"],
+    )
