@@ -29,7 +29,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Coroutine, Iterator, Mapping
 from concurrent.futures import Future as _ThreadFuture
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Final, Self, TypeVar
 
@@ -44,7 +44,7 @@ from legpress.errors import (
 )
 from legpress.protocol.decoder import Decoder, DecoderStats, Gap, SampleBlock
 from legpress.protocol.messages import DeviceInfo, Log, Reply, Status, encode_command
-from legpress.protocol.spec import Command, Fault, Result
+from legpress.protocol.spec import VERSION, Command, Fault, MsgType, Result
 from legpress.storage.recording import RecordingWriter, RecordKind, make_header
 from legpress.transport import make_link
 from legpress.transport.base import (
@@ -427,13 +427,10 @@ class Device:
         self._pump_task = asyncio.create_task(self._pump(), name=f"legpress-pump:{self.url}")
         try:
             await self._link.open(self)
-            if self._link.info is not None and self._info is None:
-                self._set_info(self._link.info, emit=False)
-            if self._info is None:
-                if self._link.live:
-                    await self._ask_info()
-                else:
-                    await self._wait_info()
+            if self._link.reads_info:
+                await self._wait_info()
+            else:
+                await self._ask_info()
             if self._record_path is not None:
                 self._open_recorder()
             if self._autostart:
@@ -618,7 +615,7 @@ class Device:
         """Process one link item; True if it produced output."""
         if isinstance(item, RawPacket):
             self._record(RecordKind.DEVICE, item.t_host_ns, item.data)
-            if self._decoder.info is None and self._is_samples(item.data):
+            if self._decoder.info is None and _is_samples(item.data):
                 if len(self._held) < 10_000:
                     self._held.append(item)
                 return False
@@ -654,14 +651,20 @@ class Device:
         self._fail(item.error)
         return True
 
-    @staticmethod
-    def _is_samples(data: bytes) -> bool:
-        return len(data) > 1 and data[1] in (1, 2)
-
     def _decode(self, packet: RawPacket) -> bool:
         produced = False
         t = packet.t_host_ns
-        for out in self._decoder.feed(packet.data, t):
+        info: DeviceInfo | None = None  # decoded from this packet
+        outs = self._decoder.feed(packet.data, t)
+        if not outs and self._info is None and self._link.reads_info and _is_info(packet.data):
+            self._fail(
+                TransportError(
+                    f"{self.describe()} is not a leg press speaking protocol {VERSION} (its "
+                    "DEVICE_INFO cannot be read): update legpress and the firmware together"
+                )
+            )
+            return True
+        for out in outs:
             if isinstance(out, SampleBlock):
                 self._emit(out)
                 produced = True
@@ -669,7 +672,8 @@ class Device:
                 self._emit(GapEvent(out, t))
                 produced = True
             elif isinstance(out, DeviceInfo):
-                produced |= self._set_info(out, t_host_ns=t)
+                info = out
+                produced |= self._set_info(out, t)
             elif isinstance(out, Status):
                 self._status = out
                 self._emit(StatusEvent(out, t))
@@ -680,18 +684,17 @@ class Device:
                     )
                 produced = True
             elif isinstance(out, Reply):
-                produced |= self._on_reply(out, t)
+                self._on_reply(out, info)
             elif isinstance(out, Log):
                 self._emit(LogEvent(out.text, t))
                 produced = True
         return produced
 
-    def _set_info(self, info: DeviceInfo, *, t_host_ns: int = 0, emit: bool = True) -> bool:
+    def _set_info(self, info: DeviceInfo, t_host_ns: int) -> bool:
+        """The decoder has a new DEVICE_INFO: keep it, decode held packets, announce a change."""
         changed = info != self._info
         first = self._info is None
         self._info = info
-        if self._decoder.info != info:
-            self._decoder.set_info(info)
         if self._info_ready is not None:
             self._info_ready.set()
         if self._held:
@@ -699,42 +702,27 @@ class Device:
             for packet in held:
                 self._decode(packet)
             self._wake_readers()
-        if changed and emit and not first:
-            self._emit(InfoEvent(info, t_host_ns or time.monotonic_ns()))
+        if changed and not first:
+            self._emit(InfoEvent(info, t_host_ns))
             return True
         return False
 
-    def _on_reply(self, reply: Reply, t_host_ns: int) -> bool:
-        produced = False
-        if reply.ok:
-            produced = self._apply_reply(reply, t_host_ns)
+    def _on_reply(self, reply: Reply, info: DeviceInfo | None) -> None:
+        """Hand a reply to the command waiting for it (the decoder applied it to DEVICE_INFO)."""
         pending = self._pending.get(reply.request_seq)
         if pending is None or reply.command not in (pending.command, 0):
             self._stats.unmatched_replies += 1
-            return produced
+            return
         del self._pending[reply.request_seq]
-        if not pending.future.done():
+        if pending.future.done():
+            return
+        if reply.ok and reply.command == Command.GET_INFO and info is None:
+            pending.future.set_exception(
+                CommandError("GET_INFO: the reply carried no readable DEVICE_INFO", reply.command)
+            )
+            pending.future.exception()  # mark retrieved: the waiter may have gone
+        else:
             pending.future.set_result(reply)
-        return produced
-
-    def _apply_reply(self, reply: Reply, t_host_ns: int) -> bool:
-        """Keep DEVICE_INFO in step with replies that change it (also on replays)."""
-        info = self._info
-        try:
-            if reply.command == Command.GET_INFO:
-                return self._set_info(DeviceInfo.from_body(reply.payload), t_host_ns=t_host_ns)
-            if info is None:
-                return False
-            if reply.command == Command.SET_RATE and len(reply.payload) >= 4:
-                (period_us,) = struct.unpack_from("<I", reply.payload)
-                if period_us > 0:
-                    return self._set_info(replace(info, period_us=period_us), t_host_ns=t_host_ns)
-            if reply.command == Command.TARE and len(reply.payload) == 2 * info.n_cells:
-                tare = struct.unpack(f"<{info.n_cells}H", reply.payload)
-                return self._set_info(replace(info, tare=tare), t_host_ns=t_host_ns)
-        except (ProtocolError, struct.error):
-            self._decoder.stats.corrupt += 1
-        return False
 
     def _fail(self, error: LegPressError) -> None:
         if self._failure is None:
@@ -995,12 +983,8 @@ class Device:
                     "with `legpress firmware deploy`"
                 ) from None
             raise
-        try:
-            info = DeviceInfo.from_body(reply.payload)
-        except ProtocolError as exc:
-            raise CommandError(f"GET_INFO: {exc}", Command.GET_INFO) from None
-        self._set_info(info)
-        return info
+        del reply  # the decoder took the new DEVICE_INFO from it
+        return self.info
 
     async def reboot(self) -> None:
         """Reset the device (the link drops and comes back).
@@ -1019,6 +1003,14 @@ class Device:
         self._want_streaming = False
         self._started_here = False
         await self.command(Command.REPL)
+
+
+def _is_info(data: bytes) -> bool:
+    return len(data) > 1 and data[1] == MsgType.DEVICE_INFO
+
+
+def _is_samples(data: bytes) -> bool:
+    return len(data) > 1 and data[1] in (MsgType.SAMPLES, MsgType.SAMPLES_COMPACT)
 
 
 def _check_new_file(path: str | os.PathLike[str], overwrite: bool) -> None:

@@ -20,6 +20,7 @@ from legpress.protocol.messages import (
     Reply,
     SamplesMessage,
     Status,
+    apply_reply,
     encode_command,
 )
 from legpress.protocol.spec import (
@@ -62,6 +63,7 @@ __all__ = [
     "SampleBlock",
     "SamplesMessage",
     "Status",
+    "apply_reply",
     "cobs_decode",
     "cobs_encode",
     "decode_packets",

@@ -9,9 +9,14 @@ deframed serial message) with the host time it arrived; it returns what the pack
 - :class:`~legpress.protocol.messages.DeviceInfo`, :class:`~legpress.protocol.messages.Status`,
   :class:`~legpress.protocol.messages.Reply`, :class:`~legpress.protocol.messages.Log`.
 
+``DEVICE_INFO`` is decoded here and nowhere else: from a ``DEVICE_INFO`` packet, or from an OK
+reply that changes it (``GET_INFO``, ``SET_RATE``, ``TARE``; see
+:func:`~legpress.protocol.messages.apply_reply`), which the decoder returns as a new
+:class:`~legpress.protocol.messages.DeviceInfo` just before the reply itself.
+
 Corrupt, duplicated and late packets are counted in :attr:`Decoder.stats`, never raised.
-:func:`decode_packets` decodes a whole recording at once and gives exactly the samples that
-feeding the packets one by one gives.
+:meth:`Decoder.decode_batch` decodes a whole recording at once and gives exactly the samples
+that feeding the packets one by one gives.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from legpress.errors import ProtocolError
-from legpress.protocol.messages import DeviceInfo, Log, Reply, Status
+from legpress.protocol.messages import DeviceInfo, Log, Reply, Status, apply_reply
 from legpress.protocol.spec import (
     HEADER,
     HEADER_SIZE,
@@ -244,15 +249,35 @@ class _ClockModel:
         self.a = ym - slope * xm
 
     def host_times(self, dev_s: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        return dev_s + (self.a + self.b * dev_s)
+        return _host_times(dev_s, self.a, self.b)
+
+
+def _host_times(
+    dev_s: npt.NDArray[np.float64],
+    a: float | npt.NDArray[np.float64],
+    b: float | npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
+    """Device seconds to host seconds under the clock model ``(a, b)`` (scalars or per sample)."""
+    return dev_s + (a + b * dev_s)
+
+
+def _records(
+    body: bytes | memoryview, dtype: np.dtype[np.void], compact: bool
+) -> tuple[npt.NDArray[np.uint16], npt.NDArray[np.int32]]:
+    """Cells (compact ones scaled to 12-bit counts) and positions of whole sample records."""
+    rec = np.frombuffer(body, dtype)
+    cells = rec["cells"].astype(np.uint16)
+    if compact:
+        cells <<= 4
+    return cells, rec["position"].astype(np.int32)
 
 
 class Decoder:
     """Decodes one device's packets, in arrival order.
 
     Args:
-        info: the device's ``DEVICE_INFO``, if already known (from a BLE read or a recording
-            header). A ``DEVICE_INFO`` packet in the stream replaces it.
+        info: the device's ``DEVICE_INFO``, if already known (a recording header). A
+            ``DEVICE_INFO`` packet, or a reply that changes it, replaces it.
     """
 
     def __init__(self, info: DeviceInfo | None = None) -> None:
@@ -339,7 +364,7 @@ class Decoder:
             if mtype == MsgType.STATUS:
                 return [Status.from_body(body)]
             if mtype == MsgType.REPLY:
-                return [Reply.from_bytes(packet)]
+                return self._reply(Reply.from_bytes(packet))
             if mtype == MsgType.LOG:
                 return [Log.from_bytes(packet)]
         except ProtocolError:
@@ -347,6 +372,18 @@ class Decoder:
             return []
         self.stats.unknown += 1
         return []
+
+    def _reply(self, reply: Reply) -> list[SampleBlock | Gap | DeviceInfo | Status | Reply | Log]:
+        """A reply, preceded by the new DEVICE_INFO when it changes it."""
+        try:
+            info = apply_reply(self.info, reply)
+        except ProtocolError:
+            self.stats.corrupt += 1  # the reply itself still answers its command
+            return [reply]
+        if info is None:
+            return [reply]
+        self.set_info(info)
+        return [info, reply]
 
     # -- samples ------------------------------------------------------------------------------
 
@@ -455,12 +492,9 @@ class Decoder:
                 self._last_host_ns = t_host_ns
         return dev
 
-    def _times(
-        self, dev_us: npt.NDArray[np.int64]
-    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-        origin = self._origin_us or 0
-        t_s = (dev_us - origin) / 1e6
-        return t_s, self._clock.host_times(dev_us / 1e6)
+    def _stream_s(self, dev_us: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        """Unwrapped device microseconds to seconds since the stream's first sample."""
+        return (dev_us - (self._origin_us or 0)) / 1e6
 
     def _samples(
         self,
@@ -475,16 +509,11 @@ class Decoder:
         if accepted is None:
             return []
         n, dev_us, gap = accepted
-        assert self.info is not None
-        period = self.info.period_us
-        compact = mtype == MsgType.SAMPLES_COMPACT
-        rec = np.frombuffer(body, self._dtype_compact if compact else self._dtype)
-        cells = rec["cells"].astype(np.uint16)
-        if compact:
-            cells <<= 4
-        position = rec["position"].astype(np.int32)
-        dev = dev_us + np.arange(n, dtype=np.int64) * period
-        t_s, t_host = self._times(dev)
+        compact = mtype == _COMPACT
+        cells, position = _records(body, self._dtype_compact if compact else self._dtype, compact)
+        dev = dev_us + np.arange(n, dtype=np.int64) * self._period_us
+        t_s = self._stream_s(dev)
+        t_host = self._clock.host_times(dev / 1e6)
         block = SampleBlock(
             t_s,
             t_host,
@@ -495,6 +524,123 @@ class Decoder:
         )
         return [gap, block] if gap is not None else [block]
 
+    # -- batches --------------------------------------------------------------------------
+
+    def decode_batch(
+        self, packets: Sequence[bytes], t_host_ns: Sequence[int] | None = None
+    ) -> tuple[SampleBlock, list[Gap]]:
+        """Decode many packets at once (a recording): the samples feeding them one by one gives.
+
+        The per-packet bookkeeping (sequence, device clock, clock model) runs packet by packet
+        exactly as in :meth:`feed`; the sample bodies are then decoded in a few vectorised numpy
+        passes. Other messages are applied in order, as :meth:`feed` applies them: a
+        ``DEVICE_INFO`` packet or a reply that changes the sample period takes effect for the
+        packets after it. Calls may follow each other (and :meth:`feed`) on one decoder.
+
+        Args:
+            packets: the messages in arrival order.
+            t_host_ns: arrival time of each, or None.
+
+        Returns:
+            All samples as one block, and the gaps.
+
+        Raises:
+            ProtocolError: the number of cells changed between sample packets.
+            ValueError: ``t_host_ns`` does not give one time per packet.
+        """
+        if t_host_ns is not None and len(t_host_ns) != len(packets):
+            raise ValueError(f"{len(packets)} packets but {len(t_host_ns)} receive times")
+        gaps: list[Gap] = []
+        # Per accepted sample packet: (packet index, record count, first device time, type,
+        # clock a, clock b, flags, seq, period).
+        accepted_l: list[tuple[int, int, int, int, float, float, int, int, int]] = []
+        keep = accepted_l.append
+        # The block's cell count: from the first accepted packet (or the known info); a
+        # DEVICE_INFO with another count before a later sample packet is an error.
+        expect: int | None = self.info.n_cells if self.info else None
+        mismatch = False
+        unpack = HEADER.unpack_from
+        stats = self.stats
+        accept = self._accept
+        clock = self._clock
+        times = t_host_ns if t_host_ns is not None else itertools.repeat(None)
+        stats.packets += len(packets)
+        for i, (packet, host) in enumerate(zip(packets, times, strict=False)):
+            size = len(packet)
+            if size < HEADER_SIZE:
+                stats.corrupt += 1
+                continue
+            version, mtype, flags, seq, t32 = unpack(packet)
+            if version != VERSION:
+                stats.corrupt += 1
+                continue
+            if mtype in (_SAMPLES, _COMPACT):
+                accepted = accept(mtype, flags, seq, t32, size - HEADER_SIZE, host)
+                if accepted is None:
+                    continue
+                if mismatch:
+                    raise ProtocolError("the number of cells changed inside one recording")
+                if expect is None:
+                    expect = self.info.n_cells if self.info else None
+                n, dev_us, gap = accepted
+                if gap is not None:
+                    gaps.append(gap)
+                keep((i, n, dev_us, mtype, clock.a, clock.b, flags, seq, self._period_us))
+            else:
+                self._other(mtype, memoryview(packet)[HEADER_SIZE:], packet)
+                current = self.info.n_cells if self.info else None
+                mismatch = expect is not None and current != expect
+        n_cells = expect if expect is not None else (self.info.n_cells if self.info else 1)
+        if not accepted_l:
+            return SampleBlock.empty(n_cells), gaps
+        return self._batch_block(packets, accepted_l, n_cells), gaps
+
+    def _batch_block(
+        self,
+        packets: Sequence[bytes],
+        accepted: list[tuple[int, int, int, int, float, float, int, int, int]],
+        n_cells: int,
+    ) -> SampleBlock:
+        idx, counts, devs, types, clock_a, clock_b, flags_l, seqs, periods = zip(
+            *accepted, strict=True
+        )
+        counts_a = np.asarray(counts, np.int64)
+        total = int(counts_a.sum())
+        starts = np.zeros(len(counts_a), np.int64)
+        np.cumsum(counts_a[:-1], out=starts[1:])
+        # Which packet and which record within it each output sample comes from.
+        pk = np.repeat(np.arange(len(counts_a)), counts_a)
+        within = np.arange(total, dtype=np.int64) - starts[pk]
+        dev = np.asarray(devs, np.int64)[pk] + within * np.asarray(periods, np.int64)[pk]
+        t_s = self._stream_s(dev)
+        t_host = _host_times(dev / 1e6, np.asarray(clock_a)[pk], np.asarray(clock_b)[pk])
+        cells = np.empty((total, n_cells), np.uint16)
+        position = np.empty(total, np.int32)
+        compact_a = np.asarray(types, np.int64) == _COMPACT
+        for is_compact in (False, True):
+            sel = np.flatnonzero(compact_a == is_compact)
+            if not sel.size:
+                continue
+            body = b"".join([packets[idx[j]][HEADER_SIZE:] for j in sel.tolist()])
+            out = (
+                np.concatenate(
+                    [np.arange(starts[j], starts[j] + counts_a[j], dtype=np.int64) for j in sel]
+                )
+                if sel.size < len(counts_a)
+                else np.arange(total, dtype=np.int64)
+            )
+            cells[out], position[out] = _records(
+                body, sample_dtype(n_cells, is_compact), is_compact
+            )
+        return SampleBlock(
+            t_s,
+            t_host,
+            cells,
+            position,
+            np.asarray(flags_l, np.uint8)[pk],
+            np.asarray(seqs, np.uint16)[pk],
+        )
+
 
 def decode_packets(
     packets: Sequence[bytes],
@@ -502,11 +648,7 @@ def decode_packets(
     info: DeviceInfo | None = None,
     decoder: Decoder | None = None,
 ) -> tuple[SampleBlock, list[Gap], Decoder]:
-    """Decode many packets at once (a recording): same samples as feeding them one by one.
-
-    The per-packet bookkeeping (sequence, clock) runs packet by packet exactly as in
-    :meth:`Decoder.feed`; the sample bodies are then decoded in a few vectorised numpy passes.
-    Non-sample messages (``DEVICE_INFO`` in the stream, for instance) are applied in order.
+    """:meth:`Decoder.decode_batch` on a new decoder (or ``decoder``), for one-off use.
 
     Args:
         packets: the messages in arrival order.
@@ -520,106 +662,5 @@ def decode_packets(
     dec = decoder if decoder is not None else Decoder(info)
     if decoder is not None and info is not None:
         dec.set_info(info)
-    gaps: list[Gap] = []
-    # Per accepted sample packet: (packet index, record count, first device time, type,
-    # clock a, clock b, flags, seq, period).
-    accepted_l: list[tuple[int, int, int, int, float, float, int, int, int]] = []
-    keep = accepted_l.append
-    # The block's cell count: from the first accepted packet (or the given info); a
-    # DEVICE_INFO with another count before a later sample packet is an error.
-    expect: int | None = dec.info.n_cells if dec.info else None
-    mismatch = False
-    unpack = HEADER.unpack_from
-    stats = dec.stats
-    accept = dec._accept
-    clock = dec._clock
-    if t_host_ns is not None and len(t_host_ns) != len(packets):
-        raise ValueError(f"{len(packets)} packets but {len(t_host_ns)} receive times")
-    times = t_host_ns if t_host_ns is not None else itertools.repeat(None)
-    stats.packets += len(packets)
-    for i, (packet, host) in enumerate(zip(packets, times, strict=False)):
-        size = len(packet)
-        if size < HEADER_SIZE:
-            stats.corrupt += 1
-            continue
-        version, mtype, flags, seq, t32 = unpack(packet)
-        if version != VERSION:
-            stats.corrupt += 1
-            continue
-        if mtype in (_SAMPLES, _COMPACT):
-            accepted = accept(mtype, flags, seq, t32, size - HEADER_SIZE, host)
-            if accepted is None:
-                continue
-            if mismatch:
-                raise ProtocolError("the number of cells changed inside one recording")
-            if expect is None:
-                expect = dec.info.n_cells if dec.info else None
-            n, dev_us, gap = accepted
-            if gap is not None:
-                gaps.append(gap)
-            keep((i, n, dev_us, mtype, clock.a, clock.b, flags, seq, dec._period_us))
-        else:
-            dec._other(mtype, memoryview(packet)[HEADER_SIZE:], packet)
-            current = dec.info.n_cells if dec.info else None
-            mismatch = expect is not None and current != expect
-    n_cells = expect if expect is not None else (dec.info.n_cells if dec.info else 1)
-    if not accepted_l:
-        return SampleBlock.empty(n_cells), gaps, dec
-    idx, counts, devs, types, clock_a, clock_b, flags_l, seqs, periods = zip(
-        *accepted_l, strict=True
-    )
-    compact_l = [t == _COMPACT for t in types]
-    counts_a = np.asarray(counts, np.int64)
-    total = int(counts_a.sum())
-    starts = np.zeros(len(counts_a), np.int64)
-    np.cumsum(counts_a[:-1], out=starts[1:])
-    # Which packet and which record within it each output sample comes from.
-    pk = np.repeat(np.arange(len(counts_a)), counts_a)
-    within = np.arange(total, dtype=np.int64) - starts[pk]
-    dev = np.asarray(devs, np.int64)[pk] + within * np.asarray(periods, np.int64)[pk]
-    origin = dec._origin_us or 0
-    t_s = (dev - origin) / 1e6
-    dev_s = dev / 1e6
-    t_host = dev_s + (np.asarray(clock_a)[pk] + np.asarray(clock_b)[pk] * dev_s)
-    cells = np.empty((total, n_cells), np.uint16)
-    position = np.empty(total, np.int32)
-    compact_a = np.asarray(compact_l, bool)
-    for is_compact in (False, True):
-        sel = np.flatnonzero(compact_a == is_compact)
-        if not sel.size:
-            continue
-        dtype = sample_dtype(n_cells, is_compact)
-        wanted = _COMPACT if is_compact else _SAMPLES
-        body = b"".join(
-            [packets[i][HEADER_SIZE:] for i, t in zip(idx, types, strict=True) if t == wanted]
-        )
-        rec = np.frombuffer(body, dtype)
-        out = (
-            np.concatenate(
-                [np.arange(starts[j], starts[j] + counts_a[j], dtype=np.int64) for j in sel]
-            )
-            if sel.size < len(counts_a)
-            else np.arange(total, dtype=np.int64)
-        )
-        c = rec["cells"].astype(np.uint16)
-        if is_compact:
-            c <<= 4
-        cells[out] = c
-        position[out] = rec["position"]
-    block = SampleBlock(
-        t_s,
-        t_host,
-        cells,
-        position,
-        np.asarray(flags_l, np.uint8)[pk],
-        np.asarray(seqs, np.uint16)[pk],
-    )
+    block, gaps = dec.decode_batch(packets, t_host_ns)
     return block, gaps, dec
-
-
-def unpack_header(packet: bytes | bytearray | memoryview) -> tuple[int, int, int, int, int]:
-    """(version, type, flags, seq, t_us) of a packet; raises ProtocolError if too short."""
-    if len(packet) < HEADER_SIZE:
-        raise ProtocolError(f"packet of {len(packet)} bytes is shorter than the header")
-    version, mtype, flags, seq, t_us = HEADER.unpack_from(packet)
-    return version, mtype, flags, seq, t_us

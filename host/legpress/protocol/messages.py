@@ -8,7 +8,7 @@ exact device bytes without the firmware.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Self
 
 from legpress.errors import ProtocolError
@@ -452,3 +452,32 @@ class SamplesMessage:
 def encode_command(command: Command | int, args: bytes = b"", seq: int = 0) -> bytes:
     """Encode a ``COMMAND`` message."""
     return CommandMessage(int(command), args, seq).to_bytes()
+
+
+def apply_reply(info: DeviceInfo | None, reply: Reply) -> DeviceInfo | None:
+    """The ``DEVICE_INFO`` after an OK reply that changes it, or None when it changes nothing.
+
+    ``GET_INFO`` carries a whole new DEVICE_INFO; ``SET_RATE`` a new sample period; ``TARE``
+    the new tare of every cell. The live decoder and the batch decoder of a recording both go
+    through here, so a replay sees the same changes at the same packets as the live session.
+
+    Args:
+        info: the DEVICE_INFO before the reply (None if not known yet).
+        reply: any reply.
+
+    Raises:
+        ProtocolError: an OK ``GET_INFO`` reply whose payload is not a DEVICE_INFO body.
+    """
+    if reply.result != Result.OK:
+        return None
+    command, payload = reply.command, reply.payload
+    if command == Command.GET_INFO:
+        return DeviceInfo.from_body(payload)
+    if info is None:
+        return None
+    if command == Command.SET_RATE and len(payload) >= 4:
+        (period_us,) = struct.unpack_from("<I", payload)
+        return replace(info, period_us=period_us) if period_us > 0 else None
+    if command == Command.TARE and len(payload) == 2 * info.n_cells:
+        return replace(info, tare=struct.unpack(f"<{info.n_cells}H", payload))
+    return None

@@ -18,7 +18,6 @@ process loses at most that much, and a torn last record is detected by its CRC a
 from __future__ import annotations
 
 import datetime as _dt
-import functools
 import json
 import logging
 import os
@@ -27,8 +26,8 @@ import struct
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
 from types import TracebackType
@@ -39,9 +38,8 @@ import numpy.typing as npt
 
 from legpress.dsp.calibration import Calibration
 from legpress.errors import ProtocolError, RecordingError
-from legpress.protocol.decoder import Decoder, DecoderStats, Gap, SampleBlock, decode_packets
+from legpress.protocol.decoder import Decoder, DecoderStats, Gap, SampleBlock
 from legpress.protocol.messages import DeviceInfo
-from legpress.protocol.spec import VERSION, Command, MsgType, Result
 from legpress.storage.resync import RecordScanner
 
 __all__ = [
@@ -464,6 +462,7 @@ class RecordingReader:
         path: the file.
         header: the JSON header.
         info: the device's ``DEVICE_INFO`` from the header.
+        info_body: the same, as the message body bytes stored in the header.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -479,6 +478,7 @@ class RecordingReader:
         self._stats: ReadStats | None = None
         self._cached: list[tuple[int, int, int, int]] | None = None
         self.header, self._start = self._parse_header()
+        self.info_body = b""
         self.info = self._parse_info()
 
     @property
@@ -514,8 +514,8 @@ class RecordingReader:
 
     def _parse_info(self) -> DeviceInfo:
         try:
-            body = bytes.fromhex(self.header["device_info"]["body_hex"])
-            return DeviceInfo.from_body(body)
+            self.info_body = bytes.fromhex(self.header["device_info"]["body_hex"])
+            return DeviceInfo.from_body(self.info_body)
         except (KeyError, TypeError, ValueError, ProtocolError) as exc:
             raise RecordingError(
                 f"{self.path} has a damaged header (device_info: {exc})"
@@ -695,68 +695,20 @@ class DecodedRecording:
 def decode_recording(source: str | os.PathLike[str] | Recording) -> DecodedRecording:
     """Read (if needed) and decode a recording in a few vectorised passes.
 
-    Gives the same samples as replaying it through ``replay:`` and iterating: replies that
-    change the sample period (``SET_RATE``, ``GET_INFO``) apply to the packets after them, as
-    they do live.
+    Gives the same samples as replaying it through ``replay:`` and iterating: the decoder
+    applies replies that change DEVICE_INFO (``SET_RATE``, ``GET_INFO``, ``TARE``) to the
+    packets after them, as it does live.
 
     Raises:
         RecordingError: unreadable, or its packets cannot be decoded as one stream.
     """
     rec = source if isinstance(source, Recording) else read_recording(source)
-    times = rec.t_host_ns.tolist()
-    blocks: list[SampleBlock] = []
-    gaps: list[Gap] = []
-    dec: Decoder | None = None
-    start = 0
+    decoder = Decoder(rec.info)
     try:
-        for end, update in [*_info_updates(rec.packets), (len(rec.packets), None)]:
-            seg_blocks, seg_gaps, dec = decode_packets(
-                rec.packets[start:end],
-                times[start:end],
-                rec.info if dec is None else None,
-                dec,
-            )
-            blocks.append(seg_blocks)
-            gaps.extend(seg_gaps)
-            if update is not None and dec.info is not None:
-                dec.set_info(update(dec.info))
-            start = end
-        samples = SampleBlock.concat(blocks) if len(blocks) > 1 else blocks[0]
+        samples, gaps = decoder.decode_batch(rec.packets, rec.t_host_ns.tolist())
     except (ProtocolError, ValueError) as exc:
         raise RecordingError(f"{rec.path}: {exc}") from None
-    assert dec is not None
-    return DecodedRecording(rec, samples, gaps, dec.stats)
-
-
-def _info_updates(
-    packets: list[bytes],
-) -> list[tuple[int, Callable[[DeviceInfo], DeviceInfo]]]:
-    """(index after the packet, change) for each OK reply that changes DEVICE_INFO."""
-    out: list[tuple[int, Callable[[DeviceInfo], DeviceInfo]]] = []
-    reply = MsgType.REPLY
-    for i, p in enumerate(packets):
-        if len(p) < 13 or p[1] != reply or p[0] != VERSION or p[12] != Result.OK:
-            continue
-        command, payload = p[11], p[13:]
-        if command == Command.SET_RATE and len(payload) >= 4:
-            period = int.from_bytes(payload[:4], "little")
-            if period > 0:
-                out.append((i + 1, functools.partial(_with_period, period_us=period)))
-        elif command == Command.GET_INFO:
-            try:
-                new = DeviceInfo.from_body(payload)
-            except ProtocolError:
-                continue
-            out.append((i + 1, functools.partial(_replaced_by, new)))
-    return out
-
-
-def _with_period(info: DeviceInfo, period_us: int) -> DeviceInfo:
-    return replace(info, period_us=period_us)
-
-
-def _replaced_by(new: DeviceInfo, _old: DeviceInfo) -> DeviceInfo:
-    return new
+    return DecodedRecording(rec, samples, gaps, decoder.stats)
 
 
 def is_recording(path: str | os.PathLike[str]) -> bool:

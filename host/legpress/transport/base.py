@@ -14,7 +14,6 @@ from typing import ClassVar, Protocol
 
 from legpress.errors import LegPressError
 from legpress.protocol.framing import FramingStats
-from legpress.protocol.messages import DeviceInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,15 +127,14 @@ class Link(abc.ABC):
     Attributes:
         url: the URL the link was opened with.
         stats: link counters.
-        info: the device's ``DEVICE_INFO`` when the link knows it without asking (BLE info
-            characteristic, recording header); None when the device must be asked.
     """
 
     scheme: ClassVar[str] = ""
     #: True for live devices (their replies come in-band and may be lost); False for
     #: stand-ins that answer commands themselves.
     live: ClassVar[bool] = True
-    #: True when the link reads DEVICE_INFO itself on every (re)connection.
+    #: True when the link delivers a DEVICE_INFO packet itself on every (re)connection (else
+    #: the device is asked with ``GET_INFO``).
     reads_info: ClassVar[bool] = False
     #: True when packets can be paused (finite sources honour ``wait_writable``).
     finite: ClassVar[bool] = False
@@ -144,7 +142,6 @@ class Link(abc.ABC):
     def __init__(self, url: str) -> None:
         self.url = url
         self.stats = LinkStats()
-        self.info: DeviceInfo | None = None
 
     @abc.abstractmethod
     async def open(self, sink: LinkSink) -> None:

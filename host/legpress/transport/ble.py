@@ -1,10 +1,11 @@
 """``ble:NAME-or-ADDRESS``: the leg press over Bluetooth LE (bleak).
 
-Finds the leg press by its service UUID (and name or address), connects, reads ``DEVICE_INFO``
-from the info characteristic and subscribes to the stream, status and control characteristics.
-Notification callbacks only timestamp, copy and enqueue. When the link drops, a supervisor task
-rescans for the same device with backoff, reconnects and resubscribes; the session goes on
-(``Disconnected`` then ``Connected``; lost packets show up as a sequence gap).
+Finds the leg press by its service UUID (and name or address), connects, reads the
+``DEVICE_INFO`` message from the info characteristic (delivered as the first packet; the
+device's decoder decodes it like every other) and subscribes to the stream, status and control
+characteristics. Notification callbacks only timestamp, copy and enqueue. When the link drops,
+a supervisor task rescans for the same device with backoff, reconnects and resubscribes; the
+session goes on (``Disconnected`` then ``Connected``; lost packets show up as a sequence gap).
 
 ``backend=(ScannerClass, ClientClass)`` plugs any bleak backend in (bleak's ``backend=``
 argument); the tests use one built on Bumble's virtual controllers.
@@ -34,8 +35,7 @@ from bleak.exc import (
     BleakGATTProtocolErrorCode,
 )
 
-from legpress.errors import DeviceNotFoundError, LegPressError, ProtocolError, TransportError
-from legpress.protocol.messages import DeviceInfo
+from legpress.errors import DeviceNotFoundError, LegPressError, TransportError
 from legpress.protocol.spec import CONTROL_UUID, INFO_UUID, SERVICE_UUID, STATUS_UUID, STREAM_UUID
 from legpress.transport.base import Link, LinkDown, LinkFailed, LinkSink, LinkUp, RawPacket
 
@@ -324,13 +324,6 @@ class BLELink(Link):
             action = f"reading DEVICE_INFO from {name or device.address}"
             raw = await client.read_gatt_char(INFO_UUID)
             t_info = time.monotonic_ns()
-            try:
-                info = DeviceInfo.from_bytes(raw)
-            except ProtocolError as exc:
-                raise TransportError(
-                    f"{name or device.address} is not a leg press speaking protocol 1 ({exc}): "
-                    "update legpress and the firmware together"
-                ) from None
         except BaseException as exc:
             with contextlib.suppress(Exception):
                 await client.disconnect()
@@ -338,9 +331,8 @@ class BLELink(Link):
                 raise bleak_error(exc, action) from None
             raise
         self._client = client
-        self.info = info
         self._address = client.address
-        self._name = info.name or name
+        self._name = name or self._name
         self.stats.mtu = mtu
         self.stats.connected = True
         self.stats.connects += 1

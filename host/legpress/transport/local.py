@@ -16,7 +16,7 @@ from collections.abc import Coroutine
 from typing import Any, ClassVar
 
 from legpress.errors import LegPressError, ProtocolError, TransportError, UsageError
-from legpress.protocol.messages import CommandMessage, DeviceInfo, Reply, Status
+from legpress.protocol.messages import CommandMessage, Reply, Status
 from legpress.protocol.spec import Command, Result
 from legpress.transport.base import Link, LinkSink, LinkUp, RawPacket
 
@@ -29,14 +29,14 @@ class LocalResponder:
     """Answers commands for a stand-in.
 
     Args:
-        info: the stand-in's ``DEVICE_INFO``.
+        info_body: the stand-in's ``DEVICE_INFO`` body (the ``GET_INFO`` reply payload).
         what: what the stand-in is, for messages (``"a recording"``, ``"the simulator"``).
         url: its URL, for messages.
         streaming: whether it is streaming from the start.
     """
 
-    def __init__(self, info: DeviceInfo, what: str, url: str, streaming: bool = True) -> None:
-        self.info = info
+    def __init__(self, info_body: bytes, what: str, url: str, streaming: bool = True) -> None:
+        self.info_body = info_body
         self.what = what
         self.url = url
         self.streaming = streaming
@@ -63,7 +63,7 @@ class LocalResponder:
         if code == Command.IDENTIFY:
             return self._reply(cmd.seq, code, Result.OK)
         if code == Command.GET_INFO:
-            return self._reply(cmd.seq, code, Result.OK, self.info.body())
+            return self._reply(cmd.seq, code, Result.OK, self.info_body)
         if code == Command.GET_STATUS:
             status = Status(
                 state=1 if self.streaming else 0,
@@ -84,12 +84,11 @@ class LocalResponder:
 class LocalLink(Link):
     """A stand-in for a leg press (a recording, the simulator) that plays from a task.
 
-    Subclasses call :meth:`_start` from :meth:`open` once they know the ``DEVICE_INFO``;
+    Subclasses call :meth:`_start` from :meth:`open` once they have the ``DEVICE_INFO`` body;
     :meth:`close` and :meth:`send` are shared.
     """
 
     live = False
-    reads_info = True
     finite = True
     #: What :meth:`send` raises before :meth:`open`.
     not_open_error: ClassVar[type[LegPressError]] = TransportError
@@ -103,7 +102,7 @@ class LocalLink(Link):
     def _start(
         self,
         sink: LinkSink,
-        info: DeviceInfo,
+        info_body: bytes,
         what: str,
         address: str,
         run: Coroutine[Any, Any, None],
@@ -113,14 +112,13 @@ class LocalLink(Link):
 
         Args:
             sink: where to deliver.
-            info: the stand-in's ``DEVICE_INFO``.
+            info_body: the stand-in's ``DEVICE_INFO`` body, for ``GET_INFO``.
             what: what the stand-in is, for messages (see :class:`LocalResponder`).
             address: the :class:`LinkUp` address.
             run: the coroutine that plays.
             name: the task's name.
         """
-        self.info = info
-        self._responder = LocalResponder(info, what, self.url)
+        self._responder = LocalResponder(info_body, what, self.url)
         self._sink = sink
         self.stats.connects += 1
         self.stats.connected = True

@@ -55,7 +55,7 @@ class ReplayLink(LocalLink):
         self._clock_ns = t0 if isinstance(t0, int) else 0
         self._start(
             sink,
-            self._reader.info,
+            self._reader.info_body,
             "a recording",
             str(self.path),
             self._run(sink),

@@ -12,9 +12,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from legpress.errors import LegPressError, ProtocolError, TransportError, UsageError
-from legpress.protocol.messages import DeviceInfo
-from legpress.protocol.spec import MsgType
+from legpress.errors import LegPressError, TransportError, UsageError
+from legpress.protocol.spec import HEADER_SIZE, MsgType
 from legpress.transport.base import LinkEnd, LinkFailed, LinkSink, RawPacket
 from legpress.transport.local import YIELD_EVERY, LocalLink
 from legpress.transport.url import as_bool
@@ -33,6 +32,7 @@ class SimLink(LocalLink):
     """
 
     scheme = "sim"
+    reads_info = True  # its first packet is DEVICE_INFO
 
     def __init__(self, url: str, spec: str, **overrides: Any) -> None:
         super().__init__(url)
@@ -63,21 +63,15 @@ class SimLink(LocalLink):
             first_t, first = next(packets)
         except StopIteration:
             raise TransportError(f"{self.url} produced no packets") from None
-        if len(first) < 2 or first[1] != MsgType.DEVICE_INFO:
+        if len(first) < HEADER_SIZE or first[1] != MsgType.DEVICE_INFO:
             raise TransportError(f"{self.url}: the simulator did not start with DEVICE_INFO")
-        try:
-            info = DeviceInfo.from_bytes(first)
-        except ProtocolError as exc:
-            raise TransportError(
-                f"{self.url}: bad DEVICE_INFO from the simulator: {exc}"
-            ) from None
         # The simulated receive times, shifted to start at this host's monotonic clock now;
         # with realtime=0 they run ahead of it, and now_ns() follows them.
         self._shift_ns = time.monotonic_ns() - first_t
         self._clock_ns = first_t + self._shift_ns
         self._start(
             sink,
-            info,
+            first[HEADER_SIZE:],
             "the simulator",
             "sim",
             self._run(sink, first_t, first, packets),

@@ -125,18 +125,3 @@ def as_float(value: object, name: str, minimum: float | None = None) -> float:
     if number != number or (minimum is not None and number < minimum):
         raise UsageError(f"option {name}={value!r} must be at least {minimum}")
     return number
-
-
-def as_int(value: object, name: str, minimum: int | None = None) -> int:
-    """An option value as an int, at least ``minimum``.
-
-    Raises:
-        UsageError: not an integer, or too small.
-    """
-    try:
-        number = int(str(value), 0) if isinstance(value, str) else int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        raise UsageError(f"option {name}={value!r} must be an integer") from None
-    if minimum is not None and number < minimum:
-        raise UsageError(f"option {name}={value!r} must be at least {minimum}")
-    return number

@@ -174,3 +174,24 @@ def test_serial_bytes_in_random_chunks(seed: int) -> None:
     batch, _, _ = decode_packets(expected)
     live, _, _ = _feed_all(expected, [None] * len(expected))
     _assert_same(batch, live)
+
+
+def test_replies_change_device_info_the_same_live_and_in_a_batch() -> None:
+    dev = FakeLegPress()
+    dev.streaming = True
+    packets, times = [dev.info_message()], [1_000_000_000]
+    for i in range(30):
+        if i == 10:
+            packets.append(dev.handle(encode_command(Command.SET_RATE, b"\xc8\x00", 3)) or b"")
+            times.append(times[-1])
+        if i == 20:
+            packets.append(dev.handle(encode_command(Command.TARE, b"\x10", 4)) or b"")
+            times.append(times[-1])
+        packets.append(dev.samples(4))
+        times.append(times[-1] + 40_000_000)
+    live, _, live_dec = _feed_all(packets, times)
+    batch, _, batch_dec = decode_packets(packets, times)
+    _assert_same(live, batch)
+    np.testing.assert_allclose(np.diff(batch.t_s[-8:]), 0.005)  # SET_RATE 200 Hz applied
+    assert live_dec.info == batch_dec.info
+    assert batch_dec.info is not None and batch_dec.info.tare == tuple(100 + c for c in range(8))

@@ -280,3 +280,16 @@ async def test_recording_a_ble_session_with_a_reconnect(
     n = len(joined)
     np.testing.assert_array_equal(decoded.cells[:n], joined.cells)
     np.testing.assert_array_equal(decoded.t_host_s[:n], joined.t_host_s)
+
+
+async def test_a_device_info_that_cannot_be_read_is_one_clear_error(air: VirtualAir) -> None:
+    p = VirtualLegPress(air, address=ADDRESS)
+    good = p.fake.info_message()
+    p.fake.info_message = lambda mtu=0, batch=None: good[:14]  # type: ignore[method-assign]
+    await p.start()
+    try:
+        with pytest.raises(TransportError, match="not a leg press speaking protocol 1"):
+            async with legpress.open_device(f"ble:{NAME}", ble_backend=air.backend()):
+                pass
+    finally:
+        await p.stop()
