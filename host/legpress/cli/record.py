@@ -19,6 +19,7 @@ from legpress.cli._common import (
     run,
 )
 from legpress.device import Device, Disconnected, FaultEvent, GapEvent, open_device
+from legpress.storage.recording import KILL_LOSS_S
 
 
 def default_name() -> Path:
@@ -109,7 +110,8 @@ def register(subparsers: Any) -> None:
         description="Connect to a leg press, start streaming and write every packet it sends, "
         "with its arrival time, to a recording (.lprec). Stops at --duration, at the end of a "
         "sim:/replay: source, or on Ctrl-C. Crash-safe: an interruption loses at most the last "
-        "second. Play it back with `legpress replay FILE` or any command taking replay:FILE.",
+        f"{KILL_LOSS_S:g} s. Play it back with `legpress replay FILE` or any command taking "
+        "replay:FILE.",
     )
     add_url_argument(p)
     p.add_argument(

@@ -15,10 +15,12 @@ import os
 import re
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, TextIO
 
 import numpy as np
+import numpy.typing as npt
 
 from legpress.dsp.calibration import CalibratedBlock, Calibration
 from legpress.errors import RecordingError
@@ -140,19 +142,104 @@ def export_recording_csv(
 
 # -- import -------------------------------------------------------------------------------------
 
+#: Longest line accepted, in bytes: a header of 64 cells and hundreds of other columns fits many
+#: times over, and the longest line bounds the memory a line can take.
+MAX_LINE_BYTES: Final = 65_536
+#: Plausible values. Larger ones are typing or unit errors (a sled travels well under a metre)
+#: and would only produce overflows and nonsense alerts.
+MAX_ABS_TIME_S: Final = 1e10
+MAX_ABS_DEPTH_MM: Final = 10_000.0
+MAX_ABS_LOAD: Final = 1e9
+#: The sampling rates the detectors handle (median interval between rows).
+MIN_PERIOD_S: Final = 1e-5
+MAX_PERIOD_S: Final = 10.0
+_ROWS_PER_CHUNK: Final = 4096
 
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    try:
-        with path.open("r", encoding="utf-8-sig", newline="") as f:
-            yield from enumerate(f, start=1)
-    except FileNotFoundError:
-        raise RecordingError(f"{path}: no such file") from None
-    except UnicodeDecodeError as exc:
+
+class _Lines:
+    """The text lines of a file (each ending in ``\\n``, but perhaps the last), read and
+    decoded a block at a time, so that an error names the line and the byte of the file, and
+    no line takes more than :data:`MAX_LINE_BYTES`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __iter__(self) -> Iterator[str]:
+        try:
+            f = self.path.open("rb")
+        except FileNotFoundError:
+            raise RecordingError(f"{self.path}: no such file") from None
+        except IsADirectoryError:
+            raise RecordingError(f"{self.path} is a directory, not a CSV file") from None
+        except OSError as exc:
+            raise RecordingError(f"cannot read {self.path}: {exc.strerror or exc}") from None
+        with f:
+            carry = b""
+            line_no = 0  # lines before the current block
+            offset = 0  # file offset of the current block
+            first = True
+            while True:
+                try:
+                    block = f.read(1 << 20)
+                except OSError as exc:
+                    raise RecordingError(
+                        f"cannot read {self.path}: {exc.strerror or exc}"
+                    ) from None
+                data = carry + block
+                if first and data.startswith(b"\xef\xbb\xbf"):
+                    data, offset = data[3:], 3
+                first = False
+                cut = len(data) if not block else data.rfind(b"\n") + 1
+                part, carry = data[:cut], data[cut:]
+                if len(carry) > MAX_LINE_BYTES:
+                    self._too_long(line_no + part.count(b"\n") + 1)
+                text = self._decode(part, line_no, offset)
+                lines = text.split("\n")
+                if lines[-1]:
+                    lines = [line + "\n" for line in lines[:-1]] + [lines[-1]]
+                else:
+                    lines = [line + "\n" for line in lines[:-1]]
+                if lines and max(map(len, lines)) > MAX_LINE_BYTES:
+                    long = next(i for i, line in enumerate(lines) if len(line) > MAX_LINE_BYTES)
+                    self._too_long(line_no + long + 1)
+                yield from lines
+                line_no += len(lines)
+                offset += cut
+                if not block:
+                    return
+
+    def _too_long(self, line: int) -> None:
         raise RecordingError(
-            f"{path}: not UTF-8 text (byte {exc.start}); save the CSV as UTF-8"
-        ) from None
-    except OSError as exc:
-        raise RecordingError(f"cannot read {path}: {exc.strerror or exc}") from None
+            f"{self.path} line {line}: longer than {MAX_LINE_BYTES} bytes; this is not a CSV "
+            "of samples (one row per sample)"
+        )
+
+    def _decode(self, part: bytes, line_no: int, offset: int) -> str:
+        try:
+            return part.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            bad = exc.start
+            line_start = part.rfind(b"\n", 0, bad) + 1
+            column = len(part[line_start:bad].decode("utf-8", "replace")) + 1
+            line = line_no + part.count(b"\n", 0, bad) + 1
+            raise RecordingError(
+                f"{self.path} line {line}: byte "
+                f"0x{part[bad]:02x} at byte {offset + bad} of the file (character {column} of "
+                "the line) is not UTF-8; save the CSV as UTF-8"
+            ) from None
+
+
+def _count_lines(path: Path) -> int:
+    """An upper bound on the rows: the number of line ends, plus one."""
+    lf = cr = 0
+    try:
+        with path.open("rb") as f:
+            while chunk := f.read(1 << 20):
+                lf += chunk.count(b"\n")
+                cr += chunk.count(b"\r")
+    except OSError:
+        pass  # _Lines reports the problem
+    return max(lf, cr) + 1
 
 
 def _delimiter(header_line: str) -> str:
@@ -171,6 +258,10 @@ def import_csv(path: str | os.PathLike[str]) -> CalibratedBlock:
     the same through its sensor-fault bit. Other columns are ignored, so a legpress CSV export
     imports as is.
 
+    The file is streamed: memory is the returned arrays, ``8 × (cells + 2) + 1`` bytes per row
+    (81 B with 8 cells), plus one line of at most :data:`MAX_LINE_BYTES` and a chunk of
+    4,096 rows being parsed.
+
     Args:
         path: the CSV file.
 
@@ -178,14 +269,14 @@ def import_csv(path: str | os.PathLike[str]) -> CalibratedBlock:
         The samples, ready for detection.
 
     Raises:
-        RecordingError: unreadable, a missing column, or a bad value (the message names the
-            line and the column).
+        RecordingError: unreadable, not UTF-8, a missing column, a bad or implausible value
+            (the message names the line and the column, or the byte).
     """
     src = Path(path)
-    lines = _lines(src)
+    lines = iter(_Lines(src))
     header_no = 0
     header_line = ""
-    for number, line in lines:
+    for number, line in enumerate(lines, start=1):
         stripped = line.strip()
         if stripped and not stripped.startswith("#"):
             header_no, header_line = number, line
@@ -193,55 +284,156 @@ def import_csv(path: str | os.PathLike[str]) -> CalibratedBlock:
     if not header_no:
         raise RecordingError(f"{src}: empty file (expected a header row: t_s,depth_mm,cell0,...)")
     delimiter = _delimiter(header_line)
-    names = next(csv.reader([header_line], delimiter=delimiter))
-    columns = _columns(src, header_no, names)
-    t_col, d_col, cell_cols, valid_col, flags_col = columns
+    try:
+        names = next(csv.reader([header_line], delimiter=delimiter))
+    except (csv.Error, StopIteration) as exc:
+        raise RecordingError(f"{src} line {header_no}: not a CSV header ({exc})") from None
+    t_col, d_col, cell_cols, valid_col, flags_col = _columns(src, header_no, names)
     decimal_comma = delimiter == ";"
-
-    times: list[float] = []
-    depth: list[float] = []
-    load: list[list[float]] = []
-    valid: list[bool] = []
+    k = len(cell_cols)
     width = len(names)
-    reader = csv.reader(_data_lines(lines), delimiter=delimiter)
-    previous_t = -math.inf
-    for row in reader:
-        number = header_no + reader.line_num
-        if not any(cell.strip() for cell in row) or row[0].lstrip().startswith("#"):
-            continue
-        if len(row) < width:
-            raise RecordingError(
-                f"{src} line {number}: {len(row)} values but the header has {width} columns"
-            )
 
-        def number_at(col: int, _row: list[str] = row, _line: int = number) -> float:
-            return _number(src, _line, names[col], _row[col], decimal_comma)
+    capacity = _count_lines(src)
+    out = _Columns(src, names, t_col, d_col, cell_cols, valid_col, flags_col, decimal_comma)
+    times = np.empty(capacity, np.float64)
+    depth = np.empty(capacity, np.float64)
+    load = np.empty((capacity, k), np.float64)
+    valid = np.empty(capacity, bool)
+    n = 0
+    reader = csv.reader(lines, delimiter=delimiter)
+    chunk: list[tuple[int, list[str]]] = []
 
-        t = number_at(t_col)
-        if t <= previous_t:
-            raise RecordingError(
-                f"{src} line {number}, column {names[t_col]!r}: time {t:g} is not after the "
-                f"previous row's {previous_t:g} (times must increase)"
-            )
-        previous_t = t
-        times.append(t)
-        depth.append(number_at(d_col))
-        load.append([number_at(c) for c in cell_cols])
-        if valid_col is not None:
-            valid.append(_flag(src, number, names[valid_col], row[valid_col]))
-        elif flags_col is not None:
-            bits = number_at(flags_col)
-            valid.append(not int(bits) & Flag.SENSOR_FAULT)
-        else:
-            valid.append(True)
-    if len(times) < 2:
-        raise RecordingError(f"{src}: {len(times)} data rows; at least 2 are needed")
-    return CalibratedBlock(
-        np.asarray(times, np.float64),
-        np.asarray(depth, np.float64),
-        np.asarray(load, np.float64).reshape(len(times), len(cell_cols)),
-        np.asarray(valid, bool),
-    )
+    def flush() -> None:
+        nonlocal n
+        m = len(chunk)
+        if not m:
+            return
+        if n + m > len(times):  # the file grew while it was read
+            raise RecordingError(f"{src} changed while it was read; try again")
+        out.convert(chunk, times[n : n + m], depth[n : n + m], load[n : n + m], valid[n : n + m])
+        n += m
+        chunk.clear()
+
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            at = header_no + reader.line_num
+            raise RecordingError(f"{src} line {at}: not valid CSV ({exc})") from None
+        first = row[0] if row else ""
+        if len(row) < width or not first or first[0] in " \t#":  # the fast test fails
+            if not any(cell.strip() for cell in row) or first.lstrip().startswith("#"):
+                continue  # blank, or a comment
+            if len(row) < width:
+                raise RecordingError(
+                    f"{src} line {header_no + reader.line_num}: {len(row)} values but the "
+                    f"header has {width} columns"
+                )
+        chunk.append((header_no + reader.line_num, row))
+        if len(chunk) >= _ROWS_PER_CHUNK:
+            flush()
+    flush()
+    if n < 2:
+        raise RecordingError(f"{src}: {n} data rows; at least 2 are needed")
+    period_s = float(np.median(np.diff(times[:n])))
+    if not MIN_PERIOD_S <= period_s <= MAX_PERIOD_S:
+        raise RecordingError(
+            f"{src}: the rows are {period_s:g} s apart (median); legpress analyzes samples "
+            f"{MIN_PERIOD_S:g} to {MAX_PERIOD_S:g} s apart: is {names[t_col]!r} in seconds?"
+        )
+    return CalibratedBlock(times[:n], depth[:n], load[:n], valid[:n])
+
+
+@dataclass(slots=True)
+class _Columns:
+    """Converts chunks of rows to numbers: vectorised, with an exact per-value pass that names
+    the line and the column whenever the fast one finds anything wrong."""
+
+    src: Path
+    names: list[str]
+    t_col: int
+    d_col: int
+    cell_cols: list[int]
+    valid_col: int | None
+    flags_col: int | None
+    decimal_comma: bool
+    previous_t: float = -math.inf
+
+    def convert(
+        self,
+        rows: list[tuple[int, list[str]]],
+        t_out: npt.NDArray[np.float64],
+        d_out: npt.NDArray[np.float64],
+        load_out: npt.NDArray[np.float64],
+        valid_out: npt.NDArray[np.bool_],
+    ) -> None:
+        try:
+            t = self._fast(rows, self.t_col, MAX_ABS_TIME_S)
+            d = self._fast(rows, self.d_col, MAX_ABS_DEPTH_MM)
+            cells = [self._fast(rows, c, MAX_ABS_LOAD) for c in self.cell_cols]
+            steps_ok = bool(t[0] > self.previous_t and (len(t) < 2 or (np.diff(t) > 0).all()))
+            if not steps_ok:
+                raise ValueError("times")
+            if self.valid_col is not None:
+                valid = np.array([self._flag(line, row) for line, row in rows], bool)
+            elif self.flags_col is not None:
+                bits = self._fast(rows, self.flags_col, 2.0**32).astype(np.int64)
+                valid = (bits & int(Flag.SENSOR_FAULT)) == 0
+            else:
+                valid = np.ones(len(rows), bool)
+        except ValueError:
+            self._slow(rows)  # raises the exact error
+            raise AssertionError("the per-value pass found nothing wrong") from None
+        t_out[:] = t
+        d_out[:] = d
+        for j, column in enumerate(cells):
+            load_out[:, j] = column
+        valid_out[:] = valid
+        self.previous_t = float(t[-1])
+
+    def _fast(
+        self, rows: list[tuple[int, list[str]]], col: int, limit: float
+    ) -> npt.NDArray[np.float64]:
+        """Raises ValueError on anything the per-value pass would reject (and maybe more)."""
+        texts = [row[col] for _, row in rows]
+        if self.decimal_comma:
+            texts = [text.replace(",", ".") for text in texts]
+        values = np.array(texts, dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            if not (np.abs(values) <= limit).all():  # also false for nan
+                raise ValueError("out of range")
+        return values
+
+    def _flag(self, line: int, row: list[str]) -> bool:
+        assert self.valid_col is not None
+        return _flag(self.src, line, self.names[self.valid_col], row[self.valid_col])
+
+    def _slow(self, rows: list[tuple[int, list[str]]]) -> None:
+        previous_t = self.previous_t
+        names = self.names
+        for line, row in rows:
+
+            def number_at(
+                col: int, limit: float, _row: list[str] = row, _line: int = line
+            ) -> float:
+                return _number(self.src, _line, names[col], _row[col], self.decimal_comma, limit)
+
+            t = number_at(self.t_col, MAX_ABS_TIME_S)
+            if t <= previous_t:
+                raise RecordingError(
+                    f"{self.src} line {line}, column {names[self.t_col]!r}: time {t:g} is not "
+                    f"after the previous row's {previous_t:g} (times must increase)"
+                )
+            previous_t = t
+            number_at(self.d_col, MAX_ABS_DEPTH_MM)
+            for c in self.cell_cols:
+                number_at(c, MAX_ABS_LOAD)
+            if self.valid_col is not None:
+                self._flag(line, row)
+            elif self.flags_col is not None:
+                number_at(self.flags_col, 2.0**32)
 
 
 def _columns(
@@ -253,9 +445,9 @@ def _columns(
         for option in options:
             if option in lowered:
                 return lowered.index(option)
+        shown = ", ".join(repr(n) for n in names[:20]) + (", ..." if len(names) > 20 else "")
         raise RecordingError(
-            f"{src} line {line}: no {what} column (name it {options[0]!r}; the header has "
-            f"{', '.join(repr(n) for n in names)})"
+            f"{src} line {line}: no {what} column (name it {options[0]!r}; the header has {shown})"
         )
 
     t_col = find(_TIME_NAMES, "time")
@@ -265,6 +457,11 @@ def _columns(
         m = _CELL.match(name)
         if m:
             index = int(m.group(1))
+            if index >= MAX_CELLS:
+                raise RecordingError(
+                    f"{src} line {line}: column {names[i].strip()!r}: at most {MAX_CELLS} cells "
+                    f"(cell0 ... cell{MAX_CELLS - 1})"
+                )
             if index in cells:
                 raise RecordingError(f"{src} line {line}: cell {index} appears twice")
             cells[index] = i
@@ -280,19 +477,14 @@ def _columns(
             f"{src} line {line}: column cell{missing[0]} is missing (cells must be numbered "
             "cell0, cell1, ... from the seat upward without holes)"
         )
-    if count > MAX_CELLS:
-        raise RecordingError(f"{src} line {line}: {count} cells; at most {MAX_CELLS}")
     valid_col = next((lowered.index(n) for n in _VALID_NAMES if n in lowered), None)
     flags_col = lowered.index("flags") if "flags" in lowered else None
     return t_col, d_col, [cells[c] for c in range(count)], valid_col, flags_col
 
 
-def _data_lines(lines: Iterator[tuple[int, str]]) -> Iterator[str]:
-    for _, line in lines:
-        yield line
-
-
-def _number(src: Path, line: int, column: str, text: str, decimal_comma: bool) -> float:
+def _number(
+    src: Path, line: int, column: str, text: str, decimal_comma: bool, limit: float
+) -> float:
     value = text.strip()
     if not value:
         raise RecordingError(f"{src} line {line}, column {column!r}: empty value")
@@ -301,12 +493,18 @@ def _number(src: Path, line: int, column: str, text: str, decimal_comma: bool) -
     try:
         number = float(value)
     except ValueError:
+        shown = value if len(value) <= 40 else value[:40] + "..."
         raise RecordingError(
-            f"{src} line {line}, column {column!r}: {text.strip()!r} is not a number"
+            f"{src} line {line}, column {column!r}: {shown!r} is not a number"
         ) from None
     if not math.isfinite(number):
         raise RecordingError(
-            f"{src} line {line}, column {column!r}: {text.strip()!r} is not a finite number"
+            f"{src} line {line}, column {column!r}: {value!r} is not a finite number"
+        )
+    if abs(number) > limit:
+        raise RecordingError(
+            f"{src} line {line}, column {column!r}: {value} is implausible (more than "
+            f"{limit:g} in size); check the column's unit"
         )
     return number
 
@@ -317,4 +515,5 @@ def _flag(src: Path, line: int, column: str, text: str) -> bool:
         return True
     if value in _FALSE:
         return False
-    raise RecordingError(f"{src} line {line}, column {column!r}: {text.strip()!r} is not 1 or 0")
+    shown = value if len(value) <= 40 else value[:40] + "..."
+    raise RecordingError(f"{src} line {line}, column {column!r}: {shown!r} is not 1 or 0")

@@ -129,3 +129,98 @@ def test_import_unreadable_files(tmp_path: Path) -> None:
     latin.write_bytes("t_s,depth_mm,cell0\n0,1,2\n1,1,\xe9\n".encode("latin-1"))
     with pytest.raises(RecordingError, match="not UTF-8"):
         import_csv(latin)
+
+
+def test_a_huge_field_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "wide.csv"
+    path.write_text("t_s,depth_mm,cell0\n0,1,2\n0.01,1," + "1" * 200_000 + "\n")
+    with pytest.raises(RecordingError, match="line 3: longer than 65536 bytes"):
+        import_csv(path)
+    quoted = tmp_path / "quoted.csv"  # one field over many short lines
+    quoted.write_text('t_s,depth_mm,cell0\n0,1,"' + "1\n" * 70_000 + '"\n')
+    with pytest.raises(RecordingError, match="not valid CSV"):
+        import_csv(quoted)
+
+
+def test_a_huge_cell_number_is_rejected_at_once(tmp_path: Path) -> None:
+    import tracemalloc
+
+    path = tmp_path / "cells.csv"
+    path.write_text("t_s,depth_mm,cell0,cell100000000\n0,1,2,3\n0.01,1,2,3\n")
+    tracemalloc.start()
+    try:
+        with pytest.raises(RecordingError, match="'cell100000000': at most 64 cells"):
+            import_csv(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8_000_000, peak  # a block of the file, not gigabytes
+
+
+_PEAK = """
+import resource, sys
+from legpress.storage.csvio import import_csv
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+block = import_csv(sys.argv[1])
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(len(block), (after - before) * 1024)
+"""
+
+
+def test_import_streams_to_the_stated_bound(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    rows = 300_000
+    path = tmp_path / "long.csv"
+    line = ",812,905,1020,1111,1002,640,310,7\n"
+    with path.open("w") as f:
+        f.write("t_s,depth_mm," + ",".join(f"cell{c}" for c in range(8)) + "\n")
+        f.writelines(f"{i / 100:.2f},{i % 300}{line}" for i in range(rows))
+    out = subprocess.run(
+        [sys.executable, "-c", _PEAK, str(path)], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert int(out[0]) == rows
+    grown = int(out[1])
+    per_row = 8 * (8 + 2) + 1  # the arrays themselves
+    print(f"{grown / rows:.0f} B per row")
+    assert grown <= per_row * rows + 16_000_000, f"{grown / rows:.0f} B per row"
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("0.01,1e300,2", "column 'depth_mm': 1e300 is implausible"),
+        ("0.01,1,-1e300", "column 'cell0': -1e300 is implausible"),
+        ("1e300,1,2", "column 't_s': 1e300 is implausible"),
+        ("0.01,12000,2", "column 'depth_mm': 12000 is implausible"),
+    ],
+)
+def test_implausible_values_are_errors(tmp_path: Path, row: str, message: str) -> None:
+    path = tmp_path / "big.csv"
+    path.write_text(f"t_s,depth_mm,cell0\n0,1,2\n{row}\n0.02,1,2\n")
+    with pytest.raises(RecordingError, match=f"line 3, {message}"):
+        import_csv(path)
+
+
+def test_rows_too_close_or_too_far_apart_are_errors(tmp_path: Path) -> None:
+    path = tmp_path / "fast.csv"
+    path.write_text("t_s,depth_mm,cell0\n0,1,2\n1e-300,1,2\n2e-300,1,2\n")
+    with pytest.raises(RecordingError, match="1e-300 s apart"):
+        import_csv(path)
+    path.write_text("t_s,depth_mm,cell0\n0,1,2\n100,1,2\n200,1,2\n")
+    with pytest.raises(RecordingError, match=r"100 s apart .* in seconds"):
+        import_csv(path)
+
+
+def test_a_non_utf8_error_names_the_line_and_the_byte(tmp_path: Path) -> None:
+    text = "t_s,depth_mm,cell0\n0,1,2\n" + "".join(f"{i / 100},1,2\n" for i in range(1, 3000))
+    data = text.encode() + "3,1,caf\xe9\n".encode("latin-1")
+    path = tmp_path / "latin.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + data)
+    offset = 3 + len(text.encode()) + len("3,1,caf")
+    with pytest.raises(
+        RecordingError,
+        match=f"line 3002: byte 0xe9 at byte {offset} of the file \\(character 8 of the line\\)",
+    ):
+        import_csv(path)
