@@ -98,7 +98,7 @@ def _run(args: argparse.Namespace) -> int:
             person = store.get_person(args.person)
             rows = store.list_sessions(person.name)
             out = args.output or Path(f"progress-{_slug(person.name)}.html")
-            written = render_progress_report(person.to_dict(), rows, out)
+            written = render_progress_report(person, rows, out)
         else:
             session = store.get_session(args.session)
             series: CalibratedBlock | None = None

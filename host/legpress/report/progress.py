@@ -22,7 +22,7 @@ from legpress.report.html import (
     table,
 )
 from legpress.report.write import write_html
-from legpress.session import finite
+from legpress.session import Person, finite
 
 
 def _as_dict(row: Any) -> Mapping[str, Any]:
@@ -48,14 +48,20 @@ def _trend(rows: Sequence[Mapping[str, Any]], key: str, what: str) -> tuple[str,
     return ("ok" if last == 0 else ("warn" if last >= first else "info")), text
 
 
-def progress_report_html(person: str | Mapping[str, Any], sessions: Sequence[Any]) -> str:
+def progress_report_html(person: str | Person | Mapping[str, Any], sessions: Sequence[Any]) -> str:
     """The progress report as an HTML string (see :func:`render_progress_report`).
 
     Raises:
         MissingDependencyError: matplotlib is not installed.
     """
     plots.require_matplotlib()
-    info: Mapping[str, Any] = {"name": person} if isinstance(person, str) else person
+    info: Mapping[str, Any] = (
+        {"name": person}
+        if isinstance(person, str)
+        else person.to_dict()
+        if isinstance(person, Person)
+        else person
+    )
     name = str(info.get("name") or "anonymous")
     rows = sorted(
         (_as_dict(s) for s in sessions), key=lambda r: (str(r.get("started_at")), r["id"])
@@ -208,15 +214,15 @@ def progress_report_html(person: str | Mapping[str, Any], sessions: Sequence[Any
 
 
 def render_progress_report(
-    person: str | Mapping[str, Any],
+    person: str | Person | Mapping[str, Any],
     sessions: Sequence[Any],
     out: str | os.PathLike[str],
 ) -> Path:
     """Write one person's progress across sessions as a self-contained HTML file.
 
     Args:
-        person: the person's name, or their record as a mapping
-            (:meth:`legpress.storage.store.Person.to_dict`: name, limits, notes).
+        person: the person's name, their :class:`~legpress.session.Person`, or its
+            :meth:`~legpress.session.Person.to_dict` (name, limits, notes).
         sessions: their sessions as :class:`~legpress.storage.store.SessionRow` objects or
             their ``to_dict()`` (what :meth:`SessionStore.list_sessions` gives), any order.
         out: the HTML file to write.
