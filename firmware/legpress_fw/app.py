@@ -1,7 +1,10 @@
 # The application: reads config.json, builds the board, the radio and the device, and runs
 # four asyncio tasks under a supervisor:
 #
-#   sampler       Sampler.poll() at the sample deadlines; wakes the BLE task per packet
+#   sampler       on the device: a hardware timer's callback takes each sample on time
+#                 (Sampler.take), and this task moves finished packets into the ring
+#                 (Sampler.drain); without a timer: Sampler.poll() at the sample deadlines.
+#                 Wakes the BLE task per packet
 #   ble           BLELink.service() whenever the radio IRQ or the sampler has news
 #   serial        SerialLink.service() every 10 ms (20 ms until a host has spoken)
 #   housekeeping  every 100 ms: LED; every second: STATUS out, watchdog, bond keys, clock wrap
@@ -263,7 +266,10 @@ class PacedStdout:
 
 
 class App:
-    def __init__(self, device, board, ble_link=None, radio=None, serial=None, watchdog_s=0):
+    def __init__(
+        self, device, board, ble_link=None, radio=None, serial=None, watchdog_s=0, timer=False
+    ):
+        # timer: sample from a hardware timer (board.sample_timer), as on the device.
         self.device = device
         self.board = board
         self.ble_link = ble_link
@@ -271,6 +277,14 @@ class App:
         self.serial = serial
         self._watchdog_ms = watchdog_s * 1000
         self.ble_wake = make_flag()
+        self.sample_wake = make_flag()
+        self.timed = timer
+        sampler = device.sampler
+        if timer:
+            sampler.use_timer()
+            sampler.on_ready = self.sample_wake.set  # in the timer callback: a packet is done
+            sampler.arm_timer = self._arm_timer
+            sampler.collect = gc.collect
         tasks = [SAMPLER, HOUSEKEEPING]
         if ble_link is not None:
             tasks.append(BLE)
@@ -279,7 +293,8 @@ class App:
             tasks.append(SERIAL)
         self.health = Health(tasks)
         self._progress = self.health.progress
-        self._poll = device.sampler.poll
+        self._poll = sampler.poll
+        self._drain = sampler.drain
         self.supervisor = Supervisor(device, self.log)
         self.watchdog_skips = 0
         self._action_at = None
@@ -293,8 +308,13 @@ class App:
         else:
             print("legpress:", text)
 
+    def _arm_timer(self, period_us):
+        self.board.sample_timer(period_us, self.device.sampler.take)
+
     async def run(self):
         sup = self.supervisor
+        if self.timed:  # runs from the start: it also watches the SET_LIMIT depth
+            self._arm_timer(self.device.sampler.period_us)
         if self.ble_link is not None:
             self.ble_link.start()
             sup.spawn("ble", self.ble_task)
@@ -312,7 +332,18 @@ class App:
         self._progress[SAMPLER] += 1
         return self._poll()
 
+    def drain_step(self):
+        # One pass of the sampler task in timer mode: the timer callback took the samples;
+        # move its finished packets into the ring (each wakes the BLE task).
+        self._progress[SAMPLER] += 1
+        return self._drain()
+
     async def sample_task(self):
+        if self.timed:
+            wake = self.sample_wake
+            while True:
+                self.drain_step()
+                await wake.wait()
         while True:
             # Sleep whole milliseconds; under one, just yield to the other tasks.
             await sleep_ms(self.sample_step() // 1000)
@@ -358,6 +389,8 @@ class App:
         dev = self.device
         self._progress[HOUSEKEEPING] += 1
         self.ble_wake.set()  # the BLE task beats and retries refused packets at least 10x/s
+        self.sample_wake.set()  # and the sampler task drains, and beats, while idle
+        dev.buzzer.step()
         advertising = self.radio is not None and self.radio.conn_handle is None
         self.board.led(
             led_on(led_pattern(dev, advertising, now, self.supervisor.last_restart_ms), now)
@@ -385,7 +418,12 @@ class App:
         while dev.log_lines:
             self.log(dev.log_lines.pop(0))
         if tick % (_TICKS_PER_S * _GC_EVERY_S) == 0:
-            gc.collect()  # here, at a known moment, rather than inside a sample
+            # At a known moment rather than inside a sample: while the timer samples, right
+            # after one (from its callback), which leaves a whole period for the pause.
+            if self.timed and dev.sampler.running:
+                dev.sampler.collect_due = True
+            else:
+                gc.collect()
 
     def check_watchdog(self, now):
         dev = self.device
@@ -477,6 +515,7 @@ def _restore_console():
 
 
 def build(cfg, config_ok, board, chip):
+    from .buzzer import Buzzer
     from .config import DeviceInfo, default_name
     from .device import Device
 
@@ -506,6 +545,7 @@ def build(cfg, config_ok, board, chip):
         watchdog_reset=board.watchdog_reset(),
         config_ok=config_ok,
         mem_free=gc.mem_free,
+        buzzer=Buzzer(board.buzzer),
     )
     print("legpress firmware %d.%d.%d on %s" % (VERSION[0], VERSION[1], VERSION[2], chip))
     source = "config.json" if config_ok else "defaults (config.json missing or unreadable)"
@@ -534,4 +574,5 @@ def build(cfg, config_ok, board, chip):
             device, StdinReader(sys.stdin.buffer, poller), PacedStdout(sys.stdout.buffer)
         )
     gc.collect()
-    return App(device, board, ble_link, radio, serial, cfg.watchdog_s)
+    timer = board.has_sample_timer()
+    return App(device, board, ble_link, radio, serial, cfg.watchdog_s, timer=timer)

@@ -54,7 +54,11 @@ class Board:
         if cfg.led_pin is not None:
             self._led = machine.Pin(cfg.led_pin, machine.Pin.OUT, value=not cfg.led_active_high)
         self._led_on = 1 if cfg.led_active_high else 0
+        self._buzzer = None
+        if cfg.buzzer_pin is not None:  # active high through Q1; the base pull-down keeps it off
+            self._buzzer = machine.Pin(cfg.buzzer_pin, machine.Pin.OUT, value=0)
         self._wdt = None
+        self._timer = None
 
     def _adc(self, gpio):
         return machine.ADC(machine.Pin(gpio), atten=self._atten)
@@ -89,11 +93,38 @@ class Board:
         enc = encoder(_PCNT_UNIT, a, b, phases=4, filter_ns=cfg.encoder_filter_ns)
         return EncoderPosition(enc, cfg.invert)
 
+    # --- sampling timer ------------------------------------------------------------------
+
+    def has_sample_timer(self):
+        # The timer path needs the ESP32 port's Timer ISR, which wakes the main task. Elsewhere
+        # (the unix and WebAssembly ports the tests run on, with the fake `machine`) the app
+        # samples with asyncio sleeps, which are exact there.
+        return sys.platform == "esp32"
+
+    def sample_timer(self, period_us, callback):
+        # Hardware timer 0 fires every period_us (counted in microseconds: tick_hz); its ISR
+        # schedules callback(timer) and wakes the main task, so the callback runs within
+        # microseconds, between two bytecodes (ports/esp32/machine_timer.c). Re-arming
+        # replaces the period and the callback.
+        if self._timer is None:
+            self._timer = machine.Timer(0)
+        # (The stubs lack init's period + tick_hz form, which machine_timer.c accepts.)
+        self._timer.init(  # pyright: ignore[reportCallIssue]
+            mode=machine.Timer.PERIODIC,
+            period=period_us,
+            tick_hz=1000000,
+            callback=callback,
+        )
+
     # --- LED -----------------------------------------------------------------------------
 
     def led(self, on):
         if self._led is not None:
             self._led.value(self._led_on if on else 1 - self._led_on)
+
+    def buzzer(self, on):
+        if self._buzzer is not None:
+            self._buzzer.value(1 if on else 0)
 
     # --- watchdog, resets ----------------------------------------------------------------
 

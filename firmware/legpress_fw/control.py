@@ -10,6 +10,8 @@
 #   tare(samples)                -> result code; the tare values are then in info.tare
 #   set_rate(rate_hz)            -> period_us
 #   identify(seconds)
+#   beep(pattern)                -> plays a buzzer pattern (u16, 100 ms a bit; 0: silence)
+#   set_limit(limit, rearm, pattern) -> the device beeps by itself when the sled passes limit
 #   request(command)             -> result code; REBOOT and REPL happen after the reply is sent
 #   pack_status_body(buf, off) / pack_info_body(buf, off) -> end offset
 #   next_seq(), clock, info, bad_commands (a counter the handler adds to)
@@ -18,11 +20,13 @@ import struct
 
 from .compat import const
 from .protocol import (
+    CMD_BEEP,
     CMD_GET_INFO,
     CMD_GET_STATUS,
     CMD_IDENTIFY,
     CMD_REBOOT,
     CMD_REPL,
+    CMD_SET_LIMIT,
     CMD_SET_RATE,
     CMD_START,
     CMD_STOP,
@@ -45,7 +49,7 @@ from .protocol import (
 )
 
 # Argument bytes per command code (index); 0xFF marks a code that is not a command.
-_ARG_LEN = b"\xff\x00\x00\x00\x01\x02\x01\x00\x00\x00\x00"
+_ARG_LEN = b"\xff\x00\x00\x00\x01\x02\x01\x00\x00\x00\x00\x02\x08"
 # The largest reply: DEVICE_INFO body with 16 cells and a 29-byte name.
 REPLY_MAX = REPLY_HEADER_SIZE + INFO_FIXED_SIZE + 3 * 16 + 1 + NAME_MAX
 _TARE_DEFAULT = const(32)
@@ -141,6 +145,11 @@ class CommandHandler:
             o += 4
         elif command == CMD_IDENTIFY:
             dev.identify(msg[10])
+        elif command == CMD_BEEP:
+            dev.beep(msg[10] | (msg[11] << 8))
+        elif command == CMD_SET_LIMIT:
+            limit, rearm, pattern = struct.unpack_from("<iHH", msg, 10)
+            dev.set_limit(limit, rearm, pattern)
         elif command == CMD_GET_STATUS:
             o = dev.pack_status_body(buf, o)
         elif command == CMD_GET_INFO:

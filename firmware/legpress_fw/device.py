@@ -8,6 +8,7 @@
 # BLE notification (MTU - 3) or a ring slot on serial; on an MTU-23 BLE link each packet holds
 # one record, which the BLE link re-encodes as SAMPLES_COMPACT.
 
+from .buzzer import Buzzer
 from .compat import const, ticks_add, ticks_diff, ticks_ms
 from .protocol import (
     FAULT_CELL,
@@ -79,6 +80,7 @@ class Device:
         config_ok=True,
         mem_free=None,
         ring_slots=RING_SLOTS,
+        buzzer=None,
     ):
         self.cfg = cfg
         self.info = info
@@ -100,6 +102,8 @@ class Device:
             self._plan(SLOT_SIZE)[0],
         )
         info.batch_samples = self.sampler.batch
+        self.buzzer = buzzer if buzzer is not None else Buzzer()
+        self.sampler.on_limit = self.buzzer.play  # the device's own depth alarm
         self.status = Status()
         self.status.reset_cause = reset_cause
         self._boot_faults = (FAULT_WATCHDOG_RESET if watchdog_reset else 0) | (
@@ -246,7 +250,16 @@ class Device:
     def tare(self, samples):
         # Averages `samples` back-to-back pad readings. It blocks sampling for samples x K
         # conversions (about 10 ms for 32 samples of 8 cells); a stream shows that as an
-        # overrun, honestly flagged.
+        # overrun, honestly flagged. The timer callback must not read the pad meanwhile.
+        s = self.sampler
+        was = s.running
+        s.running = False
+        try:
+            return self._tare(samples)
+        finally:
+            s.running = was
+
+    def _tare(self, samples):
         k = self.n_cells
         sums = [0] * k
         buf = self._tare_buf
@@ -276,6 +289,14 @@ class Device:
             self.identify_until = None
             return False
         return True
+
+    def beep(self, pattern):
+        self.buzzer.play(pattern)
+
+    def set_limit(self, limit, rearm, pattern):
+        # Kept across disconnects and STOP/START: the person on the machine is warned even
+        # when no host listens. Cleared by a reset.
+        self.sampler.set_limit(limit, rearm, pattern)
 
     def request(self, command, link):
         if self.pending:

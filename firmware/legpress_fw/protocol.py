@@ -47,6 +47,8 @@ CMD_GET_STATUS = const(0x07)
 CMD_REBOOT = const(0x08)
 CMD_GET_INFO = const(0x09)
 CMD_REPL = const(0x0A)
+CMD_BEEP = const(0x0B)
+CMD_SET_LIMIT = const(0x0C)
 
 R_OK = const(0)
 R_UNKNOWN_COMMAND = const(1)

@@ -17,6 +17,7 @@ class PacketRing:
         self._samples = [0] * n_slots
         self._n = n_slots
         self.slot_size = slot_size
+        self.out_view = None
         self.clear()
 
     def configure(self, packet_len):
@@ -53,6 +54,18 @@ class PacketRing:
             self._tail = 0 if tail == self._n else tail
         else:
             self._count += 1
+
+    def exchange(self, buf, view, length, n_samples):
+        # Commits `buf`, a finished packet from outside the ring (the sampler's timer pool)
+        # with `view`, its memoryview sliced at the packet length, in place of the free slot's
+        # buffer. Returns that buffer, its view in `out_view`: no copy, no allocation.
+        head = self._head
+        old = self._slots[head]
+        self.out_view = self._full[head]
+        self._slots[head] = buf
+        self._full[head] = view
+        self.commit(length, n_samples)
+        return old
 
     def pending(self):
         return self._count

@@ -32,6 +32,7 @@ if str(ROOT) not in sys.path:
 from tests.mpy.harness import count_firmware_lines, run_micropython  # noqa: E402
 
 WARMUP = 400
+MOUNTS = {ROOT / "tests" / "firmware": "/tf"}
 SAMPLES = 1000
 
 # Builds the device as app.build() does, minus the hardware. `step()` is one sample period.
@@ -41,6 +42,7 @@ from legpress_fw import app, config, protocol
 from legpress_fw.device import Device
 from legpress_fw.pad import DirectPad
 from legpress_fw.position import EncoderPosition
+from fw_rigs import QuietBLE  # takes every notification and keeps nothing
 
 PATH = {path!r}
 MTU = {mtu}
@@ -69,40 +71,6 @@ class Encoder:
 
     def value(self, *v):
         return self.v
-
-
-class QuietBLE:
-    # Takes every notification and keeps nothing, so only firmware allocations show.
-    def __init__(self):
-        self.sent = 0
-        self.value = b""
-
-    def active(self, *a):
-        return True
-
-    def config(self, *a, **k):
-        return (0, b"\\x24\\x0a\\xc4\\x5e\\x1e\\x92")
-
-    def irq(self, handler):
-        self.handler = handler
-
-    def gatts_register_services(self, services):
-        return ((11, 13, 15, 18),)
-
-    def gatts_set_buffer(self, *a):
-        pass
-
-    def gap_advertise(self, *a, **k):
-        pass
-
-    def gatts_write(self, handle, data, update=False):
-        pass
-
-    def gatts_read(self, handle):
-        return self.value
-
-    def gatts_notify(self, conn, handle, data):
-        self.sent += 1
 
 
 class QuietOut:
@@ -224,9 +192,9 @@ hostio.emit(json.dumps({{"bytes": after - before, "sent": sent, "dropped": ring.
 
 def measure(path: str, mtu: int, mux: bool = False) -> dict[str, object]:
     setup = SETUP.format(path=path, mtu=mtu, mux=mux, warmup=WARMUP)
-    alloc = run_micropython(setup + ALLOC.format(samples=SAMPLES)).last
-    lines = count_firmware_lines(f"run({SAMPLES})", setup=setup)
-    by_line = count_firmware_lines(f"run({SAMPLES})", setup=setup, by_line=True)
+    alloc = run_micropython(setup + ALLOC.format(samples=SAMPLES), mounts=MOUNTS).last
+    lines = count_firmware_lines(f"run({SAMPLES})", setup=setup, mounts=MOUNTS)
+    by_line = count_firmware_lines(f"run({SAMPLES})", setup=setup, by_line=True, mounts=MOUNTS)
     total = sum(lines.values())
     hottest = sorted(by_line.items(), key=lambda kv: -kv[1])[:12]
     return {

@@ -192,6 +192,17 @@ def board_objects():
     out["led_on"] = led.value()
     b.led(False)
     out["led_off"] = led.value()
+    fired = []
+    b.sample_timer(2500, fired.append)
+    t = machine.Timer.instances[0]
+    t.fire(3)
+    out["sample_timer"] = [t.mode, t.period, t.tick_hz, len(fired), fired[0] is t]
+    buzzer = machine.Pin.instances[18]
+    out["buzzer_initial"] = [buzzer.mode, buzzer.value()]
+    b.buzzer(True)
+    out["buzzer_on"] = buzzer.value()
+    b.buzzer(False)
+    out["buzzer_off"] = buzzer.value()
     b.watchdog_start(8000)
     b.watchdog_feed()
     b.watchdog_feed()
@@ -267,6 +278,7 @@ def app_build():
         "faults": dev.faults(),
         "control_flags": bluetooth.BLE().services[0][1][3][1],
         "health": sorted(a.health._tasks),
+        "timed": a.timed,
     }
     a.ble_link.start()
     out["advertising"] = bluetooth.BLE().advertising

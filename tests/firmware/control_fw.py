@@ -142,3 +142,67 @@ def bad_commands_both_links():
     serial.service()
     rig.write(protocol.CMD_IDENTIFY, b"\x00")  # out of range, over BLE
     return {"status": rig.dev.update_status().bad_commands}
+
+
+def beep_and_limit():
+    # BEEP plays a pattern at once; SET_LIMIT makes the device beep by itself in the sample in
+    # which the sled passes the limit, once until it came back, streaming or not (a dropped
+    # link stops the stream, not the limit).
+    from legpress_fw.buzzer import Buzzer
+
+    drive = []  # (sample index, on)
+    index = [0]
+    buzzer = Buzzer(lambda on: drive.append([index[0], on]))
+    dev, _adcs, enc, clock = make_device(8, 100, 0, buzzer=buzzer)
+    handler = CommandHandler(dev)
+    out = {}
+
+    def send(code, args=b""):
+        msg = command(code, args, 40)
+        n = handler.handle(msg, len(msg), LINK_BLE)
+        return parse_reply(handler.reply, n)["result"]
+
+    out["beep"] = send(protocol.CMD_BEEP, struct.pack("<H", 0b10101))
+    out["on_at_once"] = drive[:]
+    for _ in range(8):  # housekeeping steps, 100 ms apart
+        buzzer.step()
+    out["pattern"] = [on for _i, on in drive]
+    out["playing_after"] = buzzer.playing()
+    out["beep_bad_length"] = send(protocol.CMD_BEEP, b"\x01")
+    out["limit_bad_length"] = send(protocol.CMD_SET_LIMIT, b"\x00" * 7)
+    drive.clear()
+    out["set_limit"] = send(protocol.CMD_SET_LIMIT, struct.pack("<iHH", 500, 100, 0b111))
+    dev.on_ble_connect()
+    dev.on_ble_mtu(247)
+    out["start"] = send(protocol.CMD_START)
+    # The sled goes down past 500, back up to 420 (not yet re-armed: 500 - 100 = 400), down
+    # again (no second beep), up to 300 (re-armed), down again (a beep).
+    path = list(range(0, 620, 20)) + list(range(600, 410, -20)) + list(range(420, 620, 20))
+    path += list(range(600, 280, -20)) + list(range(280, 620, 20))
+    crossings = []
+    armed = True
+    for i, pos in enumerate(path):
+        if armed and pos > 500:
+            crossings.append(i)
+            armed = False
+        elif not armed and pos < 400:
+            armed = True
+        index[0] = i
+        if i % 10 == 9:
+            buzzer.step()  # housekeeping, every 100 ms
+        enc.v = pos
+        dev.sampler.poll()
+        clock.advance(dev.sampler.period_us)
+        if i == len(path) // 2:
+            dev.on_ble_disconnect()  # the link drops: streaming stops, the limit stays
+    out["crossings"] = crossings
+    out["beeps_at"] = [i for i, on in drive if on]
+    out["streaming_at_end"] = dev.want_stream
+    out["limit_beeps"] = dev.sampler.limit_beeps
+    out["off"] = send(protocol.CMD_SET_LIMIT, struct.pack("<iHH", 500, 100, 0))
+    drive.clear()
+    for pos in (0, 600, 0, 600):
+        enc.v = pos
+        dev.sampler.poll()
+    out["beeps_when_off"] = len(drive)
+    return out

@@ -31,7 +31,7 @@ class Rng:
         return self.next() % n
 
 
-def make_device(cells=8, rate_hz=100, t0=0, ring_slots=48, mem_free=None):
+def make_device(cells=8, rate_hz=100, t0=0, ring_slots=48, mem_free=None, buzzer=None):
     cfg = config.validate({"cells": cells, "rate_hz": rate_hz})
     info = config.DeviceInfo(cfg, b"\x24\x0a\xc4\x5e\x1e\x92", "LegPress-1E92")
     adcs = [ADC(100 + 10 * c) for c in range(cells)]
@@ -45,6 +45,7 @@ def make_device(cells=8, rate_hz=100, t0=0, ring_slots=48, mem_free=None):
         clock,
         ring_slots=ring_slots,
         mem_free=mem_free,
+        buzzer=buzzer,
     )
     return dev, adcs, enc, clock
 
@@ -263,3 +264,49 @@ class FakeBoard:
 
     def request_repl(self):
         self.repl_requests += 1
+
+
+class QuietBLE:
+    """A radio that takes every notification (after `spend(notify_us)`, when given a cost model)
+    and keeps only the packets of `keep_handle`, so only firmware allocations show (the
+    benchmarks; the full fake is tests/mpy/fakes/bluetooth.py)."""
+
+    def __init__(self, spend=None, notify_us=0, keep_handle=None):
+        self.sent = 0
+        self.value = b""
+        self.packets = []
+        self._spend = spend
+        self._notify_us = notify_us
+        self._keep = keep_handle
+
+    def active(self, *a):
+        return True
+
+    def config(self, *a, **k):
+        return (0, b"\x24\x0a\xc4\x5e\x1e\x92")
+
+    def irq(self, handler):
+        self.handler = handler
+
+    def gatts_register_services(self, services):
+        return ((11, 13, 15, 18),)
+
+    def gatts_set_buffer(self, *a):
+        pass
+
+    def gap_advertise(self, *a, **k):
+        pass
+
+    def gatts_write(self, handle, data, update=False):
+        if self._spend is not None:
+            self._spend(self._notify_us)
+
+    def gatts_read(self, handle):
+        return self.value
+
+    def gatts_notify(self, conn, handle, data):
+        self.sent += 1
+        if self._spend is not None:
+            self._spend(self._notify_us)
+        if handle == self._keep:
+            self.packets.append(bytes(data))

@@ -119,5 +119,28 @@ def build_all(vectors):
             raw = bytes.fromhex(v["hex"])
             version, mtype, _flags, seq = struct.unpack_from("<BBBH", raw, 0)
             assert (version, mtype, seq, raw[9]) == (1, protocol.T_COMMAND, f["seq"], f["command"])
+            if raw[9] in (protocol.CMD_BEEP, protocol.CMD_SET_LIMIT):
+                _run_buzzer_command(raw)
             out[v["name"]] = v["hex"]
     return out
+
+
+def _run_buzzer_command(raw):
+    # BEEP and SET_LIMIT through the firmware's control handler: accepted, and applied as the
+    # vector's arguments say.
+    from fw_rigs import make_device
+
+    from legpress_fw.buzzer import Buzzer
+    from legpress_fw.control import CommandHandler
+
+    drive = []
+    dev = make_device(buzzer=Buzzer(drive.append))[0]
+    handler = CommandHandler(dev)
+    handler.handle(raw, len(raw), 1)
+    assert handler.reply[12] == protocol.R_OK, raw
+    if raw[9] == protocol.CMD_BEEP:
+        assert drive == [True] and dev.buzzer.plays == 1
+    else:
+        limit, rearm, pattern = struct.unpack_from("<iHH", raw, 10)
+        s = dev.sampler
+        assert (s._limit_at, s._rearm_at, s._limit_pattern) == (limit, limit - rearm, pattern)

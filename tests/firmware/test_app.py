@@ -62,6 +62,10 @@ def test_board_builds_the_hardware(micropython: Callable[..., Any]) -> None:
     r = _run(micropython, "board_objects")
     assert r["chip"] == "esp32"
     assert r["cpu_hz"] == 240_000_000  # the stock builds boot at 160 MHz
+    # Timer 0, periodic, in microseconds; the callback gets the timer.
+    assert r["sample_timer"] == [1, 2500, 1_000_000, 3, True]
+    assert r["buzzer_initial"] == [3, 0]  # Pin.OUT, silent
+    assert (r["buzzer_on"], r["buzzer_off"]) == (1, 0)
     assert r["select_modes"] == [3, 3, 3, 3]  # Pin.OUT
     assert r["sig_atten"] == 3  # ATTN_11DB
     assert r["mux_cells"] == [0, 100, 200, 300, 400, 500, 600, 700]  # S0 is bit 0
@@ -91,6 +95,7 @@ def test_boot_wiring(micropython: Callable[..., Any]) -> None:
     assert r["faults"] == p.FAULT_CONFIG  # built as if config.json were missing
     assert r["control_flags"] & 0x1000 == 0  # "security": "open"
     assert r["health"] == [0, 1, 2, 3]  # sampler, ble, serial, housekeeping watched
+    assert r["timed"] is False  # the hardware timer path is for the ESP32 port only
     assert r["advertising"]
 
 

@@ -125,3 +125,21 @@ def test_10000_random_writes_never_escape(scenario: Scenario) -> None:
 
 def test_bad_commands_from_both_links_add_up(scenario: Scenario) -> None:
     assert scenario("bad_commands_both_links") == {"status": 3}
+
+
+def test_beep_and_the_devices_own_limit(scenario: Scenario) -> None:
+    r = scenario("beep_and_limit")
+    assert r["beep"] == p.R_OK
+    assert r["on_at_once"] == [[0, True]]  # the first 100 ms slot sounds with the reply
+    assert r["pattern"] == [True, False, True, False, True, False]  # 0b10101, then silence
+    assert not r["playing_after"]
+    assert r["beep_bad_length"] == p.R_BAD_LENGTH
+    assert r["limit_bad_length"] == p.R_BAD_LENGTH
+    assert (r["set_limit"], r["start"], r["off"]) == (p.R_OK, p.R_OK, p.R_OK)
+    # A beep in the very sample the sled passed the limit, once per excursion (re-armed only
+    # 100 counts back), before and after the link dropped.
+    assert len(r["crossings"]) == 2
+    assert r["beeps_at"] == r["crossings"]
+    assert r["limit_beeps"] == 2
+    assert r["streaming_at_end"] is False
+    assert r["beeps_when_off"] == 0

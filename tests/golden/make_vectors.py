@@ -216,6 +216,16 @@ def build() -> dict[str, Any]:
         ("command_set_rate_200", Command.SET_RATE, (200).to_bytes(2, "little"), 0x2C),
         ("command_tare_32", Command.TARE, bytes([32]), 0x2A),
         ("command_start", Command.START, b"", 1),
+        ("command_beep_lift_off", Command.BEEP, (0b10101).to_bytes(2, "little"), 0x31),
+        (
+            "command_set_limit",
+            Command.SET_LIMIT,
+            (12_000).to_bytes(4, "little", signed=True)
+            + (250).to_bytes(2, "little")
+            + (0b111).to_bytes(2, "little"),
+            0x32,
+        ),
+        ("command_set_limit_off", Command.SET_LIMIT, bytes(8), 0x33),
     ):
         vectors.append(
             {

@@ -56,6 +56,8 @@ class Command(IntEnum):
     REBOOT = 0x08
     GET_INFO = 0x09
     REPL = 0x0A
+    BEEP = 0x0B
+    SET_LIMIT = 0x0C
 
 
 class Result(IntEnum):

@@ -362,21 +362,29 @@ class Timer:
 
     instances = {}
 
-    def __init__(self, id=-1, *, mode=PERIODIC, period=-1, freq=None, callback=None, hard=None):
+    def __init__(
+        self, id=-1, *, mode=PERIODIC, period=-1, tick_hz=1000, freq=None, callback=None, hard=None
+    ):
         self.id = id
         self.callback = None
         self.mode = mode
         self.period = period
+        self.tick_hz = tick_hz
         self.freq = freq
         self.running = False
         self.fired = 0
         Timer.instances[id] = self
         if callback is not None or period != -1 or freq is not None:
-            self.init(mode=mode, period=period, freq=freq, callback=callback, hard=hard)
+            self.init(
+                mode=mode, period=period, tick_hz=tick_hz, freq=freq, callback=callback, hard=hard
+            )
 
-    def init(self, *, mode=PERIODIC, period=-1, freq=None, callback=None, hard=None):
+    def init(self, *, mode=PERIODIC, period=-1, tick_hz=1000, freq=None, callback=None, hard=None):
+        if hard:  # ports/esp32/machine_timer.c
+            raise ValueError("hard Timers are not implemented")
         self.mode = mode
         self.period = period
+        self.tick_hz = tick_hz  # period is in ticks of tick_hz (1000: milliseconds)
         self.freq = freq
         self.callback = callback
         self.running = True
