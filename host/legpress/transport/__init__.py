@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 from legpress.errors import UsageError
 from legpress.transport.base import (
+    Connected,
+    Disconnected,
     Link,
-    LinkDown,
     LinkEnd,
     LinkFailed,
     LinkItem,
     LinkSink,
     LinkStats,
-    LinkUp,
     RawPacket,
 )
 from legpress.transport.url import SCHEMES, DeviceURL, as_bool, as_float, merge_options, parse_url
@@ -28,15 +28,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SCHEMES",
+    "Connected",
     "DeviceURL",
+    "Disconnected",
     "Link",
-    "LinkDown",
     "LinkEnd",
     "LinkFailed",
     "LinkItem",
     "LinkSink",
     "LinkStats",
-    "LinkUp",
     "RawPacket",
     "make_link",
     "parse_url",

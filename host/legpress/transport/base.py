@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import abc
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 from legpress.errors import LegPressError
 from legpress.protocol.framing import FramingStats
@@ -30,14 +31,17 @@ class RawPacket:
 
 
 @dataclass(frozen=True, slots=True)
-class LinkUp:
-    """The link is (again) connected.
+class Connected:
+    """The link to the device is up (first connection, or again after :class:`Disconnected`).
+
+    A link event: links deliver it and :class:`~legpress.device.Device` hands the same object
+    to its reader; :meth:`to_record` is its one dict form, in recordings and live output alike.
 
     Attributes:
-        t_host_ns: when it came up.
-        address: the device address (BLE address, serial port, file).
-        mtu: the ATT MTU (BLE), 0 elsewhere.
-        reconnect: True when this follows a :class:`LinkDown`.
+        t_host_ns: when, on ``time.monotonic_ns()``.
+        address: BLE address, serial port or file.
+        mtu: the ATT MTU on BLE, 0 elsewhere.
+        reconnect: True after a loss.
     """
 
     t_host_ns: int
@@ -45,10 +49,19 @@ class LinkUp:
     mtu: int = 0
     reconnect: bool = False
 
+    def to_record(self) -> dict[str, Any]:
+        """``{"event": "connected", "address": ..., "mtu": ..., "reconnect": ...}``."""
+        return {
+            "event": "connected",
+            "address": self.address,
+            "mtu": self.mtu,
+            "reconnect": self.reconnect,
+        }
+
 
 @dataclass(frozen=True, slots=True)
-class LinkDown:
-    """The link was lost; the link reconnects by itself if it can.
+class Disconnected:
+    """The link was lost. The link reconnects by itself if it can; a :class:`Connected` follows.
 
     Attributes:
         t_host_ns: when the loss was noticed.
@@ -57,6 +70,29 @@ class LinkDown:
 
     t_host_ns: int
     reason: str = ""
+
+    def to_record(self) -> dict[str, Any]:
+        """``{"event": "disconnected", "reason": ...}``."""
+        return {"event": "disconnected", "reason": self.reason}
+
+
+def link_event_from_record(
+    t_host_ns: int, record: Mapping[str, Any]
+) -> Connected | Disconnected | None:
+    """The link event a :meth:`Connected.to_record` / :meth:`Disconnected.to_record` dict
+    stands for (None for any other or a malformed one): the way back from a recording."""
+    name = record.get("event")
+    if name == "disconnected":
+        return Disconnected(t_host_ns, str(record.get("reason", "")))
+    if name == "connected":
+        try:
+            mtu = int(record.get("mtu", 0) or 0)
+        except (TypeError, ValueError):
+            mtu = 0
+        return Connected(
+            t_host_ns, str(record.get("address", "")), mtu, bool(record.get("reconnect"))
+        )
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +109,7 @@ class LinkFailed:
     error: LegPressError
 
 
-LinkItem = RawPacket | LinkUp | LinkDown | LinkEnd | LinkFailed
+LinkItem = RawPacket | Connected | Disconnected | LinkEnd | LinkFailed
 
 
 class LinkSink(Protocol):
@@ -121,7 +157,7 @@ class Link(abc.ABC):
     """One connection to one leg press (or to a stand-in: simulator, recording).
 
     Subclasses deliver through the sink given to :meth:`open`: a :class:`RawPacket` per message,
-    :class:`LinkUp` once connected, :class:`LinkDown`/:class:`LinkUp` around a loss, and
+    :class:`Connected` once connected, :class:`Disconnected`/:class:`Connected` around a loss, and
     :class:`LinkEnd` at the end of a finite source.
 
     Attributes:

@@ -37,7 +37,7 @@ from bleak.exc import (
 
 from legpress.errors import DeviceNotFoundError, LegPressError, TransportError
 from legpress.protocol.spec import CONTROL_UUID, INFO_UUID, SERVICE_UUID, STATUS_UUID, STREAM_UUID
-from legpress.transport.base import Link, LinkDown, LinkFailed, LinkSink, LinkUp, RawPacket
+from legpress.transport.base import Connected, Disconnected, Link, LinkFailed, LinkSink, RawPacket
 
 __all__ = ["BLELink", "BackendPair", "ScanResult", "bleak_error", "scan"]
 
@@ -341,12 +341,12 @@ class BLELink(Link):
         sink.put(RawPacket(t_info, bytes(raw)))
         announced = False
         try:
-            # Replies and status first, so that commands work as soon as LinkUp is seen; the
-            # stream last, so that samples follow LinkUp.
+            # Replies and status first, so that commands work as soon as Connected is seen; the
+            # stream last, so that samples follow Connected.
             for uuid in (CONTROL_UUID, STATUS_UUID, STREAM_UUID):
                 action = f"subscribing to {self.describe()}"
                 if uuid == STREAM_UUID:
-                    sink.put(LinkUp(time.monotonic_ns(), self._address, mtu, reconnect))
+                    sink.put(Connected(time.monotonic_ns(), self._address, mtu, reconnect))
                     announced = True
                 await client.start_notify(uuid, self._on_notify)
         except (BleakError, OSError) as exc:
@@ -355,7 +355,7 @@ class BLELink(Link):
                 self._client = None
                 self.stats.connected = False
                 if announced:
-                    sink.put(LinkDown(time.monotonic_ns(), str(error)))
+                    sink.put(Disconnected(time.monotonic_ns(), str(error)))
             with contextlib.suppress(Exception):
                 await client.disconnect()
             raise error from None
@@ -379,7 +379,7 @@ class BLELink(Link):
         self.stats.connected = False
         self.stats.disconnects += 1
         if self._sink is not None:
-            self._sink.put(LinkDown(self._down_ns, "Bluetooth link lost"))
+            self._sink.put(Disconnected(self._down_ns, "Bluetooth link lost"))
         self._lost.set()
 
     # -- reconnecting ----------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from legpress.errors import LegPressError, ProtocolError, TransportError, UsageError
 from legpress.protocol.messages import CommandMessage, Reply, Status
 from legpress.protocol.spec import Command, Result
-from legpress.transport.base import Link, LinkSink, LinkUp, RawPacket
+from legpress.transport.base import Connected, Link, LinkSink, RawPacket
 
 #: Finite sources played as fast as the consumer takes them yield to the event loop every
 #: this many packets.
@@ -108,13 +108,13 @@ class LocalLink(Link):
         run: Coroutine[Any, Any, None],
         name: str,
     ) -> None:
-        """Count the connection, announce it with :class:`LinkUp` and start playing ``run``.
+        """Count the connection, announce it with :class:`Connected` and start playing ``run``.
 
         Args:
             sink: where to deliver.
             info_body: the stand-in's ``DEVICE_INFO`` body, for ``GET_INFO``.
             what: what the stand-in is, for messages (see :class:`LocalResponder`).
-            address: the :class:`LinkUp` address.
+            address: the :class:`Connected` address.
             run: the coroutine that plays.
             name: the task's name.
         """
@@ -122,7 +122,7 @@ class LocalLink(Link):
         self._sink = sink
         self.stats.connects += 1
         self.stats.connected = True
-        sink.put(LinkUp(self.now_ns(), address))
+        sink.put(Connected(self.now_ns(), address))
         self._task = asyncio.create_task(run, name=name)
 
     async def close(self) -> None:

@@ -14,7 +14,15 @@ from pathlib import Path
 
 from legpress.errors import RecordingError
 from legpress.storage.recording import RecordingReader, RecordKind
-from legpress.transport.base import LinkDown, LinkEnd, LinkFailed, LinkSink, LinkUp, RawPacket
+from legpress.transport.base import (
+    Connected,
+    Disconnected,
+    LinkEnd,
+    LinkFailed,
+    LinkSink,
+    RawPacket,
+    link_event_from_record,
+)
 from legpress.transport.local import YIELD_EVERY, LocalLink
 
 
@@ -91,21 +99,13 @@ class ReplayLink(LocalLink):
                 stats.bytes += len(rec.payload)
                 sink.put(RawPacket(rec.t_host_ns, rec.payload))
             elif rec.kind is RecordKind.EVENT:
-                event = rec.event()
-                name = event.get("event")
-                if name == "disconnected":
+                event = link_event_from_record(rec.t_host_ns, rec.event())
+                if isinstance(event, Disconnected):
                     stats.disconnects += 1
-                    sink.put(LinkDown(rec.t_host_ns, str(event.get("reason", ""))))
-                elif name == "connected" and event.get("reconnect"):
+                    sink.put(event)
+                elif isinstance(event, Connected) and event.reconnect:
                     stats.reconnects += 1
-                    sink.put(
-                        LinkUp(
-                            rec.t_host_ns,
-                            str(event.get("address", "")),
-                            int(event.get("mtu", 0) or 0),
-                            reconnect=True,
-                        )
-                    )
+                    sink.put(event)
         self.stats.connected = False
         sink.put(LinkEnd(self.now_ns()))
 

@@ -24,7 +24,7 @@ import serial.tools.list_ports
 
 from legpress.errors import DeviceNotFoundError, TransportError, UsageError
 from legpress.protocol.framing import FrameDecoder, encode_frame
-from legpress.transport.base import Link, LinkDown, LinkFailed, LinkSink, LinkUp, RawPacket
+from legpress.transport.base import Connected, Disconnected, Link, LinkFailed, LinkSink, RawPacket
 
 #: USB vendor ids of the serial bridges found on ESP32 boards (Silicon Labs CP210x, WCH CH34x,
 #: Espressif native USB, FTDI).
@@ -157,7 +157,7 @@ class SerialLink(Link):
         self._loop = asyncio.get_running_loop()
         self.stats.connects += 1
         self.stats.connected = True
-        sink.put(LinkUp(time.monotonic_ns(), self.port))
+        sink.put(Connected(time.monotonic_ns(), self.port))
         self._thread = threading.Thread(
             target=self._reader, name=f"legpress-serial:{self.port}", daemon=True
         )
@@ -185,7 +185,7 @@ class SerialLink(Link):
             stats.bytes += len(frame)
             sink.put(RawPacket(t_host_ns, frame))
 
-    def _put(self, item: LinkUp | LinkDown | LinkFailed) -> None:
+    def _put(self, item: Connected | Disconnected | LinkFailed) -> None:
         if self._sink is not None:
             self._sink.put(item)
 
@@ -222,7 +222,7 @@ class SerialLink(Link):
         self.stats.connected = False
         self.stats.disconnects += 1
         self.stats.last_error = reason
-        self._post(self._put, LinkDown(time.monotonic_ns(), reason))
+        self._post(self._put, Disconnected(time.monotonic_ns(), reason))
         if not self.reconnect:
             self._post(self._put, LinkFailed(TransportError(reason)))
             self._stop.set()
@@ -260,7 +260,7 @@ class SerialLink(Link):
             self.stats.connects += 1
             self.stats.reconnects += 1
             self.stats.downtime_s += (time.monotonic_ns() - down_ns) / 1e9
-            self._post(self._put, LinkUp(time.monotonic_ns(), self.port, reconnect=True))
+            self._post(self._put, Connected(time.monotonic_ns(), self.port, reconnect=True))
             return True
         return False
 

@@ -31,7 +31,7 @@ from legpress.storage.recording import (
 )
 from tests.host.transport.fake_device import INFO, FakeLegPress, expected_cells
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _session(n_packets: int = 50) -> list[tuple[int, bytes]]:

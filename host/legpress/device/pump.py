@@ -1,21 +1,5 @@
-"""The public device API: open a leg press by URL, iterate what it sends, command it.
-
-.. code-block:: python
-
-    import legpress
-
-    async with legpress.open_device("ble:LegPress-3A7F", record="set1.lprec") as dev:
-        print(dev.info.name, dev.info.rate_hz)
-        await dev.tare()
-        async for item in dev:
-            if isinstance(item, legpress.SampleBlock):
-                ...  # item.cells (n, K) ADC counts, item.position (n,) encoder counts
-            elif isinstance(item, legpress.Disconnected):
-                print("link lost, reconnecting")
-
-The same code runs against ``serial:/dev/ttyUSB0``, ``sim:scenario=liftoff`` and
-``replay:set1.lprec``. :func:`open_blocking` gives the same device to plain (non-async) scripts.
-"""
+"""The :class:`Device`: a link, the decoder in a background task (the pump), the commands,
+reconnection and the recording tee; :func:`open_device` makes one from a URL."""
 
 from __future__ import annotations
 
@@ -24,244 +8,47 @@ import contextlib
 import logging
 import os
 import struct
-import threading
-import time
 from collections import deque
-from collections.abc import Awaitable, Coroutine, Iterator, Mapping
-from concurrent.futures import Future as _ThreadFuture
-from dataclasses import dataclass, field
+from collections.abc import Coroutine, Mapping
 from types import TracebackType
-from typing import Any, Final, Self, TypeVar
+from typing import Any, Final, Self
 
+from legpress.device.commands import CommandRPC
+from legpress.device.events import (
+    Connected,
+    DeviceItem,
+    Disconnected,
+    FaultEvent,
+    GapEvent,
+    InfoEvent,
+    LogEvent,
+    StatusEvent,
+)
+from legpress.device.stats import DeviceStats
 from legpress.dsp.calibration import Calibration
 from legpress.errors import (
     CommandError,
     LegPressError,
     ProtocolError,
-    RecordingError,
     TransportError,
     UsageError,
 )
-from legpress.protocol.decoder import Decoder, DecoderStats, Gap, SampleBlock
-from legpress.protocol.messages import DeviceInfo, Log, Reply, Status, encode_command
-from legpress.protocol.spec import VERSION, Command, Fault, MsgType, Result
-from legpress.storage.recording import RecordingWriter, RecordKind, make_header
+from legpress.protocol.decoder import Decoder, Gap, SampleBlock
+from legpress.protocol.messages import DeviceInfo, Log, Reply, Status
+from legpress.protocol.spec import VERSION, Command, Fault, MsgType
+from legpress.storage.tee import RecordingTee
 from legpress.transport import make_link
-from legpress.transport.base import (
-    Link,
-    LinkDown,
-    LinkEnd,
-    LinkItem,
-    LinkStats,
-    LinkUp,
-    RawPacket,
-)
+from legpress.transport.base import Link, LinkEnd, LinkItem, RawPacket
 
-__all__ = [
-    "BlockingDevice",
-    "Connected",
-    "Device",
-    "DeviceEvent",
-    "DeviceItem",
-    "DeviceStats",
-    "Disconnected",
-    "FaultEvent",
-    "GapEvent",
-    "InfoEvent",
-    "LogEvent",
-    "StatusEvent",
-    "open_blocking",
-    "open_device",
-]
+__all__ = ["Device", "open_device"]
 
 _log = logging.getLogger(__name__)
-_T = TypeVar("_T")
 
 _HIGH_WATER: Final = 64  # finite sources pause when this many items wait
 _LOW_WATER: Final = 16
 _INFO_TIMEOUT_S: Final = 5.0
 _INFO_ATTEMPTS: Final = 3
 _STOP_TIMEOUT_S: Final = 1.0
-
-_RESULT_TEXT: Final = {
-    Result.UNKNOWN_COMMAND: "the firmware does not know this command (update the firmware)",
-    Result.BAD_LENGTH: "the command was malformed",
-    Result.BAD_ARGUMENT: "an argument is out of range",
-    Result.BAD_VERSION: "the firmware speaks another protocol version (update legpress and "
-    "the firmware together)",
-    Result.BAD_TYPE: "the message was not a command",
-    Result.BUSY: "the device is busy; try again in a moment",
-    Result.INTERNAL: "the command failed on the device (see `legpress monitor` status or the "
-    "serial log)",
-}
-
-_FAULT_TEXT: Final = {
-    Fault.CELL: "a pad cell reads at a rail (open or shorted wire)",
-    Fault.POSITION: "the position sensor failed to read",
-    Fault.TASK_RESTARTED: "a firmware task failed and was restarted",
-    Fault.LOW_HEAP: "the device is low on memory",
-    Fault.MTU_TOO_SMALL: "the Bluetooth MTU is too small to stream (use another host adapter)",
-    Fault.WATCHDOG_RESET: "the device was reset by its watchdog",
-    Fault.CONFIG: "the device configuration was unreadable; defaults in use",
-}
-
-
-# -- events -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Connected:
-    """The link to the device is up (first connection, or again after :class:`Disconnected`).
-
-    Attributes:
-        t_host_ns: when, on ``time.monotonic_ns()``.
-        address: BLE address, serial port or file.
-        mtu: the ATT MTU on BLE, 0 elsewhere.
-        reconnect: True after a loss.
-    """
-
-    t_host_ns: int
-    address: str = ""
-    mtu: int = 0
-    reconnect: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Disconnected:
-    """The link was lost. The device reconnects by itself; a :class:`Connected` follows.
-
-    Attributes:
-        t_host_ns: when the loss was noticed.
-        reason: a short human description.
-    """
-
-    t_host_ns: int
-    reason: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class GapEvent:
-    """Sample packets that never arrived (the decoder saw ``seq`` jump).
-
-    Attributes:
-        gap: where and how much was lost.
-        t_host_ns: when the packet after the gap arrived.
-    """
-
-    gap: Gap
-    t_host_ns: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class StatusEvent:
-    """A ``STATUS`` message (once per second while connected over BLE).
-
-    Attributes:
-        status: the device's health counters.
-        t_host_ns: when it arrived.
-    """
-
-    status: Status
-    t_host_ns: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class FaultEvent:
-    """The device's fault bits changed.
-
-    Attributes:
-        faults: the faults now active.
-        new: faults that appeared.
-        cleared: faults that went away.
-        status: the status that reported them.
-        t_host_ns: when it arrived.
-    """
-
-    faults: Fault
-    new: Fault
-    cleared: Fault
-    status: Status
-    t_host_ns: int = 0
-
-    def describe(self) -> str:
-        """One line naming the new faults and what they mean."""
-        if not self.new:
-            return "faults cleared: " + _fault_names(self.cleared)
-        return "; ".join(
-            f"{f.name}: {_FAULT_TEXT.get(f, 'unknown fault')}" for f in Fault if f & self.new
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class InfoEvent:
-    """The device's ``DEVICE_INFO`` changed (sample rate, tare, after a reboot).
-
-    Attributes:
-        info: the new info.
-        t_host_ns: when it arrived.
-    """
-
-    info: DeviceInfo
-    t_host_ns: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class LogEvent:
-    """A line of text from the device (serial only: boot report, faults).
-
-    Attributes:
-        text: the line.
-        t_host_ns: when it arrived.
-    """
-
-    text: str
-    t_host_ns: int = 0
-
-
-DeviceEvent = Connected | Disconnected | GapEvent | StatusEvent | FaultEvent | InfoEvent | LogEvent
-DeviceItem = SampleBlock | DeviceEvent
-
-
-def _fault_names(faults: Fault) -> str:
-    return ", ".join(f.name or "?" for f in Fault if f & faults) or "none"
-
-
-@dataclass(slots=True)
-class DeviceStats:
-    """Counters of one device session.
-
-    Attributes:
-        decoder: what the decoder saw (samples, lost packets, corrupt packets, ...).
-        link: the link's counters (reconnects, MTU, serial framing, ...).
-        commands: commands sent.
-        command_errors: commands the device refused.
-        command_timeouts: commands that got no reply in time.
-        unmatched_replies: replies to no pending command (late after a timeout).
-        items_dropped: items thrown away because nobody read them (``max_backlog``).
-        recorded_records: records written to the recording.
-    """
-
-    decoder: DecoderStats
-    link: LinkStats
-    commands: int = 0
-    command_errors: int = 0
-    command_timeouts: int = 0
-    unmatched_replies: int = 0
-    items_dropped: int = 0
-    recorded_records: int = 0
-
-    @property
-    def reconnects(self) -> int:
-        """Reconnections after a loss of the link."""
-        return self.link.reconnects
-
-
-@dataclass(slots=True)
-class _Pending:
-    command: int
-    future: asyncio.Future[Reply]
-    args: bytes = b""
-    sent_ns: int = field(default_factory=time.monotonic_ns)
 
 
 # -- the device -----------------------------------------------------------------------------
@@ -325,16 +112,14 @@ class Device:
         self._max_backlog = max(1, max_backlog)
         self._decoder = Decoder()
         self._stats = DeviceStats(self._decoder.stats, self._link.stats)
+        self._rpc = CommandRPC(self._stats, self.describe)
         self._info: DeviceInfo | None = None
         self._status: Status | None = None
         self._faults = Fault(0)
-        self._seq = int.from_bytes(os.urandom(2), "little") or 1
-        self._pending: dict[int, _Pending] = {}
         self._inbox: deque[LinkItem] = deque()
         self._out: deque[DeviceItem] = deque()
         self._held: list[RawPacket] = []
-        self._prerecord: list[tuple[RecordKind, int, bytes]] = []
-        self._recorder: RecordingWriter | None = None
+        self._tee: RecordingTee | None = None
         self._want_streaming = False
         self._started_here = False
         self._ended = False
@@ -365,8 +150,8 @@ class Device:
     @property
     def stats(self) -> DeviceStats:
         """Counters: decoder (samples, gaps, corrupt), link (reconnects, MTU), commands."""
-        if self._recorder is not None:
-            self._stats.recorded_records = self._recorder.records
+        if self._tee is not None:
+            self._stats.recorded_records = self._tee.records
         return self._stats
 
     @property
@@ -417,7 +202,8 @@ class Device:
         if self._closed:
             raise UsageError("a closed device cannot be opened again: call open_device again")
         if self._record_path is not None:
-            _check_new_file(self._record_path, self._overwrite)
+            # Checks the file before connecting (a BLE scan takes seconds).
+            self._tee = RecordingTee(self._record_path, self._header, overwrite=self._overwrite)
         self._opened = True
         self._inbox_ready = asyncio.Event()
         self._out_ready = asyncio.Event()
@@ -431,8 +217,8 @@ class Device:
                 await self._wait_info()
             else:
                 await self._ask_info()
-            if self._record_path is not None:
-                self._open_recorder()
+            if self._tee is not None:
+                self._tee.start(self.info, self.url)
             if self._autostart:
                 await self.start()
         except BaseException:
@@ -497,11 +283,10 @@ class Device:
                 self._pump_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._pump_task
-            self._fail_pending(TransportError(f"{self.describe()} was closed"))
+            self._rpc.fail_all(TransportError(f"{self.describe()} was closed"))
             self._wake_readers()
-            recorder, self._recorder = self._recorder, None
-            if recorder is not None:
-                recorder.close()
+            if self._tee is not None:
+                self._tee.close()
         if cancelled:
             raise asyncio.CancelledError
 
@@ -613,40 +398,31 @@ class Device:
 
     def _handle(self, item: LinkItem) -> bool:
         """Process one link item; True if it produced output."""
+        tee = self._tee
         if isinstance(item, RawPacket):
-            self._record(RecordKind.DEVICE, item.t_host_ns, item.data)
+            if tee is not None:
+                tee.device(item.t_host_ns, item.data)
             if self._decoder.info is None and _is_samples(item.data):
                 if len(self._held) < 10_000:
                     self._held.append(item)
                 return False
             return self._decode(item)
-        if isinstance(item, LinkUp):
-            self._connected = True
-            self._record_event(
-                item.t_host_ns,
-                {
-                    "event": "connected",
-                    "address": item.address,
-                    "mtu": item.mtu,
-                    "reconnect": item.reconnect,
-                },
-            )
-            self._emit(Connected(item.t_host_ns, item.address, item.mtu, item.reconnect))
-            if item.reconnect and self._link.live and self._opened and not self._closed:
+        if isinstance(item, Connected | Disconnected):
+            if tee is not None:
+                tee.event(item.t_host_ns, item.to_record())
+            self._emit(item)  # the link's own event, passed on
+            self._connected = isinstance(item, Connected)
+            if isinstance(item, Disconnected):
+                self._rpc.fail_all(
+                    TransportError(f"lost the link to {self.describe()} while waiting for a reply")
+                )
+            elif item.reconnect and self._link.live and self._opened and not self._closed:
                 self._spawn(self._resume())
-            return True
-        if isinstance(item, LinkDown):
-            self._connected = False
-            self._record_event(item.t_host_ns, {"event": "disconnected", "reason": item.reason})
-            self._fail_pending(
-                TransportError(f"lost the link to {self.describe()} while waiting for a reply")
-            )
-            self._emit(Disconnected(item.t_host_ns, item.reason))
             return True
         if isinstance(item, LinkEnd):
             self._connected = False
             self._ended = True
-            self._fail_pending(TransportError(f"{self.describe()} ended"))
+            self._rpc.fail_all(TransportError(f"{self.describe()} ended"))
             return True
         self._fail(item.error)
         return True
@@ -684,7 +460,7 @@ class Device:
                     )
                 produced = True
             elif isinstance(out, Reply):
-                self._on_reply(out, info)
+                self._rpc.answer(out, info)
             elif isinstance(out, Log):
                 self._emit(LogEvent(out.text, t))
                 produced = True
@@ -707,35 +483,11 @@ class Device:
             return True
         return False
 
-    def _on_reply(self, reply: Reply, info: DeviceInfo | None) -> None:
-        """Hand a reply to the command waiting for it (the decoder applied it to DEVICE_INFO)."""
-        pending = self._pending.get(reply.request_seq)
-        if pending is None or reply.command not in (pending.command, 0):
-            self._stats.unmatched_replies += 1
-            return
-        del self._pending[reply.request_seq]
-        if pending.future.done():
-            return
-        if reply.ok and reply.command == Command.GET_INFO and info is None:
-            pending.future.set_exception(
-                CommandError("GET_INFO: the reply carried no readable DEVICE_INFO", reply.command)
-            )
-            pending.future.exception()  # mark retrieved: the waiter may have gone
-        else:
-            pending.future.set_result(reply)
-
     def _fail(self, error: LegPressError) -> None:
         if self._failure is None:
             self._failure = error
-        self._fail_pending(error)
+        self._rpc.fail_all(error)
         self._wake_readers()
-
-    def _fail_pending(self, error: LegPressError) -> None:
-        pending, self._pending = self._pending, {}
-        for p in pending.values():
-            if not p.future.done():
-                p.future.set_exception(error)
-                p.future.exception()  # mark retrieved: the waiter may have gone
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
@@ -754,51 +506,7 @@ class Device:
         except LegPressError as exc:
             _log.info("legpress: resuming %s after reconnection failed: %s", self.url, exc)
 
-    # -- recording ----------------------------------------------------------------------------
-
-    def _record(self, kind: RecordKind, t_host_ns: int, payload: bytes) -> None:
-        if self._recorder is not None:
-            self._recorder.write_packet(t_host_ns, payload, kind)
-        elif self._record_path is not None:
-            self._prerecord.append((kind, t_host_ns, payload))
-
-    def _record_event(self, t_host_ns: int, event: dict[str, Any]) -> None:
-        if self._record_path is not None:
-            import json
-
-            self._record(RecordKind.EVENT, t_host_ns, json.dumps(event).encode())
-
-    def _open_recorder(self) -> None:
-        assert self._record_path is not None and self._info is not None
-        header = dict(self._header)
-        known = {k: header.pop(k, None) for k in ("person", "machine", "calibration")}
-        calibration = known["calibration"]
-        if calibration is not None and not isinstance(calibration, Calibration | Mapping):
-            raise UsageError("header calibration must be a Calibration or a dict")
-        self._recorder = RecordingWriter(
-            self._record_path,
-            make_header(
-                self._info,
-                url=self.url,
-                calibration=calibration,
-                person=None if known["person"] is None else str(known["person"]),
-                machine=None if known["machine"] is None else str(known["machine"]),
-                extra=header,
-                t0_host_ns=self._link.now_ns(),
-            ),
-            overwrite=self._overwrite,
-        )
-        pre, self._prerecord = self._prerecord, []
-        for kind, t, payload in pre:
-            self._recorder.write_packet(t, payload, kind)
-
     # -- commands ------------------------------------------------------------------------------
-
-    def _next_seq(self) -> int:
-        self._seq = (self._seq + 1) & 0xFFFF
-        while self._seq in self._pending:
-            self._seq = (self._seq + 1) & 0xFFFF
-        return self._seq
 
     async def command(
         self, command: Command | int, args: bytes = b"", *, timeout_s: float | None = None
@@ -822,51 +530,13 @@ class Device:
             raise UsageError("the device is not open: use `async with open_device(url) as dev`")
         if self._failure is not None:
             raise self._failure
-        code = int(command)
-        name = _command_name(code)
-        seq = self._next_seq()
-        packet = encode_command(code, args, seq)
-        future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
-        self._pending[seq] = _Pending(code, future, args)
         timeout = self._command_timeout_s if timeout_s is None else timeout_s
-        self._stats.commands += 1
-        try:
-            self._record(RecordKind.HOST, self._link.now_ns(), packet)
-            await self._link.send(packet)
-            async with asyncio.timeout(timeout):
-                reply = await future
-        except TimeoutError:
-            self._stats.command_timeouts += 1
-            raise TransportError(
-                f"{name}: no reply from {self.describe()} within {timeout:g} s; "
-                "is it still connected and running the legpress firmware?"
-            ) from None
-        finally:
-            self._pending.pop(seq, None)
-        if not reply.ok:
-            self._stats.command_errors += 1
-            raise CommandError(
-                self._explain(reply, args), command=reply.command, result=reply.result
-            )
-        return reply
+        return await self._rpc.call(int(command), args, self._send, timeout)
 
-    def _explain(self, reply: Reply, args: bytes) -> str:
-        name = _command_name(reply.command)
-        try:
-            result = Result(reply.result)
-            reason = _RESULT_TEXT.get(result, result.name)
-        except ValueError:
-            reason = f"unknown result {reply.result}"
-        what = name
-        if reply.command == Command.SET_RATE and len(args) == 2:
-            what = f"SET_RATE {struct.unpack('<H', args)[0]} Hz"
-            if reply.result == Result.BAD_ARGUMENT:
-                reason = "the rate must be 50 to 400 Hz"
-        elif reply.command == Command.IDENTIFY and reply.result == Result.BAD_ARGUMENT:
-            reason = "the duration must be 1 to 60 s"
-        elif reply.command == Command.TARE and reply.result == Result.BAD_ARGUMENT:
-            reason = "samples must be 1 to 255"
-        return f"{what} refused by {self.describe()}: {reason}"
+    async def _send(self, packet: bytes) -> None:
+        if self._tee is not None:
+            self._tee.host(self._link.now_ns(), packet)
+        await self._link.send(packet)
 
     async def start(self) -> None:
         """Start streaming samples.
@@ -1013,25 +683,6 @@ def _is_samples(data: bytes) -> bool:
     return len(data) > 1 and data[1] in (MsgType.SAMPLES, MsgType.SAMPLES_COMPACT)
 
 
-def _check_new_file(path: str | os.PathLike[str], overwrite: bool) -> None:
-    """Fail before connecting (a BLE scan takes seconds) if the recording cannot be created."""
-    target = os.fspath(path)
-    if os.path.exists(target) and not overwrite:
-        raise RecordingError(
-            f"{target} already exists: choose another name, or overwrite it (--overwrite)"
-        )
-    parent = os.path.dirname(os.path.abspath(target))
-    if not os.path.isdir(parent):
-        raise RecordingError(f"cannot create recording {target}: no directory {parent}")
-
-
-def _command_name(code: int) -> str:
-    try:
-        return Command(code).name
-    except ValueError:
-        return f"command 0x{code:02x}"
-
-
 def open_device(url: str, **options: Any) -> Device:
     """Open a leg press by URL; use the result with ``async with``.
 
@@ -1048,176 +699,3 @@ def open_device(url: str, **options: Any) -> Device:
         UsageError: unknown URL scheme or option.
     """
     return Device(url, **options)
-
-
-# -- blocking wrapper -------------------------------------------------------------------------
-
-
-class BlockingDevice:
-    """A :class:`Device` for plain scripts: its event loop runs in a background thread.
-
-    .. code-block:: python
-
-        with legpress.open_blocking("sim:scenario=liftoff") as dev:
-            for item in dev:
-                ...
-
-    Args:
-        url: as for :func:`open_device`.
-        open_timeout_s: longest time to wait for the connection.
-        **options: as for :func:`open_device`.
-
-    Raises:
-        the errors of :meth:`Device.open`.
-    """
-
-    def __init__(self, url: str, *, open_timeout_s: float | None = 60.0, **options: Any) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self._loop.run_forever, name="legpress-device-loop", daemon=True
-        )
-        self._thread.start()
-        self._closed = False
-        try:
-            self._device: Device = self._call(self._open(url, options), open_timeout_s)
-        except BaseException:
-            self._stop_loop()
-            raise
-
-    @staticmethod
-    async def _open(url: str, options: dict[str, Any]) -> Device:
-        device = Device(url, **options)
-        await device.open()
-        return device
-
-    def _call(self, coro: Awaitable[_T], timeout_s: float | None = None) -> _T:
-        if self._closed:
-            raise UsageError("the device is closed")
-        future: _ThreadFuture[_T] = asyncio.run_coroutine_threadsafe(
-            _as_coroutine(coro), self._loop
-        )
-        try:
-            return future.result(timeout_s)
-        except TimeoutError:
-            future.cancel()
-            raise TransportError("timed out waiting for the device") from None
-        except BaseException:
-            future.cancel()
-            raise
-
-    @property
-    def device(self) -> Device:
-        """The asynchronous device (use it only from its loop)."""
-        return self._device
-
-    @property
-    def info(self) -> DeviceInfo:
-        """The device's ``DEVICE_INFO``."""
-        return self._device.info
-
-    @property
-    def stats(self) -> DeviceStats:
-        """The device's counters."""
-        return self._device.stats
-
-    @property
-    def ended(self) -> bool:
-        """True at the end of a recording or simulation."""
-        return self._device.ended
-
-    def read(self, timeout_s: float | None = None) -> list[DeviceItem]:
-        """Everything decoded so far, waiting up to ``timeout_s`` for at least one item.
-
-        Returns:
-            The items; empty on timeout or at the end (see :attr:`ended`).
-
-        Raises:
-            TransportError: the link is lost for good.
-        """
-        return self._call(self._device.read(timeout_s))
-
-    def __iter__(self) -> Iterator[DeviceItem]:
-        while True:
-            items = self.read(None)
-            if not items:
-                return
-            yield from items
-
-    def start(self) -> None:
-        """See :meth:`Device.start`."""
-        self._call(self._device.start())
-
-    def stop(self) -> None:
-        """See :meth:`Device.stop`."""
-        self._call(self._device.stop())
-
-    def zero(self) -> int:
-        """See :meth:`Device.zero`."""
-        return self._call(self._device.zero())
-
-    def tare(self, samples: int = 32) -> tuple[int, ...]:
-        """See :meth:`Device.tare`."""
-        return self._call(self._device.tare(samples))
-
-    def set_rate(self, hz: int) -> int:
-        """See :meth:`Device.set_rate`."""
-        return self._call(self._device.set_rate(hz))
-
-    def identify(self, seconds: int = 5) -> None:
-        """See :meth:`Device.identify`."""
-        self._call(self._device.identify(seconds))
-
-    def status(self) -> Status:
-        """See :meth:`Device.status`."""
-        return self._call(self._device.status())
-
-    def command(self, command: Command | int, args: bytes = b"") -> Reply:
-        """See :meth:`Device.command`."""
-        return self._call(self._device.command(command, args))
-
-    def close(self) -> None:
-        """Close the device and stop the background loop. Safe to call twice."""
-        if self._closed:
-            return
-        try:
-            self._call(self._device.close(), 10.0)
-        finally:
-            self._stop_loop()
-
-    def _stop_loop(self) -> None:
-        self._closed = True
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=5)
-        if not self._thread.is_alive():
-            self._loop.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-async def _as_coroutine(aw: Awaitable[_T]) -> _T:
-    return await aw
-
-
-def open_blocking(url: str, **options: Any) -> BlockingDevice:
-    """Open a leg press for a plain (non-async) script.
-
-    Args:
-        url: as for :func:`open_device`.
-        **options: as for :func:`open_device`, plus ``open_timeout_s``.
-
-    Returns:
-        The connected device; iterate it, or call :meth:`BlockingDevice.read`.
-
-    Raises:
-        the errors of :meth:`Device.open`.
-    """
-    return BlockingDevice(url, **options)
