@@ -40,7 +40,7 @@ _DOWN: Final = 1
 _UP: Final = 2
 # Samples examined per step: start small after a state change (the next one is often near),
 # double while nothing happens. Only the amount of work depends on it, never the result.
-_SCAN_MIN: Final = 64
+_SCAN_MIN: Final = 256
 _SCAN_MAX: Final = 8192
 _CACHE: Final = 2048  # samples of a rep's lower-back ratio computed at a time
 
@@ -113,7 +113,10 @@ class Analyzer:
         # History long enough for every look-back: the baseline window, the velocity window,
         # and the bounce window behind a bottom at most bounce_reversal_s old.
         self._w_reversal = samples(config.bounce_reversal_s)
-        self._hist_len = max(self._n_base, self._w_vel, self._w_bounce + self._w_reversal) + 2
+        self._w_trend = samples(config.tilt_warning_trend_s)
+        self._hist_len = (
+            max(self._n_base, self._w_vel, self._w_bounce + self._w_reversal, self._w_trend) + 2
+        )
         self._m_warn = samples(config.tilt_warning_min_s)
         self.cell_pitch_mm = cell_pitch_mm
         self._cell_mm = np.arange(n_cells, dtype=np.float64) * cell_pitch_mm
@@ -140,7 +143,11 @@ class Analyzer:
         self._near_top_d = 0.0
         self._near_top_seen = False
         self._lock_armed = True
+        self._set_top = np.nan  # the top of the current set (NaN: no set yet)
+        self._last_end_t = -np.inf
+        self.set_starts: list[int] = []  # index of each set's first rep (a gap > set_gap_s)
         self._rep_index = 0
+        self._rep_g0 = 0
         self._new_rep_state(0.0, 0.0)
 
     # -- public -------------------------------------------------------------------------------
@@ -196,14 +203,26 @@ class Analyzer:
     # -- per-block signals --------------------------------------------------------------------
 
     def _velocity(self) -> F64:
-        """Sled velocity (mm/s, positive = lowering) over a window ending at each sample."""
+        """Sled velocity (mm/s, positive = lowering) over a window ending at each sample.
+
+        The window never reaches back across a gap (lost packets): after one it starts at the
+        first sample after the gap, and the first sample after a gap has no velocity (0).
+        Across a gap the mean speed of a decelerating sled is far above its speed now, which
+        made ROM warnings fire early on lossy links.
+        """
         w = self._w_vel
         d, t = self._d, self._t
         v = np.zeros(d.size, np.float64)
-        if d.size > w:
-            dt = t[w:] - t[:-w]
+        if d.size > 1:
+            idx = np.arange(d.size)
+            gap = np.zeros(d.size, bool)
+            gap[1:] = np.diff(t) > 1.5 * self.period_s
+            seg = np.maximum.accumulate(np.where(gap, idx, 0))
+            j = np.maximum(idx - w, seg)
+            ok = (idx >= w) & (j < idx)
+            dt = t - t[j]
             with np.errstate(divide="ignore", invalid="ignore"):
-                v[w:] = np.where(dt > 0, (d[w:] - d[:-w]) / dt, 0.0)
+                v = np.where(ok & (dt > 0), (d - d[j]) / dt, 0.0)
         return v
 
     # Per-sample signals over the whole context, computed at most once per block (and per
@@ -216,7 +235,7 @@ class Analyzer:
             return np.full(hi - lo, np.nan)
         if self._ratio_all is None or not self._ratio_lo <= lo <= hi <= self._ratio_hi:
             # Computed ahead in windows: a rep's groups are valid from its start onward only.
-            self._ratio_lo = lo
+            self._ratio_lo = max(lo - self._w_trend, self._rep_g0 - self._base_g, 0)
             self._ratio_hi = min(self._t.size, max(hi, lo + _CACHE))
             load = self._load[self._ratio_lo : self._ratio_hi]
             lower = _row_sum(load[:, self._group]) * self._group_scale
@@ -235,6 +254,25 @@ class Analyzer:
                         rest > 0, load[:, self._next_cell] * self._front_scale / rest, np.nan
                     )
         return self._ratio_all[lo - self._ratio_lo : hi - self._ratio_lo]
+
+    def _trend(self, lo: int, hi: int) -> F64:
+        """How fast the position falls (per second, positive: falling) over the last
+        ``tilt_warning_trend_s``, for context samples lo..hi-1 (0 where that reaches back
+        before the rep)."""
+        w = self._w_trend
+        pos = self._ratio(lo, hi)
+        out = np.zeros(hi - lo)
+        first = self._ratio_lo + w  # the first sample whose look-back is in the window
+        k0 = max(lo, first)
+        if k0 < hi and self._ratio_all is not None:
+            a = self._ratio_all
+            back = a[k0 - w - self._ratio_lo : hi - w - self._ratio_lo]
+            now = a[k0 - self._ratio_lo : hi - self._ratio_lo]
+            dt = self._t[k0:hi] - self._t[k0 - w : hi - w]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[k0 - lo :] = np.where(dt > 0, (back - now) / dt, 0.0)
+        del pos
+        return np.nan_to_num(out, nan=0.0)
 
     def _front(self, lo: int, hi: int) -> F64:
         """The contact front: the first cell above the lower back, its ratio to baseline over
@@ -329,7 +367,14 @@ class Analyzer:
         d = self._d[i:stop]
         top = np.minimum(np.minimum.accumulate(d), self._top)
         start = d > top + cfg.rep_start_mm
-        lock = d < cfg.lockout_depth_mm if self._lock_armed else np.zeros(d.size, bool)
+        if self._lock_armed:
+            # Within a set only: after a long pause the next set's top is not known yet.
+            t = self._t[i:stop]
+            lock = (d < self._set_top + cfg.lockout_depth_mm) & (
+                t - self._last_end_t <= cfg.set_gap_s
+            )
+        else:
+            lock = np.zeros(d.size, bool)
         j = min(_first(start), _first(lock))
         upto = min(j + 1, d.size)  # samples consumed by this step
         near = np.flatnonzero(d[:upto] <= top[:upto] + cfg.near_top_mm)
@@ -357,18 +402,24 @@ class Analyzer:
         self._emit(
             "knee_lock",
             c,
-            f"knees locked: sled {self._d[c]:.0f} mm, past the soft-knee top "
-            f"({cfg.lockout_depth_mm:.0f} mm); keep a slight bend at the top",
+            f"knees locked: sled {self._d[c]:.0f} mm, {-cfg.lockout_depth_mm:.0f} mm or more "
+            f"past this set's top ({self._set_top:.0f} mm); keep a slight bend at the top",
+            set_top_mm=self._set_top,
             depth_mm=float(self._d[c]),
             lockout_depth_mm=cfg.lockout_depth_mm,
         )
 
     def _begin_rep(self, c: int) -> None:
+        cfg = self.config
         if self._near_top_seen:
             t_start, d_start = self._near_top_t, self._near_top_d
         else:
             t_start, d_start = float(self._t[c]), float(self._d[c])
         self._new_rep_state(t_start, d_start)
+        self._rep_g0 = self._base_g + c
+        if not np.isfinite(self._set_top) or t_start - self._last_end_t > cfg.set_gap_s:
+            self._set_top = self._top  # a new set: its own top, where its first rep began
+            self.set_starts.append(self._rep_index)
         self._state = _DOWN
         self._lock_armed = True
         # Baseline: mean load over the samples just before the rep started.
@@ -484,13 +535,18 @@ class Analyzer:
             lo_flip = runs >= self._m_off
         else:
             front = self._front(i, stop)
-            runs = _runs(
-                (ratio < cfg.liftoff_position) | (front < cfg.liftoff_front_share), self._lo_run
-            )
+            # NaN (no front cell) compares False: then the lower back decides alone.
+            confirmed = ~(front >= cfg.liftoff_front_confirm)
+            low = ((ratio < cfg.liftoff_position) & confirmed) | (front < cfg.liftoff_front_share)
+            runs = _runs(low, self._lo_run)
             lo_flip = runs >= self._m_on
         # The earlier warning: lowering, once per rep, only before any lift-off.
         if self._state == _DOWN and not self._warned and not self._lo_fired:
-            warn_runs = _runs(ratio < cfg.tilt_warning_position, self._warn_run)
+            falling = self._trend(i, stop)
+            ahead = (ratio < cfg.tilt_warning_start) & (
+                ratio - cfg.liftoff_position < falling * cfg.tilt_warning_lead_s
+            )
+            warn_runs = _runs((ratio < cfg.tilt_warning_position) | ahead, self._warn_run)
             tilt = warn_runs >= self._m_warn
         else:
             warn_runs = np.zeros(size, np.int64)
@@ -515,7 +571,7 @@ class Analyzer:
             ended = d < end_at
             phase = ended | (d > up_min + cfg.reverse_mm)
             warn = rom = never
-            lock = d < cfg.lockout_depth_mm if self._lock_armed else never
+            lock = d < self._set_top + cfg.lockout_depth_mm if self._lock_armed else never
         timeout = t - self._t_start > cfg.max_rep_s
 
         j = min(
@@ -599,6 +655,7 @@ class Analyzer:
         if lock[j]:
             self._fire_lock(c)
         if timeout[j]:
+            self._last_end_t = float(t[j])
             self._state = _TOP
             self._top = float(d[j])
             self._set_near_top(c)
@@ -637,14 +694,27 @@ class Analyzer:
     def _emit_tilt_warning(self, c: int, position: float) -> None:
         cfg = self.config
         ev = self._decision_evidence(c, position)
+        falling = float(self._trend(c, c + 1)[0])
+        to_go = position - cfg.liftoff_position
+        eta = to_go / falling if falling > 0 else float("inf")
+        if position < cfg.tilt_warning_position:
+            why = f"below the warning level of {cfg.tilt_warning_position:.0%}"
+        else:
+            why = (
+                f"falling fast enough to reach lift-off in {eta * 1000:.0f} ms (warning within "
+                f"{cfg.tilt_warning_lead_s * 1000:.0f} ms, below {cfg.tilt_warning_start:.0%})"
+            )
         self._emit(
             "tilt_warning",
             c,
             f"lower back starting to lift: its share of the pad load is {position:.0%} of the "
-            f"way from lift-off to a usual rep at this depth (warning below "
-            f"{cfg.tilt_warning_position:.0%}, lift-off below {cfg.liftoff_position:.0%}); "
-            f"stop going deeper, sled at {self._d[c]:.0f} mm",
+            f"way from lift-off ({cfg.liftoff_position:.0%}) to a usual rep at this depth, "
+            f"{why}; stop going deeper, sled at {self._d[c]:.0f} mm",
             threshold=cfg.tilt_warning_position,
+            falling_per_s=falling,
+            time_to_lift_off_s=eta,
+            lead_s=cfg.tilt_warning_lead_s,
+            start=cfg.tilt_warning_start,
             min_duration_s=cfg.tilt_warning_min_s,
             **ev,
         )
@@ -774,4 +844,5 @@ class Analyzer:
             self._out.append(rep)
             self._rep_index += 1
         self._top = d_end
+        self._last_end_t = t_end
         self._set_near_top(c)

@@ -53,6 +53,10 @@ class DetectorConfig:
         tilt_warning_position: an earlier ``tilt_warning`` (lowering only, once per rep, before
             any lift-off) when the position stays below this for ``tilt_warning_min_s``.
         tilt_warning_min_s: see above.
+        tilt_warning_start: it also fires, below this position, when the position falls fast
+            enough to reach ``liftoff_position`` within ``tilt_warning_lead_s`` ...
+        tilt_warning_lead_s: ... (reaction time plus stopping time, as for ``rom_warning``) ...
+        tilt_warning_trend_s: ... at the rate it fell over the last this long.
         reference_bin_mm: clean reps are remembered per this much sled depth.
         reference_weight: weight of the newest clean rep in each depth bin (moving average).
         liftoff_front_share: lift-off also fires when the contact front has passed the lower
@@ -62,6 +66,10 @@ class DetectorConfig:
             holds where the lower back keeps much of its load; a lift-off it confirms teaches the
             floor (the lowest lower-back share of that rep), so later lift-offs of this person
             fire on the faster lower-back path.
+        liftoff_front_confirm: the lower-back path needs the front cell to have begun to
+            unload too (its share below this): with cells about 13 mm across on a 25-50 mm
+            pitch, the lower-back cells can all read their floor while the pad still touches
+            the sacrum between and above them.
 
     Range of motion:
         rom_limit_mm: the person's limit (sled travel from the top); None disables ROM alerts.
@@ -74,8 +82,11 @@ class DetectorConfig:
         bounce_velocity_mm_s: arriving at the bottom faster than this ...
         bounce_reversal_s: ... and reversing within this time is a bounce.
         bounce_window_s: the arrival speed is measured over this window before the bottom.
-        lockout_depth_mm: the sled coming up past this depth (negative: above the zeroed top,
-            which is set with the knees soft) means the knees locked.
+        lockout_depth_mm: the sled coming up this far past the set's own top (negative: above
+            it; the top where the set's first rep started, knees soft) means the knees locked.
+            Each set has its own top: people sit a few mm differently after a rest.
+        set_gap_s: a pause at the top longer than this ends a set (the rest between sets);
+            the next rep starts a new set, with its own top.
     """
 
     rep_start_mm: float = 15.0
@@ -96,9 +107,13 @@ class DetectorConfig:
     liftoff_min_off_s: float = 0.1
     tilt_warning_position: float = 0.5
     tilt_warning_min_s: float = 0.03
+    tilt_warning_start: float = 0.9
+    tilt_warning_lead_s: float = 0.3
+    tilt_warning_trend_s: float = 0.1
     reference_bin_mm: float = 10.0
     reference_weight: float = 0.3
     liftoff_front_share: float = 0.3
+    liftoff_front_confirm: float = 0.7
     rom_limit_mm: float | None = None
     rom_warning_lead_s: float = 0.3
     rom_warning_min_mm: float = 15.0
@@ -107,6 +122,7 @@ class DetectorConfig:
     bounce_reversal_s: float = 0.15
     bounce_window_s: float = 0.1
     lockout_depth_mm: float = -5.0
+    set_gap_s: float = 8.0
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -124,11 +140,14 @@ class DetectorConfig:
             "liftoff_min_on_s",
             "liftoff_min_off_s",
             "tilt_warning_min_s",
+            "tilt_warning_lead_s",
+            "tilt_warning_trend_s",
             "baseline_s",
             "lower_back_mm",
             "reference_bin_mm",
             "rom_warning_lead_s",
             "bounce_window_s",
+            "set_gap_s",
         )
         for name in positive:
             if getattr(self, name) <= 0:
@@ -143,7 +162,12 @@ class DetectorConfig:
                 "need liftoff_position <= tilt_warning_position <= 1.5, got "
                 f"{self.liftoff_position} and {self.tilt_warning_position}"
             )
-        for name in ("contact_fraction", "min_load_fraction", "liftoff_front_share"):
+        for name in (
+            "contact_fraction",
+            "min_load_fraction",
+            "liftoff_front_share",
+            "liftoff_front_confirm",
+        ):
             if not 0 <= getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be in 0..1, got {getattr(self, name)}")
         if not 0 < self.reference_weight <= 1:

@@ -151,7 +151,10 @@ def test_tilt_warning_comes_before_the_lift_off() -> None:
     (lift,) = events(out, "lift_off")
     assert warn.rep == lift.rep == 1
     assert warn.t_s < lift.t_s
-    assert warn.evidence["position"] < warn.evidence["threshold"]
+    ev = warn.evidence
+    assert ev["position"] < ev["threshold"] or (
+        ev["position"] < ev["start"] and ev["time_to_lift_off_s"] < ev["lead_s"]
+    )
     assert "lower back" in warn.message
 
 
@@ -197,11 +200,28 @@ def test_form_checks() -> None:
     _, out = run(block)
     assert [e.rep for e in events(out, "fast_lowering")] == [0]
     assert [e.rep for e in events(out, "bounce")] == [0]
+    # After the first rep, the knees straighten at the top: the sled 12 mm past the set's top.
+    after = (block.depth_mm < 1) & (block.t_s > 4.5)
     locked = type(block)(
-        block.t_s, np.where(block.depth_mm < 1, -12.0, block.depth_mm), block.load, block.valid
+        block.t_s, np.where(after, -12.0, block.depth_mm), block.load, block.valid
     )
     _, out = run(locked)
     assert events(out, "knee_lock")
+    assert events(out, "knee_lock")[0].evidence["set_top_mm"] == pytest.approx(0.0, abs=1.0)
+
+
+def test_knee_lock_is_judged_against_each_sets_own_top() -> None:
+    # Two sets, the second one sitting 6 mm higher (its top at -6 mm): no knee lock.
+    first, _ = stream([SynthRep(300), SynthRep(300)])
+    second, _ = stream([SynthRep(300), SynthRep(300)])
+    gap = 20.0
+    t = np.concatenate([first.t_s, second.t_s + first.t_s[-1] + gap])
+    d = np.concatenate([first.depth_mm, second.depth_mm - 6.0])
+    load = np.concatenate([first.load, second.load])
+    block = type(first)(t, d, load, np.ones(t.size, bool))
+    a, out = run(block)
+    assert not events(out, "knee_lock")
+    assert a.set_starts == [0, 2]
 
 
 @settings(max_examples=40, deadline=None)
