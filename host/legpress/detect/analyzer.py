@@ -92,9 +92,12 @@ class Analyzer:
         period_s: float,
         n_cells: int,
         cell_pitch_mm: float = 40.0,
+        trace: bool = False,
     ) -> None:
         if not period_s > 0:
             raise ValueError("period_s must be positive")
+        # What the lift-off rule decided on, sample by sample (see :meth:`decision_trace`).
+        self._trace: list[tuple[int, F64, F64]] | None = [] if trace else None
         self.config = config
         self.period_s = period_s
         self.n_cells = n_cells
@@ -161,6 +164,25 @@ class Analyzer:
     def rep_count(self) -> int:
         """Reps completed so far."""
         return len(self.reps)
+
+    def decision_trace(self, n_samples: int) -> tuple[F64, F64]:
+        """The lift-off rule's two signals at every sample so far, for reports that must show
+        exactly what the detector decided on: the lower-back position and the front share
+        (NaN where no rep was being judged). Only with ``trace=True``.
+
+        Args:
+            n_samples: the number of samples fed (the length of the arrays).
+        """
+        if self._trace is None:
+            raise ValueError("this analyzer was made without trace=True")
+        position = np.full(n_samples, np.nan)
+        front = np.full(n_samples, np.nan)
+        for g, pos, fr in self._trace:
+            end = min(g + pos.size, n_samples)
+            if end > g >= 0:
+                position[g:end] = pos[: end - g]
+                front[g:end] = fr[: end - g]
+        return position, front
 
     def set_limit(self, rom_limit_mm: float | None) -> None:
         """Change the ROM limit; takes effect from the next sample."""
@@ -481,7 +503,9 @@ class Analyzer:
                 gb = float(base[low].sum())
                 ub = float(base[upper].sum())
                 self._group_scale = ub / gb
-                if upper.size >= 2:
+                # The front cell is the one right above the lower back: a cell further up
+                # (the one between is dead) lies under the lordosis and does not empty.
+                if upper.size >= 2 and int(upper[0]) == int(low[-1]) + 1:
                     self._next_cell = int(upper[0])
                     self._rest = upper[1:].astype(np.intp)
                     self._front_scale = float(base[self._rest].sum()) / float(base[upper[0]])
@@ -587,6 +611,9 @@ class Analyzer:
 
         # Carry what the consumed samples tell us.
         self._lo_run = int(runs[upto - 1])
+        if self._trace is not None and self._group is not None:
+            g = self._base_g + i
+            self._trace.append((g, ratio[:upto].copy(), self._front(i, i + upto).copy()))
         self._warn_run = int(warn_runs[upto - 1])
         if self._group is not None:
             part = ratio[:upto]

@@ -101,14 +101,14 @@ class DetectorConfig:
     contact_fraction: float = 0.15
     min_load_fraction: float = 0.1
     lower_back_mm: float = 120.0
-    liftoff_position: float = 0.15
+    liftoff_position: float = 0.1
     liftoff_min_on_s: float = 0.05
     liftoff_recover_position: float = 0.5
     liftoff_min_off_s: float = 0.1
     tilt_warning_position: float = 0.5
     tilt_warning_min_s: float = 0.03
     tilt_warning_start: float = 0.9
-    tilt_warning_lead_s: float = 0.3
+    tilt_warning_lead_s: float = 0.5
     tilt_warning_trend_s: float = 0.1
     reference_bin_mm: float = 10.0
     reference_weight: float = 0.3

@@ -256,8 +256,23 @@ def test_config_rejects_nonsense() -> None:
     with pytest.raises(ConfigError, match="liftoff_position"):
         DetectorConfig(liftoff_position=0.8, liftoff_recover_position=0.5)
     with pytest.raises(ConfigError, match="tilt_warning_position"):
-        DetectorConfig(tilt_warning_position=0.1)
+        DetectorConfig(tilt_warning_position=0.05)
     with pytest.raises(ConfigError, match="rom_limit_mm"):
         DetectorConfig(rom_limit_mm=-3)
     with pytest.raises(ConfigError, match="finite"):
         DetectorConfig(reverse_mm=float("nan"))
+
+
+def test_decision_trace_is_what_the_rule_fired_on() -> None:
+    block, _ = stream([SynthRep(300), SynthRep(300, lift_off_at_mm=260)], seed=6)
+    a = Analyzer(DetectorConfig(), 1 / FS_HZ, block.n_cells, trace=True)
+    for part in chunks(block, [37, 5, 120]):
+        a.update(part)
+    position, front = a.decision_trace(len(block))
+    (lift,) = [e for e in a.events if e.type == "lift_off"]
+    i = int(np.searchsorted(block.t_s, lift.t_s))
+    assert position[i] == pytest.approx(lift.evidence["position"])
+    assert front[i] == pytest.approx(lift.evidence["front_share"])
+    assert np.isnan(position[:50]).all()  # before the first rep: nothing judged
+    with pytest.raises(ValueError):
+        Analyzer(DetectorConfig(), 1 / FS_HZ, block.n_cells).decision_trace(10)
