@@ -10,9 +10,9 @@ stalled link overflows the ring and the firmware's own DROPPED logic runs.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from typing import Final
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -20,27 +20,20 @@ import numpy.typing as npt
 from legpress.sim.params import LinkParams
 from legpress_fw import VERSION as FW_VERSION
 from legpress_fw.compat import TICKS_PERIOD_LOG2
+from legpress_fw.device import LINK_BLE
+from legpress_fw.device import Device as FirmwareDevice
 from legpress_fw.pad import DirectPad
 from legpress_fw.position import EncoderPosition
 from legpress_fw.protocol import (
     HEADER_SIZE,
     DeviceClock,
-    batch_samples,
     compact_into,
     compact_record_size,
     info_size,
     pack_info,
 )
-from legpress_fw.ring import PacketRing
-from legpress_fw.sampler import Sampler
-
-try:  # the firmware's ring geometry (legpress_fw.device), when that module is present
-    from legpress_fw.device import SLOT_SIZE
-except ImportError:  # pragma: no cover - older firmware trees
-    SLOT_SIZE = 244
 
 TICKS_MASK: Final = (1 << 30) - 1
-ATT_OVERHEAD: Final = 3
 POSITION_PCNT: Final = 1
 ADC1_PINS: Final = (36, 37, 38, 39, 32, 33, 34, 35)  # classic ESP32 ADC1 channels 0-7
 
@@ -92,9 +85,10 @@ class SimEncoder:
         return now
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class InfoFields:
-    """The DEVICE_INFO fields, as the attributes ``legpress_fw.protocol.pack_info`` reads."""
+    """The DEVICE_INFO fields, as the attributes ``legpress_fw.protocol.pack_info`` reads (the
+    firmware's ``Device`` keeps ``period_us``, ``batch_samples`` and ``mtu`` up to date)."""
 
     fw_version: tuple[int, int, int]
     period_us: int
@@ -113,23 +107,82 @@ class InfoFields:
     name: bytes
 
 
+class _FirmwareConfig:
+    """The one configuration value the firmware's ``Device`` reads."""
+
+    __slots__ = ("rate_hz",)
+
+    def __init__(self, rate_hz: int) -> None:
+        self.rate_hz = rate_hz
+
+
+class _Unwired:
+    """A pad and an encoder that are never read (for planning a batch only)."""
+
+    def __init__(self, n_cells: int) -> None:
+        self.n_cells = n_cells
+
+
+def streaming_device(
+    info: InfoFields,
+    rate_hz: int,
+    pad: Any,
+    position: Any,
+    ticks_us: Callable[[], int],
+    ring_slots: int = 2,
+) -> Any:
+    """The firmware's own ``legpress_fw.device.Device`` on simulated hardware, connected over
+    BLE at ``info.mtu`` and streaming there, as after a host's ``START``.
+
+    Its sampler, ring and batch plan are the device's; ``info`` is updated as the device does
+    (batch size, MTU). ``device.compact`` says whether the BLE link re-encodes each packet as
+    ``SAMPLES_COMPACT``; ``device.mtu_too_small`` that not even that fits.
+    """
+    mtu = info.mtu
+    dev = FirmwareDevice(
+        _FirmwareConfig(rate_hz), info, pad, position, ticks_us, ring_slots=ring_slots
+    )
+    dev.on_ble_connect()
+    dev.on_ble_mtu(mtu)
+    dev.start(LINK_BLE)
+    return dev
+
+
 def plan_batch(rate_hz: int, mtu: int, n_cells: int) -> tuple[int, bool]:
-    """Records per packet and whether they go as SAMPLES_COMPACT, as the firmware plans them
-    (``legpress_fw.device.Device._plan``): as many SAMPLES records as fit in a notification,
-    else one compact record per packet.
+    """Records per packet and whether they go as SAMPLES_COMPACT, as the firmware's ``Device``
+    plans them for a BLE link with this MTU.
 
     Raises:
         ValueError: not even one compact record fits (the device's MTU_TOO_SMALL fault).
     """
-    payload = min(mtu - ATT_OVERHEAD, SLOT_SIZE)
-    n = int(batch_samples(rate_hz, payload, n_cells))
-    if n:
-        return n, False
-    if HEADER_SIZE + compact_record_size(n_cells) <= payload:
-        return 1, True
-    raise ValueError(
-        f"mtu {mtu} cannot carry one sample record of {n_cells} cells (the device would raise "
-        "MTU_TOO_SMALL and not stream)"
+    info = _blank_info(1_000_000 // rate_hz, n_cells, mtu)
+    unwired = _Unwired(n_cells)
+    dev = streaming_device(info, rate_hz, unwired, unwired, lambda: 0)
+    if dev.mtu_too_small:
+        raise ValueError(
+            f"mtu {mtu} cannot carry one sample record of {n_cells} cells (the device would "
+            "raise MTU_TOO_SMALL and not stream)"
+        )
+    return int(info.batch_samples), bool(dev.compact)
+
+
+def _blank_info(period_us: int, n_cells: int, mtu: int) -> InfoFields:
+    return InfoFields(
+        fw_version=(int(FW_VERSION[0]), int(FW_VERSION[1]), int(FW_VERSION[2])),
+        period_us=period_us,
+        n_cells=n_cells,
+        tick_period_log2=int(TICKS_PERIOD_LOG2),
+        encoder_counts_per_m=0,
+        position_sensor=POSITION_PCNT,
+        adc_bits=12,
+        cell_pitch_mm=0,
+        oversample=1,
+        batch_samples=1,
+        mtu=mtu,
+        device_id=bytes(6),
+        cell_channel=tuple(range(n_cells)),
+        tare=(0,) * n_cells,
+        name=b"",
     )
 
 
@@ -260,14 +313,17 @@ def run_firmware(
     clock = SimClock(start_ticks)
     pad = DirectPad([SimADC(clock, c) for c in codes])
     position = EncoderPosition(SimEncoder(clock, enc_counts))
-    ring = PacketRing(max(2, link.ring_slots), SLOT_SIZE)
-    dclock = DeviceClock(clock.ticks_us)
-    sampler = Sampler(
-        pad, position, clock.ticks_us, dclock, ring, info.period_us, info.batch_samples
+    device = streaming_device(
+        replace(info),
+        round(1e6 / info.period_us),
+        pad,
+        position,
+        clock.ticks_us,
+        max(2, link.ring_slots),
     )
-    sampler.start(start_ticks & TICKS_MASK)
-    rate_hz = round(1e6 / info.period_us)
-    compact = plan_batch(rate_hz, info.mtu, info.n_cells)[1]
+    ring = device.ring
+    sampler = device.sampler
+    compact = bool(device.compact)
     compact_buf = bytearray(HEADER_SIZE + compact_record_size(info.n_cells))
     ce_us = max(1, round(link.conn_interval_ms * 1000))
     per_event = max(1, link.packets_per_event)
@@ -304,7 +360,7 @@ def run_firmware(
         clock.index = m
         clock.ticks = (start_ticks + t_us) & TICKS_MASK
         poll()
-    sampler.stop()
+    device.stop(LINK_BLE)
     guard = 0
     while ring.pending() and guard < 1_000_000:
         yield from service(next_ce)

@@ -7,21 +7,24 @@ check every decoded sample. The Bumble peripheral and the serial pty fake both w
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
 
+from legpress.errors import ProtocolError
 from legpress.protocol.messages import (
     CommandMessage,
     DeviceInfo,
     Log,
-    Reply,
     SamplesMessage,
     Status,
 )
-from legpress.protocol.spec import Command, Fault, Flag, Result
+from legpress.protocol.spec import Fault, Flag
+from legpress.sim.device import TICKS_MASK, plan_batch
+from legpress_fw.control import CommandHandler
+from legpress_fw.device import LINK_BLE
+from legpress_fw.protocol import R_OK, DeviceClock
 
 NAME = "LegPress-0001"
 INFO = DeviceInfo(
@@ -90,59 +93,76 @@ class FakeLegPress:
     zero_reply: int | None = None
     _restart: bool = True
 
+    def __post_init__(self) -> None:
+        self.clock = DeviceClock(lambda: self.t_us & TICKS_MASK)
+        self.bad_commands = 0
+        self._handler = CommandHandler(self)
+
     # -- commands ---------------------------------------------------------------------------
 
     def handle(self, data: bytes) -> bytes | None:
         """The REPLY to one COMMAND message (None when told to stay silent)."""
         try:
-            cmd = CommandMessage.from_bytes(data)
-        except Exception:
-            return self._reply(0, 0, Result.BAD_LENGTH)
-        self.commands.append(cmd)
-        if cmd.command in self.silent:
-            return None
-        code, args, seq = cmd.command, cmd.args, cmd.seq
-        if code == Command.START:
-            if not self.streaming:
-                self._restart = True
-            self.streaming = True
-            return self._reply(seq, code, Result.OK)
-        if code == Command.STOP:
-            self.streaming = False
-            return self._reply(seq, code, Result.OK)
-        if code == Command.ZERO:
-            before = position_value(self.index)
-            self.zero_reply = before
-            return self._reply(seq, code, Result.OK, struct.pack("<i", before))
-        if code == Command.TARE:
-            if len(args) != 1:
-                return self._reply(seq, code, Result.BAD_LENGTH)
-            tare = tuple(100 + c for c in range(self.info.n_cells))
-            self.info = replace(self.info, tare=tare)
-            return self._reply(seq, code, Result.OK, struct.pack(f"<{len(tare)}H", *tare))
-        if code == Command.SET_RATE:
-            if len(args) != 2:
-                return self._reply(seq, code, Result.BAD_LENGTH)
-            (hz,) = struct.unpack("<H", args)
-            if not 50 <= hz <= 400:
-                return self._reply(seq, code, Result.BAD_ARGUMENT)
-            period = 1_000_000 // hz
-            self.info = replace(self.info, period_us=period)
-            self._restart = True
-            return self._reply(seq, code, Result.OK, struct.pack("<I", period))
-        if code == Command.IDENTIFY:
-            if len(args) != 1 or not 1 <= args[0] <= 60:
-                return self._reply(seq, code, Result.BAD_ARGUMENT)
-            return self._reply(seq, code, Result.OK)
-        if code == Command.GET_STATUS:
-            return self._reply(seq, code, Result.OK, self.status().body())
-        if code == Command.GET_INFO:
-            return self._reply(seq, code, Result.OK, self.info.body())
-        return self._reply(seq, code, Result.UNKNOWN_COMMAND)
+            cmd: CommandMessage | None = CommandMessage.from_bytes(data)
+        except ProtocolError:
+            cmd = None
+        if cmd is not None:
+            self.commands.append(cmd)
+            if cmd.command in self.silent:
+                return None
+        n = self._handler.handle(data, len(data), LINK_BLE)
+        return bytes(self._handler.reply[:n]) if n else None
 
-    def _reply(self, request_seq: int, code: int, result: Result, payload: bytes = b"") -> bytes:
+    # The actions legpress_fw.control.CommandHandler calls (see its header comment).
+
+    def start(self, _link: int) -> int:
+        if not self.streaming:
+            self._restart = True
+        self.streaming = True
+        return R_OK
+
+    def stop(self, _link: int) -> int:
+        self.streaming = False
+        return R_OK
+
+    def zero(self) -> int:
+        self.zero_reply = position_value(self.index)
+        return self.zero_reply
+
+    def tare(self, _samples: int) -> int:
+        self.info = replace(self.info, tare=tuple(100 + c for c in range(self.info.n_cells)))
+        return R_OK
+
+    def set_rate(self, rate_hz: int) -> int:
+        self.info = replace(self.info, period_us=1_000_000 // rate_hz)
+        self._restart = True
+        return self.info.period_us
+
+    def identify(self, _seconds: int) -> None:
+        return None
+
+    def beep(self, _pattern: int) -> None:
+        return None
+
+    def set_limit(self, _limit: int, _rearm: int, _pattern: int) -> None:
+        return None
+
+    def request(self, _command: int, _link: int) -> int:
+        return R_OK
+
+    def next_seq(self) -> int:
         self.other_seq = (self.other_seq + 1) & 0xFFFF
-        return Reply(request_seq, code, int(result), payload, self.other_seq).to_bytes()
+        return self.other_seq
+
+    def pack_status_body(self, buf: bytearray, offset: int) -> int:
+        body = self.status().body()
+        buf[offset : offset + len(body)] = body
+        return offset + len(body)
+
+    def pack_info_body(self, buf: bytearray, offset: int) -> int:
+        body = self.info.body()
+        buf[offset : offset + len(body)] = body
+        return offset + len(body)
 
     # -- messages ---------------------------------------------------------------------------
 
@@ -159,19 +179,16 @@ class FakeLegPress:
 
     def status_message(self) -> bytes:
         """A STATUS message."""
-        self.other_seq = (self.other_seq + 1) & 0xFFFF
-        return self.status().to_bytes(self.other_seq, self.t_us)
+        return self.status().to_bytes(self.next_seq(), self.t_us)
 
     def info_message(self, mtu: int = 0, batch: int | None = None) -> bytes:
         """A DEVICE_INFO message for a link with this MTU."""
-        self.other_seq = (self.other_seq + 1) & 0xFFFF
         info = replace(self.info, mtu=mtu, batch_samples=batch or self.info.batch_samples)
-        return info.to_bytes(self.other_seq, self.t_us)
+        return info.to_bytes(self.next_seq(), self.t_us)
 
     def log_message(self, text: str) -> bytes:
         """A LOG message."""
-        self.other_seq = (self.other_seq + 1) & 0xFFFF
-        return Log(text, self.other_seq, self.t_us).to_bytes()
+        return Log(text, self.next_seq(), self.t_us).to_bytes()
 
     def samples(self, n: int, compact: bool = False, flags: int = 0) -> bytes:
         """The next sample packet of ``n`` samples."""
@@ -192,15 +209,7 @@ class FakeLegPress:
         self.seq = (self.seq + packets) & 0xFFFF
         self.t_us += packets * n * self.info.period_us
 
-    @staticmethod
-    def compact_needed(mtu: int, n_cells: int) -> bool:
-        """True when one SAMPLES record does not fit in MTU − 3."""
-        return mtu - 3 < 9 + 2 * n_cells + 4
-
-    @staticmethod
-    def batch_for(mtu: int, n_cells: int, rate_hz: float) -> int:
-        """Records per packet for this MTU, as the firmware picks it."""
-        if FakeLegPress.compact_needed(mtu, n_cells):
-            return max(1, (mtu - 3 - 9) // (n_cells + 2))
-        per_rate = -(-int(rate_hz) // 25)
-        return max(1, min(per_rate, (mtu - 3 - 9) // (2 * n_cells + 4)))
+    def plan(self, mtu: int) -> tuple[int, bool]:
+        """Records per packet on a BLE link with this MTU, and whether they go compact, as the
+        firmware's ``Device`` plans them."""
+        return plan_batch(round(self.info.rate_hz), mtu, self.info.n_cells)

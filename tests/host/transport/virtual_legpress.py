@@ -4,9 +4,9 @@ Service ``6c700001-…`` with the stream (notify), info (read), status (read, no
 (write, notify) characteristics. Commands written to control are answered by
 :class:`~tests.host.transport.fake_device.FakeLegPress` (or a stand-in); while streaming, sample
 packets are notified on the stream characteristic, ``SAMPLES`` or, when the link's MTU is too
-small, ``SAMPLES_COMPACT``, batched for the MTU as the firmware does. Packets can also come from
-a list (e.g. the simulator's). Tests drop packets (sequence gaps) and disconnect from the
-peripheral side.
+small, ``SAMPLES_COMPACT``, batched for the MTU by the firmware's own plan. Packets can also
+come from a list (e.g. the simulator's). Tests drop packets (sequence gaps) and disconnect from
+the peripheral side.
 """
 
 from __future__ import annotations
@@ -151,11 +151,7 @@ class VirtualLegPress:
         return self._last_mtu
 
     def _batch(self) -> tuple[int, bool]:
-        k = self.fake.info.n_cells
-        mtu = self._mtu()
-        return FakeLegPress.batch_for(mtu, k, self.fake.info.rate_hz), (
-            FakeLegPress.compact_needed(mtu, k)
-        )
+        return self.fake.plan(self._mtu())
 
     def _read_info(self, _connection: Connection) -> bytes:
         n, _ = self._batch()
