@@ -25,6 +25,7 @@ from . import VERSION
 from .compat import const, ticks_add, ticks_diff, ticks_ms, ticks_us
 from .device import Status  # noqa: F401  (protocol.py refers to app.Status)
 from .protocol import (
+    CMD_FORGET_BONDS,
     CMD_REBOOT,
     CMD_REPL,
     FAULT_CELL,
@@ -441,8 +442,14 @@ class App:
         dev.pending = 0
         if command == CMD_REPL:
             self.board.request_repl()  # main.py then leaves the REPL alone after the reset
-        if command in (CMD_REBOOT, CMD_REPL):
-            self.board.reset()
+        if command == CMD_FORGET_BONDS and self.radio is not None:
+            try:
+                self.radio.forget_bonds()
+                self.log("forgot every Bluetooth bond; resetting")
+            except OSError as e:
+                self.log("could not forget the bonds: %s" % e)
+        if command in (CMD_REBOOT, CMD_REPL, CMD_FORGET_BONDS):
+            self.board.reset()  # also drops a host still on a link keyed by a forgotten bond
 
 
 # --- entry point (device) ----------------------------------------------------------------
@@ -522,15 +529,20 @@ def build(cfg, config_ok, board, chip):
     radio = None
     mac = board.unique_id()
     try:
-        import bluetooth
+        from . import radio as radio_mod
 
-        from .radio import BLERadio, mac_of
-
-        ble = bluetooth.BLE()
-        ble.active(True)
-        mac = mac_of(ble)
+        ble = radio_mod.start()
+        mac = radio_mod.mac_of(ble)
         name = cfg.name or default_name(mac)
-        radio = BLERadio(ble, name, secure=cfg.secure)
+        radio = radio_mod.BLERadio(
+            ble,
+            name,
+            security=radio_mod.SECURITY_LEVELS[cfg.security],
+            passkey=cfg.passkey_code,
+            model="legpress %s" % chip,
+            firmware="%d.%d.%d" % VERSION,
+            serial="".join("%02X" % b for b in mac),
+        )
     except Exception as e:  # run on serial without the radio rather than not at all
         name = cfg.name or default_name(mac)
         print("legpress: Bluetooth failed to start (%s); serial only" % e)

@@ -30,11 +30,6 @@ from .protocol import (
     pack_status_body,
 )
 
-# Subscription bits (CCCD-style), one per notifying characteristic; radio.py keeps them.
-SUB_STREAM = const(1)
-SUB_STATUS = const(2)
-SUB_CONTROL = const(4)
-
 _ENOMEM = const(12)
 _COUNTER_MASK = const(0x3FFFFFFF)
 
@@ -54,6 +49,7 @@ class BLELink:
         self._seen_mtu = 0
         self._seen_unsubscribes = 0
         self._seen_events = 0
+        self._seen_refused = 0
         self.send_errors = 0  # notifications refused for a reason other than ENOMEM
         self.last_errno = 0
 
@@ -86,6 +82,12 @@ class BLELink:
         if radio.unsubscribes != self._seen_unsubscribes:
             self._seen_unsubscribes = radio.unsubscribes
             dev.on_ble_unsubscribe()
+        if radio.refused != self._seen_refused:
+            # Commands over a link not secure enough (or beyond the queue) count as bad.
+            dev.bad_commands = (dev.bad_commands + radio.refused - self._seen_refused) & (
+                _COUNTER_MASK
+            )
+            self._seen_refused = radio.refused
         cmd = radio.take_command()
         while cmd is not None:
             self._command(cmd)
@@ -122,7 +124,7 @@ class BLELink:
             and msg[1] == T_COMMAND
             and msg[HEADER_SIZE] == CMD_START
         ):
-            radio.assume_subscribed(SUB_STREAM)  # NimBLE hides the CCCD write; see radio.py
+            radio.stream_requested()  # NimBLE hides the CCCD write; see radio.py
         handler = self.handler
         length = handler.handle(msg, n, LINK_BLE)
         if length:

@@ -12,15 +12,21 @@
 #   identify(seconds)
 #   beep(pattern)                -> plays a buzzer pattern (u16, 100 ms a bit; 0: silence)
 #   set_limit(limit, rearm, pattern) -> the device beeps by itself when the sled passes limit
-#   request(command)             -> result code; REBOOT and REPL happen after the reply is sent
+#   request(command)             -> result code; REBOOT, REPL and FORGET_BONDS happen after the
+#                                   reply is sent
+#
+# REPL and FORGET_BONDS work on USB serial only (NOT_PERMITTED over BLE): REPL would leave BLE
+# dead until someone presses reset, and forgetting the bonds is for whoever holds the board.
 #   pack_status_body(buf, off) / pack_info_body(buf, off) -> end offset
 #   next_seq(), clock, info, bad_commands (a counter the handler adds to)
 
 import struct
 
 from .compat import const
+from .device import LINK_BLE
 from .protocol import (
     CMD_BEEP,
+    CMD_FORGET_BONDS,
     CMD_GET_INFO,
     CMD_GET_STATUS,
     CMD_IDENTIFY,
@@ -40,6 +46,7 @@ from .protocol import (
     R_BAD_TYPE,
     R_BAD_VERSION,
     R_INTERNAL,
+    R_NOT_PERMITTED,
     R_OK,
     R_UNKNOWN_COMMAND,
     REPLY_HEADER_SIZE,
@@ -49,7 +56,7 @@ from .protocol import (
 )
 
 # Argument bytes per command code (index); 0xFF marks a code that is not a command.
-_ARG_LEN = b"\xff\x00\x00\x00\x01\x02\x01\x00\x00\x00\x00\x02\x08"
+_ARG_LEN = b"\xff\x00\x00\x00\x01\x02\x01\x00\x00\x00\x00\x02\x08\x00"
 # The largest reply: DEVICE_INFO body with 16 cells and a 29-byte name.
 REPLY_MAX = REPLY_HEADER_SIZE + INFO_FIXED_SIZE + 3 * 16 + 1 + NAME_MAX
 _TARE_DEFAULT = const(32)
@@ -154,7 +161,9 @@ class CommandHandler:
             o = dev.pack_status_body(buf, o)
         elif command == CMD_GET_INFO:
             o = dev.pack_info_body(buf, o)
-        elif command in (CMD_REBOOT, CMD_REPL):
+        elif command in (CMD_REPL, CMD_FORGET_BONDS) and link == LINK_BLE:
+            result = R_NOT_PERMITTED
+        elif command in (CMD_REBOOT, CMD_REPL, CMD_FORGET_BONDS):
             result = dev.request(command, link)
         # The header goes in last: the payload above may have failed, and then the INTERNAL
         # reply from handle() replaces everything.

@@ -1,6 +1,15 @@
 # The radio: the only module that imports `bluetooth`. A thin layer over MicroPython's
-# low-level BLE API (NimBLE on the ESP32): GATT registration, advertising, the IRQ handler,
+# low-level BLE API (NimBLE on the ESP32): starting the stack, GATT registration (the legpress
+# service and the Device Information Service), advertising, the IRQ handler, pairing,
 # notifications and bond storage. The streaming logic is in ble_link.py.
+#
+# Security ("security" in config.json): "open" takes commands from anyone; "bonded" (Just
+# Works LE Secure Connections, bonded) and "passkey" (LE Secure Connections with passkey
+# entry: the host types the 6-digit code printed on the device label, so the link is
+# authenticated against a man in the middle) take commands only over an encrypted link.
+# The GATT flags make NimBLE refuse other writes (INSUFFICIENT_AUTHENTICATION), and the IRQ
+# handler checks the link's encryption itself too, so a write can't get through a stack or
+# flag that does not enforce it; those refusals count in `refused`.
 #
 # The IRQ handler only records: it copies command writes into a small queue and bumps
 # counters (connects, disconnects, MTU exchanges) that only it writes, so the link task reads
@@ -22,7 +31,6 @@ import json
 
 import bluetooth
 
-from .ble_link import SUB_CONTROL, SUB_STATUS, SUB_STREAM
 from .compat import const
 
 _IRQ_CENTRAL_CONNECT = const(1)
@@ -32,14 +40,30 @@ _IRQ_MTU_EXCHANGED = const(21)
 _IRQ_ENCRYPTION_UPDATE = const(28)
 _IRQ_GET_SECRET = const(29)
 _IRQ_SET_SECRET = const(30)
+_IRQ_PASSKEY_ACTION = const(31)
+_PASSKEY_ACTION_DISPLAY = const(3)
 
 _FLAG_READ = const(0x0002)
 _FLAG_WRITE_NO_RESPONSE = const(0x0004)
 _FLAG_WRITE = const(0x0008)
 _FLAG_NOTIFY = const(0x0010)
 _FLAG_WRITE_ENCRYPTED = const(0x1000)
+_FLAG_WRITE_AUTHENTICATED = const(0x2000)
 
+_IO_CAPABILITY_DISPLAY_ONLY = const(0)
 _IO_CAPABILITY_NO_INPUT_OUTPUT = const(3)
+
+# Security levels (config.json "security").
+SECURITY_OPEN = const(0)
+SECURITY_BONDED = const(1)
+SECURITY_PASSKEY = const(2)
+
+SECURITY_LEVELS = {"open": SECURITY_OPEN, "bonded": SECURITY_BONDED, "passkey": SECURITY_PASSKEY}
+
+# Subscription bits (CCCD-style), one per notifying characteristic.
+SUB_STREAM = const(1)
+SUB_STATUS = const(2)
+SUB_CONTROL = const(4)
 
 _ADV_TYPE_FLAGS = const(0x01)
 _ADV_TYPE_UUID128_COMPLETE = const(0x07)
@@ -57,6 +81,13 @@ _STREAM_UUID = "6c700002-9b5e-4d3a-8f1c-2e4a6b8c0d1e"
 _INFO_UUID = "6c700003-9b5e-4d3a-8f1c-2e4a6b8c0d1e"
 _STATUS_UUID = "6c700004-9b5e-4d3a-8f1c-2e4a6b8c0d1e"
 _CONTROL_UUID = "6c700005-9b5e-4d3a-8f1c-2e4a6b8c0d1e"
+# Device Information Service: what phones, OS settings and generic BLE tools show.
+_DIS_UUID = const(0x180A)
+_MODEL_UUID = const(0x2A24)
+_SERIAL_UUID = const(0x2A25)
+_FIRMWARE_UUID = const(0x2A26)
+_MANUFACTURER_UUID = const(0x2A29)
+MANUFACTURER = "legpress (open hardware)"
 
 
 def uuid_le(text):
@@ -72,24 +103,52 @@ def mac_of(ble):
     return bytes(ble.config("mac")[1])
 
 
+def start():
+    # The BLE object with the stack running. Once per boot: on the ESP32 every active(True)
+    # restarts NimBLE (mp_bluetooth_init begins with a deinit).
+    ble = bluetooth.BLE()
+    ble.active(True)
+    return ble
+
+
 class BLERadio:
-    def __init__(self, ble, name, secure=True, secrets_path="ble_secrets.json", cccd_events=False):
+    """The GATT server on a started stack (see start()).
+
+    model, firmware and serial fill the Device Information Service; passkey (an int,
+    0-999999) is the code of SECURITY_PASSKEY.
+    """
+
+    def __init__(
+        self,
+        ble,
+        name,
+        security=SECURITY_BONDED,
+        passkey=0,
+        model="legpress",
+        firmware="",
+        serial="",
+        secrets_path="ble_secrets.json",
+        cccd_events=False,
+    ):
         self._ble = ble
         self.name = name
-        self.secure = secure
+        self.security = security
+        self._passkey = passkey
         self._cccd_events = cccd_events
         self._secrets_path = secrets_path
         self._secrets = {}
         self.secrets_dirty = False
-        if secure:
+        if security:
             self._load_secrets()
-        ble.active(True)
         ble.config(mtu=_MTU, gap_name=name)
-        if secure:
+        control_flags = _FLAG_WRITE | _FLAG_WRITE_NO_RESPONSE | _FLAG_NOTIFY
+        if security == SECURITY_PASSKEY:
+            # The device "displays" its passkey (on the label): the host enters it.
+            ble.config(bond=True, le_secure=True, mitm=True, io=_IO_CAPABILITY_DISPLAY_ONLY)
+            control_flags |= _FLAG_WRITE_ENCRYPTED | _FLAG_WRITE_AUTHENTICATED
+        elif security:
             # Just Works pairing with bonding: links are encrypted and the keys persist.
             ble.config(bond=True, le_secure=True, mitm=False, io=_IO_CAPABILITY_NO_INPUT_OUTPUT)
-        control_flags = _FLAG_WRITE | _FLAG_WRITE_NO_RESPONSE | _FLAG_NOTIFY
-        if secure:
             control_flags |= _FLAG_WRITE_ENCRYPTED
         service = (
             bluetooth.UUID(SERVICE_UUID),
@@ -100,10 +159,21 @@ class BLERadio:
                 (bluetooth.UUID(_CONTROL_UUID), control_flags),
             ),
         )
-        ble.irq(self._irq)
-        ((self.h_stream, self.h_info, self.h_status, self.h_control),) = (
-            ble.gatts_register_services((service,))
+        info = (
+            bluetooth.UUID(_DIS_UUID),
+            (
+                (bluetooth.UUID(_MANUFACTURER_UUID), _FLAG_READ),
+                (bluetooth.UUID(_MODEL_UUID), _FLAG_READ),
+                (bluetooth.UUID(_FIRMWARE_UUID), _FLAG_READ),
+                (bluetooth.UUID(_SERIAL_UUID), _FLAG_READ),
+            ),
         )
+        ble.irq(self._irq)
+        handles = ble.gatts_register_services((service, info))
+        (self.h_stream, self.h_info, self.h_status, self.h_control) = handles[0]
+        texts = (MANUFACTURER, model, firmware, serial)
+        for i in range(4):
+            ble.gatts_write(handles[1][i], texts[i].encode())
         ble.gatts_set_buffer(self.h_control, _COMMAND_MAX)
         self._adv = adv_field(_ADV_TYPE_FLAGS, bytes((_ADV_FLAGS_LE_GENERAL_NO_BREDR,)))
         self._adv += adv_field(_ADV_TYPE_UUID128_COMPLETE, uuid_le(SERVICE_UUID))
@@ -121,8 +191,8 @@ class BLERadio:
         self.events = 0  # bumped for every event the link must look at
         self.stream_subscribed = False
         self.cccd_reported = False
-        self.encrypted = False
-        self.commands_dropped = 0
+        self._secure_link = False  # encrypted enough for the security level
+        self.refused = 0  # control writes refused: link not secure enough, or queue full
         self._subs = 0
         self._queue = []
         self.on_event = None
@@ -136,7 +206,7 @@ class BLERadio:
                 self.mtu = 23
                 self._set_subs(0)
                 self.cccd_reported = False
-                self.encrypted = False
+                self._secure_link = False
                 self._queue.clear()
                 self.connects += 1
         elif event == _IRQ_CENTRAL_DISCONNECT:
@@ -150,10 +220,10 @@ class BLERadio:
             if conn_handle != self.conn_handle:
                 return None
             if handle == self.h_control:
-                if len(self._queue) < _QUEUE_MAX:
+                if (self._secure_link or not self.security) and len(self._queue) < _QUEUE_MAX:
                     self._queue.append(self._ble.gatts_read(handle))
                 else:
-                    self.commands_dropped += 1
+                    self.refused += 1
             elif handle in (self.h_stream + 1, self.h_status + 1, self.h_control + 1):
                 self._cccd_written(handle, self._ble.gatts_read(handle))
         elif event == _IRQ_MTU_EXCHANGED:
@@ -161,8 +231,15 @@ class BLERadio:
                 self.mtu = data[1]
                 self.mtu_changes += 1
         elif event == _IRQ_ENCRYPTION_UPDATE:
+            # (conn_handle, encrypted, authenticated, bonded, key_size)
             if data[0] == self.conn_handle:
-                self.encrypted = bool(data[1])
+                secure = bool(data[1]) and (self.security != SECURITY_PASSKEY or bool(data[2]))
+                self._secure_link = secure
+        elif event == _IRQ_PASSKEY_ACTION:
+            conn_handle, action, _ = data
+            if action == _PASSKEY_ACTION_DISPLAY and self.security == SECURITY_PASSKEY:
+                self._ble.gap_passkey(conn_handle, action, self._passkey)
+            return None
         elif event == _IRQ_GET_SECRET:
             return self._get_secret(data[0], data[1], data[2])
         elif event == _IRQ_SET_SECRET:
@@ -207,13 +284,14 @@ class BLERadio:
         if self.conn_handle is not None:
             self._set_subs(self._subs | bit)
 
+    def stream_requested(self):
+        # The client sent START on this connection: it subscribed to the stream first.
+        self.assume_subscribed(SUB_STREAM)
+
     # --- link operations -----------------------------------------------------------------
 
     def advertise(self):
         self._ble.gap_advertise(_ADV_INTERVAL_US, self._adv, resp_data=self._resp)
-
-    def stop_advertising(self):
-        self._ble.gap_advertise(None)
 
     def take_command(self):
         # The oldest control write (bytes), or None.
@@ -247,10 +325,6 @@ class BLERadio:
     def write_status(self, data, notify):
         # The stack notifies subscribed clients only (send_update).
         self._ble.gatts_write(self.h_status, data, notify)
-
-    def disconnect(self):
-        if self.conn_handle is not None:
-            self._ble.gap_disconnect(self.conn_handle)
 
     # --- bond storage (the format of aioble's security.py) ---------------------------------
 
@@ -286,6 +360,11 @@ class BLERadio:
                     self._secrets[sec_type, key] = binascii.a2b_base64(value.encode())
         except (OSError, ValueError, TypeError):
             self._secrets = {}
+
+    def forget_bonds(self):
+        # Every bond: the keys here and in the file. A bonded host must pair again.
+        self._secrets = {}
+        self.save_secrets()
 
     def save_secrets(self):
         self.secrets_dirty = False

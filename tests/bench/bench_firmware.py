@@ -135,7 +135,7 @@ if PATH == "ble":
     from legpress_fw.ble_link import BLELink
     from legpress_fw.radio import BLERadio
     ble = QuietBLE()
-    radio = BLERadio(ble, "LegPress-1E92", secure=False)
+    radio = BLERadio(ble, "LegPress-1E92", security=0)
     link = BLELink(radio, dev)
     a = app.App(dev, Board(), link, radio)
     link.start()

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 import numpy as np
+import pytest
 
 import legpress
 from legpress import Connected, GapEvent, SampleBlock
+from legpress.errors import LegPressError
 from legpress.protocol.spec import Flag
 from tests.e2e import sensors
 from tests.e2e.firmware_stack import BOARD_ADDRESS, BOARD_NAME, FirmwareBoard
@@ -39,6 +44,13 @@ def check_samples(block: SampleBlock, first: int = 0, period_s: float = 0.01) ->
     return k
 
 
+async def until(condition: Callable[[], object], timeout_s: float = 5.0) -> None:
+    """Wait until ``condition()`` holds."""
+    async with asyncio.timeout(timeout_s):
+        while not condition():
+            await asyncio.sleep(0.05)
+
+
 async def test_scan_by_name_connect_and_stream_at_mtu_247(
     air: VirtualAir, board: FirmwareBoard
 ) -> None:
@@ -50,3 +62,29 @@ async def test_scan_by_name_connect_and_stream_at_mtu_247(
     assert not any(isinstance(e, GapEvent) for e in events)
     check_samples(block)  # from the first, none lost
     assert dev.describe() == f"{BOARD_NAME} ({BOARD_ADDRESS})"
+
+
+@pytest.mark.board_config({"security": "bonded"})
+async def test_unpaired_commands_are_refused_with_a_clear_message(
+    air: VirtualAir, board: FirmwareBoard
+) -> None:
+    with pytest.raises(LegPressError) as info:
+        async with legpress.open_device(f"ble:{BOARD_NAME}", ble_backend=air.backend()) as dev:
+            await take(dev, 10, timeout_s=5)
+    assert "accepts commands only over a paired link" in str(info.value), board.log()
+    assert "?pair=1" in str(info.value)
+
+
+@pytest.mark.board_config({"security": "bonded"})
+async def test_pairing_bonds_and_the_bond_survives_a_firmware_restart(
+    air: VirtualAir, board: FirmwareBoard
+) -> None:
+    async with legpress.open_device(f"ble:{BOARD_NAME}?pair=1", ble_backend=air.backend()) as dev:
+        block, _ = await take(dev, 40)
+        check_samples(block)
+    await until(board.secrets.exists)  # the keys NimBLE handed over, saved once a second
+    await board.reboot()
+    # No pairing this time: the host encrypts with the stored keys and NimBLE accepts them.
+    async with legpress.open_device(f"ble:{BOARD_NAME}", ble_backend=air.backend()) as dev:
+        block, _ = await take(dev, 40)
+        check_samples(block)  # a new boot: sample numbers start again

@@ -187,12 +187,18 @@ def ble_enomem(failures, ring_slots=48, samples=200, recover=True):
 
 
 def ble_info_and_security():
-    rig = BLERig(8, 100, secure=True)
+    rig = BLERig(8, 100, security="bonded")
     defn = rig.ble.services[0][1]
     out = {"control_flags": defn[3][1], "stream_flags": defn[0][1], "info_flags": defn[1][1]}
     out["info_boot"] = rig.info()
     rig.connect(247)
     out["info_mtu"] = rig.info()
+    # The fake stack delivers writes over an unencrypted link: the firmware refuses them itself.
+    rig.write(protocol.CMD_SET_RATE, struct.pack("<H", 200))
+    out["unencrypted_replies"] = len(rig.replies())
+    out["unencrypted_bad_commands"] = rig.dev.bad_commands
+    out["unencrypted_period_us"] = rig.info()["period_us"]
+    rig.ble.inject(28, (0, 1, 0, 1, 16))  # _IRQ_ENCRYPTION_UPDATE: encrypted, bonded
     rig.write(protocol.CMD_SET_RATE, struct.pack("<H", 200))
     out["info_rate"] = rig.info()
     out["replies"] = [r["result"] for r in rig.replies()]
@@ -203,9 +209,36 @@ def ble_info_and_security():
     out["set_secret"] = ok
     out["dirty"] = radio.secrets_dirty
     radio.save_secrets()
-    rig2 = BLERig(8, 100, secure=True)
+    rig2 = BLERig(8, 100, security="bonded")
     out["get_secret"] = bytes(rig2.ble.inject(29, (1, 0, memoryview(b"peer-addr")))).decode()
     out["get_by_index"] = bytes(rig2.ble.inject(29, (1, 0, None))).decode()
     out["get_missing"] = rig2.ble.inject(29, (2, 0, None))
     os.remove("/tmp/legpress-test-secrets.json")
+    return out
+
+
+def ble_security_levels():
+    # Passkey: authenticated pairing only; the device answers NimBLE's display request with
+    # the code from config.json. REPL and FORGET_BONDS are refused over BLE in every mode.
+    out = {}
+    rig = BLERig(8, 100, security="passkey", passkey=402913)
+    ble = rig.ble
+    out["control_flags"] = ble.services[0][1][3][1]
+    dis_uuid, dis_chars = ble.services[1]
+    out["dis"] = [repr(dis_uuid)] + [repr(u) for u, _flags in dis_chars]
+    dis_handles = sorted(ble.values)[-4:]  # the last service registered
+    out["dis_values"] = [bytes(ble.values[h]).decode() for h in dis_handles]
+    rig.connect(247)
+    out["passkey_answer"] = ble.inject(31, (0, 3, 0))  # _IRQ_PASSKEY_ACTION, display
+    out["passkeys"] = [list(p) for p in ble.passkeys]
+    ble.inject(28, (0, 1, 0, 1, 16))  # encrypted but not authenticated (Just Works)
+    rig.write(protocol.CMD_IDENTIFY, b"\x02")
+    out["just_works_replies"] = len(rig.replies())
+    ble.inject(28, (0, 1, 1, 1, 16))  # encrypted and authenticated (passkey entry)
+    rig.write(protocol.CMD_IDENTIFY, b"\x02")
+    rig.write(protocol.CMD_REPL)
+    rig.write(protocol.CMD_FORGET_BONDS)
+    out["replies"] = [[r["command"], r["result"]] for r in rig.replies()]
+    out["pending"] = rig.dev.pending
+    out["bad_commands"] = rig.dev.bad_commands
     return out

@@ -76,7 +76,7 @@ def random_commands(seed=12345, n=10000):
     rng = Rng(seed)
     dev, _adcs, enc, clock = make_device(8, 100, 5)
     h = CommandHandler(dev)
-    results = [0] * 8
+    results = [0] * (protocol.R_NOT_PERMITTED + 1)
     bad_replies = 0
     escaped = 0
     first_escape = None
@@ -105,7 +105,7 @@ def random_commands(seed=12345, n=10000):
         ok = n_reply >= 13 and r["version"] == 1 and r["type"] == protocol.T_REPLY
         if len(msg) >= 5:
             ok = ok and r["request_seq"] == msg[3] | (msg[4] << 8)
-        ok = ok and 0 <= r["result"] <= 7
+        ok = ok and 0 <= r["result"] <= protocol.R_NOT_PERMITTED
         if not ok:
             bad_replies += 1
         else:

@@ -93,15 +93,16 @@ class BLERig:
         self,
         cells=8,
         rate_hz=100,
-        secure=False,
+        security="open",
         cccd_events=False,
         ring_slots=48,
         secrets_path="/tmp/legpress-test-secrets.json",
+        passkey=0,
     ):
         import bluetooth
 
         from legpress_fw.ble_link import BLELink
-        from legpress_fw.radio import BLERadio
+        from legpress_fw.radio import SECURITY_LEVELS, BLERadio
 
         self.ble = ble = bluetooth.BLE()
         ble.reset()  # CPython shares the singleton between scenarios
@@ -111,7 +112,12 @@ class BLERig:
         )
         ble.active(True)
         self.radio = BLERadio(
-            ble, "LegPress-1E92", secure, secrets_path=secrets_path, cccd_events=cccd_events
+            ble,
+            "LegPress-1E92",
+            SECURITY_LEVELS[security],
+            passkey=passkey,
+            secrets_path=secrets_path,
+            cccd_events=cccd_events,
         )
         self.link = BLELink(self.radio, self.dev)
         self.link.start()
@@ -289,7 +295,7 @@ class QuietBLE:
         self.handler = handler
 
     def gatts_register_services(self, services):
-        return ((11, 13, 15, 18),)
+        return ((11, 13, 15, 18), (21, 23, 25, 27))  # legpress, Device Information
 
     def gatts_set_buffer(self, *a):
         pass

@@ -142,8 +142,35 @@ def test_info_status_and_bonding(scenario: Scenario) -> None:
     assert r["info_flags"] == 0x0002
     assert r["info_boot"]["mtu"] == 0
     assert r["info_mtu"]["mtu"] == 247 and r["info_mtu"]["batch_samples"] == 4
+    # Unencrypted: no reply, nothing done, counted as a bad command.
+    assert r["unencrypted_replies"] == 0 and r["unencrypted_bad_commands"] == 1
+    assert r["unencrypted_period_us"] == 10000
     assert r["info_rate"]["period_us"] == 5000 and r["info_rate"]["batch_samples"] == 8
     assert r["replies"] == [p.R_OK]
     assert r["set_secret"] is True and r["dirty"] is True
     assert r["get_secret"] == r["get_by_index"] == "long-term-key"
     assert r["get_missing"] is None
+
+
+def test_passkey_security_device_information_and_serial_only_commands(
+    scenario: Scenario,
+) -> None:
+    r = scenario("ble_security_levels")
+    # Passkey mode: encrypted and authenticated writes only (0x1000 | 0x2000).
+    assert r["control_flags"] & 0x3000 == 0x3000
+    assert r["dis"] == [
+        "UUID(0x180a)",
+        "UUID(0x2a29)",
+        "UUID(0x2a24)",
+        "UUID(0x2a26)",
+        "UUID(0x2a25)",
+    ]
+    assert r["dis_values"] == ["legpress (open hardware)", "legpress", "", ""]
+    assert r["passkey_answer"] is None and r["passkeys"] == [[0, 3, 402913]]
+    assert r["just_works_replies"] == 0  # an unauthenticated bond is not enough
+    assert r["replies"] == [
+        [p.CMD_IDENTIFY, p.R_OK],
+        [p.CMD_REPL, p.R_NOT_PERMITTED],
+        [p.CMD_FORGET_BONDS, p.R_NOT_PERMITTED],
+    ]
+    assert r["pending"] == 0 and r["bad_commands"] == 1

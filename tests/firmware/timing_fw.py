@@ -173,7 +173,7 @@ def _run(chip, rate_hz, pad_kind, timer, seconds, cells, limit, drop_at_ms, coll
     if limit is not None:
         dev.set_limit(limit, 10, 1)
     ble = QuietBLE(chip.spend, chip.notify_us, keep_handle=11)  # 11: the stream
-    radio = BLERadio(ble, "LegPress-1E92", secure=False)
+    radio = BLERadio(ble, "LegPress-1E92", security=0)
     link = BLELink(radio, dev)
     board = _Board(chip)
     a = app.App(dev, board, link, radio, watchdog_s=8, timer=timer)

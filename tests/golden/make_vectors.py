@@ -196,6 +196,7 @@ def build() -> dict[str, Any]:
     for name, reply in (
         ("reply_tare_ok", Reply(0x2A, Command.TARE, Result.OK, tare_payload, 5, 2_000_000)),
         ("reply_unknown_command", Reply(0x2B, 0x7F, Result.UNKNOWN_COMMAND, b"", 6, 2_000_100)),
+        ("reply_repl_not_permitted", Reply(0x2D, Command.REPL, Result.NOT_PERMITTED, b"", 7, 9)),
     ):
         vectors.append(
             {
@@ -226,6 +227,7 @@ def build() -> dict[str, Any]:
             0x32,
         ),
         ("command_set_limit_off", Command.SET_LIMIT, bytes(8), 0x33),
+        ("command_forget_bonds", Command.FORGET_BONDS, b"", 0x2E),
     ):
         vectors.append(
             {

@@ -27,6 +27,7 @@ _RESULT_TEXT: Final = {
     Result.BUSY: "the device is busy; try again in a moment",
     Result.INTERNAL: "the command failed on the device (see `legpress monitor` status or the "
     "serial log)",
+    Result.NOT_PERMITTED: "not allowed over Bluetooth: connect the leg press by USB (serial:PORT)",
 }
 
 

@@ -664,6 +664,17 @@ class Device:
         """
         await self.command(Command.REBOOT)
 
+    async def forget_bonds(self) -> None:
+        """Serial only: make the device forget every Bluetooth bond, then reset.
+
+        Every computer or phone that paired with it must pair again (and remove the old
+        bond on its side). Over Bluetooth the device refuses.
+
+        Raises:
+            CommandError: refused. TransportError: no reply.
+        """
+        await self.command(Command.FORGET_BONDS)
+
     async def repl(self) -> None:
         """Serial only: stop the firmware and hand the port back to the MicroPython REPL.
 

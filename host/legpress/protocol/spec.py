@@ -58,6 +58,7 @@ class Command(IntEnum):
     REPL = 0x0A
     BEEP = 0x0B
     SET_LIMIT = 0x0C
+    FORGET_BONDS = 0x0D
 
 
 class Result(IntEnum):
@@ -71,6 +72,7 @@ class Result(IntEnum):
     BAD_TYPE = 5
     BUSY = 6
     INTERNAL = 7
+    NOT_PERMITTED = 8
 
 
 class Fault(IntFlag):

@@ -23,8 +23,9 @@ from bleak.backends.descriptor import BleakGATTDescriptor
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
-from bleak.exc import BleakDeviceNotFoundError, BleakError
+from bleak.exc import BleakDeviceNotFoundError, BleakError, BleakGATTProtocolError
 from bumble import core, hci, ll
+from bumble.att import ATT_Error
 from bumble.controller import Controller
 from bumble.core import AdvertisingData
 from bumble.device import Advertisement, Connection, Device
@@ -32,6 +33,7 @@ from bumble.gatt_client import CharacteristicProxy, DescriptorProxy, ServiceProx
 from bumble.hci import Address
 from bumble.host import Host
 from bumble.link import LocalLink
+from bumble.pairing import PairingConfig, PairingDelegate
 from bumble.transport.common import AsyncPipeSink
 
 _UUID_LISTS = (
@@ -64,7 +66,10 @@ class VirtualAir:
         self.link = LocalLink()
         self.devices: dict[str, Device] = {}
         self.controllers: dict[str, Controller] = {}
+        self._controller_of: dict[str, Controller] = {}  # of the Bumble devices
+        self._central_address = central_address
         self.central = self.make_device("host", central_address)
+        self._central_controller = self._controller_of[central_address.upper()]
         self._scanners = 0
 
     def make_device(self, name: str, address: str) -> Device:
@@ -74,6 +79,7 @@ class VirtualAir:
             name=name, address=Address(address), host=Host(controller, AsyncPipeSink(controller))
         )
         self.devices[address.upper()] = device
+        self._controller_of[address.upper()] = controller
         return device
 
     def add_controller(
@@ -111,6 +117,18 @@ class VirtualAir:
             if value is controller:
                 del self.controllers[key]
 
+    def drop_links(self, controller: Controller) -> None:
+        """The radio link of every connection of ``controller`` is lost (out of range): both
+        ends see a supervision timeout; the controller stays on the air."""
+        reason = hci.HCI_CONNECTION_TIMEOUT_ERROR
+        for connection in list(controller.le_connections.values()):
+            peer = self.link.find_le_controller(connection.peer_address)
+            if peer is not None:
+                peer_connection = peer.le_connections.get(connection.self_address)
+                if peer_connection is not None:
+                    peer.on_le_disconnected(peer_connection, reason)
+            controller.on_le_disconnected(connection, reason)
+
     def scan_response(self, address: Address) -> AdvertisingData | None:
         """What the device at ``address`` answers a scan request with.
 
@@ -130,6 +148,11 @@ class VirtualAir:
     async def start(self) -> None:
         """Power the central on."""
         await self.central.power_on()
+        # The central connects from its public address (BumbleClient.connect); LocalLink sends
+        # LE ACL data from the controller's random address, so make that the public one.
+        self._central_controller.random_address = Address(
+            self._central_address, Address.PUBLIC_DEVICE_ADDRESS
+        )
 
     async def scan_start(self) -> None:
         """Start scanning (shared by concurrent scanners)."""
@@ -262,8 +285,30 @@ class BumbleScanner(BaseBleakScanner):
         self.call_detection_callbacks(device, advertisement)
 
 
+class _PasskeyEntry(PairingDelegate):
+    """The host types the peripheral's passkey (printed on its label)."""
+
+    def __init__(self, passkey: int) -> None:
+        super().__init__(io_capability=PairingDelegate.KEYBOARD_INPUT_ONLY)
+        self._passkey = passkey
+
+    async def get_number(self) -> int | None:
+        return self._passkey
+
+
+_AUTH_ERRORS = frozenset({0x05, 0x0F})  # ATT INSUFFICIENT_AUTHENTICATION / _ENCRYPTION
+
+
 class BumbleClient(BaseBleakClient):
-    """bleak client backend: a GATT client over a Bumble connection."""
+    """bleak client backend: a GATT client over a Bumble connection.
+
+    Security as a desktop stack (BlueZ) does it: ``connect(pair=True)`` or :meth:`pair` pairs
+    (LE Secure Connections, bonded; Just Works, or passkey entry with ``pair(passkey=N)``);
+    the central keeps the keys (its key store lives as long as the air), and a write refused
+    for want of security on a bonded peer encrypts the link with the stored keys and is
+    tried once more. Nothing pairs by itself: an unpaired write fails with bleak's
+    ``BleakGATTProtocolError``.
+    """
 
     _get_air: ClassVar[Callable[[], Awaitable[VirtualAir]]]
     _request_mtu: ClassVar[int | None] = 247
@@ -305,7 +350,11 @@ class BumbleClient(BaseBleakClient):
             raise BleakError("Client is already connected")
         air = await self._get_air()
         try:
-            connection = await air.central.connect(self._peer, timeout=self._timeout)
+            # From the public (identity) address, as a desktop's adapter connects: a peer that
+            # bonded finds its keys under the address it connects from.
+            connection = await air.central.connect(
+                self._peer, own_address_type=hci.OwnAddressType.PUBLIC, timeout=self._timeout
+            )
         except core.TimeoutError:
             raise BleakDeviceNotFoundError(self.address, "connection timed out") from None
         except core.BaseBumbleError as exc:
@@ -316,6 +365,8 @@ class BumbleClient(BaseBleakClient):
         try:
             if self._request_mtu is not None:
                 await connection.gatt_client.request_mtu(self._request_mtu)
+            if pair:
+                await self.pair()
             self.services = await self._discover(connection)
         except BaseException:
             await self.disconnect()
@@ -365,8 +416,22 @@ class BumbleClient(BaseBleakClient):
                 await self._disconnected.wait()
         self._connection = None
 
-    async def pair(self, *args: Any, **kwargs: Any) -> None:
-        return None
+    async def pair(self, *args: Any, passkey: int | None = None, **kwargs: Any) -> None:
+        """Pair and bond: Just Works, or passkey entry when ``passkey`` is given."""
+        connection = self._conn()
+        air = await self._get_air()
+        delegate = PairingDelegate() if passkey is None else _PasskeyEntry(passkey)
+        config = PairingConfig(sc=True, mitm=passkey is not None, bonding=True, delegate=delegate)
+        air.central.pairing_config_factory = lambda _connection: config
+        try:
+            await connection.pair()
+        except core.BaseBumbleError as exc:
+            raise BleakError(f"pairing failed: {exc}") from None
+
+    async def _bonded(self) -> bool:
+        air = await self._get_air()
+        keystore = air.central.keystore
+        return keystore is not None and await keystore.get(str(self._peer)) is not None
 
     async def unpair(self) -> None:
         return None
@@ -390,9 +455,26 @@ class BumbleClient(BaseBleakClient):
     async def write_gatt_char(
         self, characteristic: BleakGATTCharacteristic, data: Any, response: bool
     ) -> None:
-        await self._conn().gatt_client.write_value(
-            characteristic.obj, bytes(data), with_response=response
-        )
+        for attempt in range(2):
+            connection = self._conn()
+            try:
+                await connection.gatt_client.write_value(
+                    characteristic.obj, bytes(data), with_response=response
+                )
+                return
+            except ATT_Error as exc:
+                retry = (
+                    attempt == 0
+                    and exc.error_code in _AUTH_ERRORS
+                    and not connection.is_encrypted
+                    and await self._bonded()
+                )
+                if not retry:
+                    raise BleakGATTProtocolError(exc.error_code) from None
+            try:
+                await connection.encrypt()
+            except core.BaseBumbleError as exc:
+                raise BleakError(f"encrypting with the stored keys failed: {exc}") from None
 
     async def write_gatt_descriptor(self, descriptor: BleakGATTDescriptor, data: Any) -> None:
         await self._conn().gatt_client.write_value(descriptor.obj, bytes(data), True)

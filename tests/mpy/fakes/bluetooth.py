@@ -36,6 +36,7 @@
 #   report_cccd     see subscribe(); False by default, as on the ESP32
 #   notifications   list of (conn_handle, value_handle, bytes received by the central)
 #   indications     list of (conn_handle, value_handle)
+#   passkeys        list of (conn_handle, action, passkey) per gap_passkey
 #   adverts         list of (interval_us, adv_data, resp_data, connectable) per gap_advertise
 #   advertising     True while advertising
 #   connections     {conn_handle: mtu}
@@ -152,6 +153,7 @@ class BLE:
         self.adverts = []
         self.advertising = False
         self.disconnects = []
+        self.passkeys = []
         self.subscriptions = {}
         self.unsolicited = []
         self.report_cccd = False
@@ -223,6 +225,13 @@ class BLE:
             self._resp_data = bytes(resp_data)
         self.advertising = True
         self.adverts.append((interval_us, self._adv_data, self._resp_data, connectable))
+
+    def gap_passkey(self, conn_handle, action, passkey):
+        """Answers a passkey action (_IRQ_PASSKEY_ACTION); recorded in `passkeys`."""
+        self._check_active()
+        if conn_handle not in self.connections:
+            raise OSError(ENOTCONN)
+        self.passkeys.append((conn_handle, action, passkey))
 
     def gap_disconnect(self, conn_handle):
         """Returns False for an unknown connection; otherwise disconnects and raises the IRQ."""
