@@ -32,8 +32,7 @@ from legpress.errors import (
     UsageError,
 )
 from legpress.protocol.decoder import SampleBlock
-
-__version__ = "0.1.0"
+from legpress.version import __version__
 
 __all__ = [
     "BlockingDevice",

@@ -285,7 +285,7 @@ def notice(text: str) -> str:
 
 def page(title: str, kicker: str, heading: str, head_html: str, body: str) -> str:
     """The whole document: header, body sections and the footer with the disclaimer."""
-    from legpress import __version__
+    from legpress.version import __version__
 
     generated = datetime.now().astimezone()
     return (

@@ -41,6 +41,7 @@ from legpress.errors import ProtocolError, RecordingError
 from legpress.protocol.decoder import Decoder, DecoderStats, Gap, SampleBlock
 from legpress.protocol.messages import DeviceInfo
 from legpress.storage.resync import RecordScanner
+from legpress.version import __version__
 
 __all__ = [
     "FORMAT_VERSION",
@@ -177,8 +178,6 @@ def make_header(
 
 
 def _version() -> str:
-    from legpress import __version__
-
     return __version__
 
 
