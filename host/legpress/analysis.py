@@ -85,13 +85,13 @@ def analyze_file(
         RecordingError: the file cannot be read or holds no samples.
     """
     from legpress.storage.csvio import import_csv
-    from legpress.storage.recording import decode_recording, is_recording
+    from legpress.storage.recording import decode_recording
 
     config = config or DetectorConfig()
     src = Path(path)
     if not src.exists():
         raise RecordingError(f"{src}: no such file")
-    if is_recording(src):
+    if _sniff(src) == "recording":
         decoded = decode_recording(src)
         rec = decoded.recording
         info = rec.info
@@ -133,3 +133,29 @@ def analyze_file(
         "n_cells": series.n_cells,
     }
     return Analysis(src, "csv", analyzer.reps, analyzer.events, series, facts, config)
+
+
+def _sniff(path: Path) -> str:
+    """``"recording"`` or ``"csv"``, by the file's content (not its name).
+
+    Raises:
+        RecordingError: unreadable, or neither (binary data that is not a recording).
+    """
+    from legpress.storage.recording import MAGIC
+
+    try:
+        with path.open("rb") as f:
+            head = f.read(4096)
+    except IsADirectoryError:
+        raise RecordingError(f"{path} is a directory, not a recording or a CSV file") from None
+    except OSError as exc:
+        raise RecordingError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if head.startswith(b"LEGPRESS-RECORDING ") or (head and MAGIC.startswith(head)):
+        return "recording"  # the reader says what is wrong with it, if anything
+    controls = sum(1 for b in head if b < 0x09 or 0x0E <= b < 0x20)
+    if b"\x00" in head or controls > len(head) // 20:
+        raise RecordingError(
+            f"{path} is neither a legpress recording (it does not start with "
+            f"{MAGIC.strip().decode()!r}) nor a CSV file (it holds binary data)"
+        )
+    return "csv"

@@ -54,7 +54,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if limit is None and args.person:
         from legpress.storage.store import SessionStore
 
-        with SessionStore(args.db) as store:
+        with SessionStore(args.db, readonly=not args.store) as store:
             limit = store.get_profile(args.person).effective_limit_mm
     if args.store and not args.person:
         raise UsageError("--store needs --person (whose session is it?)")

@@ -46,7 +46,7 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    with open_store(args) as store:
+    with open_store(args, readonly=True) as store:
         people = store.list_people()
     if args.json:
         print_json([p.to_dict() for p in people])

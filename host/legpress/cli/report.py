@@ -93,7 +93,7 @@ def _run(args: argparse.Namespace) -> int:
             "give a session ID (see `legpress sessions list`) or --person NAME --progress"
         )
     require_matplotlib()
-    with open_store(args) as store:
+    with open_store(args, readonly=True) as store:
         if args.progress:
             person = store.get_person(args.person)
             rows = store.list_sessions(person.name)

@@ -48,9 +48,10 @@ def db_parent() -> argparse.ArgumentParser:
     return p
 
 
-def open_store(args: argparse.Namespace) -> SessionStore:
-    """The store named by ``--db`` (or the default)."""
-    return SessionStore(getattr(args, "db", None))
+def open_store(args: argparse.Namespace, *, readonly: bool = False) -> SessionStore:
+    """The store named by ``--db`` (or the default); ``readonly`` for the commands that only
+    read, so they never create a database and work on a read-only one."""
+    return SessionStore(getattr(args, "db", None), readonly=readonly)
 
 
 def session_id(text: str) -> int:
@@ -114,7 +115,7 @@ def print_json(data: Any) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
-    with open_store(args) as store:
+    with open_store(args, readonly=True) as store:
         rows = store.list_sessions(args.person)
     if args.json:
         print_json([r.to_dict() for r in rows])
@@ -162,7 +163,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    with open_store(args) as store:
+    with open_store(args, readonly=True) as store:
         s = store.get_session(args.id)
     if args.json:
         print_json(s.to_dict())
@@ -227,7 +228,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    with open_store(args) as store:
+    with open_store(args, readonly=True) as store:
         if args.output is None or str(args.output) == "-":
             store.export_session(args.id, args.format, sys.stdout)
         else:

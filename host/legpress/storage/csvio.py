@@ -28,6 +28,7 @@ from legpress.protocol.decoder import SampleBlock
 from legpress.protocol.spec import Flag
 
 __all__ = [
+    "csv_cell",
     "export_recording_csv",
     "import_csv",
     "write_samples_csv",
@@ -43,6 +44,31 @@ MAX_CELLS: Final = 64
 
 
 # -- export -------------------------------------------------------------------------------------
+
+
+#: What makes a spreadsheet read a cell as a formula (OWASP "CSV injection").
+_FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def csv_cell(value: object) -> str:
+    """One value as a CSV cell that a spreadsheet shows as it is.
+
+    Text that a spreadsheet would run as a formula (``=HYPERLINK(...)``, ``+``, ``-``, ``@``)
+    gets a leading ``'``, so it stays text; floats are written exactly (``repr``, never
+    ``-0.0``); ``None`` and non-finite floats are empty; booleans are 1/0.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return ""
+        return repr(value + 0.0)
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def write_samples_csv(

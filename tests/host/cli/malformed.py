@@ -39,6 +39,15 @@ def good_csv(rows: int = 600) -> str:
     return "\n".join(lines) + "\n"
 
 
+def write_long_csv(path: Path, rows: int) -> Path:
+    """A long, well-formed import file with 8 cells (for memory and speed figures)."""
+    tail = ",812,905,1020,1111,1002,640,310,7\n"
+    with path.open("w") as f:
+        f.write("t_s,depth_mm," + ",".join(f"cell{c}" for c in range(8)) + "\n")
+        f.writelines(f"{i / 100:.2f},{i % 300}{tail}" for i in range(rows))
+    return path
+
+
 _ODD_VALUES = [
     "",
     " ",

@@ -16,7 +16,7 @@ from tests.host.cli.malformed import run_all
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("kind", "count"), [("csv", 80), ("recording", 24)])
+@pytest.mark.parametrize(("kind", "count"), [("csv", 80), ("recording", 24), ("database", 24)])
 def test_malformed_inputs_never_give_an_internal_error(
     tmp_path: Path, kind: str, count: int, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -27,4 +27,26 @@ def test_malformed_inputs_never_give_an_internal_error(
     )
     assert tally.inputs[kind] == count
     assert tally.bad == [] and tally.internal_errors == 0
-    assert tally.codes[6] > 0  # most are refused as unreadable
+    assert tally.codes[6] + tally.codes[7] > 0  # some are refused, as they should be
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\x00\x01garbage\xff" * 40, "neither a legpress recording"),
+        (b"LEGPRESS-RECORDING 3\n{}\n", "version 3 recording"),
+        (b"LEGPRESS-REC", "not a legpress recording"),
+        (b"t_s,depth_mm,cell0\n0,1,2\n", "1 data rows"),
+    ],
+)
+def test_analyze_tells_recordings_and_csv_apart_by_content(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, message: str
+) -> None:
+    from legpress.cli.main import main
+
+    path = tmp_path / "session.lprec"
+    path.write_bytes(content)
+    code = main(["analyze", str(path)])
+    err = capsys.readouterr().err
+    assert code == 6 and message in err, err
+    assert "line" not in err or content.startswith(b"t_s")  # no CSV parse error

@@ -14,6 +14,7 @@ from legpress.errors import RecordingError
 from legpress.protocol.spec import Flag
 from legpress.storage.csvio import export_recording_csv, import_csv, write_samples_csv
 from legpress.storage.recording import RecordingWriter, decode_recording, make_header
+from tests.host.cli.malformed import write_long_csv
 from tests.host.transport.fake_device import INFO, FakeLegPress
 
 CAL = Calibration(counts_per_mm=20.0, zero_counts=-1000, source="measured")
@@ -172,11 +173,7 @@ def test_import_streams_to_the_stated_bound(tmp_path: Path) -> None:
     import sys
 
     rows = 300_000
-    path = tmp_path / "long.csv"
-    line = ",812,905,1020,1111,1002,640,310,7\n"
-    with path.open("w") as f:
-        f.write("t_s,depth_mm," + ",".join(f"cell{c}" for c in range(8)) + "\n")
-        f.writelines(f"{i / 100:.2f},{i % 300}{line}" for i in range(rows))
+    path = write_long_csv(tmp_path / "long.csv", rows)
     out = subprocess.run(
         [sys.executable, "-c", _PEAK, str(path)], capture_output=True, text=True, check=True
     ).stdout.split()

@@ -342,3 +342,16 @@ def test_closed_store(tmp_path: Path) -> None:
     s.close()
     with pytest.raises(LegPressError, match="closed"):
         s.list_people()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ['=HYPERLINK("http://evil.example","click")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)"],
+)
+def test_export_csv_neutralises_formulas(store: SessionStore, name: str) -> None:
+    store.add_person(name)
+    _, a, cfg = analysed(two_sets(deep=1))
+    sid = store.import_analysis(name, a.reps, a.events, config=cfg)
+    rows = list(csv.DictReader(io.StringIO(store.export_session(sid, "csv"))))
+    assert rows and all(row["person"] == "'" + name for row in rows)
+    assert all(not row["event_messages"].startswith(("=", "+", "-", "@")) for row in rows)

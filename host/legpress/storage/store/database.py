@@ -4,6 +4,7 @@ file (see :mod:`legpress.storage.store`)."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import shlex
@@ -84,6 +85,23 @@ def default_db_path() -> Path:
     return base / "legpress" / "legpress.db"
 
 
+@functools.cache
+def _expected_schema() -> dict[str, frozenset[str]]:
+    """The tables and columns of a database this legpress makes."""
+    with contextlib.closing(sqlite3.connect(":memory:", isolation_level=None)) as conn:
+        migrate(conn)
+        tables = [
+            str(row[0])
+            for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        ]
+        return {
+            t: frozenset(str(row[1]) for row in conn.execute(f"PRAGMA table_info({t})"))
+            for t in tables
+        }
+
+
 # -- the store -----------------------------------------------------------------------------
 
 
@@ -95,6 +113,8 @@ class SessionStore:
             :func:`default_db_path`; ``":memory:"`` for a throw-away database.
         set_rest_s: a rest longer than this between reps starts a new set.
         timeout_s: how long to wait for another process that is writing.
+        readonly: open for reading only (the read commands): a missing file is an error, not a
+            new database, and a read-only file in a read-only folder can be read.
 
     Raises:
         StoreError: the file cannot be opened, is not a legpress database, is damaged, or was
@@ -109,12 +129,18 @@ class SessionStore:
         *,
         set_rest_s: float = DEFAULT_SET_REST_S,
         timeout_s: float = 5.0,
+        readonly: bool = False,
     ) -> None:
         if not set_rest_s > 0:
             raise ConfigError(f"set_rest_s must be positive, got {set_rest_s}")
         self.set_rest_s = float(set_rest_s)
         memory = path is not None and str(path) == ":memory:"
         self.path = Path(":memory:") if memory else Path(path or default_db_path()).expanduser()
+        self.readonly = readonly and not memory
+        self._conn: sqlite3.Connection | None = None
+        if self.readonly:
+            self._open_readonly(timeout_s)
+            return
         if not memory:
             if self.path.is_dir():
                 raise StoreError(
@@ -128,7 +154,13 @@ class SessionStore:
                     f"cannot create the folder for {self.path} ({exc.strerror}): choose another "
                     f"file with --db or {_ENV_DB}"
                 ) from None
-        self._conn: sqlite3.Connection | None = None
+            if self.path.exists() and not (
+                os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK)
+            ):
+                raise StoreError(
+                    f"{self.path} is read-only (or in a read-only folder): commands that only "
+                    "read it work; to change it, fix its permissions or copy it elsewhere"
+                )
         with self._errors():
             conn = sqlite3.connect(
                 ":memory:" if memory else str(self.path),
@@ -149,6 +181,69 @@ class SessionStore:
             if not memory:
                 conn.execute("PRAGMA journal_mode = WAL")
             migrate(conn)
+            self._check_schema(conn)
+
+    def _open_readonly(self, timeout_s: float) -> None:
+        """Open for reading only: never creates, upgrades or writes the file, and works on a
+        read-only file in a read-only folder."""
+        if self.path.is_dir():
+            raise StoreError(
+                f"{self.path} is a folder: give the database file, e.g. "
+                f"{self.path / 'legpress.db'}"
+            )
+        if not self.path.exists():
+            raise StoreError(
+                f"no session database at {self.path}: nothing has been stored there yet (check "
+                f"--db or {_ENV_DB})"
+            )
+        uri = self.path.resolve().as_uri()
+        writable = os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK)
+        # In a read-only folder SQLite cannot make the WAL index: read the file as it is.
+        mode = "?mode=ro" if writable else "?mode=ro&immutable=1"
+        try:
+            with self._errors():
+                conn = sqlite3.connect(
+                    uri + mode, uri=True, timeout=timeout_s, isolation_level=None
+                )
+                self._conn = conn
+                conn.row_factory = sqlite3.Row
+                version = schema_version(conn)
+                if version > LATEST_VERSION:
+                    raise StoreError(
+                        f"{self.path} was written by a newer legpress (schema {version}, this "
+                        f"one knows {LATEST_VERSION}): upgrade legpress"
+                    )
+                if version == 0 and not conn.execute("SELECT 1 FROM sqlite_master").fetchone():
+                    raise StoreError(f"{self.path} is empty: no sessions are stored in it")
+                if version < LATEST_VERSION:
+                    if not writable:
+                        raise StoreError(
+                            f"{self.path} has an older layout (schema {version}) and is "
+                            "read-only, so it cannot be upgraded: copy it somewhere writable"
+                        )
+                    conn.close()
+                    SessionStore(self.path, timeout_s=timeout_s).close()  # upgrade it once
+                    conn = sqlite3.connect(
+                        uri + mode, uri=True, timeout=timeout_s, isolation_level=None
+                    )
+                    self._conn = conn
+                    conn.row_factory = sqlite3.Row
+                self._check_schema(conn)
+        except BaseException:
+            self.close()
+            raise
+
+    def _check_schema(self, conn: sqlite3.Connection) -> None:
+        """Every table has the columns this legpress expects (damaged schema text otherwise
+        shows up as missing columns deep inside a query)."""
+        for table, columns in _expected_schema().items():
+            found = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+            if not columns <= found:
+                raise StoreError(
+                    f"{self.path} is damaged or not a legpress database (table {table} lacks "
+                    f"{', '.join(sorted(columns - found))}): move it aside (a new one will be "
+                    "created) or restore a backup"
+                )
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -188,6 +283,11 @@ class SessionStore:
             yield
         except sqlite3.Error as exc:
             raise self._translate(exc) from None
+        except UnicodeDecodeError:  # SQLite quoting damaged schema text in a message
+            raise StoreError(
+                f"{self.path} is damaged (its schema is not text): move it aside (a new one "
+                "will be created) or restore a backup"
+            ) from None
 
     def _translate(self, exc: sqlite3.Error) -> LegPressError:
         text = str(exc)

@@ -13,6 +13,7 @@ from typing import IO, Any, Final
 
 from legpress.errors import ConfigError, UsageError
 from legpress.session import REP_METRICS, Session, jsonable
+from legpress.storage.csvio import csv_cell
 
 #: The ``format`` of a JSON export (and of :meth:`SessionStore.import_session` input).
 EXPORT_FORMAT: Final = "legpress-session"
@@ -40,7 +41,8 @@ def session_json(session: Session) -> str:
 
 def session_csv(session: Session) -> str:
     """The CSV export: one row per rep (:data:`CSV_COLUMNS`; the rep's events as
-    ``;``-separated types and `` | ``-separated messages; floats exact, with ``repr``)."""
+    ``;``-separated types and `` | ``-separated messages; floats exact, with ``repr``; text a
+    spreadsheet would run as a formula, such as a name ``=HYPERLINK(...)``, starts with ``'``)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -56,12 +58,10 @@ def session_csv(session: Session) -> str:
             r.index,
         ]
         d = r.to_dict()
-        for name in REP_METRICS:
-            v = d[name]
-            row.append("" if v is None else (int(v) if isinstance(v, bool) else repr(v)))
+        row += [d[name] for name in REP_METRICS]
         row.append(";".join(d["events"]))
         row.append(" | ".join(messages.get(r.index, [])))
-        writer.writerow(row)
+        writer.writerow([csv_cell(v) for v in row])
     return buf.getvalue()
 
 
