@@ -26,14 +26,22 @@ sys.path[:0] = [str(REPO), str(REPO / "host")]
 from tests.host.cli.malformed import run_all, write_long_csv  # noqa: E402
 
 _IMPORT = """
-import resource, sys, time
+import sys, time
 from legpress.storage.csvio import import_csv
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def status(key):
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith(key))
+
+
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")  # the peak (VmHWM) starts again from now
+before = status("VmRSS:")
 t = time.perf_counter()
 block = import_csv(sys.argv[1])
 elapsed = time.perf_counter() - t
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(len(block), (after - before) * 1024, elapsed)
+print(len(block), status("VmHWM:") - before, elapsed)
 """
 
 

@@ -159,12 +159,22 @@ def test_a_huge_cell_number_is_rejected_at_once(tmp_path: Path) -> None:
 
 
 _PEAK = """
-import resource, sys
+import sys, time
 from legpress.storage.csvio import import_csv
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def status(key):
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith(key))
+
+
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")  # the peak (VmHWM) starts again from now
+before = status("VmRSS:")
+t = time.perf_counter()
 block = import_csv(sys.argv[1])
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(len(block), (after - before) * 1024)
+elapsed = time.perf_counter() - t
+print(len(block), status("VmHWM:") - before)
 """
 
 
@@ -181,7 +191,7 @@ def test_import_streams_to_the_stated_bound(tmp_path: Path) -> None:
     grown = int(out[1])
     per_row = 8 * (8 + 2) + 1  # the arrays themselves
     print(f"{grown / rows:.0f} B per row")
-    assert grown <= per_row * rows + 16_000_000, f"{grown / rows:.0f} B per row"
+    assert grown <= per_row * rows + 24_000_000, f"{grown / rows:.0f} B per row"
 
 
 @pytest.mark.parametrize(
