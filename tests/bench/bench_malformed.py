@@ -23,32 +23,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(REPO), str(REPO / "host")]
 
-from tests.host.cli.malformed import run_all, write_long_csv  # noqa: E402
-
-_IMPORT = """
-import sys, time
-from legpress.storage.csvio import import_csv
-
-
-def status(key):
-    with open("/proc/self/status") as f:
-        return next(int(line.split()[1]) * 1024 for line in f if line.startswith(key))
-
-
-with open("/proc/self/clear_refs", "w") as f:
-    f.write("5")  # the peak (VmHWM) starts again from now
-before = status("VmRSS:")
-t = time.perf_counter()
-block = import_csv(sys.argv[1])
-elapsed = time.perf_counter() - t
-print(len(block), status("VmHWM:") - before, elapsed)
-"""
+from tests.host.cli.malformed import IMPORT_PEAK_SCRIPT, run_all, write_long_csv  # noqa: E402
 
 
 def csv_import_figures(folder: Path, rows: int) -> dict[str, float]:
     path = write_long_csv(folder / "big.csv", rows)
     out = subprocess.run(
-        [sys.executable, "-c", _IMPORT, str(path)],
+        [sys.executable, "-c", IMPORT_PEAK_SCRIPT, str(path)],
         capture_output=True,
         text=True,
         check=True,

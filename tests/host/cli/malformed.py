@@ -48,6 +48,28 @@ def write_long_csv(path: Path, rows: int) -> Path:
     return path
 
 
+#: Run with ``python -c SCRIPT FILE``: imports FILE and prints the rows, the growth of the peak
+#: resident memory (bytes) and the seconds it took.
+IMPORT_PEAK_SCRIPT = """
+import sys, time
+from legpress.storage.csvio import import_csv
+
+
+def status(key):
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith(key))
+
+
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")  # the peak (VmHWM) starts again from now
+before = status("VmRSS:")
+t = time.perf_counter()
+block = import_csv(sys.argv[1])
+elapsed = time.perf_counter() - t
+print(len(block), status("VmHWM:") - before, elapsed)
+"""
+
+
 _ODD_VALUES = [
     "",
     " ",

@@ -14,7 +14,7 @@ from legpress.errors import RecordingError
 from legpress.protocol.spec import Flag
 from legpress.storage.csvio import export_recording_csv, import_csv, write_samples_csv
 from legpress.storage.recording import RecordingWriter, decode_recording, make_header
-from tests.host.cli.malformed import write_long_csv
+from tests.host.cli.malformed import IMPORT_PEAK_SCRIPT, write_long_csv
 from tests.host.transport.fake_device import INFO, FakeLegPress
 
 CAL = Calibration(counts_per_mm=20.0, zero_counts=-1000, source="measured")
@@ -158,26 +158,6 @@ def test_a_huge_cell_number_is_rejected_at_once(tmp_path: Path) -> None:
     assert peak < 8_000_000, peak  # a block of the file, not gigabytes
 
 
-_PEAK = """
-import sys, time
-from legpress.storage.csvio import import_csv
-
-
-def status(key):
-    with open("/proc/self/status") as f:
-        return next(int(line.split()[1]) * 1024 for line in f if line.startswith(key))
-
-
-with open("/proc/self/clear_refs", "w") as f:
-    f.write("5")  # the peak (VmHWM) starts again from now
-before = status("VmRSS:")
-t = time.perf_counter()
-block = import_csv(sys.argv[1])
-elapsed = time.perf_counter() - t
-print(len(block), status("VmHWM:") - before)
-"""
-
-
 def test_import_streams_to_the_stated_bound(tmp_path: Path) -> None:
     import subprocess
     import sys
@@ -185,7 +165,10 @@ def test_import_streams_to_the_stated_bound(tmp_path: Path) -> None:
     rows = 300_000
     path = write_long_csv(tmp_path / "long.csv", rows)
     out = subprocess.run(
-        [sys.executable, "-c", _PEAK, str(path)], capture_output=True, text=True, check=True
+        [sys.executable, "-c", IMPORT_PEAK_SCRIPT, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     assert int(out[0]) == rows
     grown = int(out[1])
