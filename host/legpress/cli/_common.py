@@ -150,3 +150,13 @@ def duration(seconds: float) -> str:
         return f"{seconds:.1f} s"
     minutes, secs = divmod(seconds, 60)
     return f"{int(minutes)}:{secs:04.1f}"
+
+
+def file_stem(name: str, default: str = "person") -> str:
+    """``name`` made safe as part of a file name: letters and digits (any script), ``-``, ``_``
+    and ``.`` are kept, anything else (``/``, ``\\``, ``%``, spaces, control characters)
+    becomes ``-``; no leading dot or dash, at most 64 characters. ``../../x`` → ``x``,
+    ``a/b`` → ``a-b``, ``50%`` → ``50``."""
+    kept = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in name)
+    stem = "-".join(part for part in kept.split("-") if part).lstrip(".-")[:64].rstrip(".-")
+    return stem or default

@@ -24,6 +24,7 @@ from legpress.cli._common import (
     add_calibration_argument,
     add_url_argument,
     device_options,
+    file_stem,
     load_calibration,
     run,
 )
@@ -215,7 +216,8 @@ def _monitor(args: argparse.Namespace, url: str, config: DetectorConfig) -> int:
 
         folder = (Path(args.db).parent if args.db else default_db_path().parent) / "recordings"
         folder.mkdir(parents=True, exist_ok=True)
-        record = folder / time.strftime(f"{args.person}-%Y%m%d-%H%M%S.lprec")
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        record = folder / f"{file_stem(args.person)}-{stamp}.lprec"
     from legpress.storage.store import SessionStore
 
     store: SessionStore | None = None

@@ -182,3 +182,25 @@ def test_calibrate_measures_counts_per_mm(
     assert cal.counts_per_mm == pytest.approx((7400 + 7395 + 7391) / 3 / 300)
     assert cal.source == "measured"
     assert main(["calibrate", SIM]) == 2  # no --person
+
+
+@pytest.mark.parametrize(
+    ("person", "stem"),
+    [
+        ("../../../elsewhere/x", "elsewhere-x"),
+        ("a/b", "a-b"),
+        ("%s%n", "s-n"),
+        ("50%", "50"),
+        ("Zoë", "Zoë"),
+    ],
+)
+def test_person_names_are_safe_in_recording_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], person: str, stem: str
+) -> None:
+    db = tmp_path / "data" / "legpress.db"
+    argv = ["monitor", f"{SIM},duration=2", "--person", person, "--db", str(db), "--json"]
+    assert main(argv) == 0, capsys.readouterr().err
+    made = [p for p in tmp_path.rglob("*.lprec")]
+    assert len(made) == 1, made
+    assert made[0].parent == tmp_path / "data" / "recordings"
+    assert made[0].name.startswith(f"{stem}-") and "%" not in made[0].name
