@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 
@@ -46,6 +46,13 @@ class RepLine:
     flags: str = ""
 
 
+_PAD_REASONS: Final = {
+    "no_load": "every cell reads 0 (nobody on the pad, or the strip unplugged)",
+    "load_low": "the pad carries much less than earlier in the session (nobody leaning on it)",
+    "too_few_cells": "too few cells in contact",
+}
+
+
 @dataclass
 class ViewState:
     """Everything the live view shows; the monitor command keeps it up to date."""
@@ -57,6 +64,12 @@ class ViewState:
     warn_mm: float | None = None
     max_depth_mm: float = 0.0
     contact: list[float] = field(default_factory=list)  # per cell, seat first, 1.0 = baseline
+    lower_back: float = math.nan  # the lift-off rule's position (1: usual rep, 0: floor)
+    front: float = math.nan  # its second signal, the cell above the lower back
+    lift_off_below: float = 0.1  # the thresholds, to show beside them
+    warn_below: float = 0.5
+    front_below: float = 0.3
+    pad_note: str = ""  # why the pad cannot be judged in this rep ("" when it can)
     phase: str = "top"
     reps: list[RepLine] = field(default_factory=list)
     alert_type: EventType | None = None
@@ -230,9 +243,20 @@ class LiveSession:
                 cal.load.mean(axis=0) if self._baseline is None else self._baseline
             )
         last = cal.load[-1]
+        # Relative to the data, never in counts: a cell is shown when its baseline is a fair
+        # share of the most loaded one's.
+        floor = self.config.contact_fraction * float(np.max(base)) if base.size else 0.0
         v.contact = [
-            float(last[c] / base[c]) if base[c] > 1.0 else math.nan for c in range(len(last))
+            float(last[c] / base[c]) if base[c] > max(floor, 0.0) else math.nan
+            for c in range(len(last))
         ]
+        analyzer = self.pipeline.analyzer
+        v.lower_back, v.front = analyzer.last_position, analyzer.last_front
+        v.lift_off_below = self.config.liftoff_position
+        v.warn_below = self.config.tilt_warning_position
+        v.front_below = self.config.liftoff_front_share
+        reason = analyzer.unjudged_reason
+        v.pad_note = _PAD_REASONS.get(reason, reason) if reason else ""
         for item in out:
             if isinstance(item, Event):
                 self.result.events.append(item)

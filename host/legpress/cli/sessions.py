@@ -212,10 +212,14 @@ def _show(args: argparse.Namespace) -> int:
         out.append("")
         out.append(
             text_table(
-                ["Set", "Rep", "Depth mm", "Lowering s", "Pushing s", "Contact %", "Flags"],
+                ["Set", "Rep", "Depth mm", "Lowering s", "Pushing s", "Low back %", "Flags"],
                 rows,
                 right={0, 1, 2, 3, 4, 5},
             )
+        )
+        out.append(
+            "Low back %: the lowest lower-back position of each rep, the quantity lift-off is "
+            "decided on. " + s.detector_config.lift_off_rule()
         )
     if s.events:
         out.append("")

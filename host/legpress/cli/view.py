@@ -102,6 +102,19 @@ def render(state: ViewState, width: int = 80, height: int = 30) -> str:
     lines += [bar, bar]
     lines.append("")
 
+    if state.pad_note:
+        lines.append(f"LOWER BACK  not judged in this rep: {state.pad_note}")
+    elif not math.isnan(state.lower_back):
+        pos = state.lower_back
+        n = max(0, min(width - 40, round(max(min(pos, 1.2), 0.0) / 1.2 * (width - 40))))
+        lines.append(
+            f"LOWER BACK {pos * 100:4.0f}% "
+            + "▮" * n
+            + f"  lift-off <{state.lift_off_below * 100:.0f}%, warn <{state.warn_below * 100:.0f}%"
+        )
+        if not math.isnan(state.front):
+            below = f"lift-off <{state.front_below * 100:.0f}%"
+            lines.append(f"  cell above it {state.front * 100:4.0f}% ({below})")
     lines.append("BACK PAD (top cell first; ▮ = load against baseline)")
     bar_w = max(10, width - 16)
     for c in reversed(range(len(state.contact))):

@@ -161,6 +161,11 @@ class Analyzer:
         return ("top", "lowering", "pushing")[self._state]
 
     @property
+    def unjudged_reason(self) -> str | None:
+        """Why the current (or last) rep's pad cannot be judged, or None."""
+        return self._unjudged
+
+    @property
     def rep_count(self) -> int:
         """Reps completed so far."""
         return len(self.reps)
@@ -368,6 +373,8 @@ class Analyzer:
         self._cell_lo = np.full(self.n_cells, np.inf)
         self._cell_hi = np.full(self.n_cells, -np.inf)
         self._unjudged: str | None = None
+        self.last_position = float("nan")  # the rule's two signals at the last sample judged
+        self.last_front = float("nan")
         self._next_cell = -1
         self._rest: npt.NDArray[np.intp] = np.empty(0, np.intp)
         self._front_scale = 1.0
@@ -611,6 +618,9 @@ class Analyzer:
 
         # Carry what the consumed samples tell us.
         self._lo_run = int(runs[upto - 1])
+        if self._group is not None:
+            self.last_position = float(ratio[upto - 1])
+            self.last_front = float(self._front(i + upto - 1, i + upto)[0])
         if self._trace is not None and self._group is not None:
             g = self._base_g + i
             self._trace.append((g, ratio[:upto].copy(), self._front(i, i + upto).copy()))

@@ -177,6 +177,25 @@ class DetectorConfig:
                 f"rom_limit_mm must be between 0 and 2000 mm, got {self.rom_limit_mm}"
             )
 
+    def lift_off_rule(self) -> str:
+        """The whole lift-off rule in words, with this configuration's thresholds: what the
+        report, ``sessions show`` and the monitor print beside the quantity it decides on."""
+        return (
+            "Lower-back position = the lower back's share of the pad load (each cell against "
+            "its load at the top of the rep), placed between this person's floor (0 %, the "
+            "share their lower back keeps once off the pad) and their clean reps at the same "
+            f"depth (100 %). Lift-off when it stays below {self.liftoff_position:.0%} while the "
+            f"cell just above the lower back is below {self.liftoff_front_confirm:.0%} of its "
+            "share, or when that cell alone is below "
+            f"{self.liftoff_front_share:.0%}, for {self.liftoff_min_on_s * 1000:.0f} ms; over "
+            f"with the position back above {self.liftoff_recover_position:.0%}. Tilt warning "
+            f"while lowering below {self.tilt_warning_position:.0%}, or below "
+            f"{self.tilt_warning_start:.0%} when falling fast enough to reach lift-off within "
+            f"{self.tilt_warning_lead_s * 1000:.0f} ms. Lower back = the cells in contact among "
+            f"the strip's lowest {self.lower_back_mm:g} mm; a rep whose pad cannot be judged "
+            "(no load, nobody leaning on it, too few cells) says so."
+        )
+
     def with_limit(self, rom_limit_mm: float | None) -> Self:
         """A copy with another ROM limit."""
         return replace(self, rom_limit_mm=rom_limit_mm)

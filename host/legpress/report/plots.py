@@ -305,9 +305,10 @@ def timeline(
     spans: Sequence[tuple[float, float, int]],
     limit_mm: float | None,
     on_ratio: float,
+    front_ratio: float | None = None,
 ) -> str:
-    """Sled depth (top) and lower-back contact (bottom) from ``t0`` to ``t1``, with lift-off
-    shaded and labelled, the limit and the lift-off threshold drawn and named."""
+    """Sled depth (top) and the lift-off rule's signals (bottom) from ``t0`` to ``t1``, with
+    lift-off shaded and labelled, the limit and both lift-off thresholds drawn and named."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -368,9 +369,13 @@ def timeline(
         ax1.set_ylabel("depth (mm)")
         ax1.legend(handles=handles1, loc="upper left", ncols=3, bbox_to_anchor=(0, 1.22))
 
-        tc, c = envelope(t, trace.contact[sel] * 100.0)
+        tc, c = envelope(t, np.clip(trace.contact[sel], -0.2, 1.25) * 100.0)
         ax2.plot(tc, c, color=TEAL, linewidth=1.6)
         ax2.axhline(on_ratio * 100, color=VERMILLION, linestyle=(0, (2, 2)), linewidth=1.4)
+        if trace.front is not None and front_ratio is not None:
+            tf, f = envelope(t, np.clip(trace.front[sel], -0.2, 1.25) * 100.0)
+            ax2.plot(tf, f, color=INK, linewidth=1.0, alpha=0.7)
+            ax2.axhline(front_ratio * 100, color=INK, linestyle=(0, (1, 2)), linewidth=1.0)
         for a, b, _ in spans:
             if b >= t0 and a <= t1:
                 for ax in (ax1, ax2):
@@ -394,15 +399,26 @@ def timeline(
                     color="#7a2e00",
                 )
         handles2: list[Any] = [
-            Line2D([], [], color=TEAL, linewidth=1.6, label="lower-back contact"),
+            Line2D([], [], color=TEAL, linewidth=1.6, label="lower back (vs. clean reps)"),
             Line2D(
                 [],
                 [],
                 color=VERMILLION,
                 linestyle=(0, (2, 2)),
-                label=f"lift-off threshold {on_ratio * 100:.0f} %",
+                label=f"lift-off below {on_ratio * 100:.0f} %",
             ),
         ]
+        if trace.front is not None and front_ratio is not None:
+            handles2 += [
+                Line2D([], [], color=INK, linewidth=1.0, alpha=0.7, label="cell above it"),
+                Line2D(
+                    [],
+                    [],
+                    color=INK,
+                    linestyle=(0, (1, 2)),
+                    label=f"or it below {front_ratio * 100:.0f} %",
+                ),
+            ]
         if any(b >= t0 and a <= t1 for a, b, _ in spans):
             handles2.append(
                 Patch(
@@ -413,9 +429,9 @@ def timeline(
                     label="lower back off the pad",
                 )
             )
-        ax2.set_ylim(-3, 128)
+        ax2.set_ylim(-22, 128)
         ax2.set_yticks([0, 25, 50, 75, 100])
-        ax2.set_ylabel("contact (%)")
+        ax2.set_ylabel("lower back (%)")
         ax2.set_xlabel("time since the start of the recording (m:ss)")
         ax2.legend(handles=handles2, loc="lower left", ncols=3, bbox_to_anchor=(0, -0.62))
         ax2.grid(True, axis="x", color="#eef0f2")

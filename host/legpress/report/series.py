@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from legpress.detect.analyzer import Analyzer
 from legpress.detect.config import DetectorConfig
 from legpress.detect.events import Event, EventType, Rep
 from legpress.dsp.calibration import CalibratedBlock
@@ -29,15 +30,17 @@ class ContactTrace:
     Attributes:
         t_s: sample times (the session's clock).
         depth_mm: sled depth.
-        contact: load of the lower-back cells over their baseline (1 = as at the top, 0 = off
-            the pad); NaN where unknown (invalid samples, nobody on the pad).
+        contact: the lower-back position the lift-off rule decides on (1 = as this person's
+            clean reps at that depth, 0 = their floor); NaN where no rep was judged.
         cells: the pad cells that make up "the lower back".
+        front: the front cell's share, the rule's second signal (NaN where none).
     """
 
     t_s: F64
     depth_mm: F64
     contact: F64
     cells: tuple[int, ...]
+    front: F64 | None = None
 
 
 _LOWER_CELLS = 3
@@ -69,32 +72,29 @@ def lower_back_contact(
     reps: Sequence[Rep],
     events: Sequence[Event],
     config: DetectorConfig,
+    cell_pitch_mm: float = 40.0,
 ) -> ContactTrace:
-    """Lower-back contact over time, relative to the load at the top before each rep.
+    """What the lift-off rule decided on, sample by sample: the detector itself is run again
+    over the samples (the same code as live, so the same values), with its decision trace.
 
-    The cells are those the detector named in a lift-off event, else the lowest three cells
-    in contact at the top. Each rep's baseline is the mean load over ``baseline_s`` before it
-    started and holds from the previous rep's end to this rep's end.
+    ``contact`` is the lower-back position (1: as this person's clean reps at that depth, 0:
+    their floor; lift-off below ``liftoff_position``), ``front`` the front cell's share (lift-off
+    below ``liftoff_front_share``); NaN where no rep was being judged. The cells are those the
+    detector named in a lift-off event, else the lowest three cells in contact at the top.
     """
     cells = _group(series, events, config)
     t = series.t_s
-    total = series.load[:, list(cells)].sum(axis=1) if cells else np.zeros(len(series))
-    top = (series.depth_mm < config.rep_start_mm) & series.valid
-    fallback = float(np.median(total[top])) if top.any() else float(np.median(total))
-    base = np.full(t.shape, fallback, np.float64)
-    prev_end = -np.inf
-    last = fallback
-    for r in sorted(reps, key=lambda r: r.t_start_s):
-        start, end = r.t_start_s, r.t_end_s
-        window = (t >= start - config.baseline_s) & (t <= start) & series.valid
-        b = float(total[window].mean()) if window.any() else last
-        base[(t > prev_end) & (t <= end)] = b
-        prev_end, last = end, b
-    base[t > prev_end] = last
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(base > 0, total / base, np.nan)
-    ratio[~series.valid] = np.nan
-    return ContactTrace(t, series.depth_mm.astype(np.float64), ratio.astype(np.float64), cells)
+    n = len(series)
+    steps = np.diff(t)
+    period = float(np.median(steps)) if steps.size else 0.01
+    analyzer = Analyzer(
+        config, period if period > 0 else 0.01, series.n_cells, cell_pitch_mm, True
+    )
+    analyzer.update(series)
+    position, front = analyzer.decision_trace(n)
+    position[~series.valid] = np.nan
+    front[~series.valid] = np.nan
+    return ContactTrace(t, series.depth_mm.astype(np.float64), position, cells, front)
 
 
 def lift_off_spans(reps: Sequence[Rep], events: Sequence[Event]) -> list[tuple[float, float, int]]:

@@ -194,15 +194,7 @@ def _settings(session: Session, cfg: DetectorConfig, limit: float | None) -> str
         ),
         (
             "Lift-off",
-            esc(
-                "the lower back's share of the pad load (each cell against its load at the top) "
-                f"less than {cfg.liftoff_position * 100:.0f} % of the way from this person's "
-                "floor to their clean reps at the same depth, or the cell above it below "
-                f"{cfg.liftoff_front_share * 100:.0f} % of its share, for "
-                f"{cfg.liftoff_min_on_s * 1000:.0f} ms (back over "
-                f"{cfg.liftoff_recover_position * 100:.0f} % to end); the lower back is the cells "
-                f"in contact among the strip's lowest {cfg.lower_back_mm:g} mm"
-            ),
+            esc(cfg.lift_off_rule()),
         ),
         ("Fast lowering", esc(f"lowering in less than {cfg.fast_lowering_s:g} s")),
         (
@@ -212,7 +204,10 @@ def _settings(session: Session, cfg: DetectorConfig, limit: float | None) -> str
                 f"reversing within {cfg.bounce_reversal_s:g} s"
             ),
         ),
-        ("Knee lock", esc(f"the sled rising past {cfg.lockout_depth_mm:g} mm (above the top)")),
+        (
+            "Knee lock",
+            esc(f"the sled rising {-cfg.lockout_depth_mm:g} mm or more past the set's own top"),
+        ),
     ]
     cal = session.calibration
     if isinstance(cal, Mapping):
@@ -277,7 +272,7 @@ def _rep_table(reps: Sequence[SessionRep], limit: float | None) -> str:
             "Lowering (s)",
             "Pushing (s)",
             "Under tension (s)",
-            "Lowest back contact",
+            "Lowest lower-back position",
             "Back off pad (s)",
             "Flags",
         ],
@@ -285,8 +280,11 @@ def _rep_table(reps: Sequence[SessionRep], limit: float | None) -> str:
         numeric=range(0, 8),
         nowrap=(8,),
         row_classes=classes,
-        caption="Lowest back contact: the least load on the lower-back cells during the rep, as a "
-        "share of their load at the top.",
+        caption="Lowest lower-back position: the least value during the rep of the quantity the "
+        "lift-off rule decides on, the lower back's share of the pad load placed between this "
+        "person's floor (0 %) and their clean reps at the same depth (100 %); lift-off below "
+        f"{DetectorConfig().liftoff_position * 100:.0f} % with the default settings (the "
+        "settings section gives the whole rule).",
     )
 
 
@@ -376,7 +374,7 @@ def session_report_html(
                 "fig-depth",
             )
         )
-    charts.append('<h3 id="contact">Sled depth and lower-back contact over time</h3>')
+    charts.append('<h3 id="contact">Sled depth and what the lift-off rule saw</h3>')
     if series is not None and len(series) > 1:
         trace = lower_back_contact(series, reps, events, cfg)
         spans = lift_off_spans(reps, events)
@@ -384,17 +382,34 @@ def session_report_html(
         for k, (label, t0, t1, rs) in enumerate(windows):
             lifted = [i + 1 for _, _, i in spans if any(r.index == i for r in rs)]
             alt = (
-                f"Two stacked line charts for {label}: sled depth, and the lower back's contact "
-                f"with the pad as a percentage of its load at the top"
+                f"Two stacked line charts for {label}: sled depth, and the lower back's share of "
+                "the pad load against this person's clean reps, with the lift-off threshold"
                 + (f"; the lower back left the pad in {rep_list(lifted)}." if lifted else ".")
             )
             charts.append(
                 figure(
-                    plots.timeline(trace, t0, t1, rs, spans, limit, cfg.liftoff_position),
+                    plots.timeline(
+                        trace,
+                        t0,
+                        t1,
+                        rs,
+                        spans,
+                        limit,
+                        cfg.liftoff_position,
+                        cfg.liftoff_front_share,
+                    ),
                     alt,
-                    "Top: sled depth (rep numbers at each bottom). Bottom: load on the "
-                    f"lower-back cells ({_cells(trace.cells)}) as a share of their load at the "
-                    "top before each rep; shaded bands are lift-offs the detector reported.",
+                    "Top: sled depth (rep numbers at each bottom). Bottom: what the lift-off "
+                    "rule decides on, as the detector computed it. Teal: the lower-back cells' "
+                    f"({_cells(trace.cells)}) share of the pad load, placed between this "
+                    "person's floor (0 %) and their clean reps at the same depth (100 %); "
+                    f"lift-off when it stays under {cfg.liftoff_position * 100:.0f} % (and the "
+                    f"cell above has begun to unload, under {cfg.liftoff_front_confirm * 100:.0f}"
+                    " %) for "
+                    f"{cfg.liftoff_min_on_s * 1000:.0f} ms. Grey: the cell just above the lower "
+                    "back, its share against the cells above it; lift-off also when it stays "
+                    f"under {cfg.liftoff_front_share * 100:.0f} %. Shaded bands are the "
+                    "lift-offs the detector reported.",
                     f"fig-timeline-{k + 1}",
                     title=label,
                 )

@@ -257,8 +257,15 @@ def test_lower_back_contact_follows_the_detector(
     trace = lower_back_contact(block, session.reps, session.events, cfg)
     spans = lift_off_spans(session.reps, session.events)
     assert [i for _, _, i in spans] == [7, 8, 9]
-    at_top = block.depth_mm < 5
-    assert np.nanmedian(trace.contact[at_top]) == pytest.approx(1.0, abs=0.02)
+    # The trace is the detector's own decision quantity, judged inside reps only: near the
+    # top of each rep the lower back is as usual (1).
+    at_top = (block.depth_mm < 30) & np.isfinite(trace.contact)
+    assert at_top.sum() > 50
+    assert np.nanmedian(trace.contact[at_top]) == pytest.approx(1.0, abs=0.05)
+    lifts = [e for e in session.events if e.type == "lift_off"]
+    for e in lifts:  # the chart shows the very value the event fired on
+        i = int(np.searchsorted(trace.t_s, e.t_s))
+        assert trace.contact[i] == pytest.approx(e.evidence["position"], abs=1e-6)
     for a, b, _ in spans:
         inside = (trace.t_s > a + 0.25 * (b - a)) & (trace.t_s < b - 0.25 * (b - a))
         assert np.nanmax(trace.contact[inside]) < cfg.liftoff_recover_position
