@@ -13,7 +13,7 @@ import json
 import time
 
 from legpress.sim import make_scenario
-from legpress.sim.device import FirmwareStats
+from legpress.sim.firmware import FirmwareStats
 
 DURATION_S = 600.0
 REPEATS = 3

@@ -21,7 +21,7 @@ from legpress.sim.params import LinkParams
 
 
 @dataclass(slots=True)
-class LinkStats:
+class ChannelStats:
     """What the link did.
 
     Attributes:
@@ -53,7 +53,7 @@ class LinkChannel:
         self.params = params
         self.rng = rng
         self.scale = 1.0 + clock_ppm * 1e-6
-        self.stats = LinkStats()
+        self.stats = ChannelStats()
         p_bg = 1.0 / max(params.loss_burst_len, 1.0)
         q = min(max(params.loss_prob, 0.0), 0.95)
         self.p_good_to_bad = q * p_bg / (1.0 - q)

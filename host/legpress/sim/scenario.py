@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from legpress.sim.athlete import Plan, person_weight_on_pad_n, plan_session, rail_force_n
-from legpress.sim.device import (
+from legpress.sim.firmware import (
     FirmwareStats,
     InfoFields,
     device_id_for,
@@ -28,7 +28,7 @@ from legpress.sim.device import (
     start_ticks_for,
 )
 from legpress.sim.geometry import LegGeometry
-from legpress.sim.link import LinkChannel, LinkStats
+from legpress.sim.link import ChannelStats, LinkChannel
 from legpress.sim.numerics import FloatArray, lowpass
 from legpress.sim.params import MachineParams, PersonParams, ScenarioConfig
 from legpress.sim.pelvis import (
@@ -136,7 +136,7 @@ class SimResult:
     signals: TrueSignals
     config: ScenarioConfig
     firmware: FirmwareStats
-    link: LinkStats
+    link: ChannelStats
 
 
 @dataclass(frozen=True, slots=True)

@@ -102,7 +102,7 @@ def make_link(url: str, **options: Any) -> Link:
             backend=_backend(opts.get("ble_backend")),
         )
     if parsed.scheme == "serial":
-        from legpress.transport.serialport import SerialLink
+        from legpress.transport.serial import SerialLink
 
         opts = merge_options(parsed, options, _SERIAL_OPTIONS)
         return SerialLink(
@@ -122,6 +122,6 @@ def make_link(url: str, **options: Any) -> Link:
             realtime=as_bool(opts.get("realtime", False), "realtime"),
             speed=as_float(opts.get("speed", 1.0), "speed", 1e-3),
         )
-    from legpress.transport.simlink import SimLink
+    from legpress.transport.sim import SimLink
 
     return SimLink(url, parsed.target, **options)

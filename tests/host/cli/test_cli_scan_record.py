@@ -19,7 +19,7 @@ from legpress.cli import main as cli_main
 from legpress.cli.main import COMMANDS, main
 from legpress.storage.recording import decode_recording, read_recording
 from tests.host.transport.bumble_backend import LazyAir, VirtualAir
-from tests.host.transport.fake_device import NAME
+from tests.host.transport.fake_legpress import NAME
 from tests.host.transport.virtual_legpress import VirtualLegPress
 
 REPO = Path(__file__).resolve().parents[3]

@@ -14,7 +14,7 @@ from legpress.protocol.decoder import DecoderStats
 from legpress.protocol.messages import CommandMessage, Reply
 from legpress.protocol.spec import Command, Result
 from legpress.transport.base import LinkStats
-from tests.host.transport.fake_device import INFO
+from tests.host.transport.fake_legpress import INFO
 
 
 class Peer:

@@ -24,7 +24,7 @@ from legpress import (
 from legpress.errors import RecordingError, UsageError
 from legpress.protocol.spec import Fault
 from legpress.storage.recording import RecordingWriter, make_header, read_recording
-from tests.host.transport.fake_device import (
+from tests.host.transport.fake_legpress import (
     INFO,
     FakeLegPress,
     expected_cells,

@@ -11,7 +11,7 @@ from legpress.errors import ProtocolError
 from legpress.protocol.decoder import Decoder
 from legpress.protocol.messages import Reply, apply_reply
 from legpress.protocol.spec import Command, Result
-from tests.host.transport.fake_device import INFO
+from tests.host.transport.fake_legpress import INFO
 
 
 def ok(command: Command, payload: bytes = b"") -> Reply:

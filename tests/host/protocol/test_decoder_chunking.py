@@ -13,7 +13,7 @@ from legpress.protocol.decoder import Decoder, Gap, SampleBlock, decode_packets
 from legpress.protocol.framing import FrameDecoder, encode_frame
 from legpress.protocol.messages import encode_command
 from legpress.protocol.spec import Command, Fault, Flag
-from tests.host.transport.fake_device import INFO, FakeLegPress
+from tests.host.transport.fake_legpress import INFO, FakeLegPress
 
 
 def capture(seed: int = 0, n: int = 400) -> tuple[list[bytes], list[int]]:

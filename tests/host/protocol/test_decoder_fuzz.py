@@ -14,7 +14,7 @@ from legpress.errors import ProtocolError
 from legpress.protocol.decoder import Decoder, decode_packets
 from legpress.protocol.framing import FrameDecoder, cobs_decode, cobs_encode, encode_frame
 from legpress.protocol.messages import DeviceInfo, Reply, Status
-from tests.host.transport.fake_device import INFO, FakeLegPress
+from tests.host.transport.fake_legpress import INFO, FakeLegPress
 
 FUZZ = settings(
     max_examples=300,

@@ -29,7 +29,7 @@ WRITER = textwrap.dedent(
     """
     import mmap, struct, sys, time
     from legpress.storage.recording import RecordingWriter, make_header
-    from tests.host.transport.fake_device import INFO
+    from tests.host.transport.fake_legpress import INFO
     with open(sys.argv[2], "r+b") as f:
         accepted = mmap.mmap(f.fileno(), 8)
     w = RecordingWriter(sys.argv[1], make_header(INFO))

@@ -15,7 +15,7 @@ from legpress.protocol.spec import Flag
 from legpress.storage.csvio import export_recording_csv, import_csv, write_samples_csv
 from legpress.storage.recording import RecordingWriter, decode_recording, make_header
 from tests.host.cli.malformed import IMPORT_PEAK_SCRIPT, write_long_csv
-from tests.host.transport.fake_device import INFO, FakeLegPress
+from tests.host.transport.fake_legpress import INFO, FakeLegPress
 
 CAL = Calibration(counts_per_mm=20.0, zero_counts=-1000, source="measured")
 

@@ -29,7 +29,7 @@ from legpress.storage.recording import (
     make_header,
     read_recording,
 )
-from tests.host.transport.fake_device import INFO, FakeLegPress, expected_cells
+from tests.host.transport.fake_legpress import INFO, FakeLegPress, expected_cells
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -205,7 +205,7 @@ _CHILD = textwrap.dedent(
     """
     import sys, time
     from legpress.storage.recording import RecordingWriter, make_header
-    from tests.host.transport.fake_device import INFO
+    from tests.host.transport.fake_legpress import INFO
     w = RecordingWriter(sys.argv[1], make_header(INFO), sync_interval_s=float(sys.argv[2]))
     i = 0
     while True:

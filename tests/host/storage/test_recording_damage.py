@@ -32,7 +32,7 @@ from legpress.storage.recording import (
 )
 from legpress.storage.resync import RecordScanner
 from tests.host.storage.damage import DAMAGE, Layout, sim_recording
-from tests.host.transport.fake_device import INFO, FakeLegPress
+from tests.host.transport.fake_legpress import INFO, FakeLegPress
 
 URLS = {
     "demo": "sim:scenario=demo,seed=2,realtime=0,duration=40",

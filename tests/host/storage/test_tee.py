@@ -11,7 +11,7 @@ from legpress.errors import RecordingError, UsageError
 from legpress.storage.recording import read_recording
 from legpress.storage.tee import RecordingTee
 from legpress.transport.base import Connected, Disconnected
-from tests.host.transport.fake_device import INFO, FakeLegPress
+from tests.host.transport.fake_legpress import INFO, FakeLegPress
 
 
 def test_records_wait_for_the_header_then_go_in_order(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from legpress.protocol.framing import FrameDecoder, encode_frame
 from legpress.protocol.spec import Command
-from tests.host.transport.fake_device import FakeLegPress
+from tests.host.transport.fake_legpress import FakeLegPress
 
 BOOT_TEXT = (
     b"ets Jun  8 2016 00:22:57\r\nrst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\r\n"

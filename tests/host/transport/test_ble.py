@@ -29,7 +29,7 @@ from legpress.protocol.spec import Command, Fault, MsgType
 from legpress.storage.recording import decode_recording, read_recording
 from legpress.transport.ble import scan
 from tests.host.transport.bumble_backend import VirtualAir
-from tests.host.transport.fake_device import NAME, expected_cells, expected_position
+from tests.host.transport.fake_legpress import NAME, expected_cells, expected_position
 from tests.host.transport.streams import take
 from tests.host.transport.virtual_legpress import VirtualLegPress
 

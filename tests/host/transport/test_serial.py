@@ -17,8 +17,8 @@ import legpress
 from legpress import Connected, Disconnected, GapEvent, SampleBlock
 from legpress.errors import CommandError, DeviceNotFoundError, TransportError
 from legpress.protocol.spec import Command
-from legpress.transport.serialport import open_error
-from tests.host.transport.fake_device import expected_cells, expected_position
+from legpress.transport.serial import open_error
+from tests.host.transport.fake_legpress import expected_cells, expected_position
 from tests.host.transport.pty_device import PtyLegPress
 
 

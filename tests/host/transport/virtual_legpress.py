@@ -2,7 +2,7 @@
 
 Service ``6c700001-…`` with the stream (notify), info (read), status (read, notify) and control
 (write, notify) characteristics. Commands written to control are answered by
-:class:`~tests.host.transport.fake_device.FakeLegPress` (or a stand-in); while streaming, sample
+:class:`~tests.host.transport.fake_legpress.FakeLegPress` (or a stand-in); while streaming, sample
 packets are notified on the stream characteristic, ``SAMPLES`` or, when the link's MTU is too
 small, ``SAMPLES_COMPACT``, batched for the MTU by the firmware's own plan. Packets can also
 come from a list (e.g. the simulator's). Tests drop packets (sequence gaps) and disconnect from
@@ -29,7 +29,7 @@ from legpress.protocol.spec import (
     MsgType,
 )
 from tests.host.transport.bumble_backend import VirtualAir
-from tests.host.transport.fake_device import FakeLegPress
+from tests.host.transport.fake_legpress import FakeLegPress
 
 
 class VirtualLegPress:

@@ -21,7 +21,7 @@ from legpress.protocol.messages import (
     Status,
 )
 from legpress.protocol.spec import Fault, Flag
-from legpress.sim.device import TICKS_MASK, plan_batch
+from legpress.sim.firmware import TICKS_MASK, plan_batch
 from legpress_fw.control import CommandHandler
 from legpress_fw.device import LINK_BLE
 from legpress_fw.protocol import R_OK, DeviceClock
