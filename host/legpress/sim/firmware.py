@@ -10,6 +10,7 @@ stalled link overflows the ring and the firmware's own DROPPED logic runs.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final
@@ -148,6 +149,7 @@ def streaming_device(
     return dev
 
 
+@functools.cache
 def plan_batch(rate_hz: int, mtu: int, n_cells: int) -> tuple[int, bool]:
     """Records per packet and whether they go as SAMPLES_COMPACT, as the firmware's ``Device``
     plans them for a BLE link with this MTU.

@@ -79,6 +79,7 @@ class FakeLegPress:
         commands: every command received.
         silent: command codes it does not answer (to test timeouts).
         faults: fault bits reported in STATUS.
+        link: the link commands come over (``legpress_fw.device.LINK_BLE`` or ``LINK_SERIAL``).
     """
 
     info: DeviceInfo = INFO
@@ -91,6 +92,7 @@ class FakeLegPress:
     silent: set[int] = field(default_factory=set)
     faults: Fault = Fault.CELL & 0
     zero_reply: int | None = None
+    link: int = LINK_BLE
     _restart: bool = True
 
     def __post_init__(self) -> None:
@@ -110,7 +112,7 @@ class FakeLegPress:
             self.commands.append(cmd)
             if cmd.command in self.silent:
                 return None
-        n = self._handler.handle(data, len(data), LINK_BLE)
+        n = self._handler.handle(data, len(data), self.link)
         return bytes(self._handler.reply[:n]) if n else None
 
     # The actions legpress_fw.control.CommandHandler calls (see its header comment).

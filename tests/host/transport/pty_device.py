@@ -15,6 +15,7 @@ from pathlib import Path
 
 from legpress.protocol.framing import FrameDecoder, encode_frame
 from legpress.protocol.spec import Command
+from legpress_fw.device import LINK_SERIAL
 from tests.host.transport.fake_legpress import FakeLegPress
 
 BOOT_TEXT = (
@@ -29,7 +30,7 @@ class PtyLegPress:
     def __init__(
         self, tmp_path: Path, *, noise: bool = True, glued_noise: bool = False, seed: int = 1
     ) -> None:
-        self.dev = FakeLegPress()
+        self.dev = FakeLegPress(link=LINK_SERIAL)
         self.noise = noise
         self.glued_noise = glued_noise
         self.rng = random.Random(seed)
