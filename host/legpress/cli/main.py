@@ -34,6 +34,7 @@ COMMANDS: Final[list[str]] = [
     "people",
     "report",
     "firmware",
+    "serve",
 ]
 
 EXIT_INTERRUPTED: Final = 130

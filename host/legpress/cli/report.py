@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from legpress.cli.sessions import db_parent, open_store, session_id, wrap
-from legpress.dsp.calibration import CalibratedBlock, Calibration
-from legpress.errors import LegPressError, UsageError
-from legpress.session import Session
+from legpress.dsp.calibration import CalibratedBlock
+from legpress.errors import UsageError
+from legpress.report.series import load_series
 
 _EPILOG = """\
 examples:
@@ -25,47 +25,6 @@ Charts need matplotlib: pip install 'legpress[report]'.
 Exit codes: 0 ok, 2 usage, 7 database unusable, 8 no such session or person,
 10 matplotlib missing.
 """
-
-
-def load_series(
-    session: Session, recording: Path | None = None
-) -> tuple[CalibratedBlock | None, str]:
-    """The session's samples from its recording, calibrated as in the session.
-
-    Returns:
-        The samples, or None and a one-line reason.
-    """
-    path = recording or (Path(session.recording_path) if session.recording_path else None)
-    if path is None:
-        return None, "This session has no linked recording"
-    if not path.exists():
-        return None, f"The recording of this session ({path}) is missing"
-    try:
-        from legpress.storage.recording import decode_recording
-    except ImportError:
-        return None, "This legpress cannot read recordings"
-    try:
-        decoded = decode_recording(path)
-    except LegPressError as exc:
-        return None, f"The recording of this session could not be read ({exc})"
-    cal = None
-    if session.calibration is not None:
-        try:
-            cal = Calibration.from_dict(session.calibration)
-        except LegPressError:
-            cal = None
-    if cal is None:
-        try:
-            cal = decoded.recording.calibration or Calibration.from_info(decoded.recording.info)
-        except LegPressError:
-            cal = Calibration()
-    try:
-        block = cal.apply(decoded.samples)
-    except LegPressError as exc:
-        return None, f"The recording of this session does not match its calibration ({exc})"
-    if len(block) < 2:
-        return None, f"The recording of this session ({path}) holds no samples"
-    return block, ""
 
 
 def _slug(name: str) -> str:

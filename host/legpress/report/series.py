@@ -11,6 +11,7 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -18,7 +19,9 @@ import numpy.typing as npt
 from legpress.detect.analyzer import Analyzer
 from legpress.detect.config import DetectorConfig
 from legpress.detect.events import Event, EventType, Rep
-from legpress.dsp.calibration import CalibratedBlock
+from legpress.dsp.calibration import CalibratedBlock, Calibration
+from legpress.errors import LegPressError
+from legpress.session import Session
 
 F64 = npt.NDArray[np.float64]
 
@@ -139,3 +142,44 @@ def envelope(t: F64, y: F64, max_points: int = 3000) -> tuple[F64, F64]:
             ts.append(float(t[a + k]))
             ys.append(float(seg[k]))
     return np.asarray(ts), np.asarray(ys)
+
+
+def load_series(
+    session: Session, recording: Path | None = None
+) -> tuple[CalibratedBlock | None, str]:
+    """The session's samples from its recording, calibrated as in the session.
+
+    Returns:
+        The samples, or None and a one-line reason.
+    """
+    path = recording or (Path(session.recording_path) if session.recording_path else None)
+    if path is None:
+        return None, "This session has no linked recording"
+    if not path.exists():
+        return None, f"The recording of this session ({path}) is missing"
+    try:
+        from legpress.storage.recording import decode_recording
+    except ImportError:
+        return None, "This legpress cannot read recordings"
+    try:
+        decoded = decode_recording(path)
+    except LegPressError as exc:
+        return None, f"The recording of this session could not be read ({exc})"
+    cal = None
+    if session.calibration is not None:
+        try:
+            cal = Calibration.from_dict(session.calibration)
+        except LegPressError:
+            cal = None
+    if cal is None:
+        try:
+            cal = decoded.recording.calibration or Calibration.from_info(decoded.recording.info)
+        except LegPressError:
+            cal = Calibration()
+    try:
+        block = cal.apply(decoded.samples)
+    except LegPressError as exc:
+        return None, f"The recording of this session does not match its calibration ({exc})"
+    if len(block) < 2:
+        return None, f"The recording of this session ({path}) holds no samples"
+    return block, ""

@@ -1,12 +1,12 @@
 """The session report in a real browser (headless Chromium): it loads and shows something.
 
-Skipped when Chromium is not installed (``apt-get install chromium`` on Debian); CI may skip.
+Skipped when Chromium is not installed (``apt-get install chromium`` on Debian; ``./tools/test``
+installs it as root); under ``CI=true`` a missing Chromium fails the test.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -16,23 +16,15 @@ import pytest
 from legpress.dsp.calibration import CalibratedBlock
 from legpress.report import render_session_report
 
+from ..hub.browser import CHROMIUM_ARGS, require_chromium
+
 pytest.importorskip("matplotlib", reason="reports need matplotlib: pip install 'legpress[report]'")
-
-
-def _chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
 
 
 def test_report_renders_in_chromium(
     first_session: tuple[dict[str, Any], CalibratedBlock], tmp_path: Path
 ) -> None:
-    browser = _chromium()
-    if browser is None:
-        pytest.skip("headless Chromium is not installed (Debian: apt-get install chromium)")
+    browser = require_chromium()
     image = pytest.importorskip("PIL.Image", reason="needs Pillow (installed with matplotlib)")
     session, block = first_session
     html = render_session_report(session, block, tmp_path / "report.html")
@@ -40,14 +32,7 @@ def test_report_renders_in_chromium(
     profile = tmp_path / "profile"
     cmd = [
         browser,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
+        *CHROMIUM_ARGS,
         "--hide-scrollbars",
         f"--user-data-dir={profile}",
         f"--screenshot={png}",

@@ -1,0 +1,233 @@
+"""``legpress serve``: the site hub with its browser dashboard.
+
+One process keeps every machine connected (reconnecting with backoff), detects per machine,
+starts a session when someone sits down and ends it when they leave, stores sessions in the
+session database, and serves a live dashboard, a tablet person picker and per-person pages.
+
+The hub listens on 127.0.0.1 unless told otherwise. Every page needs the hub's access token,
+made at the first start and kept in the token file (shown on the first start; the signed-in
+browser then keeps a cookie). Needs the ``hub`` extra: ``pip install 'legpress[hub]'``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import logging
+import socket
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Final
+
+from legpress.errors import ConfigError, UsageError
+
+#: ``--demo``: three simulated machines, each with its own simulated person.
+DEMO_MACHINES: Final = (
+    ("Leg press 1", "sim:scenario=demo,seed=1,realtime=1", "Ana"),
+    ("Leg press 2", "sim:scenario=liftoff,seed=2,realtime=1", "Ben"),
+    ("Leg press 3", "sim:scenario=rom_overshoot,seed=3,realtime=1", "Chloé"),
+)
+_DEMO_PEOPLE: Final = {"Ana": 370.0, "Ben": 420.0, "Chloé": 330.0}
+_LOOPBACK_NAMES: Final = ["127.0.0.1", "localhost", "::1"]
+
+_EPILOG = """\
+examples:
+  legpress serve --demo                                  # three simulated machines
+  legpress serve --machine "Leg press 1=ble:LegPress-3A7F" \
+                 --machine "Leg press 2=serial:/dev/ttyUSB0"
+  legpress serve --host 0.0.0.0 --port 8080              # on the gym's network (token needed)
+
+The dashboard is at http://HOST:PORT/; sign in with the token in the token file
+(default: beside the session database, hub-token). See docs/gym.md.
+"""
+
+
+def register(subparsers: Any) -> None:
+    """Add ``serve``."""
+    p = subparsers.add_parser(
+        "serve",
+        help="the site hub: every machine live in a browser dashboard",
+        description="Run the site hub: keep every machine connected, detect, store sessions "
+        "and serve the live dashboard.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--machine",
+        action="append",
+        metavar="NAME=URL",
+        help="a machine and its device URL (repeat for each machine)",
+    )
+    p.add_argument("--demo", action="store_true", help="three simulated machines")
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default %(default)s)"
+    )
+    p.add_argument(
+        "--port", type=int, default=8080, help="port (default %(default)s; 0: any free)"
+    )
+    p.add_argument("--db", type=Path, metavar="PATH", help="session database (default: user data)")
+    p.add_argument("--token-file", type=Path, metavar="FILE", help="the access token's file")
+    p.add_argument("--new-token", action="store_true", help="make a new token (signs all out)")
+    p.add_argument("--no-record", action="store_true", help="keep no raw recordings")
+    p.add_argument(
+        "--leave-s",
+        type=float,
+        default=15.0,
+        metavar="S",
+        help="a session ends after the pad was empty this long (default %(default)s)",
+    )
+    p.add_argument(
+        "--rest-s",
+        type=float,
+        default=300.0,
+        metavar="S",
+        help="... or after the sled did not move this long (default %(default)s)",
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="log connections and requests")
+    p.set_defaults(func=cmd_serve)
+
+
+def _machines(args: argparse.Namespace) -> list[tuple[str, str, str | None]]:
+    out: list[tuple[str, str, str | None]] = []
+    for item in args.machine or ():
+        name, eq, url = item.partition("=")
+        if not eq or not name.strip() or not url.strip():
+            raise UsageError(
+                f'--machine {item!r}: use NAME=URL, e.g. "Leg press 1=ble:LegPress-3A7F"'
+            )
+        out.append((name.strip(), url.strip(), None))
+    if args.demo:
+        out.extend(DEMO_MACHINES)
+    if not out:
+        raise UsageError(
+            "no machines: give --machine NAME=URL for each machine, or --demo for simulated ones"
+        )
+    return out
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    if not 0 <= port <= 65535:
+        raise UsageError(f"--port must be 0-65535, got {port}")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise UsageError(
+            f"--host {host}: {exc.strerror}; give an address such as 0.0.0.0"
+        ) from None
+    family, kind, proto, _, addr = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(addr)
+    except OSError as exc:
+        sock.close()
+        raise UsageError(
+            f"cannot listen on {host}:{port}: {exc.strerror}; choose another --port"
+        ) from None
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _require_web() -> None:
+    try:
+        import jinja2  # noqa: F401
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as exc:
+        from legpress.report.plots import MissingDependencyError
+
+        raise MissingDependencyError(
+            f"the hub needs {exc.name}: pip install 'legpress[hub]'"
+        ) from None
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """``legpress serve``."""
+    _require_web()
+    import uvicorn
+
+    from legpress.hub import Hub, HubConfig, MachineSpec, PresenceConfig
+    from legpress.hub.auth import Auth, load_or_create_token
+    from legpress.hub.web import make_app
+    from legpress.storage.store import SessionStore, default_db_path
+
+    machines = _machines(args)
+    tmp: tempfile.TemporaryDirectory[str] | None = None
+    db = args.db
+    if db is None and args.demo and not args.machine:
+        tmp = tempfile.TemporaryDirectory(prefix="legpress-demo-")
+        db = Path(tmp.name) / "legpress.db"
+    folder = (Path(db) if db else default_db_path()).expanduser().parent
+    token_file = args.token_file or folder / "hub-token"
+    try:
+        presence = PresenceConfig(leave_s=args.leave_s, rest_s=args.rest_s)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    token, made = load_or_create_token(token_file, renew=args.new_token)
+    loopback = _is_loopback(args.host)
+    sock = _bind(args.host, args.port)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        with SessionStore(db) as store:
+            if args.demo:
+                for name, limit in _DEMO_PEOPLE.items():
+                    if store.ensure_person(name).profile.effective_limit_mm is None:
+                        store.set_limit(name, limit)
+            config = HubConfig(
+                machines=tuple(MachineSpec(n, u, p) for n, u, p in machines),
+                record_dir=None if args.no_record else folder / "recordings",
+                presence=presence,
+            )
+            hub = Hub(config, store, device_options=_device_options(args))
+            app = make_app(hub, Auth(token), allowed_hosts=_LOOPBACK_NAMES if loopback else None)
+            host, port = sock.getsockname()[:2]
+            shown = f"[{host}]" if ":" in str(host) else str(host)
+            base = f"http://{shown}:{port}"
+            lines = [f"legpress hub: {len(machines)} machine(s), database {store.path}"]
+            if loopback or made:
+                lines.append(f"open {base}/login?token={token}")
+            else:
+                lines.append(f"open {base}/ and sign in with the token in {token_file}")
+            if made:
+                lines.append(f"a new access token was made and saved in {token_file}")
+            if not loopback:
+                lines.append(f"listening on the network ({args.host}): only with the token")
+            print("\n".join(lines), file=sys.stderr, flush=True)
+            server = uvicorn.Server(
+                uvicorn.Config(
+                    app,
+                    log_level="info" if args.verbose else "warning",
+                    lifespan="on",
+                    access_log=args.verbose,
+                    ws_ping_interval=20.0,
+                )
+            )
+            asyncio.run(server.serve(sockets=[sock]))
+    finally:
+        sock.close()
+        if tmp is not None:
+            tmp.cleanup()
+    return 0
+
+
+def _device_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    backend = getattr(args, "ble_backend", None)
+    return {"ble": {"ble_backend": backend}} if backend is not None else {}
+
+
+__all__ = ["DEMO_MACHINES", "cmd_serve", "register"]

@@ -1,0 +1,637 @@
+"""The site hub: every configured machine kept connected, detected, stored and published.
+
+One :class:`Station` per machine runs the library's device loop (:func:`legpress.open_device`,
+which reconnects a dropped BLE or serial link by itself) and reopens the device with backoff
+when it fails or ends. Samples go through :class:`~legpress.hub.presence.Presence` (someone
+sat down, someone left) and, while a session is open, a :class:`~legpress.detect.Pipeline`
+configured with that person's limit. Sessions, reps and alerts go into the
+:class:`~legpress.storage.store.SessionStore`; every change is published on a
+:class:`~legpress.hub.bus.Broadcast` as JSON-ready messages for the dashboard (and MQTT):
+
+- ``{"type": "tile", "machine": NAME, ...}``: a machine's state (see :meth:`Station.tile`),
+  at most every ``push_period_s`` per machine;
+- ``{"type": "alert", "machine": NAME, "alert": {...}}``: at once, when it fires;
+- ``{"type": "rep", "machine": NAME, "rep": {...}}`` and ``{"type": "session", ...}``.
+
+Everything runs on one asyncio loop; the store is written from it between packets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+
+from legpress.detect import DetectorConfig, Event, Pipeline, Rep
+from legpress.device import Connected, Disconnected, FaultEvent, InfoEvent, open_device
+from legpress.dsp.calibration import CalibratedBlock, Calibration
+from legpress.errors import ConfigError, LegPressError, UsageError
+from legpress.hub.bus import Broadcast
+from legpress.hub.presence import Presence, PresenceConfig, Transition
+from legpress.protocol.decoder import SampleBlock
+from legpress.protocol.messages import DeviceInfo
+from legpress.storage.store import NotFoundError, SessionStore
+
+__all__ = ["Hub", "HubConfig", "MachineSpec", "Station"]
+
+_log = logging.getLogger(__name__)
+_CONTACT_SCALE_COUNTS: Final = 1500.0  # pad strip scale without a baseline
+
+
+@dataclass(frozen=True, slots=True)
+class MachineSpec:
+    """One machine of the site.
+
+    Attributes:
+        name: what people call it ("Leg press 2"); unique, case-insensitive.
+        url: its device URL (``ble:…``, ``serial:…``, ``sim:…``, ``replay:…``).
+        person: who is on it unless someone else is picked (None: anonymous).
+    """
+
+    name: str
+    url: str
+    person: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise ConfigError("a machine needs a name")
+        if not self.url.strip():
+            raise ConfigError(f"machine {self.name!r} needs a device URL")
+
+
+@dataclass(frozen=True, slots=True)
+class HubConfig:
+    """How the hub runs.
+
+    Attributes:
+        machines: the site's machines.
+        record_dir: each connection's raw stream is recorded here (reports draw from it);
+            None records nothing.
+        presence: when sessions start and end.
+        reconnect_min_s: the first wait before reopening a failed or ended device.
+        reconnect_max_s: the longest wait (it doubles after each failure).
+        push_period_s: the shortest interval between two tile updates of one machine.
+    """
+
+    machines: tuple[MachineSpec, ...] = ()
+    record_dir: Path | None = None
+    presence: PresenceConfig = field(default_factory=PresenceConfig)
+    reconnect_min_s: float = 1.0
+    reconnect_max_s: float = 30.0
+    push_period_s: float = 0.1
+
+    def __post_init__(self) -> None:
+        seen: set[str] = set()
+        for m in self.machines:
+            key = m.name.strip().casefold()
+            if key in seen:
+                raise ConfigError(f"two machines are named {m.name!r}: give each its own name")
+            seen.add(key)
+        if not 0 < self.reconnect_min_s <= self.reconnect_max_s:
+            raise ConfigError("reconnect_min_s must be positive and at most reconnect_max_s")
+        if not self.push_period_s > 0:
+            raise ConfigError("push_period_s must be positive")
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "machine"
+
+
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+class Station:
+    """One machine in the hub: its connection, its detection, its open session.
+
+    Use through :class:`Hub`.
+    """
+
+    def __init__(self, hub: Hub, spec: MachineSpec) -> None:
+        self.hub = hub
+        self.spec = spec
+        self.name = spec.name.strip()
+        self.id = _slug(self.name)
+        self.url = spec.url.strip()
+        self.person: str | None = spec.person
+        self.connected = False
+        self.link = "not connected yet"
+        self.error = ""
+        self.device_name = ""
+        self.faults = ""
+        self.session_id: int | None = None
+        self.session_reason = ""
+        self.reps = 0
+        self.depth_mm: float | None = None
+        self.max_depth_mm: float | None = None
+        self.limit_mm: float | None = None
+        self.warn_mm: float | None = None
+        self.phase = "top"
+        self.pad: list[float | None] = []
+        self.alert: dict[str, Any] | None = None
+        self.samples = 0
+        self.lost_packets = 0
+        self.connections = 0
+        self.attempts = 0
+        self.presence = Presence(hub.config.presence)
+        self._pipeline: Pipeline | None = None
+        self._config = DetectorConfig()
+        self._info: DeviceInfo | None = None
+        self._calibration: Calibration | None = None
+        self._recording: Path | None = None
+        self._t_s = 0.0
+        self._dirty = True
+        self._last_push = 0.0
+        self._session_reps: list[Rep] = []
+        self._session_events: list[Event] = []
+        self._force: str | None = None  # "start" / "stop" asked by hand
+
+    # -- state -------------------------------------------------------------------------------
+
+    def tile(self) -> dict[str, Any]:
+        """The machine's state for a dashboard tile, JSON-ready.
+
+        Keys: ``machine`` (its name), ``id`` (a slug of the name, for URLs and topics),
+        ``url``, ``connected``, ``link``, ``error``, ``device``, ``faults``,
+        ``person``, ``occupied``, ``session_id``, ``reps``, ``depth_mm``, ``max_depth_mm``,
+        ``limit_mm``, ``warn_mm``, ``phase``, ``pad`` (per cell, 1.0 = the rep's baseline
+        load, None for an unloaded or dead cell), ``alert`` (the last one, or None),
+        ``samples``, ``lost_packets``.
+        """
+        return {
+            "type": "tile",
+            "machine": self.name,
+            "id": self.id,
+            "url": self.url,
+            "connected": self.connected,
+            "link": self.link,
+            "error": self.error,
+            "device": self.device_name,
+            "faults": self.faults,
+            "person": self.person,
+            "occupied": self.presence.occupied,
+            "session_id": self.session_id,
+            "reps": self.reps,
+            "depth_mm": self.depth_mm,
+            "max_depth_mm": self.max_depth_mm,
+            "limit_mm": self.limit_mm,
+            "warn_mm": self.warn_mm,
+            "phase": self.phase,
+            "pad": self.pad,
+            "alert": self.alert,
+            "samples": self.samples,
+            "lost_packets": self.lost_packets,
+        }
+
+    def _changed(self) -> None:
+        self._dirty = True
+
+    def maybe_push(self, now_s: float) -> None:
+        """Publish the tile if it changed and the push period has passed."""
+        if self._dirty and now_s - self._last_push >= self.hub.config.push_period_s:
+            self._dirty = False
+            self._last_push = now_s
+            self.hub.bus.publish(self.tile())
+
+    # -- the connection loop -------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Keep the machine connected until cancelled."""
+        cfg = self.hub.config
+        delay = cfg.reconnect_min_s
+        while True:
+            got_data = False
+            try:
+                got_data = await self._connection()
+            except asyncio.CancelledError:
+                self._end_session("hub stopped")
+                raise
+            except LegPressError as exc:
+                self.error = str(exc)
+                _log.warning("%s: %s", self.name, exc)
+            except Exception as exc:  # a bug must not take the other machines down
+                self.error = f"internal error: {type(exc).__name__}: {exc}"
+                _log.exception("%s: internal error", self.name)
+            self._end_session("device closed")
+            self.connected = False
+            if got_data:
+                delay = cfg.reconnect_min_s
+            self.link = f"reconnecting in {delay:g} s"
+            self._changed()
+            self.maybe_push(time.monotonic())
+            await asyncio.sleep(delay)
+            if not got_data:
+                delay = min(delay * 2, cfg.reconnect_max_s)
+
+    def _record_path(self) -> Path | None:
+        folder = self.hub.config.record_dir
+        if folder is None:
+            return None
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = f"{_slug(self.name)}-{time.strftime('%Y%m%d-%H%M%S')}"
+        path = folder / f"{stem}.lprec"
+        n = 1
+        while path.exists():
+            n += 1
+            path = folder / f"{stem}-{n}.lprec"
+        return path
+
+    async def _connection(self) -> bool:
+        self.attempts += 1
+        record = self._record_path()
+        got_data = False
+        self.link = "connecting"
+        self._changed()
+        async with open_device(
+            self.url,
+            record=record,
+            header={"machine": self.name},
+            **self.hub.device_options(self.url),
+        ) as dev:
+            self._recording = record
+            self._info = dev.info
+            self.device_name = dev.info.name
+            self._calibration = self.hub.calibration_for(self.name, dev.calibration())
+            self.connections += 1
+            self.connected = True
+            self.error = ""
+            self.link = "connected"
+            self.presence.reset()
+            self._changed()
+            async for item in dev:
+                if isinstance(item, SampleBlock):
+                    got_data = True
+                    self._samples(item, time.time())
+                else:
+                    self._device_event(item)
+                self.lost_packets = dev.stats.decoder.lost_packets
+                self.maybe_push(time.monotonic())
+        return got_data
+
+    def _device_event(self, item: object) -> None:
+        if isinstance(item, Connected):
+            self.connected = True
+            self.link = "connected" + (f" (MTU {item.mtu})" if item.mtu else "")
+        elif isinstance(item, Disconnected):
+            self.connected = False
+            self.link = f"lost ({item.reason}), reconnecting"
+        elif isinstance(item, FaultEvent):
+            self.faults = item.describe() if item.faults else ""
+        elif isinstance(item, InfoEvent):
+            self._info = item.info
+            if self.session_id is not None:  # new rate or cells: detection restarts
+                self._pipeline = self._make_pipeline()
+        else:
+            return
+        self._changed()
+
+    # -- samples -------------------------------------------------------------------------------
+
+    def _samples(self, block: SampleBlock, t_wall_s: float) -> None:
+        assert self._calibration is not None
+        n = len(block)
+        if not n:
+            return
+        cal = self._calibration.apply(block)
+        self.samples += n
+        start = 0
+        if self._force is not None:
+            force, self._force = self._force, None
+            t0 = float(cal.t_s[0])
+            if force == "start" and self.session_id is None:
+                self.presence.reset(occupied=True, t_s=t0)
+                self._start_session("started by hand", t0)
+            elif force == "stop" and self.session_id is not None:
+                self._analyze(cal, t_wall_s)
+                self.presence.reset(occupied=False, t_s=t0, hold=True)
+                self._end_session("stopped by hand")
+                start = n
+        for tr in self.presence.feed(cal):
+            if tr.kind == "sit":
+                self._start_session(tr.reason, tr.t_s)
+                start = tr.index
+            else:
+                self._analyze(cal.slice(start, tr.index + 1), t_wall_s)
+                self._end_session(f"left ({tr.reason})", tr)
+                start = tr.index + 1
+        if start < n:
+            self._analyze(cal.slice(start, n) if start else cal, t_wall_s)
+        self._view(cal)
+
+    def _analyze(self, cal: CalibratedBlock, t_wall_s: float) -> None:
+        if self._pipeline is None or not len(cal):
+            return
+        for item in self._pipeline.analyzer.update(cal):
+            if isinstance(item, Event):
+                self._on_event(item, t_wall_s)
+            else:
+                self._on_rep(item)
+
+    def _view(self, cal: CalibratedBlock) -> None:
+        self._t_s = float(cal.t_s[-1])
+        depth = float(cal.depth_mm[-1])
+        self.depth_mm = _finite(depth)
+        if self.session_id is not None:
+            deepest = float(np.max(cal.depth_mm))
+            if self.max_depth_mm is None or deepest > self.max_depth_mm:
+                self.max_depth_mm = _finite(deepest)
+        last = cal.load[-1]
+        base = self._pipeline.analyzer.baseline if self._pipeline is not None else None
+        pad: list[float | None] = []
+        for c in range(len(last)):
+            if base is not None and c < len(base):
+                pad.append(round(float(last[c] / base[c]), 3) if base[c] > 1.0 else None)
+            else:
+                pad.append(round(min(float(last[c]) / _CONTACT_SCALE_COUNTS, 2.0), 3))
+        self.pad = pad
+        if self._pipeline is not None:
+            self.phase = self._pipeline.analyzer.phase
+        self._changed()
+
+    def _on_event(self, ev: Event, t_wall_s: float) -> None:
+        self._session_events.append(ev)
+        self.alert = {
+            "id": uuid.uuid4().hex,
+            "type": ev.type,
+            "message": ev.message,
+            "rep": ev.rep,
+            "t_s": ev.t_s,
+            "t_wall_ms": round(t_wall_s * 1000, 1),
+            "session_id": self.session_id,
+        }
+        # Published before it is stored: the person on the machine comes first.
+        self.hub.bus.publish({"type": "alert", "machine": self.name, "alert": self.alert})
+        self._changed()
+        if self.session_id is not None:
+            self.hub.store_call(self.hub.store.add_event, self.session_id, ev)
+
+    def _on_rep(self, rep: Rep) -> None:
+        self._session_reps.append(rep)
+        self.reps = len(self._session_reps)
+        self.hub.bus.publish(
+            {
+                "type": "rep",
+                "machine": self.name,
+                "id": uuid.uuid4().hex,
+                "session_id": self.session_id,
+                "rep": rep.to_dict(),
+            }
+        )
+        self._changed()
+        if self.session_id is not None:
+            self.hub.store_call(self.hub.store.add_rep, self.session_id, rep)
+
+    # -- sessions ------------------------------------------------------------------------------
+
+    def _make_pipeline(self) -> Pipeline:
+        assert self._info is not None
+        return Pipeline(self._info, self._calibration, self._config)
+
+    def _start_session(self, reason: str, t_s: float) -> None:
+        self._config = self.hub.detector_config(self.person)
+        self.limit_mm = self._config.rom_limit_mm
+        self.warn_mm = (
+            self.limit_mm - self._config.rom_warning_min_mm if self.limit_mm is not None else None
+        )
+        self._pipeline = self._make_pipeline()
+        self._session_reps = []
+        self._session_events = []
+        self.reps = 0
+        self.max_depth_mm = None
+        self.alert = None
+        self.session_reason = reason
+        sid = self.hub.store_call(
+            self.hub.store.start_session,
+            self.person,
+            self.name,
+            device_name=self.device_name,
+            device_url=self.url,
+            recording_path=self._recording,
+            config=self._config,
+            calibration=self._calibration,
+        )
+        self.session_id = sid if isinstance(sid, int) else None
+        self.hub.bus.publish(
+            {
+                "type": "session",
+                "event": "start",
+                "machine": self.name,
+                "session_id": self.session_id,
+                "person": self.person,
+                "reason": reason,
+                "t_s": t_s,
+            }
+        )
+        self._changed()
+
+    def _end_session(self, reason: str, tr: Transition | None = None) -> None:
+        if self._pipeline is None:
+            return
+        sid = self.session_id
+        self._pipeline = None
+        self.session_id = None
+        self.phase = "top"
+        summary = {
+            "reps": len(self._session_reps),
+            "ended_because": reason,
+            "started_because": self.session_reason,
+            "hub": {"machine": self.name},
+            "link": {"samples": self.samples, "lost_packets": self.lost_packets},
+        }
+        if sid is not None:
+            self.hub.store_call(self.hub.store.end_session, sid, summary)
+        self.hub.bus.publish(
+            {
+                "type": "session",
+                "event": "end",
+                "machine": self.name,
+                "session_id": sid,
+                "person": self.person,
+                "reason": reason,
+                "reps": len(self._session_reps),
+                "alerts": len(self._session_events),
+                "t_s": tr.t_s if tr is not None else self._t_s,
+            }
+        )
+        self.person = self.hub.default_person(self.name)  # the next one is someone else
+        self.limit_mm = self.warn_mm = None
+        self._changed()
+
+    # -- commands ------------------------------------------------------------------------------
+
+    def assign(self, person: str | None) -> None:
+        """Put ``person`` (None: nobody known) on the machine; an open session ends and the
+        person's own session starts at the next sample, with their limit."""
+        self.person = person
+        if self.session_id is not None or self._pipeline is not None:
+            self._end_session("person changed")
+            self.person = person
+            self._force = "start"
+        self._changed()
+
+    def start(self) -> None:
+        """Start a session at the next sample, whether or not someone was seen sitting."""
+        self._force = "start"
+
+    def stop(self) -> None:
+        """End the open session at the next sample; none starts until the pad empties."""
+        self._force = "stop"
+
+
+class Hub:
+    """Every machine of one site.
+
+    Args:
+        config: the machines and how to run them.
+        store: where sessions go (the hub does not close it).
+        device_options: extra :func:`legpress.open_device` options per URL scheme
+            (e.g. ``{"ble": {"ble_backend": ...}}``).
+    """
+
+    def __init__(
+        self,
+        config: HubConfig,
+        store: SessionStore,
+        *,
+        device_options: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.bus = Broadcast()
+        self.store_errors = 0
+        self._device_options = device_options or {}
+        self.stations: dict[str, Station] = {}
+        ids: set[str] = set()
+        for spec in config.machines:
+            st = Station(self, spec)
+            base, n = st.id, 1
+            while st.id in ids:
+                n += 1
+                st.id = f"{base}-{n}"
+            ids.add(st.id)
+            self.stations[spec.name.strip().casefold()] = st
+        for st in self.stations.values():
+            self._ensure_machine(st.name)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # -- helpers for the stations ------------------------------------------------------------
+
+    def device_options(self, url: str) -> dict[str, Any]:
+        """Options for ``open_device`` on ``url``."""
+        scheme = url.partition(":")[0].lower()
+        return dict(self._device_options.get(scheme, {}))
+
+    def store_call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Call a store method; a failure is logged and counted, never fatal to the stream."""
+        try:
+            return fn(*args, **kwargs)
+        except LegPressError as exc:
+            self.store_errors += 1
+            _log.error("session store: %s", exc)
+            return None
+
+    def _ensure_machine(self, name: str) -> None:
+        try:
+            self.store.get_machine(name)
+        except NotFoundError:
+            self.store.add_machine(name)
+
+    def calibration_for(self, machine: str, device: Calibration) -> Calibration:
+        """The device's calibration, with the machine's measured counts per mm if stored."""
+        try:
+            m = self.store.get_machine(machine)
+        except LegPressError:
+            return device
+        if m.counts_per_mm:
+            return replace(device, counts_per_mm=float(m.counts_per_mm), source="measured")
+        return device
+
+    def detector_config(self, person: str | None) -> DetectorConfig:
+        """Thresholds for ``person``: their limit in force, if any."""
+        if person is None:
+            return DetectorConfig()
+        try:
+            limit = self.store.get_profile(person).effective_limit_mm
+        except LegPressError:
+            limit = None
+        return DetectorConfig(rom_limit_mm=limit)
+
+    def default_person(self, machine: str) -> str | None:
+        """Who is on ``machine`` unless someone else is picked."""
+        return self.station(machine).spec.person
+
+    # -- public ------------------------------------------------------------------------------
+
+    def station(self, machine: str) -> Station:
+        """The machine with that name (or id).
+
+        Raises:
+            NotFoundError: no such machine in this hub.
+        """
+        st = self.stations.get(machine.strip().casefold())
+        if st is None:
+            st = next((s for s in self.stations.values() if s.id == machine), None)
+        if st is None:
+            names = ", ".join(s.name for s in self.stations.values()) or "none"
+            raise NotFoundError(f"no machine named {machine!r} in this hub (machines: {names})")
+        return st
+
+    def tiles(self) -> list[dict[str, Any]]:
+        """Every machine's tile, in configuration order."""
+        return [st.tile() for st in self.stations.values()]
+
+    def assign(self, machine: str, person: str | None) -> None:
+        """Put ``person`` on ``machine`` (added to the store if new; None: anonymous).
+
+        Raises:
+            NotFoundError: unknown machine.
+            ConfigError: empty name.
+        """
+        st = self.station(machine)
+        if person is not None:
+            person = person.strip()
+            if not person:
+                raise ConfigError("pick a person by name, or nobody")
+            person = self.store.ensure_person(person).name
+        st.assign(person)
+        st.maybe_push(time.monotonic() + self.config.push_period_s)
+
+    def start(self, machine: str) -> None:
+        """Start a session on ``machine`` now."""
+        self.station(machine).start()
+
+    def stop(self, machine: str) -> None:
+        """End the session on ``machine`` now."""
+        self.station(machine).stop()
+
+    async def run(self) -> None:
+        """Run every machine until cancelled (then open sessions are ended and stored)."""
+        if self._tasks:
+            raise UsageError("the hub is already running")
+        self._tasks = [
+            asyncio.create_task(st.run(), name=f"legpress-hub:{st.name}")
+            for st in self.stations.values()
+        ]
+        try:
+            while True:
+                await asyncio.sleep(self.config.push_period_s)
+                now = time.monotonic()
+                for st in self.stations.values():
+                    st.maybe_push(now)
+        finally:
+            for t in self._tasks:
+                t.cancel()
+            for t in self._tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await t
+            self._tasks = []

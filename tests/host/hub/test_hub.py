@@ -1,0 +1,177 @@
+"""The hub: machines connected, sessions by presence, stored and published; reconnection."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from legpress.errors import ConfigError
+from legpress.hub import Hub, HubConfig, MachineSpec
+from legpress.hub.bus import Broadcast, Subscription
+from legpress.sim import make_scenario
+from legpress.storage.store import NotFoundError, SessionStore
+
+LIFTOFF = "sim:scenario=liftoff,seed=2,realtime=0,duration=30"
+ROM = "sim:scenario=rom_overshoot,seed=3,realtime=0,duration=30"
+
+
+@contextlib.asynccontextmanager
+async def running(hub: Hub) -> AsyncIterator[Subscription]:
+    with hub.bus.subscribe() as sub:
+        task = asyncio.create_task(hub.run())
+        try:
+            yield sub
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def until(sub: Subscription, pred: Any, timeout_s: float = 60.0) -> list[dict[str, Any]]:
+    """Messages up to and including the first one ``pred`` accepts."""
+    seen: list[dict[str, Any]] = []
+
+    async def loop() -> None:
+        while True:
+            msg = await sub.get()
+            seen.append(msg)
+            if pred(msg):
+                return
+
+    await asyncio.wait_for(loop(), timeout_s)
+    return seen
+
+
+def session_end(machine: str) -> Any:
+    return lambda m: m["type"] == "session" and m["event"] == "end" and m["machine"] == machine
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Any:
+    with SessionStore(tmp_path / "legpress.db") as s:
+        yield s
+
+
+async def test_sessions_are_detected_stored_and_published(
+    store: SessionStore, tmp_path: Path
+) -> None:
+    store.add_person("Ben", rom_limit_mm=420)
+    config = HubConfig(
+        machines=(
+            MachineSpec("Leg press 1", LIFTOFF, person="Ben"),
+            MachineSpec("Leg press 2", ROM),
+        ),
+        record_dir=tmp_path / "rec",
+        reconnect_min_s=5.0,
+        reconnect_max_s=5.0,
+    )
+    hub = Hub(config, store)
+    assert [m.name for m in store.list_machines()] == ["Leg press 1", "Leg press 2"]
+    async with running(hub) as sub:
+        seen = await until(sub, session_end("Leg press 1"))
+        seen += (
+            await until(sub, session_end("Leg press 2"))
+            if not any(session_end("Leg press 2")(m) for m in seen)
+            else []
+        )
+    truth = make_scenario("liftoff", seed=2, duration_s=30).truth(30)
+    by_machine = {s.machine: s for s in store.list_sessions()}
+    ben = by_machine["Leg press 1"]
+    assert ben.person == "Ben"
+    assert ben.rom_limit_mm == 420
+    assert ben.ended_at is not None
+    assert ben.reps == len(truth.reps)
+    assert ben.lift_offs == len(truth.lift_offs) > 0
+    anon = by_machine["Leg press 2"]
+    assert anon.person is None and anon.reps > 0
+    full = store.get_session(ben.id)
+    assert full["machine"] == "Leg press 1"
+    assert full["summary"]["ended_because"] == "device closed"
+    assert full["summary"]["started_because"] in ("pad loaded", "sled moved")
+    assert Path(full["recording_path"]).exists()
+    # Every stored alert was published first, on the right machine.
+    alerts = [m for m in seen if m["type"] == "alert" and m["machine"] == "Leg press 1"]
+    assert [a["alert"]["type"] for a in alerts] == [e["type"] for e in full["events"]]
+    assert all(a["alert"]["session_id"] == ben.id for a in alerts)
+    assert len({a["alert"]["id"] for a in alerts}) == len(alerts)
+    reps = [m for m in seen if m["type"] == "rep" and m["machine"] == "Leg press 1"]
+    assert len(reps) == ben.reps
+    tiles = [m for m in seen if m["type"] == "tile" and m["machine"] == "Leg press 1"]
+    assert tiles and any(t["connected"] for t in tiles)
+    assert max(t["reps"] for t in tiles) == ben.reps
+    assert all(len(t["pad"]) == 8 for t in tiles if t["pad"])
+
+
+async def test_picking_a_person_starts_their_session_with_their_limit(
+    store: SessionStore,
+) -> None:
+    store.add_person("Chloé", rom_limit_mm=300)
+    url = "sim:scenario=rom_overshoot,seed=3,realtime=1,duration=30"
+    hub = Hub(HubConfig(machines=(MachineSpec("LP", url),)), store)
+    async with running(hub) as sub:
+        await until(sub, lambda m: m["type"] == "session" and m["event"] == "start")
+        hub.assign("lp", "Chloé")
+        seen = await until(
+            sub, lambda m: m["type"] == "session" and m["event"] == "start", timeout_s=10
+        )
+        assert any(session_end("LP")(m) and m["reason"] == "person changed" for m in seen)
+        tile = hub.station("LP").tile()
+        assert tile["person"] == "Chloé" and tile["limit_mm"] == 300
+        hub.stop("LP")
+        await until(sub, session_end("LP"), timeout_s=10)
+        assert hub.station("LP").tile()["session_id"] is None
+    rows = store.list_sessions()
+    assert [r.person for r in rows] == [None, "Chloé"]
+    assert rows[1].rom_limit_mm == 300
+    assert store.get_session(rows[1].id)["summary"]["ended_because"] == "stopped by hand"
+    with pytest.raises(NotFoundError, match="no machine named"):
+        hub.assign("Leg press 9", "Chloé")
+
+
+async def test_a_machine_that_fails_is_retried_with_backoff_and_others_run(
+    store: SessionStore, tmp_path: Path
+) -> None:
+    missing = tmp_path / "not-yet.lprec"
+    config = HubConfig(
+        machines=(MachineSpec("Broken", f"replay:{missing}"), MachineSpec("Fine", LIFTOFF)),
+        record_dir=tmp_path / "rec",
+        reconnect_min_s=0.05,
+        reconnect_max_s=0.4,
+    )
+    hub = Hub(config, store)
+    async with running(hub) as sub:
+        t0 = asyncio.get_running_loop().time()
+        await until(sub, session_end("Fine"))
+        broken = hub.station("Broken")
+        assert not broken.connected and broken.connections == 0
+        assert "not-yet.lprec" in broken.error
+        # Backing off (0.05, 0.1, 0.2, 0.4, 0.4 s ...), not hammering the device.
+        elapsed = asyncio.get_running_loop().time() - t0
+        assert 1 <= broken.attempts <= 3 + elapsed / 0.4
+        # The device comes back: the hub connects by itself and a session starts.
+        fine = store.list_sessions()[0]
+        shutil.copy(store.get_session(fine.id)["recording_path"], missing)
+        await until(sub, lambda m: m["type"] == "session" and m["machine"] == "Broken", 10)
+        assert broken.connections == 1 and broken.error == ""
+
+
+def test_config_is_checked() -> None:
+    with pytest.raises(ConfigError, match="two machines"):
+        HubConfig(machines=(MachineSpec("A", "sim:"), MachineSpec("a", "sim:")))
+    with pytest.raises(ConfigError, match="URL"):
+        MachineSpec("A", " ")
+
+
+def test_broadcast_drops_the_oldest_for_a_slow_reader() -> None:
+    bus = Broadcast(maxsize=3)
+    with bus.subscribe() as sub:
+        for i in range(5):
+            bus.publish({"i": i})
+        assert sub.dropped == 2 and sub.pending() == 3
+    assert bus.subscribers == 0
