@@ -35,12 +35,12 @@ import numpy as np
 from legpress.detect import DetectorConfig, Event, Pipeline, Rep
 from legpress.device import Connected, Disconnected, FaultEvent, InfoEvent, open_device
 from legpress.dsp.calibration import CalibratedBlock, Calibration
-from legpress.errors import ConfigError, LegPressError, UsageError
+from legpress.errors import ConfigError, LegPressError, NotFoundError, UsageError
 from legpress.hub.bus import Broadcast
 from legpress.hub.presence import Presence, PresenceConfig, Transition
 from legpress.protocol.decoder import SampleBlock
 from legpress.protocol.messages import DeviceInfo
-from legpress.storage.store import NotFoundError, SessionStore
+from legpress.storage.store import SessionStore
 
 __all__ = ["Hub", "HubConfig", "MachineSpec", "Station"]
 

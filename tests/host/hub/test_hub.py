@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from legpress.errors import ConfigError
+from legpress.errors import ConfigError, NotFoundError
 from legpress.hub import Hub, HubConfig, MachineSpec
 from legpress.hub.bus import Broadcast, Subscription
 from legpress.sim import make_scenario
-from legpress.storage.store import NotFoundError, SessionStore
+from legpress.storage.store import SessionStore
 
 LIFTOFF = "sim:scenario=liftoff,seed=2,realtime=0,duration=30"
 ROM = "sim:scenario=rom_overshoot,seed=3,realtime=0,duration=30"
