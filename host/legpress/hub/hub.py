@@ -196,6 +196,12 @@ class Station:
     def _changed(self) -> None:
         self._dirty = True
 
+    def push(self) -> None:
+        """Publish the tile now (a rep, a session starting or ending)."""
+        self._dirty = False
+        self._last_push = time.monotonic()
+        self.hub.bus.publish(self.tile())
+
     def maybe_push(self, now_s: float) -> None:
         """Publish the tile if it changed and the push period has passed."""
         if self._dirty and now_s - self._last_push >= self.hub.config.push_period_s:
@@ -387,7 +393,7 @@ class Station:
                 "rep": rep.to_dict(),
             }
         )
-        self._changed()
+        self.push()
         if self.session_id is not None:
             self.hub.store_call(self.hub.store.add_rep, self.session_id, rep)
 
@@ -432,7 +438,7 @@ class Station:
                 "t_s": t_s,
             }
         )
-        self._changed()
+        self.push()
 
     def _end_session(self, reason: str, tr: Transition | None = None) -> None:
         if self._pipeline is None:
@@ -465,7 +471,7 @@ class Station:
         )
         self.person = self.hub.default_person(self.name)  # the next one is someone else
         self.limit_mm = self.warn_mm = None
-        self._changed()
+        self.push()
 
     # -- commands ------------------------------------------------------------------------------
 

@@ -95,12 +95,12 @@ def test_dashboard_live_in_chromium(tmp_path: Path) -> None:
             page.get_by_role("button", name="Put them on").click()
             page.wait_for_url(f"{base}/")
             clean = page.locator('article.tile[data-machine="Clean press"]')
-            clean_tile = "document.querySelector('article.tile[data-machine=\"Clean press\"]')"
+            tile_js = "document.querySelector('article.tile[data-machine=\"Clean press\"]')"
             wait_until(
-                page, f"() => {clean_tile}.querySelector('.person').textContent === 'Ben'", 10
+                page, f"() => {tile_js}?.querySelector('.person').textContent === 'Ben'", 10
             )
             wait_until(
-                page, f"() => Number({clean_tile}.querySelector('.rep-count').textContent) > 0", 30
+                page, f"() => Number({tile_js}?.querySelector('.rep-count').textContent) > 0", 30
             )
             assert "session" in clean.locator(".tile-foot").inner_text()
             page.screenshot(path=str(tmp_path / "3-picked.png"), full_page=True)
