@@ -186,7 +186,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         with SessionStore(db) as store:
             if args.demo:
                 for name, limit in _DEMO_PEOPLE.items():
-                    if store.ensure_person(name).profile.effective_limit_mm is None:
+                    if store.ensure_person(name).effective_limit_mm is None:
                         store.set_limit(name, limit)
             config = HubConfig(
                 machines=tuple(MachineSpec(n, u, p) for n, u, p in machines),

@@ -348,8 +348,8 @@ def make_app(
         from legpress.report import session_report_html
         from legpress.report.series import load_series
 
-        series, _why = await asyncio.to_thread(load_series, session)
-        html = await _guarded(lambda: session_report_html(session, series), 503)
+        series, why = await asyncio.to_thread(load_series, session)
+        html = await _guarded(lambda: session_report_html(session, series, why), 503)
         return HTMLResponse(html)
 
     async def not_found(request: Request, exc: Exception) -> Response:

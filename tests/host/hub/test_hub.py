@@ -91,13 +91,13 @@ async def test_sessions_are_detected_stored_and_published(
     anon = by_machine["Leg press 2"]
     assert anon.person is None and anon.reps > 0
     full = store.get_session(ben.id)
-    assert full["machine"] == "Leg press 1"
-    assert full["summary"]["ended_because"] == "device closed"
-    assert full["summary"]["started_because"] in ("pad loaded", "sled moved")
-    assert Path(full["recording_path"]).exists()
+    assert full.machine is not None and full.machine.name == "Leg press 1"
+    assert full.summary["ended_because"] == "device closed"
+    assert full.summary["started_because"] in ("pad loaded", "sled moved")
+    assert full.recording_path and Path(full.recording_path).exists()
     # Every stored alert was published first, on the right machine.
     alerts = [m for m in seen if m["type"] == "alert" and m["machine"] == "Leg press 1"]
-    assert [a["alert"]["type"] for a in alerts] == [e["type"] for e in full["events"]]
+    assert [a["alert"]["type"] for a in alerts] == [e.type for e in full.events]
     assert all(a["alert"]["session_id"] == ben.id for a in alerts)
     assert len({a["alert"]["id"] for a in alerts}) == len(alerts)
     reps = [m for m in seen if m["type"] == "rep" and m["machine"] == "Leg press 1"]
@@ -129,7 +129,7 @@ async def test_picking_a_person_starts_their_session_with_their_limit(
     rows = store.list_sessions()
     assert [r.person for r in rows] == [None, "Chloé"]
     assert rows[1].rom_limit_mm == 300
-    assert store.get_session(rows[1].id)["summary"]["ended_because"] == "stopped by hand"
+    assert store.get_session(rows[1].id).summary["ended_because"] == "stopped by hand"
     with pytest.raises(NotFoundError, match="no machine named"):
         hub.assign("Leg press 9", "Chloé")
 
@@ -156,7 +156,9 @@ async def test_a_machine_that_fails_is_retried_with_backoff_and_others_run(
         assert 1 <= broken.attempts <= 3 + elapsed / 0.4
         # The device comes back: the hub connects by itself and a session starts.
         fine = store.list_sessions()[0]
-        shutil.copy(store.get_session(fine.id)["recording_path"], missing)
+        recording = store.get_session(fine.id).recording_path
+        assert recording is not None
+        shutil.copy(recording, missing)
         await until(sub, lambda m: m["type"] == "session" and m["machine"] == "Broken", 10)
         assert broken.connections == 1 and broken.error == ""
 
