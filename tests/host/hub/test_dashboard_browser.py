@@ -22,7 +22,7 @@ MACHINES = [
     ("Lift press B", "sim:scenario=liftoff,seed=4,realtime=1"),
     ("Deep press", "sim:scenario=rom_overshoot,seed=3,realtime=1,limit=300"),
 ]
-MIN_ALERTS = 8
+MIN_ALERTS = 6
 #: Live updates reach the page within this of the alert, at the 95th percentile.
 P95_LIMIT_MS = 250.0
 
