@@ -33,6 +33,7 @@ from typing import Any, Final
 import numpy as np
 
 from legpress.detect import DetectorConfig, Event, Pipeline, Rep
+from legpress.detect.events import EventType
 from legpress.device import Connected, Disconnected, FaultEvent, InfoEvent, open_device
 from legpress.dsp.calibration import CalibratedBlock, Calibration
 from legpress.errors import ConfigError, LegPressError, NotFoundError, UsageError
@@ -366,9 +367,16 @@ class Station:
 
     def _on_event(self, ev: Event, t_wall_s: float) -> None:
         self._session_events.append(ev)
+        try:
+            kind = EventType(ev.type)
+            word, loud = kind.alert, kind.loud
+        except ValueError:
+            word, loud = str(ev.type).upper(), False
         self.alert = {
             "id": uuid.uuid4().hex,
             "type": ev.type,
+            "word": word,
+            "loud": loud,
             "message": ev.message,
             "rep": ev.rep,
             "t_s": ev.t_s,

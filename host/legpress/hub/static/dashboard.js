@@ -2,11 +2,6 @@
 // Everything from the hub is put in the page with textContent, never as HTML.
 "use strict";
 
-const WORDS = {
-  lift_off: "BACK LIFT", rom_exceeded: "TOO DEEP", rom_warning: "SLOW DOWN",
-  fast_lowering: "SLOWER", bounce: "NO BOUNCE", knee_lock: "SOFT KNEES",
-};
-const LOUD = new Set(["lift_off", "rom_exceeded", "rom_warning"]);
 const FLASH_MS = 3000;
 
 // Alert-to-page delays (ms), read by the browser test and shown in the status line.
@@ -119,7 +114,7 @@ function beep(kind) {
 function showAlert(root, a, fresh) {
   root.dataset.alertId = a.id;
   root.dataset.alertType = a.type;
-  root.querySelector(".word").textContent = WORDS[a.type] || a.type.toUpperCase();
+  root.querySelector(".word").textContent = a.word || a.type.toUpperCase();
   root.querySelector(".msg").textContent = ` rep ${a.rep + 1}: ${a.message}`;
   if (!fresh) return;
   root.classList.remove("flash");
@@ -127,7 +122,7 @@ function showAlert(root, a, fresh) {
   root.classList.add("flash");
   clearTimeout(root._flashTimer);
   root._flashTimer = setTimeout(() => root.classList.remove("flash"), FLASH_MS);
-  if (LOUD.has(a.type)) beep(a.type);
+  if (a.loud) beep(a.type);
 }
 
 function onMessage(msg) {
