@@ -51,7 +51,6 @@ class BLELink:
         self._seen_events = 0
         self._seen_refused = 0
         self.send_errors = 0  # notifications refused for a reason other than ENOMEM
-        self.last_errno = 0
 
     def start(self):
         # Called once the radio is up: serve the info characteristic and advertise.
@@ -157,7 +156,6 @@ class BLELink:
             dev.notify_enomem = (dev.notify_enomem + 1) & _COUNTER_MASK
         else:
             self.send_errors += 1
-            self.last_errno = err
 
     def _write_info(self):
         dev = self._dev

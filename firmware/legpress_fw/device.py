@@ -133,7 +133,6 @@ class Device:
         self.info_due_serial = False
         self.identify_until = None
         self.pending = 0  # CMD_REBOOT or CMD_REPL, done once the reply is out
-        self.pending_link = LINK_NONE
         self.log_lines = []  # text for the serial LOG / console, drained by the app
 
     # --- messages ------------------------------------------------------------------------
@@ -302,7 +301,6 @@ class Device:
         if self.pending:
             return R_BUSY
         self.pending = command
-        self.pending_link = link
         return R_OK
 
     # --- STATUS / DEVICE_INFO ------------------------------------------------------------

@@ -34,8 +34,7 @@ F_RESTART = const(0x10)
 
 HEADER_SIZE = const(9)
 # "<BBBH" then the time as two u16 halves: the 32-bit value would be a heap-allocated long int
-# on a 32-bit MicroPython port, its halves are small ints.
-HEADER_FMT = "<BBBHHH"
+# on a 32-bit MicroPython port, its halves are small ints: "<BBBHHH".
 
 CMD_START = const(0x01)
 CMD_STOP = const(0x02)

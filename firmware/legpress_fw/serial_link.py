@@ -70,7 +70,6 @@ class SerialLink:
         self._logs = []
         self.active = False
         self.frames_in = 0
-        self.logs_dropped = 0
 
     @property
     def bad_frames(self):
@@ -193,14 +192,12 @@ class SerialLink:
 
     def log(self, text):
         # A LOG message (UTF-8, cut at 200 bytes); only once a host has spoken to us. Lines
-        # wait in a short queue while a frame is in flight; beyond it they are counted.
+        # wait in a short queue while a frame is in flight; beyond it they are dropped (the
+        # console is best effort: samples and replies never wait for it).
         if not self.active:
             return False
-        if self._logs or not self._send_log(text):
-            if len(self._logs) < _LOG_QUEUE:
-                self._logs.append(text)
-            else:
-                self.logs_dropped += 1
+        if (self._logs or not self._send_log(text)) and len(self._logs) < _LOG_QUEUE:
+            self._logs.append(text)
         return True
 
     def _send_log(self, text):

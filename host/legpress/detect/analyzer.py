@@ -165,11 +165,6 @@ class Analyzer:
         """Why the current (or last) rep's pad cannot be judged, or None."""
         return self._unjudged
 
-    @property
-    def rep_count(self) -> int:
-        """Reps completed so far."""
-        return len(self.reps)
-
     def decision_trace(self, n_samples: int) -> tuple[F64, F64]:
         """The lift-off rule's two signals at every sample so far, for reports that must show
         exactly what the detector decided on: the lower-back position and the front share

@@ -38,7 +38,6 @@ class Score:
     lift_fp_near: int = 0  # alerts on near misses (don't care)
     lift_neg_near: int = 0  # near misses
     warn_clear: int = 0  # clear reps (no lift-off, not a near miss) with a tilt warning
-    warned_lifts: int = 0  # lift-off reps with a tilt warning before the alert
     unjudged_reps: int = 0  # reps the detector said it could not judge
     latencies_s: list[float] = field(default_factory=list)
     leads_s: list[float] = field(default_factory=list)  # lift-off alert minus tilt warning
@@ -164,7 +163,6 @@ def score_session(
                 if tr.index in onsets:
                     s.latencies_s.append(alerted[0].t_s - onsets[tr.index])
                 if warned and warned[0].t_s <= alerted[0].t_s:
-                    s.warned_lifts += 1
                     s.leads_s.append(alerted[0].t_s - warned[0].t_s)
             else:
                 s.lift_fn += 1

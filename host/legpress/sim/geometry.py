@@ -90,10 +90,6 @@ class LegGeometry:
         """Sled travel (mm) at which the knee reaches ``knee_deg`` (bisection)."""
         return self._invert(lambda a: a.knee_deg, knee_deg, seat_shift_mm)
 
-    def travel_for_hip(self, hip_deg: float, seat_shift_mm: float = 0.0) -> float:
-        """Sled travel (mm) at which hip flexion reaches ``hip_deg`` (bisection)."""
-        return self._invert(lambda a: a.hip_deg, hip_deg, seat_shift_mm)
-
     def max_travel_mm(self, knee_max_deg: float = 140.0) -> float:
         """Deepest reachable travel: the machine's end or a knee flexion of 140 degrees."""
         return min(self.machine.travel_max_mm, self.travel_for_knee(knee_max_deg))
