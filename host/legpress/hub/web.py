@@ -238,7 +238,7 @@ def make_app(
         return render(request, "dashboard.html", tiles=hub.tiles())
 
     async def api_machines(request: Request) -> Response:
-        return JSONResponse({"machines": hub.tiles()})
+        return JSONResponse({"machines": hub.tiles(), "store_errors": hub.store_errors})
 
     async def live(ws: WebSocket) -> None:
         await ws.accept()

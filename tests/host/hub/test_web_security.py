@@ -115,7 +115,9 @@ def test_signed_in_browser_sees_the_dashboard_and_live_feed(client: TestClient) 
     assert hello["type"] == "hello"
     assert [t["machine"] for t in hello["machines"]] == ["Leg press 1", "LP & <2>"]
     bearer = {"authorization": f"Bearer {TOKEN}"}
-    assert TestClient(client.app, base_url=BASE).get("/api/machines", headers=bearer).is_success
+    api = TestClient(client.app, base_url=BASE).get("/api/machines", headers=bearer)
+    assert api.is_success
+    assert api.json()["store_errors"] == 0
 
 
 def test_a_cross_site_post_is_refused(client: TestClient, hub: Hub) -> None:
