@@ -47,6 +47,8 @@ _FLAG_READ = const(0x0002)
 _FLAG_WRITE_NO_RESPONSE = const(0x0004)
 _FLAG_WRITE = const(0x0008)
 _FLAG_NOTIFY = const(0x0010)
+_FLAG_READ_ENCRYPTED = const(0x0200)
+_FLAG_READ_AUTHENTICATED = const(0x0400)
 _FLAG_WRITE_ENCRYPTED = const(0x1000)
 _FLAG_WRITE_AUTHENTICATED = const(0x2000)
 
@@ -72,7 +74,9 @@ _ADV_FLAGS_LE_GENERAL_NO_BREDR = const(0x06)
 _ADV_INTERVAL_US = const(200_000)
 
 _MTU = const(247)
-_COMMAND_MAX = const(64)  # longer writes are cut here, and then rejected as BAD_LENGTH
+# The control value holds a command as written, then the reply (at most 117 bytes, for a host
+# whose MTU cuts the notification). Longer writes are cut here, then rejected as BAD_LENGTH.
+_CONTROL_MAX = const(128)
 _QUEUE_MAX = const(4)
 _SECRETS_MAX = const(48)
 
@@ -141,15 +145,17 @@ class BLERadio:
         if security:
             self._load_secrets()
         ble.config(mtu=_MTU, gap_name=name)
-        control_flags = _FLAG_WRITE | _FLAG_WRITE_NO_RESPONSE | _FLAG_NOTIFY
+        # Readable: the last reply whole, for a host whose MTU cuts its notification.
+        control_flags = _FLAG_READ | _FLAG_WRITE | _FLAG_WRITE_NO_RESPONSE | _FLAG_NOTIFY
         if security == SECURITY_PASSKEY:
             # The device "displays" its passkey (on the label): the host enters it.
             ble.config(bond=True, le_secure=True, mitm=True, io=_IO_CAPABILITY_DISPLAY_ONLY)
             control_flags |= _FLAG_WRITE_ENCRYPTED | _FLAG_WRITE_AUTHENTICATED
+            control_flags |= _FLAG_READ_ENCRYPTED | _FLAG_READ_AUTHENTICATED
         elif security:
             # Just Works pairing with bonding: links are encrypted and the keys persist.
             ble.config(bond=True, le_secure=True, mitm=False, io=_IO_CAPABILITY_NO_INPUT_OUTPUT)
-            control_flags |= _FLAG_WRITE_ENCRYPTED
+            control_flags |= _FLAG_WRITE_ENCRYPTED | _FLAG_READ_ENCRYPTED
         service = (
             bluetooth.UUID(SERVICE_UUID),
             (
@@ -174,7 +180,7 @@ class BLERadio:
         texts = (MANUFACTURER, model, firmware, serial)
         for i in range(4):
             ble.gatts_write(handles[1][i], texts[i].encode())
-        ble.gatts_set_buffer(self.h_control, _COMMAND_MAX)
+        ble.gatts_set_buffer(self.h_control, _CONTROL_MAX)
         self._adv = adv_field(_ADV_TYPE_FLAGS, bytes((_ADV_FLAGS_LE_GENERAL_NO_BREDR,)))
         self._adv += adv_field(_ADV_TYPE_UUID128_COMPLETE, uuid_le(SERVICE_UUID))
         # 31 bytes per payload: flags and the UUID fill the advertisement, the name goes in
@@ -314,6 +320,9 @@ class BLERadio:
         if not self.subscribed(SUB_CONTROL):
             return False
         try:
+            # The value first: NimBLE cuts a notification to MTU - 3 bytes, and a host that
+            # got a cut reply reads the characteristic for the whole of it.
+            self._ble.gatts_write(self.h_control, data)
             self._notify(self.conn_handle, self.h_control, data)
             return True
         except OSError:

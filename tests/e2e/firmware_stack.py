@@ -21,11 +21,15 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from bumble.controller import Controller
 from bumble.transport.common import Transport
 from bumble.transport.pty import open_pty_transport
 
+from legpress import SampleBlock
+from legpress.protocol.spec import Flag
+from tests.e2e import sensors
 from tests.host.transport.bumble_backend import VirtualAir
 from tests.mpy.harness import running_in_ci
 
@@ -38,6 +42,7 @@ DEFAULT_BINARY = REPO / ".cache" / "micropython-ble" / "micropython"
 #: The board's Bluetooth address (the controller's public address; NimBLE reads it over HCI).
 BOARD_ADDRESS = "24:0A:C4:5E:1E:92"
 BOARD_NAME = "LegPress-1E92"  # default_name(): the last two bytes of the address
+CELLS = 6  # BASE_CONFIG
 
 HOW_TO_GET_IT = (
     "the real-stack tests need the MicroPython unix port with Bluetooth: ./tools/test builds "
@@ -178,8 +183,33 @@ class FirmwareBoard:
             with contextlib.suppress(Exception):
                 await self._transport.close()
             self._transport = None
+            await asyncio.sleep(0)  # the pipes' connection_lost runs on the next loop pass
 
     async def reboot(self) -> None:
         """Power off and on again (files kept)."""
         await self.power_off()
         await self.boot()
+
+
+def expected(k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The cells and positions the firmware sampled as samples number ``k`` (sensors.py)."""
+    cells = np.array([[sensors.cell_raw(c, int(i)) for c in range(CELLS)] for i in k])
+    return cells.reshape(len(k), CELLS), np.array([sensors.position(int(i)) for i in k])
+
+
+def check_samples(block: SampleBlock, first: int = 0, period_s: float = 0.01) -> np.ndarray:
+    """Every sample is the firmware's own, in order from sample ``first``, none lost; returns k.
+
+    Times: sample slots one period apart, except where the sampler skipped slots, which it
+    flags (OVERRUN; a loaded test machine can make the firmware late).
+    """
+    k = sensors.sample_number(block.cells[:, 0].astype(int), block.cells[:, 1].astype(int))
+    np.testing.assert_array_equal(k, first + np.arange(len(block)))
+    cells, position = expected(k)
+    np.testing.assert_array_equal(block.cells, cells)
+    np.testing.assert_array_equal(block.position, position)
+    slots = np.diff(np.rint(block.t_s / period_s).astype(np.int64))
+    np.testing.assert_allclose(np.diff(block.t_s), slots * period_s, atol=1e-6)
+    skipped = np.flatnonzero(slots != 1) + 1
+    assert (slots >= 1).all() and (block.flags[skipped] & Flag.OVERRUN).all()
+    return k

@@ -202,6 +202,10 @@ def ble_info_and_security():
     rig.write(protocol.CMD_SET_RATE, struct.pack("<H", 200))
     out["info_rate"] = rig.info()
     out["replies"] = [r["result"] for r in rig.replies()]
+    # The control value holds the whole last reply (for a host whose MTU cuts notifications).
+    out["control_value_is_reply"] = bytes(rig.ble.values[rig.radio.h_control]) == bytes(
+        rig.sent(rig.radio.h_control)[-1]
+    )
     # Bond keys: the stack hands them over in IRQs; the housekeeping task saves them; a new
     # radio (after a reset) hands them back.
     radio = rig.radio

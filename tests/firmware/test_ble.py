@@ -138,6 +138,8 @@ def test_info_status_and_bonding(scenario: Scenario) -> None:
     # Control writes need encryption (FLAG_WRITE_ENCRYPTED 0x1000) in the default mode.
     assert r["control_flags"] & 0x1000
     assert r["control_flags"] & 0x0010  # notify (replies)
+    assert r["control_flags"] & 0x0202 == 0x0202  # read, encrypted: the last reply whole
+    assert r["control_value_is_reply"]
     assert r["stream_flags"] == 0x0010
     assert r["info_flags"] == 0x0002
     assert r["info_boot"]["mtu"] == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import sys
 import time
 from collections.abc import Coroutine, Sequence
@@ -14,6 +15,7 @@ from legpress.dsp.calibration import Calibration, CalibrationFile
 from legpress.errors import UsageError
 
 _T = TypeVar("_T")
+_ASK = "ask"  # --passkey without a code
 
 URL_HELP = (
     "the leg press: ble:NAME-or-ADDRESS (ble: = first found), serial:PORT, "
@@ -22,7 +24,15 @@ URL_HELP = (
 
 
 def add_url_argument(parser: argparse.ArgumentParser, default: str | None = None) -> None:
-    """The positional device URL."""
+    """The positional device URL, and ``--passkey`` for a ``ble:`` one."""
+    parser.add_argument(
+        "--passkey",
+        metavar="CODE",
+        nargs="?",
+        const=_ASK,
+        help='ble: pair with the 6-digit code on the leg press label ("security": "passkey" '
+        "in its configuration); without CODE, ask for it",
+    )
     if default is None:
         parser.add_argument("url", metavar="URL", help=URL_HELP)
     else:
@@ -61,11 +71,24 @@ def ble_backend(args: argparse.Namespace) -> Any:
 
 
 def device_options(args: argparse.Namespace) -> dict[str, Any]:
-    """Link options the CLI passes through (only those that apply to the URL's scheme)."""
+    """Link options the CLI passes through (only those that apply to the URL's scheme).
+
+    Raises:
+        UsageError: ``--passkey`` with a URL that is not ``ble:``.
+    """
+    options: dict[str, Any] = {}
+    ble = str(getattr(args, "url", "")).lower().startswith("ble:")
     backend = ble_backend(args)
-    if backend is not None and str(getattr(args, "url", "")).lower().startswith("ble:"):
-        return {"ble_backend": backend}
-    return {}
+    if backend is not None and ble:
+        options["ble_backend"] = backend
+    passkey = getattr(args, "passkey", None)
+    if passkey is not None:
+        if not ble:
+            raise UsageError("--passkey is for Bluetooth (ble:) URLs only")
+        if passkey == _ASK:
+            passkey = getpass.getpass("Passkey (the 6 digits on the leg press label): ")
+        options["passkey"] = passkey
+    return options
 
 
 def key_values(items: Sequence[str] | None, option: str) -> dict[str, str]:

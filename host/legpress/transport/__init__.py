@@ -47,6 +47,7 @@ _BLE_OPTIONS = {
     "reconnect": "1/0, reconnect after a loss, default 1",
     "reconnect_timeout": "seconds to keep trying, default forever",
     "pair": "1/0, pair before connecting, default 0",
+    "passkey": "the 6-digit code on the device label: pair with passkey entry",
     "ble_backend": "(scanner, client) backend classes for bleak",
 }
 _SERIAL_OPTIONS = {
@@ -70,6 +71,17 @@ def _backend(value: object) -> BackendPair | None:
     ):
         return value
     raise UsageError("ble_backend must be a (scanner class, client class) pair")
+
+
+def _passkey(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    text = str(value).strip()
+    if len(text) != 6 or not text.isdigit():
+        raise UsageError(
+            f"passkey must be the 6 digits on the leg press label (e.g. 402913), got {value!r}"
+        )
+    return text
 
 
 def _reconnect_timeout(opts: Mapping[str, object]) -> float | None:
@@ -99,6 +111,7 @@ def make_link(url: str, **options: Any) -> Link:
             reconnect=as_bool(opts.get("reconnect", True), "reconnect"),
             reconnect_timeout_s=_reconnect_timeout(opts),
             pair=as_bool(opts.get("pair", False), "pair"),
+            passkey=_passkey(opts.get("passkey")),
             backend=_backend(opts.get("ble_backend")),
         )
     if parsed.scheme == "serial":

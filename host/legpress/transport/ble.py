@@ -36,7 +36,14 @@ from bleak.exc import (
 )
 
 from legpress.errors import DeviceNotFoundError, LegPressError, TransportError
-from legpress.protocol.spec import CONTROL_UUID, INFO_UUID, SERVICE_UUID, STATUS_UUID, STREAM_UUID
+from legpress.protocol.spec import (
+    CONTROL_UUID,
+    INFO_UUID,
+    SERVICE_UUID,
+    STATUS_UUID,
+    STREAM_UUID,
+    MsgType,
+)
 from legpress.transport.base import Connected, Disconnected, Link, LinkFailed, LinkSink, RawPacket
 
 __all__ = ["BLELink", "BackendPair", "ScanResult", "bleak_error", "scan"]
@@ -45,6 +52,9 @@ __all__ = ["BLELink", "BackendPair", "ScanResult", "bleak_error", "scan"]
 BackendPair = tuple[type[BaseBleakScanner], type[BaseBleakClient]]
 
 _BACKOFF_S: Final = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
+# Messages that can be longer than a notification at a small MTU (the stack cuts them to
+# MTU - 3); the device keeps the whole message as the characteristic's value (PROTOCOL.md).
+_WHOLE_BY_READ: Final = {STATUS_UUID: MsgType.STATUS, CONTROL_UUID: MsgType.REPLY}
 _RESCAN_TIMEOUT_S: Final = 5.0
 _AUTH_CODES: Final = frozenset(
     {
@@ -177,6 +187,9 @@ class BLELink(Link):
         reconnect: reconnect by itself after a loss.
         reconnect_timeout_s: give up reconnecting after this long (None: never).
         pair: pair before connecting (needed once if the device requires a bonded link).
+        passkey: pair with this 6-digit code (``"security": "passkey"``: the code on the
+            device label). bleak has no passkey API of its own: it goes to backends that take
+            ``pair(passkey=...)``; with BlueZ, Windows or macOS the system asks for the code.
         backend: bleak backend classes (default: the platform's).
     """
 
@@ -194,6 +207,7 @@ class BLELink(Link):
         reconnect: bool = True,
         reconnect_timeout_s: float | None = None,
         pair: bool = False,
+        passkey: str | None = None,
         backend: BackendPair | None = None,
     ) -> None:
         super().__init__(url)
@@ -203,6 +217,8 @@ class BLELink(Link):
         self.reconnect = reconnect
         self.reconnect_timeout_s = reconnect_timeout_s
         self.pair = pair
+        self.passkey = passkey
+        self._reads: set[asyncio.Task[None]] = set()
         self._scanner_cls = None if backend is None else backend[0]
         self._client_cls = None if backend is None else backend[1]
         self._client: BleakClient | None = None
@@ -316,6 +332,9 @@ class BLELink(Link):
         action = f"connecting to {name or device.address}"
         try:
             await client.connect()
+            if self.passkey and not reconnect:
+                action = f"pairing with {name or device.address} (passkey entry)"
+                await client.pair(passkey=int(self.passkey))
             if client.backend_id == BleakBackend.BLUEZ_DBUS:
                 # BlueZ reports 23 until asked (bleak's examples/mtu_size.py).
                 with contextlib.suppress(Exception):
@@ -360,16 +379,38 @@ class BLELink(Link):
                 await client.disconnect()
             raise error from None
 
-    def _on_notify(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
+    def _on_notify(self, char: BleakGATTCharacteristic, data: bytearray) -> None:
         # Timestamp, copy, enqueue: nothing else runs in the notification path.
         t = time.monotonic_ns()
         packet = bytes(data)
         stats = self.stats
         stats.packets += 1
         stats.bytes += len(packet)
+        kind = _WHOLE_BY_READ.get(char.uuid)
+        if kind is not None and len(packet) == stats.mtu - 3 and packet[1:2] == bytes((kind,)):
+            # Maybe cut by the stack: the whole message is the characteristic's value.
+            task = asyncio.get_running_loop().create_task(self._read_whole(char.uuid, t, packet))
+            self._reads.add(task)
+            task.add_done_callback(self._reads.discard)
+            return
         sink = self._sink
         if sink is not None:
             sink.put(RawPacket(t, packet))
+
+    async def _read_whole(self, uuid: str, t: int, cut: bytes) -> None:
+        whole = cut
+        client = self._client
+        if client is not None:
+            with contextlib.suppress(BleakError, OSError):
+                value = bytes(await client.read_gatt_char(uuid))
+                # A STATUS (it may be the next one), or the REPLY that was cut.
+                same = value[:2] == cut[:2] if uuid == STATUS_UUID else value[: len(cut)] == cut
+                if len(value) > len(cut) and same:
+                    whole = value
+                    self.stats.bytes += len(value) - len(cut)
+        sink = self._sink
+        if sink is not None:
+            sink.put(RawPacket(t, whole))
 
     def _on_disconnected(self, client: BleakClient) -> None:
         if client is not self._client or self._closing:
@@ -458,6 +499,8 @@ class BLELink(Link):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        for read in list(self._reads):
+            read.cancel()
         client, self._client = self._client, None
         if client is not None:
             with contextlib.suppress(Exception):

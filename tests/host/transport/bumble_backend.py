@@ -24,6 +24,7 @@ from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakDeviceNotFoundError, BleakError, BleakGATTProtocolError
+from bleak.uuids import normalize_uuid_str
 from bumble import core, hci, ll
 from bumble.att import ATT_Error
 from bumble.controller import Controller
@@ -56,7 +57,7 @@ _PROPERTIES = {
 
 def uuid_str(uuid: core.UUID) -> str:
     """A Bumble UUID as bleak spells it (lower case, 128-bit with dashes)."""
-    return core.UUID.from_bytes(uuid.to_bytes(force_128=True)).to_hex_str("-").lower()
+    return normalize_uuid_str(uuid.to_hex_str("-"))
 
 
 class VirtualAir:

@@ -293,3 +293,12 @@ async def test_a_device_info_that_cannot_be_read_is_one_clear_error(air: Virtual
                 pass
     finally:
         await p.stop()
+
+
+def test_a_malformed_passkey_is_a_usage_error() -> None:
+    from legpress.errors import UsageError
+    from legpress.transport import make_link
+
+    with pytest.raises(UsageError, match="6 digits on the leg press label"):
+        make_link("ble:LegPress-0001?passkey=12345")
+    assert make_link("ble:LegPress-0001?passkey=402913").passkey == "402913"  # type: ignore[attr-defined]
