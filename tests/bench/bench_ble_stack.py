@@ -8,8 +8,9 @@ The unmodified firmware runs on the MicroPython unix port with NimBLE (tests/e2e
 ./tools/test into .cache/micropython-ble), its HCI over a pty to a Bumble controller; the host
 library streams from it through bleak on Bumble, as in the real-stack tests. The unix port
 keeps real time, so the session takes as long on the wall clock as on the device: that is
-why it is a benchmark and not a test (the suite streams 30 s, tests/e2e). Every sample the
-host gets is compared with the fake sensors' reading for its sample number (sensors.py).
+why it is a benchmark and not a test (the tests in tests/e2e stream a few seconds each).
+Every sample the host gets is compared with the fake sensors' reading for its sample number
+(sensors.py).
 Bumble has no air-time model, so the throughput is what the two stacks sustain, not a radio's.
 """
 
