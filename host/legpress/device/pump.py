@@ -624,6 +624,50 @@ class Device:
             raise UsageError(f"identify seconds must be 1 to 60, got {seconds}")
         await self.command(Command.IDENTIFY, bytes([seconds]))
 
+    async def beep(self, pattern: int) -> None:
+        """Sound the machine's buzzer, for the person on it.
+
+        Args:
+            pattern: 16 slots of 100 ms, bit 0 first (``0b10101``: three short beeps); ``0``
+                silences it (PROTOCOL.md, "Buzzer patterns").
+
+        Raises:
+            CommandError: refused (firmware without the buzzer commands answers
+                ``UNKNOWN_COMMAND``). TransportError: no reply.
+        """
+        if not 0 <= pattern <= 0xFFFF:
+            raise UsageError(f"a beep pattern is 16 bits (0 to 65535), got {pattern}")
+        await self.command(Command.BEEP, struct.pack("<H", pattern))
+
+    async def set_limit(
+        self, limit_counts: int | None, *, rearm_counts: int, pattern: int
+    ) -> None:
+        """Arm the device's own depth alarm: it beeps ``pattern`` by itself in the sample in
+        which the sled passes ``limit_counts`` (encoder counts, larger = deeper), also while no
+        host is connected, and again once the sled came back by ``rearm_counts``.
+
+        Args:
+            limit_counts: the depth in encoder counts, or ``None`` to turn the alarm off.
+            rearm_counts: the dead band against encoder jitter at the limit (0 to 65535).
+            pattern: the buzzer pattern (see :meth:`beep`; not 0).
+
+        Raises:
+            CommandError: refused. TransportError: no reply.
+        """
+        if limit_counts is None:
+            args = struct.pack("<iHH", 0, 0, 0)
+        else:
+            if not -(1 << 31) <= limit_counts < 1 << 31:
+                raise UsageError(
+                    f"limit must fit in 32 bits of encoder counts, got {limit_counts}"
+                )
+            if not 0 <= rearm_counts <= 0xFFFF:
+                raise UsageError(f"rearm must be 0 to 65535 counts, got {rearm_counts}")
+            if not 0 < pattern <= 0xFFFF:
+                raise UsageError(f"the limit's beep pattern must be 1 to 65535, got {pattern}")
+            args = struct.pack("<iHH", limit_counts, rearm_counts, pattern)
+        await self.command(Command.SET_LIMIT, args)
+
     async def status(self) -> Status:
         """Ask for the device's health now.
 
