@@ -27,6 +27,7 @@ from legpress.device import (
     open_device,
 )
 from legpress.dsp.calibration import Calibration
+from legpress.feedback import MachineBuzzer
 from legpress.protocol.decoder import SampleBlock
 from legpress.protocol.messages import DeviceInfo
 from legpress.session import LinkQuality, Person, Session, assign_sets, now_utc
@@ -130,6 +131,8 @@ class LiveSession:
         on_rep: called for each completed rep.
         on_link: called with a JSON-ready dict for link events (connected, lost, gap, fault).
         device_options: more options for :func:`legpress.open_device`.
+        beep: sound the machine's buzzer on alerts and arm its own depth alarm at the ROM
+            limit (:mod:`legpress.feedback`).
     """
 
     def __init__(
@@ -144,6 +147,7 @@ class LiveSession:
         on_rep: Callable[[Rep], None] | None = None,
         on_link: Callable[[dict[str, Any]], None] | None = None,
         device_options: dict[str, Any] | None = None,
+        beep: bool = True,
     ) -> None:
         self.url = url
         self.config = config or DetectorConfig()
@@ -163,6 +167,8 @@ class LiveSession:
         self._calibration = calibration or Calibration()
         self._started_at: str | None = None
         self._ended_at: str | None = None
+        self._beep = beep
+        self.buzzer: MachineBuzzer | None = None
 
     def stop(self) -> None:
         """Ask :meth:`run` to finish after the current item."""
@@ -181,6 +187,8 @@ class LiveSession:
             self._info = dev.info
             self.view.title = f"legpress  {dev.info.name or self.url}"
             self._calibration = self.calibration or dev.calibration()
+            self.buzzer = MachineBuzzer(dev, enabled=self._beep)
+            self.buzzer.arm_limit(self.config.rom_limit_mm, self._calibration)
             async for item in dev:
                 if isinstance(item, SampleBlock):
                     self._samples(item)
@@ -193,6 +201,7 @@ class LiveSession:
                 self.result.lost_packets = stats.lost_packets
                 if self._stop:
                     break
+            await self.buzzer.close()
         self._ended_at = now_utc()
         return self.result
 
@@ -261,6 +270,8 @@ class LiveSession:
             if isinstance(item, Event):
                 self.result.events.append(item)
                 v.raise_alert(item.type, item.message, item.t_s)
+                if self.buzzer is not None:
+                    self.buzzer.alert(item)
                 if self._on_event:
                     self._on_event(item)
             else:
@@ -280,6 +291,8 @@ class LiveSession:
                 f" (MTU {item.mtu})" if item.mtu else ""
             )
             record = {"type": "connected", "address": item.address, "reconnect": item.reconnect}
+            if item.reconnect and self.buzzer is not None:  # the device may have reset
+                self.buzzer.arm_limit(self.config.rom_limit_mm, self._calibration)
         elif isinstance(item, Disconnected):
             v.link = f"LOST ({item.reason}), reconnecting"
             record = {"type": "disconnected", "reason": item.reason}
