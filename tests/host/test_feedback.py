@@ -31,7 +31,7 @@ from legpress_fw.device import LINK_SERIAL
 from legpress_fw.device import Device as FirmwareDevice
 from legpress_fw.pad import DirectPad
 from legpress_fw.position import EncoderPosition
-from tests.host.transport.fake_device import FakeLegPress
+from tests.host.transport.fake_legpress import FakeLegPress
 from tests.host.transport.pty_device import PtyLegPress
 
 
