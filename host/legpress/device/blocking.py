@@ -6,9 +6,9 @@ import asyncio
 import threading
 from collections.abc import Awaitable, Iterator
 from concurrent.futures import Future as _ThreadFuture
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
+from legpress.closing import Closing
 from legpress.device.events import DeviceItem
 from legpress.device.pump import Device
 from legpress.device.stats import DeviceStats
@@ -21,7 +21,7 @@ __all__ = ["BlockingDevice", "open_blocking"]
 _T = TypeVar("_T")
 
 
-class BlockingDevice:
+class BlockingDevice(Closing):
     """A :class:`Device` for plain scripts: its event loop runs in a background thread.
 
     .. code-block:: python
@@ -158,17 +158,6 @@ class BlockingDevice:
         self._thread.join(timeout=5)
         if not self._thread.is_alive():
             self._loop.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 async def _as_coroutine(aw: Awaitable[_T]) -> _T:

@@ -30,12 +30,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
+from legpress.closing import Closing
 from legpress.dsp.calibration import Calibration
 from legpress.errors import ProtocolError, RecordingError
 from legpress.protocol.decoder import Decoder, DecoderStats, Gap, SampleBlock
@@ -196,7 +196,7 @@ WRITE_INTERVAL_S: Final = 0.05
 SYNC_INTERVAL_S: Final = 0.25
 
 
-class RecordingWriter:
+class RecordingWriter(Closing):
     """Appends records to a new recording, crash-safe.
 
     :meth:`write_packet` only appends to a memory buffer (cheap, safe from the event loop). A
@@ -332,17 +332,6 @@ class RecordingWriter:
     def closed(self) -> bool:
         """True after :meth:`close`."""
         return self._closed
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- internals -------------------------------------------------------------------------
 

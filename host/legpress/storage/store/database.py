@@ -13,9 +13,9 @@ import sys
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Any, Final, Literal, Self
+from typing import IO, Any, Final, Literal
 
+from legpress.closing import Closing
 from legpress.detect.config import DetectorConfig, Profile
 from legpress.detect.events import FORM_EVENT_TYPES, Event, Rep
 from legpress.dsp.calibration import Calibration
@@ -105,7 +105,7 @@ def _expected_schema() -> dict[str, frozenset[str]]:
 # -- the store -----------------------------------------------------------------------------
 
 
-class SessionStore:
+class SessionStore(Closing):
     """The session database.
 
     Args:
@@ -252,17 +252,6 @@ class SessionStore:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     @property
     def schema_version(self) -> int:
