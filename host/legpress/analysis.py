@@ -42,7 +42,7 @@ class Analysis:
         """The analysis as a :class:`~legpress.session.Session` record: sets split by
         :func:`~legpress.session.assign_sets`, ``info`` as its summary, no person and no
         wall-clock times (a file does not say when it was trained)."""
-        reps, sets = assign_sets(self.reps)
+        reps, sets = assign_sets(self.reps, self.config)
         lost = self.info.get("lost_packets")
         return Session(
             recording_path=str(self.source) if self.kind == "recording" else None,

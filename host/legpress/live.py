@@ -210,7 +210,7 @@ class LiveSession:
         """What the session produced so far, as a :class:`~legpress.session.Session` record
         (sets split by :func:`~legpress.session.assign_sets`; not stored)."""
         r = self.result
-        reps, sets = assign_sets(r.reps)
+        reps, sets = assign_sets(r.reps, self.config)
         return Session(
             person=Person(self.person) if self.person else None,
             started_at=self._started_at,

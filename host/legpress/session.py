@@ -22,7 +22,6 @@ from legpress.detect.events import FORM_EVENT_TYPES, Event, EventType, Rep
 from legpress.errors import ConfigError
 
 __all__ = [
-    "DEFAULT_SET_REST_S",
     "MACHINE_KINDS",
     "REP_BOOL_METRICS",
     "REP_METRICS",
@@ -40,12 +39,9 @@ __all__ = [
     "now_utc",
     "rep_from_dict",
     "sets_of",
-    "starts_new_set",
     "summary_items",
 ]
 
-#: A rest longer than this between two reps starts a new set.
-DEFAULT_SET_REST_S: Final = 30.0
 MACHINE_KINDS: Final = ("incline45", "horizontal")
 
 
@@ -488,11 +484,6 @@ def _start_order(rep: Rep) -> tuple[float, int]:
     return rep.t_start_s, rep.index
 
 
-def starts_new_set(previous_end_s: float, t_start_s: float, rest_s: float) -> bool:
-    """A rep that starts more than ``rest_s`` after the previous one ended starts a new set."""
-    return t_start_s - previous_end_s > rest_s
-
-
 def sets_of(reps: Iterable[SessionRep]) -> tuple[SessionSet, ...]:
     """The sets that reps already assigned to sets make up, by set index."""
     by_set: dict[int, list[SessionRep]] = {}
@@ -510,13 +501,16 @@ def sets_of(reps: Iterable[SessionRep]) -> tuple[SessionSet, ...]:
 
 
 def assign_sets(
-    reps: Iterable[Rep], rest_s: float = DEFAULT_SET_REST_S
+    reps: Iterable[Rep], config: DetectorConfig | None = None
 ) -> tuple[tuple[SessionRep, ...], tuple[SessionSet, ...]]:
-    """Group reps into sets (:func:`starts_new_set`); the reps come back in start order."""
+    """Group reps into sets by the detector's own rule
+    (:meth:`~legpress.detect.DetectorConfig.starts_new_set` of ``config``, default settings
+    without one); the reps come back in start order."""
+    rule = config or DetectorConfig()
     out: list[SessionRep] = []
     set_index, set_end_s = -1, -math.inf
     for rep in sorted(reps, key=_start_order):
-        if set_index < 0 or starts_new_set(set_end_s, rep.t_start_s, rest_s):
+        if set_index < 0 or rule.starts_new_set(set_end_s, rep.t_start_s):
             set_index += 1
             set_end_s = rep.t_end_s
         set_end_s = max(set_end_s, rep.t_end_s)

@@ -93,3 +93,41 @@ def test_live_session_produces_a_session() -> None:
     assert s.person == Person("Sim") and s.device_url.startswith("sim:")
     assert s.link == LinkQuality(result.lost_packets, samples=result.samples)
     assert s.started_at is not None and s.ended_at is not None
+
+
+def test_the_demo_is_stored_as_three_sets_of_eight(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """3 sets of 8 with 20 s racked rests: the detector (its own set tops), the live session
+    and the store split them by the one rule, DetectorConfig.starts_new_set."""
+    from legpress.cli.main import main
+
+    db = tmp_path / "s.db"
+    assert main(["demo", "--fast", "--person", "ana", "--db", str(db), "--json"]) == 0
+    capsys.readouterr()
+    with SessionStore(db) as store:
+        stored = store.get_session(1)
+        row = store.list_sessions()[0]
+    assert [s.reps for s in stored.sets] == [8, 8, 8] and row.sets == 3
+    live = LiveSession("sim:scenario=demo,seed=1,realtime=0")
+    import asyncio
+
+    asyncio.run(live.run())
+    assert live.session.sets == stored.sets
+    analyzer = live.pipeline.analyzer if live.pipeline is not None else None
+    assert analyzer is not None and analyzer.set_starts == [0, 8, 16]
+
+
+def test_sets_split_by_the_sessions_own_rule(tmp_path: Path) -> None:
+    from legpress.detect import DetectorConfig
+
+    _, a, cfg = analysed(two_sets())
+    reps, sets = assign_sets(a.reps, cfg)
+    assert len(sets) == 2
+    _, one = assign_sets(a.reps, DetectorConfig(set_gap_s=60.0))
+    assert len(one) == 1
+    with SessionStore(tmp_path / "s.db") as store:
+        sid = store.import_analysis(None, a.reps, a.events, config=DetectorConfig(set_gap_s=60.0))
+        assert len(store.get_session(sid).sets) == 1
+        live = store.start_session(config=DetectorConfig(set_gap_s=60.0))
+        assert {store.add_rep(live, r) for r in a.reps} == {0}

@@ -441,7 +441,7 @@ class Analyzer:
             t_start, d_start = float(self._t[c]), float(self._d[c])
         self._new_rep_state(t_start, d_start)
         self._rep_g0 = self._base_g + c
-        if not np.isfinite(self._set_top) or t_start - self._last_end_t > cfg.set_gap_s:
+        if not np.isfinite(self._set_top) or cfg.starts_new_set(self._last_end_t, t_start):
             self._set_top = self._top  # a new set: its own top, where its first rep began
             self.set_starts.append(self._rep_index)
         self._state = _DOWN

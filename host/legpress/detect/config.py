@@ -86,7 +86,9 @@ class DetectorConfig:
             it; the top where the set's first rep started, knees soft) means the knees locked.
             Each set has its own top: people sit a few mm differently after a rest.
         set_gap_s: a pause at the top longer than this ends a set (the rest between sets);
-            the next rep starts a new set, with its own top.
+            the next rep starts a new set, with its own top. The one rule for sets
+            (:meth:`starts_new_set`): the detector, the live session, the store and the
+            reports all split sets with it.
     """
 
     rep_start_mm: float = 15.0
@@ -195,6 +197,11 @@ class DetectorConfig:
             f"the strip's lowest {self.lower_back_mm:g} mm; a rep whose pad cannot be judged "
             "(no load, nobody leaning on it, too few cells) says so."
         )
+
+    def starts_new_set(self, previous_end_s: float, t_start_s: float) -> bool:
+        """True when a rep starting at ``t_start_s`` begins a new set: it starts more than
+        ``set_gap_s`` after the previous rep ended (``previous_end_s``)."""
+        return t_start_s - previous_end_s > self.set_gap_s
 
     def with_limit(self, rom_limit_mm: float | None) -> Self:
         """A copy with another ROM limit."""

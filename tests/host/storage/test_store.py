@@ -150,8 +150,9 @@ def test_live_session_and_set_splitting(store: SessionStore) -> None:
         config=DetectorConfig(rom_limit_mm=350),
         calibration=CALIBRATION,
     )
-    # Set 0: reps 5 s apart; a 31 s rest starts set 1; a 29 s rest does not start set 2.
-    starts = [0.0, 5.0, 10.0, 44.5, 49.0, 82.0]
+    # Set 0: reps 5 s apart; a 31 s rest starts set 1; a 7.9 s pause does not start set 2
+    # (the session's detector rule: set_gap_s 8 s).
+    starts = [0.0, 5.0, 10.0, 44.5, 49.0, 60.4]
     sets = [store.add_rep(sid, rep(i, t)) for i, t in enumerate(starts)]
     assert sets == [0, 0, 0, 1, 1, 1]
     assert store.add_rep(sid, rep(6, 200.0), set_index=5) == 5  # explicit
@@ -167,7 +168,7 @@ def test_live_session_and_set_splitting(store: SessionStore) -> None:
     assert s.calibration == CALIBRATION.to_dict()
     assert s.summary == {"link": {"lost_packets": 2}}
     assert [(x.index, x.reps) for x in s.sets] == [(0, 3), (1, 3), (5, 1)]
-    assert s.sets[1].t_start_s == 44.5 and s.sets[1].t_end_s == 85.5
+    assert s.sets[1].t_start_s == 44.5 and s.sets[1].t_end_s == 63.9
     assert [r.rep for r in s.reps] == [rep(i, t) for i, t in enumerate(starts)] + [rep(6, 200.0)]
     assert s.events[0] == ev
     assert s.stats.reps == 7 and s.stats.sets == 3

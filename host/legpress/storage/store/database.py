@@ -11,6 +11,7 @@ import shlex
 import sqlite3
 import sys
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Final, Literal
@@ -28,7 +29,6 @@ from legpress.errors import (
     UsageError,
 )
 from legpress.session import (
-    DEFAULT_SET_REST_S,
     MACHINE_KINDS,
     REP_BOOL_METRICS,
     REP_METRICS,
@@ -40,7 +40,6 @@ from legpress.session import (
     assign_sets,
     finite,
     now_utc,
-    starts_new_set,
 )
 from legpress.storage.migrations import LATEST_VERSION, migrate, schema_version
 from legpress.storage.store.exchange import (
@@ -111,7 +110,9 @@ class SessionStore(Closing):
     Args:
         path: the SQLite file (created with its folder if missing); ``None`` means
             :func:`default_db_path`; ``":memory:"`` for a throw-away database.
-        set_rest_s: a rest longer than this between reps starts a new set.
+        set_rest_s: a rest longer than this between reps starts a new set; None (the
+            default): each session's own detector setting (``set_gap_s`` of its config), the
+            rule the detector and the live view used (:meth:`DetectorConfig.starts_new_set`).
         timeout_s: how long to wait for another process that is writing.
         readonly: open for reading only (the read commands): a missing file is an error, not a
             new database, and a read-only file in a read-only folder can be read.
@@ -127,13 +128,13 @@ class SessionStore(Closing):
         self,
         path: str | os.PathLike[str] | None = None,
         *,
-        set_rest_s: float = DEFAULT_SET_REST_S,
+        set_rest_s: float | None = None,
         timeout_s: float = 5.0,
         readonly: bool = False,
     ) -> None:
-        if not set_rest_s > 0:
+        if set_rest_s is not None and not set_rest_s > 0:
             raise ConfigError(f"set_rest_s must be positive, got {set_rest_s}")
-        self.set_rest_s = float(set_rest_s)
+        self.set_rest_s = None if set_rest_s is None else float(set_rest_s)
         memory = path is not None and str(path) == ":memory:"
         self.path = Path(":memory:") if memory else Path(path or default_db_path()).expanduser()
         self.readonly = readonly and not memory
@@ -611,7 +612,9 @@ class SessionStore(Closing):
         if set_index is None:
             if last is None:
                 set_index = 0
-            elif starts_new_set(float(last["t_end_s"]), rep.t_start_s, self.set_rest_s):
+            elif self._set_rule(db, session_id).starts_new_set(
+                float(last["t_end_s"]), rep.t_start_s
+            ):
                 set_index = int(last["set_index"]) + 1
             else:
                 set_index = int(last["set_index"])
@@ -642,14 +645,27 @@ class SessionStore(Closing):
         )
         return set_index
 
+    def _set_rule(
+        self, db: sqlite3.Connection, session_id: int | None = None, config: Any = None
+    ) -> DetectorConfig:
+        """The detector settings whose :meth:`~DetectorConfig.starts_new_set` splits this
+        session's sets: its own (stored, or ``config``), with ``set_rest_s`` if given."""
+        if session_id is not None:
+            row = db.execute(
+                "SELECT config_json FROM sessions WHERE id = ?", (session_id,)
+            ).fetchone()
+            config = loads(row["config_json"]) if row is not None else None
+        rule = Session(config=config_dict(config)).detector_config
+        return rule if self.set_rest_s is None else replace(rule, set_gap_s=self.set_rest_s)
+
     def add_rep(self, session_id: int, rep: Rep, set_index: int | None = None) -> int:
         """Store a completed rep and return the set it went into.
 
         Args:
             session_id: the session.
             rep: the rep from the analyzer.
-            set_index: the set (0-based); None splits automatically: a rest longer than
-                ``set_rest_s`` since the previous rep's end starts a new set.
+            set_index: the set (0-based); None splits automatically, by the session's own
+                detector rule (``set_gap_s``, or ``set_rest_s`` if the store was given one).
 
         Raises:
             NotFoundError: unknown session.
@@ -782,8 +798,8 @@ class SessionStore(Closing):
         summary: Mapping[str, Any] | None = None,
     ) -> int:
         """Store analysed reps and events as a whole session (e.g.
-        ``analyze_block(...).reps/.events``): :meth:`save_session` with the sets split by
-        ``set_rest_s``.
+        ``analyze_block(...).reps/.events``): :meth:`save_session` with the sets split by the
+        detector rule of ``config`` (or ``set_rest_s``).
 
         Same arguments as :meth:`start_session` and :meth:`end_session`; all in one
         transaction. Returns the new session id.
@@ -792,7 +808,7 @@ class SessionStore(Closing):
             NotFoundError: unknown person or machine.
             AlreadyExistsError: two reps with the same index.
         """
-        session_reps, sets = assign_sets(reps, self.set_rest_s)
+        session_reps, sets = assign_sets(reps, self._set_rule(self._db, config=config))
         return self.save_session(
             Session(
                 person=Person(person) if person else None,
