@@ -122,7 +122,7 @@ def test_sets_split_by_the_sessions_own_rule(tmp_path: Path) -> None:
     from legpress.detect import DetectorConfig
 
     _, a, cfg = analysed(two_sets())
-    reps, sets = assign_sets(a.reps, cfg)
+    _, sets = assign_sets(a.reps, cfg)
     assert len(sets) == 2
     _, one = assign_sets(a.reps, DetectorConfig(set_gap_s=60.0))
     assert len(one) == 1
