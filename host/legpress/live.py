@@ -18,11 +18,10 @@ import numpy as np
 from legpress.detect import DetectorConfig, Event, EventType, Pipeline, Rep
 from legpress.device import (
     Connected,
+    DeviceEvent,
     Disconnected,
     FaultEvent,
-    GapEvent,
     InfoEvent,
-    LogEvent,
     StatusEvent,
     open_device,
 )
@@ -283,39 +282,25 @@ class LiveSession:
                 if self._on_rep:
                     self._on_rep(item)
 
-    def _device_event(self, item: object) -> None:
+    def _device_event(self, item: DeviceEvent) -> None:
         v = self.view
-        record: dict[str, Any] | None = None
+        if isinstance(item, StatusEvent):
+            return  # its counters reach the view through the device's stats
         if isinstance(item, Connected):
             v.link = f"connected {item.address}".strip() + (
                 f" (MTU {item.mtu})" if item.mtu else ""
             )
-            record = {"type": "connected", "address": item.address, "reconnect": item.reconnect}
             if item.reconnect and self.buzzer is not None:  # the device may have reset
                 self.buzzer.arm_limit(self.config.rom_limit_mm, self._calibration)
         elif isinstance(item, Disconnected):
             v.link = f"LOST ({item.reason}), reconnecting"
-            record = {"type": "disconnected", "reason": item.reason}
-        elif isinstance(item, GapEvent):
-            record = {
-                "type": "gap",
-                "t_s": item.gap.t_s,
-                "lost_packets": item.gap.lost_packets,
-                "lost_samples": item.gap.lost_samples,
-            }
         elif isinstance(item, FaultEvent):
             v.faults = item.describe() if item.faults else ""
-            record = {"type": "fault", "faults": int(item.faults), "message": item.describe()}
         elif isinstance(item, InfoEvent):
             self._info = item.info
             self.pipeline = None  # new rate or cells: detection restarts on the next block
-            record = {"type": "device_info", "rate_hz": item.info.rate_hz}
-        elif isinstance(item, LogEvent):
-            record = {"type": "log", "text": item.text}
-        elif isinstance(item, StatusEvent):
-            return
-        if record is not None:
-            record["t_host_s"] = time.monotonic()
-            self.result.link_events.append(record)
-            if self._on_link:
-                self._on_link(record)
+        record = item.to_record()
+        record["t_host_s"] = time.monotonic()
+        self.result.link_events.append(record)
+        if self._on_link:
+            self._on_link(record)

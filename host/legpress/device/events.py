@@ -3,12 +3,15 @@
 The link events :class:`Connected` and :class:`Disconnected` are the links' own
 (:mod:`legpress.transport.base`): the device passes them on as they came. The others come from
 the decoder: lost packets, the device's health, its faults, its ``DEVICE_INFO`` and its log.
+
+Every one but :class:`StatusEvent` has ``to_record()``: its one JSON-ready form, ``{"type": ...}``,
+the same in a recording, in ``monitor --json`` and in :attr:`legpress.live.LiveResult.link_events`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from legpress.protocol.decoder import Gap, SampleBlock
 from legpress.protocol.messages import DeviceInfo, Status
@@ -50,6 +53,15 @@ class GapEvent:
     gap: Gap
     t_host_ns: int = 0
 
+    def to_record(self) -> dict[str, Any]:
+        """``{"type": "gap", "t_s": ..., "lost_packets": ..., "lost_samples": ...}``."""
+        return {
+            "type": "gap",
+            "t_s": self.gap.t_s,
+            "lost_packets": self.gap.lost_packets,
+            "lost_samples": self.gap.lost_samples,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class StatusEvent:
@@ -90,6 +102,10 @@ class FaultEvent:
             f"{f.name}: {_FAULT_TEXT.get(f, 'unknown fault')}" for f in Fault if f & self.new
         )
 
+    def to_record(self) -> dict[str, Any]:
+        """``{"type": "fault", "faults": <bits>, "message": <describe()>}``."""
+        return {"type": "fault", "faults": int(self.faults), "message": self.describe()}
+
 
 @dataclass(frozen=True, slots=True)
 class InfoEvent:
@@ -103,6 +119,10 @@ class InfoEvent:
     info: DeviceInfo
     t_host_ns: int = 0
 
+    def to_record(self) -> dict[str, Any]:
+        """``{"type": "device_info", "rate_hz": ...}``."""
+        return {"type": "device_info", "rate_hz": self.info.rate_hz}
+
 
 @dataclass(frozen=True, slots=True)
 class LogEvent:
@@ -115,6 +135,10 @@ class LogEvent:
 
     text: str
     t_host_ns: int = 0
+
+    def to_record(self) -> dict[str, Any]:
+        """``{"type": "log", "text": ...}``."""
+        return {"type": "log", "text": self.text}
 
 
 DeviceEvent = Connected | Disconnected | GapEvent | StatusEvent | FaultEvent | InfoEvent | LogEvent

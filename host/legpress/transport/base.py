@@ -50,9 +50,9 @@ class Connected:
     reconnect: bool = False
 
     def to_record(self) -> dict[str, Any]:
-        """``{"event": "connected", "address": ..., "mtu": ..., "reconnect": ...}``."""
+        """``{"type": "connected", "address": ..., "mtu": ..., "reconnect": ...}``."""
         return {
-            "event": "connected",
+            "type": "connected",
             "address": self.address,
             "mtu": self.mtu,
             "reconnect": self.reconnect,
@@ -72,16 +72,19 @@ class Disconnected:
     reason: str = ""
 
     def to_record(self) -> dict[str, Any]:
-        """``{"event": "disconnected", "reason": ...}``."""
-        return {"event": "disconnected", "reason": self.reason}
+        """``{"type": "disconnected", "reason": ...}``."""
+        return {"type": "disconnected", "reason": self.reason}
 
 
 def link_event_from_record(
     t_host_ns: int, record: Mapping[str, Any]
 ) -> Connected | Disconnected | None:
     """The link event a :meth:`Connected.to_record` / :meth:`Disconnected.to_record` dict
-    stands for (None for any other or a malformed one): the way back from a recording."""
-    name = record.get("event")
+    stands for (None for any other or a malformed one): the way back from a recording.
+
+    Recordings made before link events took the ``"type"`` key name it ``"event"``; both read.
+    """
+    name = record.get("type", record.get("event"))
     if name == "disconnected":
         return Disconnected(t_host_ns, str(record.get("reason", "")))
     if name == "connected":

@@ -37,8 +37,8 @@ def test_records_wait_for_the_header_then_go_in_order(tmp_path: Path) -> None:
     assert rec.packets == [first, second] and rec.t_host_ns.tolist() == [3, 4]
     assert [t for t, _ in rec.host_packets] == [2]
     assert rec.events == [
-        (1, {"event": "connected", "address": "AA", "mtu": 247, "reconnect": False}),
-        (5, {"event": "disconnected", "reason": "gone"}),
+        (1, {"type": "connected", "address": "AA", "mtu": 247, "reconnect": False}),
+        (5, {"type": "disconnected", "reason": "gone"}),
     ]
 
 

@@ -274,7 +274,7 @@ async def test_recording_a_ble_session_with_a_reconnect(
         live.append(block)
     rec = read_recording(path)
     assert rec.header["person"] == "anna" and rec.header["url"] == f"ble:{NAME}"
-    assert [e["event"] for _, e in rec.events][:3] == ["connected", "disconnected", "connected"]
+    assert [e["type"] for _, e in rec.events][:3] == ["connected", "disconnected", "connected"]
     decoded = decode_recording(path).samples
     joined = SampleBlock.concat(live)
     n = len(joined)
