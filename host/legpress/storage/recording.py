@@ -44,6 +44,7 @@ from legpress.storage.resync import RecordScanner
 from legpress.version import __version__
 
 __all__ = [
+    "END_MARK",
     "FORMAT_VERSION",
     "KILL_LOSS_S",
     "MAGIC",
@@ -80,8 +81,14 @@ class RecordKind(IntEnum):
     DEVICE = 0
     #: A message sent to the device (a ``COMMAND``).
     HOST = 1
-    #: A link event as a UTF-8 JSON object, e.g. ``{"event": "disconnected", "reason": "..."}``.
+    #: A link event as a UTF-8 JSON object, e.g. ``{"type": "disconnected", "reason": "..."}``.
     EVENT = 2
+
+
+#: The last record of a recording that was closed: an :attr:`RecordKind.EVENT` the reader
+#: takes away. A file whose header says ``"end_mark": true`` and that lacks it was cut short
+#: or interrupted, even where the cut fell exactly between two records.
+END_MARK: Final = b'{"type":"end"}'
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +234,7 @@ class RecordingWriter(Closing):
     ) -> None:
         self.path = Path(path)
         self.header = dict(header)
+        self.header["end_mark"] = True  # close() ends the file with END_MARK (see the reader)
         self.records = 0
         self.bytes = 0
         self._sync_interval_s = sync_interval_s
@@ -237,6 +245,7 @@ class RecordingWriter(Closing):
         self._wake = threading.Event()
         self._closed = False
         self._error: BaseException | None = None
+        self._last_t_host_ns = int(self.header.get("t0_host_ns", 0) or 0)
         try:
             head = MAGIC + json.dumps(self.header, separators=(",", ":")).encode() + b"\n"
         except (TypeError, ValueError) as exc:
@@ -282,9 +291,10 @@ class RecordingWriter(Closing):
             self._buf += rec
             self.records += 1
             self.bytes += len(rec)
+            self._last_t_host_ns = t_host_ns
 
     def write_event(self, t_host_ns: int, event: Mapping[str, Any]) -> None:
-        """Append a link event (a JSON object with at least ``"event"``)."""
+        """Append a link event (a JSON object with at least ``"type"``)."""
         payload = json.dumps(dict(event), separators=(",", ":")).encode()
         self.write_packet(t_host_ns, payload, RecordKind.EVENT)
 
@@ -312,6 +322,8 @@ class RecordingWriter(Closing):
         with self._lock:
             if self._closed:
                 return
+            if self._error is None:  # on the last record's clock: one clock per file
+                self._buf += _encode_record(RecordKind.EVENT, self._last_t_host_ns, END_MARK)
             self._closed = True
         self._wake.set()
         for thread in self._threads:
@@ -426,6 +438,8 @@ class ReadStats:
         truncated_bytes: bytes of a torn last record (the writer was killed mid-record);
             ignored.
         damage: every skipped stretch, in file order (where, how long).
+        unfinished_at: the byte where a recording that should end with its end mark stops
+            without it (cut short or interrupted), else None.
     """
 
     records: int = 0
@@ -433,11 +447,12 @@ class ReadStats:
     skipped_bytes: int = 0
     truncated_bytes: int = 0
     damage: list[Damage] = field(default_factory=list)
+    unfinished_at: int | None = None
 
     @property
     def damaged(self) -> bool:
-        """True if anything was skipped."""
-        return bool(self.corrupt_records or self.truncated_bytes)
+        """True if anything was skipped, or the end of the recording is missing."""
+        return bool(self.corrupt_records or self.truncated_bytes or self.unfinished_at is not None)
 
     def describe(self, t0_host_ns: int | None = None) -> str:
         """One line on what was skipped and where, or ``""``.
@@ -468,6 +483,11 @@ class ReadStats:
             parts.append(
                 f"the last record was torn ({self.truncated_bytes} bytes ignored at byte "
                 f"{torn[0].offset}; the recording was interrupted)"
+            )
+        elif self.unfinished_at is not None:
+            parts.append(
+                f"the recording stops at byte {self.unfinished_at} without its end mark "
+                "(it was interrupted or cut short)"
             )
         return "; ".join(parts)
 
@@ -622,6 +642,12 @@ class RecordingReader:
                 break
             stats._skip(pos, nxt - pos, last_t)
             pos = nxt
+        if out and out[-1][0] == RecordKind.EVENT and data[out[-1][2] : out[-1][3]] == END_MARK:
+            out.pop()  # (anything after it was skipped above, and is reported)
+        elif self.header.get("end_mark") is True:
+            last = stats.damage[-1] if stats.damage else None
+            ends_damaged = last is not None and last.offset + last.length == n
+            stats.unfinished_at = last.offset if last is not None and ends_damaged else n
         stats.records = len(out)
         if stats.damaged:
             _log.warning("%s: %s", self.path, stats.describe())
@@ -692,7 +718,7 @@ def read_recording(path: str | os.PathLike[str]) -> Recording:
     events = [
         (t, Record(RecordKind.EVENT, t, data[start:end]).event())
         for kind, t, start, end in index
-        if kind == 2
+        if kind == 2 and data[start:end] != END_MARK
     ]
     return Recording(
         reader.path,

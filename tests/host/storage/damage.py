@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from legpress.storage.recording import RecordingReader
+from legpress.storage.recording import END_MARK, RecordingReader
 
 _HEAD = struct.Struct("<IBq")
 
@@ -56,6 +56,8 @@ class Layout:
             size = _HEAD.unpack_from(data, pos)[0]
             out.append((pos, 13 + size + 4))
             pos += 13 + size + 4
+        last = out.pop()  # the end mark: not a record the reader gives back
+        assert data[last[0] + 13 : sum(last) - 4] == END_MARK
         assert len(out) == reader.stats.records
         return cls(data, reader._start, out)
 

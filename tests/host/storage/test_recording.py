@@ -20,6 +20,7 @@ from legpress.dsp.calibration import Calibration
 from legpress.errors import RecordingError
 from legpress.protocol.decoder import Decoder, SampleBlock
 from legpress.storage.recording import (
+    END_MARK,
     MAGIC,
     RecordingReader,
     RecordingWriter,
@@ -113,7 +114,8 @@ def test_torn_last_record_is_skipped(tmp_path: Path, cut: int) -> None:
         for t, p in packets:
             w.write_packet(t, p)
     data = path.read_bytes()
-    path.write_bytes(data[:-cut])
+    end_mark = 13 + len(END_MARK) + 4  # a killed writer never wrote it
+    path.write_bytes(data[: len(data) - end_mark - cut])
     rec = read_recording(path)
     assert rec.packets == [p for _, p in packets[:-1]]
     assert rec.stats.truncated_bytes > 0 and rec.stats.corrupt_records == 0
@@ -263,3 +265,34 @@ def test_damaged_records_never_raise(flips: list[tuple[int, int]]) -> None:
         good = set(p for _, p in packets)
         assert all(p in good for p in rec.packets)
         decode_recording(rec)
+
+
+def test_a_cut_between_two_records_is_reported(tmp_path: Path) -> None:
+    """A cut that falls exactly on a record boundary leaves every remaining record whole; only
+    the missing end mark tells it from a recording that was closed."""
+    path = tmp_path / "s.lprec"
+    packets = _session(10)
+    with RecordingWriter(path, make_header(INFO)) as w:
+        for t, p in packets:
+            w.write_packet(t, p)
+    closed = read_recording(path)
+    assert not closed.stats.damaged and closed.stats.describe() == ""
+    assert closed.stats.records == len(packets) and not closed.events
+    data = path.read_bytes()
+    cut = len(data) - (13 + len(END_MARK) + 4) - (13 + len(packets[-1][1]) + 4)
+    path.write_bytes(data[:cut])
+    rec = read_recording(path)
+    assert rec.packets == [p for _, p in packets[:-1]]
+    assert rec.stats.damaged and rec.stats.unfinished_at == cut
+    assert f"stops at byte {cut} without its end mark" in rec.stats.describe()
+
+
+def test_the_end_mark_is_on_the_last_records_clock(tmp_path: Path) -> None:
+    path = tmp_path / "s.lprec"
+    with RecordingWriter(path, make_header(INFO, t0_host_ns=10)) as w:
+        w.write_packet(1_750_000_000_000_000_000, b"x")  # a simulator's clock
+    reader = RecordingReader(path)
+    assert [r.t_host_ns for r in reader.records()] == [1_750_000_000_000_000_000]
+    data = path.read_bytes()
+    tail = data[-(13 + len(END_MARK) + 4) :]
+    assert int.from_bytes(tail[5:13], "little") == 1_750_000_000_000_000_000
