@@ -170,9 +170,11 @@ def test_status_once_a_second(scenario: Scenario) -> None:
 
 def test_the_tasks_run_together(scenario: Scenario) -> None:
     r = scenario("app_runs_under_asyncio", 1200)
-    # About 120 samples in 1.2 s at 100 Hz; allow for a slow machine.
-    assert r["samples"] >= 60, r
-    assert r["packets"] >= 10
+    # About 120 samples in 1.2 s of wall time at 100 Hz on an idle machine, but this is not
+    # a timing test (bench_timing is): it proves the sampler, the links and the supervisor all
+    # made progress side by side, which a loaded test machine slows but cannot stop.
+    assert r["samples"] >= 20, r
+    assert r["packets"] >= 2
     assert p.T_REPLY in r["serial_replies"]
     assert r["restarts"] == 0 and r["logs"] == []
     assert r["wdt_timeout"] == 8000 and r["feeds"] >= 1

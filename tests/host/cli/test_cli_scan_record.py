@@ -198,7 +198,10 @@ def test_ctrl_c_elsewhere_exits_130_without_traceback(tmp_path: Path) -> None:
     rec = tmp_path / "s.lprec"
     assert main(["record", SIM, "-o", str(rec), "-q"]) == 0
     proc = _cli("replay", str(rec), "--realtime", "--speed", "0.5")
-    time.sleep(1.5)
+    assert proc.stderr is not None
+    # The replay's first note comes once the file is open and playing: interrupt it then,
+    # not after a fixed sleep that a loaded machine can outlast before Python is even up.
+    assert str(rec) in proc.stderr.readline()
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=20)
     assert proc.returncode == 130
