@@ -93,6 +93,9 @@ class LocalLink(Link):
     #: What :meth:`send` raises before :meth:`open`.
     not_open_error: ClassVar[type[LegPressError]] = TransportError
 
+    #: Play at the pace the packets' times say (else as fast as the reader takes them).
+    realtime: bool = False
+
     def __init__(self, url: str) -> None:
         super().__init__(url)
         self._responder: LocalResponder | None = None
@@ -124,6 +127,19 @@ class LocalLink(Link):
         self.stats.connected = True
         sink.put(Connected(self.now_ns(), address))
         self._task = asyncio.create_task(run, name=name)
+
+    async def _pace(self, sink: LinkSink, due_ns: float, i: int) -> None:
+        """Wait before delivering packet number ``i``: in real time until ``due_ns`` on
+        ``time.monotonic_ns()``; otherwise until ``sink`` has room, yielding to the event loop
+        every :data:`YIELD_EVERY` packets."""
+        if self.realtime:
+            delay_ns = due_ns - time.monotonic_ns()
+            if delay_ns > 0:
+                await asyncio.sleep(delay_ns / 1e9)
+        else:
+            await sink.wait_writable()
+            if i % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
 
     async def close(self) -> None:
         """Stop playing."""

@@ -23,7 +23,7 @@ from legpress.transport.base import (
     RawPacket,
     link_event_from_record,
 )
-from legpress.transport.local import YIELD_EVERY, LocalLink
+from legpress.transport.local import LocalLink
 
 
 class ReplayLink(LocalLink):
@@ -82,17 +82,9 @@ class ReplayLink(LocalLink):
         t_first: int | None = None
         start_ns = time.monotonic_ns()
         for i, rec in enumerate(self._reader.records()):
-            if self.realtime:
-                if t_first is None:
-                    t_first = rec.t_host_ns
-                due = start_ns + (rec.t_host_ns - t_first) / self.speed
-                delay_ns = due - time.monotonic_ns()
-                if delay_ns > 0:
-                    await asyncio.sleep(delay_ns / 1e9)
-            else:
-                await sink.wait_writable()
-                if i % YIELD_EVERY == 0:
-                    await asyncio.sleep(0)
+            if t_first is None:
+                t_first = rec.t_host_ns
+            await self._pace(sink, start_ns + (rec.t_host_ns - t_first) / self.speed, i)
             self._clock_ns = rec.t_host_ns
             if rec.kind is RecordKind.DEVICE:
                 stats.packets += 1

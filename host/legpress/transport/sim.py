@@ -7,7 +7,6 @@ with ``realtime=1``; commands that need no hardware are answered locally.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 from legpress.errors import LegPressError, TransportError, UsageError
 from legpress.protocol.spec import HEADER_SIZE, MsgType
 from legpress.transport.base import LinkEnd, LinkFailed, LinkSink, RawPacket
-from legpress.transport.local import YIELD_EVERY, LocalLink
+from legpress.transport.local import LocalLink
 from legpress.transport.url import as_bool
 
 
@@ -96,14 +95,7 @@ class SimLink(LocalLink):
         t, packet = first_t, first
         i = 0
         while True:
-            if self.realtime:
-                delay_ns = t + shift - time.monotonic_ns()
-                if delay_ns > 0:
-                    await asyncio.sleep(delay_ns / 1e9)
-            else:
-                await sink.wait_writable()
-                if i % YIELD_EVERY == 0:
-                    await asyncio.sleep(0)
+            await self._pace(sink, t + shift, i)
             stats.packets += 1
             stats.bytes += len(packet)
             self._clock_ns = t + shift
