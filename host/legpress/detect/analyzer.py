@@ -7,10 +7,11 @@ order. It is:
   time of the sample that triggered it, which is when a live system would have raised it;
 - chunk-invariant: the machine advances sample by sample in meaning, so one big block or many
   small ones give the same reps and events (``tests/host/detect`` proves it). It only *computes*
-  in bulk: between two state changes nothing can fire, so each step finds the next sample where
-  any condition holds with a few numpy passes over a window of the block (the window grows
-  while nothing happens), jumps there, applies the change and carries on. No floating-point
-  value is accumulated across blocks, so rounding cannot depend on chunking either.
+  in bulk. The phases of a rep depend on the sled alone, so a rep's phases are found first,
+  with a few numpy passes over a window that grows while nothing happens; then each check runs
+  once over the samples where it applies (lift-off over the whole rep, the tilt warning and ROM
+  while lowering, knee lock while pushing), and the events are applied in sample order. No
+  floating-point value is accumulated across blocks, so rounding cannot depend on chunking.
 
 The phases of a rep: ``TOP`` (waiting at the top; the top reference is the lowest depth seen),
 ``DOWN`` (lowering; the bottom is the deepest depth seen), ``UP`` (pushing; ends near the top,
@@ -26,6 +27,10 @@ calibration). A rep whose pad cannot be judged says so with a ``pad_unjudged`` e
 
 from __future__ import annotations
 
+import math
+import statistics
+from collections.abc import Callable
+from functools import partial
 from typing import Final
 
 import numpy as np
@@ -42,15 +47,16 @@ _UP: Final = 2
 # double while nothing happens. Only the amount of work depends on it, never the result.
 _SCAN_MIN: Final = 256
 _SCAN_MAX: Final = 8192
-_CACHE: Final = 2048  # samples of a rep's lower-back ratio computed at a time
 
 F64 = npt.NDArray[np.float64]
 
 
 def _first(mask: npt.NDArray[np.bool_]) -> int:
     """Index of the first True, or len(mask)."""
+    if not mask.size:
+        return 0
     i = int(mask.argmax())
-    return i if mask.size and mask[i] else mask.size
+    return i if mask[i] else mask.size
 
 
 def _row_sum(a: F64) -> F64:
@@ -63,13 +69,33 @@ def _row_sum(a: F64) -> F64:
     return total
 
 
-def _runs(cond: npt.NDArray[np.bool_], carry: int) -> npt.NDArray[np.int64]:
-    """Length of the run of True ending at each index, continuing a run of ``carry``."""
-    idx = np.arange(cond.size, dtype=np.int64)
-    last_false = np.maximum.accumulate(np.where(cond, -1, idx))
-    return np.where(cond, np.where(last_false >= 0, idx - last_false, idx + 1 + carry), 0).astype(
-        np.int64
-    )
+def _first_run(cond: npt.NDArray[np.bool_], carry: int, m: int) -> tuple[int, int]:
+    """Where a run of True first reaches ``m`` samples (a run of ``carry`` continuing into
+    index 0), or len(cond); and the length of the run at the last index."""
+    size = cond.size
+    false = np.flatnonzero(~cond)
+    k0 = max(m - 1 - carry, 0)  # the carried run reaches m here if nothing breaks it
+    if not false.size:
+        return (k0 if k0 < size else size), carry + size
+    tail = size - 1 - int(false[-1])
+    if k0 < false[0]:
+        return k0, tail
+    gaps = np.diff(false)
+    g = _first(gaps > m)  # m Trues between two Falses
+    if g < gaps.size:
+        return int(false[g]) + m, tail
+    if tail >= m:
+        return int(false[-1]) + m, tail
+    return size, tail
+
+
+def _extend(stretches: list[tuple[int, int]], a: int, b: int) -> None:
+    """Add samples a..b (inclusive) to a list of stretches, joining it to the last one when
+    they touch."""
+    if stretches and stretches[-1][1] + 1 == a:
+        stretches[-1] = (stretches[-1][0], b)
+    else:
+        stretches.append((a, b))
 
 
 class Analyzer:
@@ -150,7 +176,9 @@ class Analyzer:
         self._last_end_t = -np.inf
         self.set_starts: list[int] = []  # index of each set's first rep (a gap > set_gap_s)
         self._rep_index = 0
-        self._rep_g0 = 0
+        self._rep_g0 = 0  # global index of the current rep's first sample
+        self._rep_c0 = 0  # the same in the current context (negative: before it)
+        self._bottoms: list[tuple[int, int, float]] = []  # bottoms confirmed in this pass
         self._new_rep_state(0.0, 0.0)
 
     # -- public -------------------------------------------------------------------------------
@@ -202,19 +230,21 @@ class Analyzer:
         self._load = np.concatenate([self._h_load, block.load])
         self._base_g = self._seen - h  # global index of context index 0
         self._v = self._velocity()
-        self._ratio_all: F64 | None = None
-        self._share_all: F64 | None = None
-        self._front_all: F64 | None = None
-        self._ratio_lo = self._ratio_hi = 0
-        self._cop_all: F64 | None = None
         self._out = out
         i = h
         end = h + n
         scan = _SCAN_MIN
-        while i < end:
-            stop = min(end, i + scan)
-            i = self._step(i, stop)
-            scan = min(scan * 2, _SCAN_MAX) if i == stop else _SCAN_MIN
+        # Ratios of loads meet zeros and NaNs (a cell out of contact, a dead strip): they give
+        # NaN or inf, which every rule compares as "cannot be judged".
+        with np.errstate(divide="ignore", invalid="ignore"):
+            while i < end:
+                if self._state == _TOP:
+                    stop = min(end, i + scan)
+                    i = self._step_top(i, stop)
+                    scan = min(scan * 2, _SCAN_MAX) if i == stop else _SCAN_MIN
+                else:
+                    i = self._rep_pass(i, end)
+                    scan = _SCAN_MIN
         keep = min(self._hist_len, self._t.size)
         self._h_t = self._t[-keep:].copy()
         self._h_d = self._d[-keep:].copy()
@@ -247,89 +277,75 @@ class Analyzer:
                 v = np.where(ok & (dt > 0), (d - d[j]) / dt, 0.0)
         return v
 
-    # Per-sample signals over the whole context, computed at most once per block (and per
-    # lower-back group: it changes only when a rep begins). Each step slices them.
-
-    def _ratio(self, lo: int, hi: int) -> F64:
-        """The position of the lower-back share between the floor (0) and this person's clean
-        reps at the same depth (1), for context samples lo..hi-1 (NaN: cannot be judged)."""
+    def _signals(self, lo: int, hi: int) -> None:
+        """The lift-off rule's signals for context samples lo..hi-1 of the current rep (kept
+        for the pass: ``_p_lo`` is the context index of their first element): the position of
+        the lower-back share between the floor (0) and this person's clean reps at the same
+        depth (1), the share itself, and the front share (NaN: cannot be judged)."""
+        self._p_lo = lo
+        size = hi - lo
         if self._group is None:
-            return np.full(hi - lo, np.nan)
-        if self._ratio_all is None or not self._ratio_lo <= lo <= hi <= self._ratio_hi:
-            # Computed ahead in windows: a rep's groups are valid from its start onward only.
-            self._ratio_lo = max(lo - self._w_trend, self._rep_g0 - self._base_g, 0)
-            self._ratio_hi = min(self._t.size, max(hi, lo + _CACHE))
-            load = self._load[self._ratio_lo : self._ratio_hi]
-            lower = _row_sum(load[:, self._group]) * self._group_scale
-            upper = _row_sum(load[:, self._upper])
-            with np.errstate(divide="ignore", invalid="ignore"):
-                share = np.where(upper > 0, lower / upper, np.nan)
-            d = self._d[self._ratio_lo : self._ratio_hi]
-            bins = np.clip((d / self._bin_mm).astype(np.int64), 0, self._n_bins - 1)
-            span = self._span[bins]
-            self._share_all = share
-            self._ratio_all = (share - self._floor) / span
-            if self._next_cell >= 0:
-                rest = _row_sum(load[:, self._rest])
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    self._front_all = np.where(
-                        rest > 0, load[:, self._next_cell] * self._front_scale / rest, np.nan
-                    )
-        return self._ratio_all[lo - self._ratio_lo : hi - self._ratio_lo]
+            nan = np.full(size, np.nan)
+            self._p_ratio = self._p_share = self._p_front = nan
+            return
+        load = self._load[lo:hi]
+        lower = _row_sum(load[:, self._group]) * self._group_scale
+        upper = _row_sum(load[:, self._upper])
+        share = np.where(upper > 0, lower / upper, np.nan)
+        bins = (self._d[lo:hi] / self._bin_mm).astype(np.int64)
+        np.maximum(bins, 0, out=bins)
+        np.minimum(bins, self._n_bins - 1, out=bins)
+        self._p_bins = bins
+        self._p_share = share
+        self._p_ratio = (share - self._floor) / self._span[bins]
+        if self._next_cell >= 0:
+            rest = _row_sum(load[:, self._rest])
+            self._p_front = np.where(
+                rest > 0, load[:, self._next_cell] * self._front_scale / rest, np.nan
+            )
+        else:
+            self._p_front = np.full(size, np.nan)
 
-    def _trend(self, lo: int, hi: int) -> F64:
+    def _trend(self, a: int, b: int) -> F64:
         """How fast the position falls (per second, positive: falling) over the last
-        ``tilt_warning_trend_s``, for context samples lo..hi-1 (0 where that reaches back
-        before the rep)."""
+        ``tilt_warning_trend_s``, for context samples a..b-1 of this pass (0 where that reaches
+        back before the rep, or where the position is not known)."""
         w = self._w_trend
-        pos = self._ratio(lo, hi)
-        out = np.zeros(hi - lo)
-        first = self._ratio_lo + w  # the first sample whose look-back is in the window
-        k0 = max(lo, first)
-        if k0 < hi and self._ratio_all is not None:
-            a = self._ratio_all
-            back = a[k0 - w - self._ratio_lo : hi - w - self._ratio_lo]
-            now = a[k0 - self._ratio_lo : hi - self._ratio_lo]
-            dt = self._t[k0:hi] - self._t[k0 - w : hi - w]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                out[k0 - lo :] = np.where(dt > 0, (back - now) / dt, 0.0)
-        del pos
-        return np.nan_to_num(out, nan=0.0)
+        out = np.zeros(b - a)
+        k0 = max(a, self._rep_c0 + w, w)  # the first sample whose look-back is in the rep
+        if k0 < b:
+            r = self._p_ratio
+            p = self._p_lo
+            back = r[k0 - w - p : b - w - p]
+            now = r[k0 - p : b - p]
+            dt = self._t[k0:b] - self._t[k0 - w : b - w]
+            out[k0 - a :] = np.where(dt > 0, (back - now) / dt, 0.0)
+            np.copyto(out, 0.0, where=np.isnan(out))
+        return out
 
-    def _front(self, lo: int, hi: int) -> F64:
-        """The contact front: the first cell above the lower back, its ratio to baseline over
-        that of the cells above it (NaN: no such cells)."""
-        if self._group is None or self._next_cell < 0:
-            return np.full(hi - lo, np.nan)
-        self._ratio(lo, hi)  # fills the window
-        assert self._front_all is not None
-        return self._front_all[lo - self._ratio_lo : hi - self._ratio_lo]
-
-    def _share(self, lo: int, hi: int) -> F64:
-        """The lower-back share itself (over its baseline share) for context samples lo..hi-1."""
-        if self._group is None:
-            return np.full(hi - lo, np.nan)
-        self._ratio(lo, hi)  # fills the window
-        assert self._share_all is not None
-        return self._share_all[lo - self._ratio_lo : hi - self._ratio_lo]
+    def _trend_at(self, c: int) -> float:
+        """:meth:`_trend` at one sample."""
+        w = self._w_trend
+        if c - w < max(self._rep_c0, 0):
+            return 0.0
+        r = self._p_ratio
+        dt = self._t[c] - self._t[c - w]
+        x = (r[c - w - self._p_lo] - r[c - self._p_lo]) / dt if dt > 0 else 0.0
+        return 0.0 if math.isnan(x) else float(x)
 
     @property
     def floor(self) -> float:
         """The share this person's lower back keeps once off the pad, as learned so far (the
         median of the floors seen, else the calibrated one, else 0)."""
         if self.floors:
-            return float(np.median(self.floors[-5:]))
+            return float(statistics.median(self.floors[-5:]))
         return self.floor_prior if self.floor_prior is not None else 0.0
 
     def _cop(self, lo: int, hi: int) -> F64:
-        if self._cop_all is None:
-            total = _row_sum(self._load)
-            moment = _row_sum(self._load * self._cell_mm)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                self._cop_all = np.where(total > 0, moment / total, np.nan)
-        return self._cop_all[lo:hi]
-
-    # -- the state machine --------------------------------------------------------------------
+        load = self._load[lo:hi]
+        total = _row_sum(load)
+        moment = _row_sum(load * self._cell_mm)
+        return np.where(total > 0, moment / total, np.nan)
 
     def _new_rep_state(self, t_start: float, d_start: float) -> None:
         self._bottom = -np.inf
@@ -354,8 +370,6 @@ class Analyzer:
         self._cop_base = np.nan
         self._group: npt.NDArray[np.intp] | None = None
         self._upper: npt.NDArray[np.intp] = np.empty(0, np.intp)
-        self._ratio_all = None
-        self._share_all = None
         self._group_scale = 1.0
         self._floor = 0.0
         self._span = np.ones(self._n_bins)
@@ -373,18 +387,16 @@ class Analyzer:
         self._next_cell = -1
         self._rest: npt.NDArray[np.intp] = np.empty(0, np.intp)
         self._front_scale = 1.0
-        self._front_all = None
+        # The signals of the current pass (see _signals), from context sample _p_lo.
+        self._p_lo = 0
+        self._p_ratio = self._p_share = self._p_front = np.empty(0)
+        self._p_bins = np.empty(0, np.int64)
 
     def _emit(self, etype: str, c: int, message: str, **evidence: object) -> None:
         ev = Event(EventType(etype), float(self._t[c]), self._rep_index, message, dict(evidence))
         self.events.append(ev)
         self._out.append(ev)
         self._rep_events.append(ev.type)
-
-    def _step(self, i: int, stop: int) -> int:
-        if self._state == _TOP:
-            return self._step_top(i, stop)
-        return self._step_rep(i, stop)
 
     def _step_top(self, i: int, stop: int) -> int:
         cfg = self.config
@@ -545,171 +557,277 @@ class Analyzer:
         filled = ref[idx]
         return np.where(np.isfinite(filled), filled, 1.0)
 
-    def _step_rep(self, i: int, stop: int) -> int:
+    def _rep_pass(self, i: int, end: int) -> int:
+        """Advance a rep from context sample i to its end (or the block's): returns the next
+        sample to consume.
+
+        The phases (lowering, pushing, lowering again, done or abandoned) depend on the sled
+        alone, so they are found first; then each check runs once over the samples of the
+        phases where it applies (lift-off over the whole rep, the tilt warning and ROM while
+        lowering, knee lock while pushing), and the events are applied in sample order, as a
+        machine advancing sample by sample would raise them."""
         cfg = self.config
-        d = self._d[i:stop]
-        t = self._t[i:stop]
-        v = self._v[i:stop]
-        size = d.size
-        never = np.zeros(size, bool)
-        ratio = self._ratio(i, stop)
+        self._rep_c0 = self._rep_g0 - self._base_g  # the rep's start (may be before 0)
+        fired_before = self._lo_fired
+        down, up, trans = self._segment(i, end)
+        last = trans[0] if trans is not None else end - 1  # the last sample of this pass
+        hi = last + 1
+        # (sample, order within a sample, action): the events of this pass, applied in the
+        # order a machine advancing sample by sample raises them.
+        todo: list[tuple[int, int, Callable[[], None]]] = [
+            (c, 5, partial(self._confirm_bottom, c, g, t_b)) for c, g, t_b in self._bottoms
+        ]
 
-        # Lift-off sub-machine: a run of low (or recovered) samples long enough flips it.
-        if self._lo_on:
-            cond = ratio > cfg.liftoff_recover_position
-            runs = _runs(cond, self._lo_run)
-            lo_flip = runs >= self._m_off
-        else:
-            front = self._front(i, stop)
-            # NaN (no front cell) compares False: then the lower back decides alone.
-            confirmed = ~(front >= cfg.liftoff_front_confirm)
-            low = ((ratio < cfg.liftoff_position) & confirmed) | (front < cfg.liftoff_front_share)
-            runs = _runs(low, self._lo_run)
-            lo_flip = runs >= self._m_on
-        # The earlier warning: lowering, once per rep, only before any lift-off.
-        if self._state == _DOWN and not self._warned and not self._lo_fired:
-            falling = self._trend(i, stop)
-            ahead = (ratio < cfg.tilt_warning_start) & (
-                ratio - cfg.liftoff_position < falling * cfg.tilt_warning_lead_s
-            )
-            warn_runs = _runs((ratio < cfg.tilt_warning_position) | ahead, self._warn_run)
-            tilt = warn_runs >= self._m_warn
-        else:
-            warn_runs = np.zeros(size, np.int64)
-            tilt = never
-        limit = cfg.rom_limit_mm
-        if self._state == _DOWN:
-            bottom = np.maximum(np.maximum.accumulate(d), self._bottom)
-            phase = d < bottom - cfg.reverse_mm
-            if limit is not None:
-                lead = np.maximum(
-                    cfg.rom_warning_min_mm, np.maximum(v, 0.0) * cfg.rom_warning_lead_s
-                )
-                warn = (d >= limit - lead) & (d < limit) if self._warn_armed else never
-                rom = d >= limit if self._rom_armed else never
+        if self._group is not None:
+            lo = max(i - self._w_trend, self._rep_c0, 0)
+            self._signals(lo, hi)
+            ratio = self._p_ratio[i - lo :]
+            front = self._p_front[i - lo :]
+            fire = self._lift_off_machine(i, ratio, front, todo)
+            if not self._warned and not fired_before:
+                self._tilt_machine(i, last, down, fire, ratio, todo)
             else:
-                warn = rom = never
-            lock = never
-        else:
-            up_min = np.minimum(np.minimum.accumulate(d), self._up_min)
-            travel = self._bottom - self._top
-            end_at = self._top + max(cfg.rep_end_min_mm, cfg.rep_end_fraction * travel)
-            ended = d < end_at
-            phase = ended | (d > up_min + cfg.reverse_mm)
-            warn = rom = never
-            lock = d < self._set_top + cfg.lockout_depth_mm if self._lock_armed else never
-        timeout = t - self._t_start > cfg.max_rep_s
-
-        j = min(
-            _first(lo_flip),
-            _first(tilt),
-            _first(phase),
-            _first(warn),
-            _first(rom),
-            _first(lock),
-            _first(timeout),
-        )
-        upto = min(j + 1, size)
-
-        # Carry what the consumed samples tell us.
-        self._lo_run = int(runs[upto - 1])
-        if self._group is not None:
-            self.last_position = float(ratio[upto - 1])
-            self.last_front = float(self._front(i + upto - 1, i + upto)[0])
-        if self._trace is not None and self._group is not None:
-            g = self._base_g + i
-            self._trace.append((g, ratio[:upto].copy(), self._front(i, i + upto).copy()))
-        self._warn_run = int(warn_runs[upto - 1])
-        if self._group is not None:
-            part = ratio[:upto]
-            finite = part[np.isfinite(part)]
+                self._warn_run = 0
+            self.last_position = float(ratio[-1])
+            self.last_front = float(front[-1])
+            if self._trace is not None:
+                self._trace.append((self._base_g + i, ratio.copy(), front.copy()))
+            finite = ratio[np.isfinite(ratio)]
             if finite.size:
                 self._ratio_min = min(self._ratio_min, float(finite.min()))
-            share = self._share(i, i + upto)
-            bins = np.clip((d[:upto] / self._bin_mm).astype(np.int64), 0, self._n_bins - 1)
-            np.fmin.at(self._rep_bins, bins, share)
+            share = self._p_share[i - lo :]
+            np.fmin.at(self._rep_bins, self._p_bins[i - lo :], share)
             fin = share[np.isfinite(share)]
             if fin.size:
                 self._share_min = min(self._share_min, float(fin.min()))
-        seg = self._load[i : i + upto]
+        else:
+            self._warn_run = 0
+        if cfg.rom_limit_mm is not None and down:
+            self._rom_machine(down, cfg.rom_limit_mm, todo)
+        if self._lock_armed and up:
+            for a, b in up:
+                hit = _first(self._d[a : b + 1] < self._set_top + cfg.lockout_depth_mm)
+                if a + hit <= b:
+                    todo.append((a + hit, 4, partial(self._fire_lock, a + hit)))
+                    break
+        seg = self._load[i:hi]
         np.minimum(self._cell_lo, seg.min(axis=0), out=self._cell_lo)
         np.maximum(self._cell_hi, seg.max(axis=0), out=self._cell_hi)
-        cop = self._cop(i, i + upto)
+        cop = self._cop(i, hi)
         cop = cop[np.isfinite(cop)]
         if cop.size:
             self._cop_max = max(self._cop_max, float(cop.max()))
+        v = self._v
+        for a, b in down:
+            self._vmax_down = max(self._vmax_down, float(v[a : b + 1].max()))
+        for a, b in up:
+            self._vmax_up = max(self._vmax_up, float(-v[a : b + 1].min()))
         if self._lo_on:
-            self._lo_total_s = float(t[upto - 1]) - self._lo_t_on
-        if self._state == _DOWN:
-            seg_max = float(d[:upto].max())
-            if seg_max > self._bottom:
-                k = int(d[:upto].argmax())
-                self._bottom = seg_max
-                self._bottom_g = self._base_g + i + k
-                self._t_bottom = float(t[k])
-            self._vmax_down = max(self._vmax_down, float(v[:upto].max()))
-        else:
-            self._up_min = float(up_min[upto - 1])
-            self._vmax_up = max(self._vmax_up, float(-v[:upto].min()))
-        if j == size:
-            return stop
+            self._lo_total_s = float(self._t[last]) - self._lo_t_on
 
-        c = i + j
-        if tilt[j]:
-            self._warned = True
-            self._emit_tilt_warning(c, float(ratio[j]))
-        if lo_flip[j]:
-            self._flip_lift_off(c, float(ratio[j]))
-        if warn[j]:
-            self._warn_armed = False
-            self._emit(
-                "rom_warning",
-                c,
-                f"approaching the limit: sled {d[j]:.0f} mm, limit {limit:.0f} mm, "
-                f"moving {max(v[j], 0.0):.0f} mm/s",
-                depth_mm=float(d[j]),
-                limit_mm=limit,
-                velocity_mm_s=float(v[j]),
-                lead_s=cfg.rom_warning_lead_s,
-            )
-        if rom[j]:
-            self._rom_armed = False
-            self._warn_armed = False
-            self._rom_exceeded = True
-            self._emit(
-                "rom_exceeded",
-                c,
-                f"too deep: sled {d[j]:.0f} mm is past the limit of {limit:.0f} mm",
-                depth_mm=float(d[j]),
-                limit_mm=limit,
-                velocity_mm_s=float(v[j]),
-            )
-        if lock[j]:
-            self._fire_lock(c)
-        if timeout[j]:
-            self._last_end_t = float(t[j])
+        todo.sort(key=lambda x: (x[0], x[1]))
+        for _, _, act in todo:
+            act()
+        if trans is None:
+            return end
+        c, kind = trans
+        if kind == "timeout":
+            self._last_end_t = float(self._t[c])
             self._state = _TOP
-            self._top = float(d[j])
+            self._top = float(self._d[c])
             self._set_near_top(c)
-            return c + 1
-        if phase[j]:
-            if self._state == _DOWN:
-                self._confirm_bottom(c)
-            elif d[j] < end_at:
-                self._finish_rep(c)
-            else:
-                self._state = _DOWN  # deeper again: same rep, bottom search continues
+        else:
+            self._finish_rep(c)
         return c + 1
 
+    def _segment(
+        self, i: int, end: int
+    ) -> tuple[list[tuple[int, int]], list[tuple[int, int]], tuple[int, str] | None]:
+        """The phases of the rep from sample i: the lowering and the pushing stretches (first
+        and last sample of each, in order) up to the rep's end or abandonment (returned, with
+        its sample) or the block's end (None). Bottom confirmations are queued on
+        ``self._bottoms`` for :meth:`_rep_pass` to apply in order."""
+        cfg = self.config
+        down: list[tuple[int, int]] = []
+        up: list[tuple[int, int]] = []
+        self._bottoms = []
+        pos = i
+        scan = _SCAN_MIN
+        t_limit = self._t_start + cfg.max_rep_s
+        while pos < end:
+            stop = min(end, pos + scan)
+            d = self._d[pos:stop]
+            timeout = self._t[pos:stop] > t_limit
+            if self._state == _DOWN:
+                bottom = np.maximum(np.maximum.accumulate(d), self._bottom)
+                phase = d < bottom - cfg.reverse_mm
+                j = _first(phase | timeout)
+                upto = min(j + 1, d.size)
+                if bottom[upto - 1] > self._bottom:
+                    k = int(d[:upto].argmax())
+                    self._bottom = float(d[k])
+                    self._bottom_g = self._base_g + pos + k
+                    self._t_bottom = float(self._t[pos + k])
+                _extend(down, pos, pos + upto - 1)
+            else:
+                up_min = np.minimum(np.minimum.accumulate(d), self._up_min)
+                travel = self._bottom - self._top
+                end_at = self._top + max(cfg.rep_end_min_mm, cfg.rep_end_fraction * travel)
+                ended = d < end_at
+                phase = ended | (d > up_min + cfg.reverse_mm)
+                j = _first(phase | timeout)
+                upto = min(j + 1, d.size)
+                self._up_min = float(up_min[upto - 1])
+                _extend(up, pos, pos + upto - 1)
+            if j == d.size:
+                pos = stop
+                scan = min(scan * 2, _SCAN_MAX)
+                continue
+            c = pos + j
+            if timeout[j]:
+                return down, up, (c, "timeout")
+            if self._state == _DOWN:
+                self._bottoms.append((c, self._bottom_g, self._t_bottom))
+                self._state = _UP
+                self._up_min = float(self._d[c])
+            elif ended[j]:
+                return down, up, (c, "finish")
+            else:
+                self._state = _DOWN  # deeper again: same rep, bottom search continues
+            pos = c + 1
+            scan = _SCAN_MIN
+        return down, up, None
+
+    def _lift_off_machine(
+        self, i: int, ratio: F64, front: F64, todo: list[tuple[int, int, Callable[[], None]]]
+    ) -> int | None:
+        """The lift-off episodes over this pass (samples i.. of the rep): on after a run of
+        low samples, off after a run of recovered ones. Returns the sample where ``lift_off``
+        fired in this pass, if it did."""
+        cfg = self.config
+        recovered = ratio > cfg.liftoff_recover_position
+        # NaN (no front cell) compares False: then the lower back decides alone.
+        confirmed = ~(front >= cfg.liftoff_front_confirm)
+        low = ((ratio < cfg.liftoff_position) & confirmed) | (front < cfg.liftoff_front_share)
+        fire = None
+        pos = 0
+        while pos < ratio.size:
+            cond = recovered[pos:] if self._lo_on else low[pos:]
+            k, run = _first_run(cond, self._lo_run, self._m_off if self._lo_on else self._m_on)
+            if k == cond.size:
+                self._lo_run = run
+                break
+            c = i + pos + k
+            self._lo_run = 0
+            if self._lo_on:
+                self._lo_on = False
+                self._lo_total_s = float(self._t[c]) - self._lo_t_on
+            else:
+                self._lo_on = True
+                self._lo_t_on = float(self._t[c])
+                if not self._lo_fired:  # once per rep
+                    self._lo_fired = True
+                    self._lo_depth = float(self._d[c])
+                    fire = c
+                    todo.append((c, 1, partial(self._emit_lift_off, c, float(ratio[pos + k]))))
+            pos += k + 1
+        return fire
+
+    def _tilt_machine(
+        self,
+        i: int,
+        last: int,
+        down: list[tuple[int, int]],
+        fire: int | None,
+        ratio: F64,
+        todo: list[tuple[int, int, Callable[[], None]]],
+    ) -> None:
+        """The earlier warning: while lowering, once per rep, up to the sample where the
+        lift-off fired (a run of samples below the warning level, or falling fast toward
+        lift-off, long enough)."""
+        cfg = self.config
+        run = 0
+        for a, b in down:
+            if fire is not None and a > fire:
+                break
+            bb = b if fire is None else min(b, fire)
+            r = ratio[a - i : bb + 1 - i]
+            falling = self._trend(a, bb + 1)
+            ahead = (r < cfg.tilt_warning_start) & (
+                r - cfg.liftoff_position < falling * cfg.tilt_warning_lead_s
+            )
+            k, run = _first_run(
+                (r < cfg.tilt_warning_position) | ahead,
+                self._warn_run if a == i else 0,
+                self._m_warn,
+            )
+            if k < r.size:
+                self._warned = True
+                self._warn_run = 0
+                todo.append((a + k, 0, partial(self._emit_tilt_warning, a + k, float(r[k]))))
+                return
+        # Carried into the next block only while still lowering, and still armed.
+        self._warn_run = run if down and down[-1][1] == last and fire is None else 0
+
+    def _rom_machine(
+        self,
+        down: list[tuple[int, int]],
+        limit: float,
+        todo: list[tuple[int, int, Callable[[], None]]],
+    ) -> None:
+        """ROM warning and alert while lowering, once per rep each."""
+        cfg = self.config
+        for a, b in down:
+            if not (self._rom_armed or self._warn_armed):
+                return
+            d = self._d[a : b + 1]
+            r = _first(d >= limit) if self._rom_armed else d.size
+            if self._warn_armed:
+                v = np.maximum(self._v[a : b + 1], 0.0)
+                lead = np.maximum(cfg.rom_warning_min_mm, v * cfg.rom_warning_lead_s)
+                w = _first((d >= limit - lead) & (d < limit))
+                if w < r:
+                    self._warn_armed = False
+                    todo.append((a + w, 2, partial(self._emit_rom_warning, a + w, limit)))
+            if r < d.size:
+                self._rom_armed = False
+                self._warn_armed = False
+                self._rom_exceeded = True
+                todo.append((a + r, 3, partial(self._emit_rom_exceeded, a + r, limit)))
+
+    def _emit_rom_warning(self, c: int, limit: float) -> None:
+        d, v = float(self._d[c]), float(self._v[c])
+        self._emit(
+            "rom_warning",
+            c,
+            f"approaching the limit: sled {d:.0f} mm, limit {limit:.0f} mm, "
+            f"moving {max(v, 0.0):.0f} mm/s",
+            depth_mm=d,
+            limit_mm=limit,
+            velocity_mm_s=v,
+            lead_s=self.config.rom_warning_lead_s,
+        )
+
+    def _emit_rom_exceeded(self, c: int, limit: float) -> None:
+        d, v = float(self._d[c]), float(self._v[c])
+        self._emit(
+            "rom_exceeded",
+            c,
+            f"too deep: sled {d:.0f} mm is past the limit of {limit:.0f} mm",
+            depth_mm=d,
+            limit_mm=limit,
+            velocity_mm_s=v,
+        )
+
     def _decision_evidence(self, c: int, position: float) -> dict[str, object]:
-        share = float(self._share(c, c + 1)[0])
+        share = float(self._p_share[c - self._p_lo])
         bin_ = min(max(int(self._d[c] / self._bin_mm), 0), self._n_bins - 1)
         clean = float(self._span[bin_]) + self._floor
         ev = dict(self._group_evidence)
         ev.update(
             position=position,
             share=share,
-            front_share=float(self._front(c, c + 1)[0]),
+            front_share=float(self._p_front[c - self._p_lo]),
             front_threshold=self.config.liftoff_front_share,
             clean_share=clean,
             clean_reps_at_depth=bool(np.isfinite(self._filled_reference_raw(bin_))),
@@ -726,7 +844,7 @@ class Analyzer:
     def _emit_tilt_warning(self, c: int, position: float) -> None:
         cfg = self.config
         ev = self._decision_evidence(c, position)
-        falling = float(self._trend(c, c + 1)[0])
+        falling = self._trend_at(c)
         to_go = position - cfg.liftoff_position
         eta = to_go / falling if falling > 0 else float("inf")
         if position < cfg.tilt_warning_position:
@@ -751,19 +869,8 @@ class Analyzer:
             **ev,
         )
 
-    def _flip_lift_off(self, c: int, position: float) -> None:
+    def _emit_lift_off(self, c: int, position: float) -> None:
         cfg = self.config
-        if self._lo_on:
-            self._lo_on = False
-            self._lo_run = 0
-            return
-        self._lo_on = True
-        self._lo_run = 0
-        self._lo_t_on = float(self._t[c])
-        if self._lo_fired:
-            return  # once per rep
-        self._lo_fired = True
-        self._lo_depth = float(self._d[c])
         ev = self._decision_evidence(c, position)
         self._emit(
             "lift_off",
@@ -780,12 +887,12 @@ class Analyzer:
             **ev,
         )
 
-    def _confirm_bottom(self, c: int) -> None:
+    def _confirm_bottom(self, c: int, bottom_g: int, t_bottom: float) -> None:
+        """The sled came back up from the bottom (at global sample ``bottom_g``, time
+        ``t_bottom``): judge the lowering and the turn."""
         cfg = self.config
-        self._state = _UP
-        self._up_min = float(self._d[c])
-        cb = self._bottom_g - self._base_g
-        lowering_s = self._t_bottom - self._t_start
+        cb = bottom_g - self._base_g
+        lowering_s = t_bottom - self._t_start
         if 0 < lowering_s < cfg.fast_lowering_s and "fast_lowering" not in self._rep_events:
             self._emit(
                 "fast_lowering",
@@ -796,7 +903,7 @@ class Analyzer:
                 threshold_s=cfg.fast_lowering_s,
             )
         wb = cb - self._w_bounce
-        reversal = float(self._t[c]) - self._t_bottom
+        reversal = float(self._t[c]) - t_bottom
         # A slow reversal is no bounce, whatever the speed: checking it first keeps the
         # look-back inside the history, so chunking cannot matter.
         if reversal < self.config.bounce_reversal_s and wb >= 0:

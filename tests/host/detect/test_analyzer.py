@@ -276,3 +276,24 @@ def test_decision_trace_is_what_the_rule_fired_on() -> None:
     assert np.isnan(position[:50]).all()  # before the first rep: nothing judged
     with pytest.raises(ValueError):
         Analyzer(DetectorConfig(), 1 / FS_HZ, block.n_cells).decision_trace(10)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.booleans(), max_size=40), st.integers(0, 6), st.integers(1, 6))
+def test_first_run_agrees_with_counting_sample_by_sample(
+    cond: list[bool], carry: int, m: int
+) -> None:
+    # The analyzer finds where a run of samples reaches its length with a few numpy passes;
+    # counting one sample at a time must give the same place and the same carried run.
+    from legpress.detect.analyzer import _first_run
+
+    run, where = carry, len(cond)
+    for k, c in enumerate(cond):
+        run = run + 1 if c else 0
+        if run >= m:
+            where = k
+            break
+    k, tail = _first_run(np.array(cond, bool), carry, m)
+    assert k == where
+    if where == len(cond):
+        assert tail == run
