@@ -29,7 +29,7 @@ from legpress.dsp.calibration import Calibration
 from legpress.feedback import MachineBuzzer
 from legpress.protocol.decoder import SampleBlock
 from legpress.protocol.messages import DeviceInfo
-from legpress.session import LinkQuality, Person, Session, assign_sets, now_utc
+from legpress.session import LinkQuality, PartialRep, Person, Session, assign_sets, now_utc
 
 #: How long an alert stays on screen (s); each event type says what it shows (EventType.alert).
 ALERT_HOLD_S = 2.5
@@ -129,6 +129,8 @@ class LiveSession:
         on_event: called for each alert as it fires (sound, JSON output).
         on_rep: called for each completed rep.
         on_link: called with a JSON-ready dict for link events (connected, lost, gap, fault).
+        on_start: called once, when the first samples arrive (before they are analysed): a
+            session exists only once data arrived, so this is where a caller stores it.
         device_options: more options for :func:`legpress.open_device`.
         beep: sound the machine's buzzer on alerts and arm its own depth alarm at the ROM
             limit (:mod:`legpress.feedback`).
@@ -145,6 +147,7 @@ class LiveSession:
         on_event: Callable[[Event], None] | None = None,
         on_rep: Callable[[Rep], None] | None = None,
         on_link: Callable[[dict[str, Any]], None] | None = None,
+        on_start: Callable[[LiveSession], None] | None = None,
         device_options: dict[str, Any] | None = None,
         beep: bool = True,
     ) -> None:
@@ -159,6 +162,8 @@ class LiveSession:
         self._on_event = on_event
         self._on_rep = on_rep
         self._on_link = on_link
+        self._on_start = on_start
+        self._partial_depth_mm = -math.inf  # deepest since the last completed rep ended
         self._options = device_options or {}
         self._stop = False
         self._baseline: np.ndarray | None = None
@@ -205,6 +210,39 @@ class LiveSession:
         return self.result
 
     @property
+    def started(self) -> bool:
+        """True once samples arrived (the session exists)."""
+        return self.result.samples > 0
+
+    @property
+    def partial_rep(self) -> PartialRep | None:
+        """The rep in progress, if the sled is not at the top: the rep the session ends in the
+        middle of if it ends now."""
+        pipe = self.pipeline
+        if pipe is None or pipe.analyzer.phase == "top":
+            return None
+        reps = self.result.reps
+        index = reps[-1].index + 1 if reps else 0
+        depth = self._partial_depth_mm
+        return PartialRep(
+            index,
+            depth if math.isfinite(depth) else None,
+            tuple(e.type for e in self.result.events if e.rep == index),
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """What the store keeps beside reps and events: link quality and the partial rep."""
+        r = self.result
+        out: dict[str, Any] = {
+            "reps": len(r.reps),
+            "link": LinkQuality(r.lost_packets, samples=r.samples).to_dict(),
+        }
+        partial = self.partial_rep
+        if partial is not None:
+            out["partial_rep"] = partial.to_dict()
+        return out
+
+    @property
     def session(self) -> Session:
         """What the session produced so far, as a :class:`~legpress.session.Session` record
         (sets split by :func:`~legpress.session.assign_sets`; not stored)."""
@@ -219,6 +257,7 @@ class LiveSession:
             recording_path=r.recording,
             config=asdict(self.config),
             calibration=self._calibration.to_dict(),
+            summary=self.summary(),
             sets=sets,
             reps=reps,
             events=tuple(r.events),
@@ -229,6 +268,8 @@ class LiveSession:
         if self.pipeline is None:
             assert self._info is not None
             self.pipeline = Pipeline(self._info, self._calibration, self.config)
+        if self.result.samples == 0 and len(block) and self._on_start is not None:
+            self._on_start(self)
         cal, out = self.pipeline.feed(block)
         n = len(cal)
         self.result.samples += n
@@ -238,6 +279,13 @@ class LiveSession:
         v.t_s = float(cal.t_s[-1])
         v.depth_mm = float(cal.depth_mm[-1])
         v.max_depth_mm = max(v.max_depth_mm, float(cal.depth_mm.max()))
+        last_end = next((float(x.t_end_s) for x in reversed(out) if isinstance(x, Rep)), None)
+        since = cal.depth_mm if last_end is None else cal.depth_mm[cal.t_s > last_end]
+        since = since[np.isfinite(since)]
+        if last_end is not None:
+            self._partial_depth_mm = -math.inf
+        if since.size:
+            self._partial_depth_mm = max(self._partial_depth_mm, float(since.max()))
         v.phase = {"top": "top", "lowering": "lowering", "pushing": "pushing"}[
             self.pipeline.analyzer.phase
         ]

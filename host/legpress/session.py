@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Final
 
 from legpress.detect.config import DetectorConfig, Profile
@@ -27,13 +28,16 @@ __all__ = [
     "REP_METRICS",
     "LinkQuality",
     "Machine",
+    "PartialRep",
     "Person",
     "Session",
     "SessionRep",
     "SessionSet",
     "SessionStats",
     "assign_sets",
+    "clock",
     "compute_stats",
+    "counts_text",
     "event_from_dict",
     "finite",
     "now_utc",
@@ -134,6 +138,54 @@ class SessionRep(Rep):
             d[name] = None if isinstance(value, float) and not math.isfinite(value) else value
         d["events"] = [e.value for e in self.events]
         return d
+
+
+@dataclass(frozen=True, slots=True)
+class PartialRep:
+    """The rep a session ended in the middle of (stopped, link lost, program killed): it is
+    not a completed rep, so no count includes it, but its alerts fired and are kept; reports
+    and the monitor show it as partial.
+
+    Attributes:
+        index: its rep number (0-based), the ``rep`` of its events.
+        depth_mm: the deepest sled travel it reached, if known.
+        events: the types of the alerts it raised, in order.
+    """
+
+    index: int
+    depth_mm: float | None = None
+    events: tuple[EventType, ...] = ()
+
+    @classmethod
+    def from_summary(cls, summary: Mapping[str, Any]) -> PartialRep | None:
+        """The ``partial_rep`` a stored summary keeps, if any (malformed: None)."""
+        d = summary.get("partial_rep")
+        if not isinstance(d, Mapping):
+            return None
+        try:
+            return cls(
+                int(d["index"]),
+                finite(d.get("depth_mm")),
+                tuple(EventType(str(e)) for e in d.get("events") or ()),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (kept in the session's summary as ``partial_rep``)."""
+        return {
+            "index": self.index,
+            "depth_mm": self.depth_mm,
+            "events": [e.value for e in self.events],
+        }
+
+    def describe(self) -> str:
+        """``rep 12 (partial: the session ended mid-rep; 305 mm, lower back lifted)``."""
+        what = [f"{self.depth_mm:.0f} mm"] if self.depth_mm is not None else []
+        what += [e.phrase for e in dict.fromkeys(self.events) if e.marks_rep]
+        return f"rep {self.index + 1} (partial: the session ended mid-rep" + (
+            f"; {', '.join(what)})" if what else ")"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +312,8 @@ class Session:
         reps: the reps, in the order they started.
         events: the alerts, in the order they fired.
         link: how well the samples arrived, if known.
+        interrupted: the program recording it stopped without ending it (killed, crashed,
+            power lost): ``ended_at`` is None and nothing more will be added.
     """
 
     id: int | None = None
@@ -277,6 +331,19 @@ class Session:
     reps: tuple[SessionRep, ...] = ()
     events: tuple[Event, ...] = ()
     link: LinkQuality | None = None
+    interrupted: bool = False
+
+    @property
+    def status(self) -> str:
+        """``"ended"``, ``"interrupted"`` (see :attr:`interrupted`) or ``"running"``."""
+        if self.interrupted:
+            return "interrupted"
+        return "ended" if self.ended_at else "running"
+
+    @property
+    def partial_rep(self) -> PartialRep | None:
+        """The rep the session ended in the middle of, if it did (see :class:`PartialRep`)."""
+        return PartialRep.from_summary(self.summary)
 
     @property
     def stats(self) -> SessionStats:
@@ -343,6 +410,7 @@ class Session:
             reps=reps,
             events=events,
             link=LinkQuality.from_summary(summary) if isinstance(summary, Mapping) else None,
+            interrupted=bool(d.get("interrupted")),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -354,6 +422,8 @@ class Session:
             "machine_kind": self.machine.kind if self.machine else None,
             "started_at": self.started_at,
             "ended_at": self.ended_at,
+            "status": self.status,
+            "interrupted": self.interrupted,
             "device_name": self.device_name,
             "device_url": self.device_url,
             "recording_path": self.recording_path,
@@ -547,3 +617,38 @@ def compute_stats(reps: Sequence[SessionRep], events: Sequence[Event]) -> Sessio
         min_lumbar_contact=min(contacts) if contacts else None,
         active_s=float(reps[-1].t_end_s) - float(reps[0].t_start_s) if reps else 0.0,
     )
+
+
+def clock(t_s: Any, decimals: int = 0) -> str:
+    """Seconds as ``m:ss`` (``h:mm:ss`` past an hour; ``m:ss.s`` with ``decimals=1``), rounded
+    half up: the one way every report and command writes a time in a session."""
+    f = finite(t_s)
+    if f is None:
+        return "–"
+    scale = 10**decimals
+    # Half up on the decimal digits a person reads (5.45 s is 0:05.5, as f"{5.45:.1f}").
+    exact = Decimal(repr(max(f, 0.0))) * scale
+    ticks = int(exact.to_integral_value(rounding=ROUND_HALF_UP))
+    whole, frac = divmod(ticks, scale)
+    h, rest = divmod(whole, 3600)
+    m, sec = divmod(rest, 60)
+    text = f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+    return text + (f".{frac:0{decimals}d}" if decimals else "")
+
+
+def counts_text(session: Session) -> str:
+    """The session's counts in one line, by the one rule every command and report uses:
+    completed reps are counted (:func:`compute_stats`); a rep the session ended in the middle
+    of is named as partial and counted nowhere.
+
+    ``11 reps in 2 sets; lower back lifted in 5, past the limit in 9, other form alerts 0;
+    rep 12 (partial: the session ended mid-rep; 305 mm, lower back lifted)``
+    """
+    st = session.stats
+    text = (
+        f"{st.reps} rep{'' if st.reps == 1 else 's'} in {st.sets} set"
+        f"{'' if st.sets == 1 else 's'}; lower back lifted in {st.lift_offs}, past the limit in "
+        f"{st.rom_exceeded}, other form alerts {st.form_events}"
+    )
+    partial = session.partial_rep
+    return text + (f"; {partial.describe()}" if partial is not None else "")

@@ -32,6 +32,7 @@ from legpress.cli.view import render
 from legpress.detect import DetectorConfig, Event, Rep
 from legpress.errors import ConfigError, NotFoundError, UsageError
 from legpress.live import LiveResult, LiveSession
+from legpress.session import counts_text
 
 _FRAME_S = 0.1
 
@@ -216,15 +217,33 @@ def _monitor(args: argparse.Namespace, url: str, config: DetectorConfig) -> int:
 
         folder = (Path(args.db).parent if args.db else default_db_path().parent) / "recordings"
         folder.mkdir(parents=True, exist_ok=True)
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        record = folder / f"{file_stem(args.person)}-{stamp}.lprec"
+        stem = f"{file_stem(args.person)}-{time.strftime('%Y%m%d-%H%M%S')}"
+        record = folder / f"{stem}.lprec"
+        n = 1
+        while record.exists():  # two sessions in one second
+            n += 1
+            record = folder / f"{stem}-{n}.lprec"
     from legpress.storage.store import SessionStore
 
-    store: SessionStore | None = None
-    stored: list[int] = []  # the session id, once started
-    if store_it:
-        store = SessionStore(args.db)
+    store: SessionStore | None = SessionStore(args.db) if store_it else None
+    stored: list[int] = []  # the session id, once data arrived
+
+    def on_start(live: LiveSession) -> None:
+        # A session exists only once data arrived: a device that never answers stores nothing.
+        if store is None:
+            return
         store.ensure_person(args.person)
+        now = live.session
+        stored.append(
+            store.start_session(
+                args.person,
+                device_name=now.device_name,
+                device_url=url,
+                recording_path=record,
+                config=config,
+                calibration=now.calibration,
+            )
+        )
 
     def on_event(ev: Event) -> None:
         out.event(ev)
@@ -245,46 +264,43 @@ def _monitor(args: argparse.Namespace, url: str, config: DetectorConfig) -> int:
         on_event=on_event,
         on_rep=on_rep,
         on_link=out.link,
+        on_start=on_start,
         device_options=device_options(args),
     )
-    if store is not None:
-        stored.append(
-            store.start_session(
-                args.person,
-                device_url=url,
-                recording_path=record,
-                config=config,
-                calibration=session.calibration,
-            )
-        )
-    result: LiveResult | None = None
+    stopped = False
     try:
-        result = run(_live(session, out, args.duration))
+        try:
+            run(_live(session, out, args.duration))
+        except KeyboardInterrupt:
+            if not session.started:
+                raise  # nothing arrived, nothing kept: interrupted (130)
+            stopped = True  # Ctrl-C is how a live session ends: everything is kept
     finally:
-        if store is not None:
-            if stored:
-                done = session.session
-                link = done.link.to_dict() if done.link is not None else {}
-                store.end_session(stored[0], {"reps": len(done.reps), "link": link})
-            store.close()
-    assert result is not None
-    _summary(result, stored[0] if stored else None, out)
+        try:
+            if store is not None and stored:
+                store.end_session(stored[0], session.summary())
+        finally:
+            if store is not None:
+                store.close()
+            if session.started:
+                _summary(session, stored[0] if stored else None, stopped)
     return 0
 
 
-def _summary(result: LiveResult, session_id: int | None, out: _Output) -> None:
-    if out.json:
-        return
-    counts: dict[str, int] = {}
-    for e in result.events:
-        counts[e.type] = counts.get(e.type, 0) + 1
-    alerts = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"
-    lines = [f"{len(result.reps)} reps; alerts: {alerts}; {result.lost_packets} packets lost"]
+def _summary(session: LiveSession, session_id: int | None, stopped: bool) -> None:
+    """What was done and where it is kept, on stderr (also after Ctrl-C or a lost link)."""
+    done = session.session
+    result = session.result
+    lines = [
+        ("stopped (Ctrl-C): " if stopped else "") + counts_text(done),
+        f"{len(result.events)} alerts; {result.lost_packets} packets lost",
+    ]
     if result.recording:
         lines.append(f"recording: {result.recording}")
     if session_id is not None:
         lines.append(f"stored as session {session_id} (legpress report {session_id})")
-    print("\n".join(lines), file=sys.stderr)
+    with contextlib.suppress(OSError, ValueError):
+        print("\n".join(lines), file=sys.stderr, flush=True)
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from legpress.errors import ConfigError, UsageError
+from legpress.session import clock, counts_text, summary_items
 from legpress.storage.store import SessionStore
 
 _EPILOG = """\
@@ -137,6 +138,7 @@ def _list(args: argparse.Namespace) -> int:
             str(r.lift_offs),
             str(r.rom_exceeded),
             str(r.form_events),
+            "" if r.status == "ended" else r.status,
         ]
         for r in rows
     ]
@@ -154,6 +156,7 @@ def _list(args: argparse.Namespace) -> int:
                 "Back lifted",
                 "Past limit",
                 "Form",
+                "Status",
             ],
             table,
             right={0, 4, 5, 6, 7, 8, 9, 10},
@@ -170,9 +173,14 @@ def _show(args: argparse.Namespace) -> int:
         return 0
     st = s.stats
     limit = s.rom_limit_mm
+    status = {
+        "ended": "",
+        "running": " (running: not ended yet)",
+        "interrupted": " (interrupted: the program recording it stopped before it ended)",
+    }[s.status]
     out = [
         f"Session {s.id}: {s.person.name if s.person else 'anonymous'}, "
-        f"{local_time(s.started_at)}" + ("" if s.ended_at else " (not ended)"),
+        f"{local_time(s.started_at)}{status}",
     ]
     if s.machine:
         out.append(f"Machine:   {s.machine.name} ({s.machine.kind})")
@@ -182,17 +190,20 @@ def _show(args: argparse.Namespace) -> int:
         exists = Path(s.recording_path).exists()
         out.append(f"Recording: {s.recording_path}{'' if exists else '  (missing)'}")
     out.append(f"ROM limit: {fmt(limit, 0, 'mm') if limit is not None else 'none'}")
-    out.append(
-        f"Reps: {st.reps} in {st.sets} set(s); lower back lifted in {st.lift_offs}; "
-        f"past the limit in {st.rom_exceeded}; other form alerts {st.form_events}"
-    )
+    out.append(f"Reps:      {counts_text(s)}")
     if st.reps:
         out.append(
             f"Deepest {fmt(st.max_depth_mm, 0, 'mm')}; mean lowering "
             f"{fmt(st.mean_lowering_s, 1, 's')}, pushing {fmt(st.mean_pushing_s, 1, 's')}"
         )
-    if s.summary:
-        out.append(f"Summary:   {json.dumps(s.summary, separators=(', ', ': '))}")
+    kept = [
+        (k, v)
+        for k, v in summary_items(s.summary)
+        if not k.startswith(("owner.", "partial_rep.")) and k not in ("reps", "interrupted")
+    ]
+    if kept:
+        pairs = (f"{k.replace('_', ' ').replace('.', ' ')} {_value(v)}" for k, v in kept)
+        out.append("Summary:   " + "; ".join(pairs))
     if s.reps:
         rows = []
         for r in s.reps:
@@ -224,11 +235,25 @@ def _show(args: argparse.Namespace) -> int:
     if s.events:
         out.append("")
         out.append("Alerts:")
+        partial = s.partial_rep
         for e in s.events:
-            m, sec = divmod(max(e.t_s, 0.0), 60)
-            out.append(f"  {int(m)}:{sec:04.1f}  rep {e.rep + 1:<3} {e.message}")
+            which = f"rep {e.rep + 1}" + (
+                " (partial)" if partial is not None and e.rep == partial.index else ""
+            )
+            out.append(f"  {clock(e.t_s, 1)}  {which:<7} {e.message}")
     print("\n".join(out))
     return 0
+
+
+def _value(value: Any) -> str:
+    """A summary value as plain text (numbers as they are, lists comma-separated)."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list):
+        return ", ".join(_value(v) for v in value) or "none"
+    return "-" if value is None else str(value)
 
 
 def _export(args: argparse.Namespace) -> int:

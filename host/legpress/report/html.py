@@ -138,20 +138,6 @@ def pct(value: Any) -> str:
     return "–" if f is None else f"{round(f * 100):d}\u00a0%"
 
 
-def clock(t_s: Any, decimals: int = 0) -> str:
-    """Seconds as ``m:ss`` (``h:mm:ss`` past an hour; ``m:ss.s`` with ``decimals=1``)."""
-    f = finite(t_s)
-    if f is None:
-        return "–"
-    scale = 10**decimals
-    ticks = round(max(f, 0.0) * scale)
-    whole, frac = divmod(ticks, scale)
-    h, rest = divmod(whole, 3600)
-    m, s = divmod(rest, 60)
-    text = f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-    return text + (f".{frac:0{decimals}d}" if decimals else "")
-
-
 def parse_time(iso: Any) -> datetime | None:
     """An ISO 8601 timestamp in local time, or None."""
     if not iso:

@@ -18,9 +18,9 @@ import numpy as np
 
 from legpress.detect.events import EventType
 from legpress.errors import LegPressError
-from legpress.report.html import clock, date_only
+from legpress.report.html import date_only
 from legpress.report.series import ContactTrace, envelope
-from legpress.session import SessionRep, finite
+from legpress.session import SessionRep, clock, finite
 
 BLUE: Final = "#0072B2"
 VERMILLION: Final = "#D55E00"

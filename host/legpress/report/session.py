@@ -15,7 +15,6 @@ from legpress.report.html import (
     MACHINE_KINDS,
     badge,
     card,
-    clock,
     date_time,
     esc,
     figure,
@@ -31,7 +30,15 @@ from legpress.report.html import (
 )
 from legpress.report.series import lift_off_spans, lower_back_contact
 from legpress.report.write import write_html
-from legpress.session import LinkQuality, Session, SessionRep, SessionStats, finite, summary_items
+from legpress.session import (
+    LinkQuality,
+    Session,
+    SessionRep,
+    SessionStats,
+    clock,
+    finite,
+    summary_items,
+)
 
 
 def _reps_by_events(reps: Sequence[SessionRep], etype: EventType) -> list[int]:
@@ -107,6 +114,26 @@ def _findings(session: Session, limit: float | None) -> str:
             items.append(("warn", "Form: " + "; ".join(form) + "."))
         else:
             items.append(("ok", "No other form alerts (fast lowering, bouncing, locked knees)."))
+    partial = session.partial_rep
+    if partial is not None:
+        items.append(
+            (
+                "info",
+                f"The session ended in the middle of {partial.describe()}; it is not counted "
+                "above, and its alerts are listed as partial.",
+            )
+        )
+    if session.status == "interrupted":
+        items.append(
+            (
+                "warn",
+                "This session was interrupted: the program recording it stopped (killed, "
+                "crashed or powered off) before it ended, so what came after its last stored "
+                "rep is missing here (the recording file may hold more).",
+            )
+        )
+    elif session.status == "running":
+        items.append(("info", "This session had not ended when the report was made."))
     lis = "".join(f'<li class="{k}">{esc(text)}</li>' for k, text in items)
     return f'<ul class="findings">{lis}</ul>'
 
@@ -288,13 +315,13 @@ def _rep_table(reps: Sequence[SessionRep], limit: float | None) -> str:
     )
 
 
-def _event_table(events: Sequence[Event]) -> str:
+def _event_table(events: Sequence[Event], partial: int | None = None) -> str:
     rows = []
     for e in events:
         rows.append(
             [
                 esc(clock(e.t_s, 1)),
-                esc(e.rep + 1),
+                esc(f"{e.rep + 1} (partial)" if e.rep == partial else e.rep + 1),
                 badge(e.type.label, "warn" if e.type.marks_rep else "info"),
                 esc(e.message),
             ]
@@ -451,9 +478,11 @@ def session_report_html(
         + (_rep_table(reps, limit) if reps else "<p>No complete reps.</p>")
         + "</section>"
     )
+    partial = session.partial_rep
+    partial_index = partial.index if partial is not None else None
     sections.append(
         '<section id="events" aria-labelledby="h-events"><h2 id="h-events">Alerts</h2>'
-        + (_event_table(events) if events else "<p>No alerts were raised.</p>")
+        + (_event_table(events, partial_index) if events else "<p>No alerts were raised.</p>")
         + "</section>"
     )
     sections.append(

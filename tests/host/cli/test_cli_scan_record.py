@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -18,11 +15,11 @@ from bleak.exc import BleakBluetoothNotAvailableError, BleakBluetoothNotAvailabl
 from legpress.cli import main as cli_main
 from legpress.cli.main import COMMANDS, main
 from legpress.storage.recording import decode_recording, read_recording
+from tests.host.cli.subproc import legpress_process
 from tests.host.transport.bumble_backend import LazyAir, VirtualAir
 from tests.host.transport.fake_legpress import NAME
 from tests.host.transport.virtual_legpress import VirtualLegPress
 
-REPO = Path(__file__).resolve().parents[3]
 SIM = "sim:scenario=liftoff,seed=3,realtime=0,duration=5"
 
 
@@ -157,16 +154,7 @@ def test_record_over_ble(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert len(decode_recording(rec).samples) > 50
 
 
-def _cli(*args: str) -> subprocess.Popen[str]:
-    env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1")
-    return subprocess.Popen(
-        [sys.executable, "-m", "legpress.cli", *args],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+_cli = legpress_process
 
 
 def _wait_for(path: Path, size: int, timeout_s: float = 20) -> None:

@@ -19,9 +19,9 @@ from legpress.report import (
     render_session_report,
     session_report_html,
 )
-from legpress.report.html import DISCLAIMER, clock, num
+from legpress.report.html import DISCLAIMER, num
 from legpress.report.series import envelope, lift_off_spans, lower_back_contact
-from legpress.session import Person, Session
+from legpress.session import Person, Session, clock
 from legpress.storage.store import SessionStore
 
 pytest.importorskip("matplotlib", reason="reports need matplotlib: pip install 'legpress[report]'")
@@ -297,3 +297,40 @@ def test_lift_off_before_the_limit_is_pointed_out(tmp_path: Path) -> None:
     text = Doc(session_report_html(session, None)).plain
     assert "Every rep stayed within the 450 mm limit" in text
     assert "before the 450 mm limit was reached: the limit may be deeper" in text
+
+
+def test_interrupted_session_and_partial_rep_are_said(
+    first_session: tuple[Session, CalibratedBlock],
+) -> None:
+    session, _ = first_session
+    last = session.reps[-1]
+    cut = replace(
+        session,
+        ended_at=None,
+        interrupted=True,
+        reps=session.reps[:-1],
+        summary={"partial_rep": {"index": last.index, "depth_mm": 301.0, "events": ["lift_off"]}},
+    )
+    text = Doc(session_report_html(cut, None)).plain
+    assert "This session was interrupted" in text
+    assert f"in the middle of rep {last.index + 1} (partial: the session ended mid-rep" in text
+    assert f"{last.index + 1} (partial)" in text or not [
+        e for e in cut.events if e.rep == last.index
+    ]
+
+
+def test_alert_times_read_the_same_in_the_report_and_sessions_show(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from legpress.cli.main import main
+    from legpress.detect import Event
+
+    with SessionStore(tmp_path / "x.db") as store:
+        sid = store.start_session(config=DetectorConfig())
+        store.add_event(sid, Event("rom_warning", 5.45, 0, "approaching"))
+        store.end_session(sid)
+        session = store.get_session(sid)
+    assert clock(5.45, 1) == "0:05.5"  # rounded, never truncated
+    assert "0:05.5" in Doc(session_report_html(session, None)).plain
+    assert main(["sessions", "show", str(sid), "--db", str(tmp_path / "x.db")]) == 0
+    assert "  0:05.5  rep 1" in capsys.readouterr().out

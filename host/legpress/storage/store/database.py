@@ -56,8 +56,10 @@ from legpress.storage.store.records import (
     config_dict,
     dumps,
     event_from_row,
+    interrupted,
     loads,
     machine_from_row,
+    owner,
     person_from_row,
     rep_from_row,
     session_row_from_row,
@@ -183,6 +185,31 @@ class SessionStore(Closing):
                 conn.execute("PRAGMA journal_mode = WAL")
             migrate(conn)
             self._check_schema(conn)
+            self._mark_interrupted(conn)
+
+    @staticmethod
+    def _mark_interrupted(conn: sqlite3.Connection) -> None:
+        """Keep ``interrupted`` in the summary of sessions whose recording process is gone
+        (so a later process that happens to get the same id does not revive them)."""
+        rows = conn.execute(
+            "SELECT id, summary_json FROM sessions WHERE ended_at IS NULL"
+        ).fetchall()
+        gone = []
+        for row in rows:
+            summary = loads(row["summary_json"])
+            summary = summary if isinstance(summary, dict) else {}
+            if not summary.get("interrupted") and interrupted(None, summary):
+                gone.append((dumps({**summary, "interrupted": True}), int(row["id"])))
+        if gone:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(
+                    "UPDATE sessions SET summary_json = ? WHERE id = ? AND ended_at IS NULL", gone
+                )
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     def _open_readonly(self, timeout_s: float) -> None:
         """Open for reading only: never creates, upgrades or writes the file, and works on a
@@ -539,6 +566,7 @@ class SessionStore(Closing):
         recording_path: str | os.PathLike[str] | None,
         config: DetectorConfig | Mapping[str, Any] | None,
         calibration: Calibration | Mapping[str, Any] | None,
+        summary: Mapping[str, Any],
     ) -> int:
         person_id = self._person_row(db, person)["id"] if person is not None else None
         machine_id = self._machine_row(db, machine)["id"] if machine is not None else None
@@ -547,7 +575,8 @@ class SessionStore(Closing):
         cal = calibration_dict(calibration)
         cur = db.execute(
             "INSERT INTO sessions (person_id, machine_id, started_at, device_name, device_url, "
-            "recording_path, config_json, calibration_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "recording_path, config_json, calibration_json, summary_json) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 person_id,
                 machine_id,
@@ -557,6 +586,7 @@ class SessionStore(Closing):
                 rec,
                 dumps(cfg) if cfg is not None else None,
                 dumps(cal) if cal is not None else None,
+                dumps(summary),
             ),
         )
         return int(cur.lastrowid or 0)
@@ -585,6 +615,10 @@ class SessionStore(Closing):
             config: the detector settings in force (with the person's ROM limit).
             calibration: counts to millimetres and tare.
 
+        Until :meth:`end_session`, the session's summary names this process as its
+        ``owner``: a session whose owner is gone (killed, crashed) is shown as interrupted
+        (:attr:`Session.status`).
+
         Raises:
             NotFoundError: unknown person or machine.
         """
@@ -599,6 +633,7 @@ class SessionStore(Closing):
                 recording_path,
                 config,
                 calibration,
+                {"owner": owner()},
             )
 
     def _insert_rep(
@@ -772,6 +807,9 @@ class SessionStore(Closing):
                 session.recording_path,
                 session.config,
                 session.calibration,
+                {**session.summary, "interrupted": True}
+                if session.interrupted
+                else session.summary,
             )
             for rep in session.reps:
                 self._insert_rep(db, sid, rep, rep.set)
@@ -854,12 +892,12 @@ class SessionStore(Closing):
                 args = (self._person_row(db, person)["id"],)
             rows = db.execute(
                 f"""SELECT s.id, p.name AS person, m.name AS machine, s.started_at, s.ended_at,
-                       s.device_name, s.config_json,
+                       s.device_name, s.config_json, s.summary_json,
                        coalesce(r.n, 0) AS reps, coalesce(r.n_sets, 0) AS sets,
                        coalesce(r.lift_offs, 0) AS lift_offs,
                        coalesce(r.rom_exceeded, 0) AS rom_exceeded,
                        coalesce(e.form, 0) AS form_events,
-                       r.max_depth, r.mean_lowering, r.mean_pushing
+                       r.max_depth, r.mean_lowering, r.mean_pushing, r.lift_off_depth
                 FROM sessions s
                 LEFT JOIN people p ON p.id = s.person_id
                 LEFT JOIN machines m ON m.id = s.machine_id
@@ -867,7 +905,8 @@ class SessionStore(Closing):
                     SELECT session_id, count(*) AS n, count(DISTINCT set_index) AS n_sets,
                            sum(lift_off) AS lift_offs, sum(rom_exceeded) AS rom_exceeded,
                            max(depth_mm) AS max_depth, avg(lowering_s) AS mean_lowering,
-                           avg(pushing_s) AS mean_pushing
+                           avg(pushing_s) AS mean_pushing,
+                           min(CASE WHEN lift_off THEN lift_off_depth_mm END) AS lift_off_depth
                     FROM reps GROUP BY session_id
                 ) r ON r.session_id = s.id
                 LEFT JOIN (
@@ -948,6 +987,7 @@ class SessionStore(Closing):
             reps=reps,
             events=events,
             link=LinkQuality.from_summary(summary) if isinstance(summary, Mapping) else None,
+            interrupted=interrupted(s["ended_at"], summary),
         )
 
     #: Columns of the CSV export, one row per rep.

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import socket
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -53,6 +55,10 @@ class SessionRow:
         max_depth_mm: the deepest rep.
         mean_lowering_s: mean lowering duration.
         mean_pushing_s: mean pushing duration.
+        status: ``"ended"``, ``"running"`` or ``"interrupted"`` (the program recording it
+            stopped without ending it; see :func:`interrupted`).
+        lift_off_depth_mm: the shallowest sled depth at which the lower back lifted (None
+            without a lift-off).
     """
 
     id: int
@@ -70,10 +76,48 @@ class SessionRow:
     max_depth_mm: float | None
     mean_lowering_s: float | None
     mean_pushing_s: float | None
+    status: str = "ended"
+    lift_off_depth_mm: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return asdict(self)
+
+
+def owner() -> dict[str, Any]:
+    """Who is recording a session now (kept in its summary until it ends): this process."""
+    return {"pid": os.getpid(), "host": socket.gethostname()}
+
+
+def interrupted(ended_at: str | None, summary: Any) -> bool:
+    """True for a session that will never end: not ended, and the process that recorded it
+    (its summary's ``owner``) is gone from this computer, or it was already marked
+    ``interrupted``. A session owned on another computer is taken as running; one without an
+    owner (an older legpress, an imported export) as interrupted."""
+    if ended_at:
+        return False
+    if not isinstance(summary, dict):
+        return True
+    if summary.get("interrupted"):
+        return True
+    who = summary.get("owner")
+    if not isinstance(who, dict):
+        return True
+    if who.get("host") != socket.gethostname():
+        return False
+    try:
+        pid = int(who.get("pid", -1))
+    except (TypeError, ValueError):
+        return True
+    if pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OSError):
+        return False
+    return False
 
 
 def timestamp(value: datetime | str | None) -> str:
@@ -207,4 +251,8 @@ def session_row_from_row(row: sqlite3.Row) -> SessionRow:
         max_depth_mm=row["max_depth"],
         mean_lowering_s=row["mean_lowering"],
         mean_pushing_s=row["mean_pushing"],
+        status="interrupted"
+        if interrupted(row["ended_at"], loads(row["summary_json"]))
+        else ("ended" if row["ended_at"] else "running"),
+        lift_off_depth_mm=finite(row["lift_off_depth"]),
     )

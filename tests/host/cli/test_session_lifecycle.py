@@ -1,0 +1,121 @@
+"""A session's life through `legpress monitor`: it exists only once data arrived, its counts
+are the store's, a partial rep is shown as partial, Ctrl-C ends and reports it, a kill leaves
+it marked interrupted."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from legpress.cli.main import main
+from legpress.session import counts_text
+from legpress.storage.store import SessionStore
+from tests.host.cli.subproc import legpress_process
+
+DEMO = "sim:scenario=demo,realtime=0"
+
+
+@pytest.mark.parametrize(
+    ("url", "code"),
+    [
+        ("serial:/dev/nope", 3),
+        ("sim:scenario=bogus", 2),
+        ("replay:missing.lprec", 6),
+    ],
+)
+def test_a_failed_monitor_stores_no_session_and_no_person(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], url: str, code: int
+) -> None:
+    db = tmp_path / "s.db"
+    assert main(["monitor", url, "--person", "ana", "--db", str(db)]) == code
+    err = capsys.readouterr().err
+    assert "stored as session" not in err
+    with SessionStore(db) as store:
+        assert store.list_sessions() == [] and store.list_people() == []
+    assert not list(tmp_path.rglob("*.lprec"))
+
+
+def test_monitor_and_store_agree_on_a_session_ended_mid_rep(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "s.db"
+    # The demo's second rep is at its bottom 11 s in (lift-off at about 10.8 s).
+    argv = ["monitor", DEMO, "--duration", "11", "--person", "ana", "--db", str(db), "--json"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().err.splitlines()[0]
+    with SessionStore(db) as store:
+        s = store.get_session(1)
+    assert printed == counts_text(s)
+    assert s.stats.reps == 1 and s.partial_rep is not None and s.partial_rep.index == 1
+    assert "rep 2 (partial: the session ended mid-rep" in printed
+    assert any(e.rep == 1 for e in s.events)  # its alerts are kept ...
+    assert s.stats.lift_offs == 1  # ... and counted nowhere
+    assert main(["sessions", "show", "1", "--db", str(db)]) == 0
+    shown = capsys.readouterr().out
+    assert f"Reps:      {printed}" in shown and "rep 2 (partial)" in shown
+    assert "{" not in shown.split("Summary:")[1].splitlines()[0]  # not raw JSON
+    assert main(["sessions", "list", "--db", str(db), "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["reps"] == 1 and row["lift_offs"] == 1 and row["status"] == "ended"
+
+
+_cli = legpress_process
+
+
+def _wait_for_reps(db: Path, proc: subprocess.Popen[str], n: int, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        if db.exists():
+            try:
+                with sqlite3.connect(db) as conn:
+                    (count,) = conn.execute("SELECT count(*) FROM reps").fetchone()
+                if count >= n:
+                    return
+            except sqlite3.Error:
+                pass  # the schema is being created
+        time.sleep(0.1)
+    raise AssertionError(f"no {n} reps stored in {db}")
+
+
+@pytest.mark.slow
+def test_ctrl_c_ends_the_session_prints_its_summary_and_exits_0(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    proc = _cli("monitor", "sim:scenario=demo,realtime=1", "--person", "ana", "--db", str(db))
+    _wait_for_reps(db, proc, 1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err  # as `legpress record` after Ctrl-C
+    assert "Traceback" not in err
+    assert err.startswith("stopped (Ctrl-C): ") and "stored as session 1" in err
+    with SessionStore(db) as store:
+        s = store.get_session(1)
+    assert s.ended_at is not None and s.status == "ended" and s.stats.reps >= 1
+    assert counts_text(s) in err
+
+
+@pytest.mark.slow
+def test_a_killed_monitor_leaves_its_session_marked_interrupted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "s.db"
+    proc = _cli("monitor", "sim:scenario=demo,realtime=1", "--person", "ana", "--db", str(db))
+    _wait_for_reps(db, proc, 1)
+    with SessionStore(db, readonly=True) as store:
+        assert store.get_session(1).status == "running"  # its owner is alive
+    proc.kill()
+    proc.communicate(timeout=30)
+    assert main(["sessions", "list", "--db", str(db), "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["status"] == "interrupted" and row["ended_at"] is None
+    assert main(["sessions", "show", "1", "--db", str(db)]) == 0
+    assert "(interrupted: the program recording it stopped" in capsys.readouterr().out
+    with SessionStore(db) as store:  # a writer keeps the mark
+        assert store.get_session(1).summary["interrupted"] is True
+        assert store.get_session(1).to_dict()["status"] == "interrupted"
