@@ -108,10 +108,12 @@ def mac_of(ble):
 
 
 def start():
-    # The BLE object with the stack running. Once per boot: on the ESP32 every active(True)
-    # restarts NimBLE (mp_bluetooth_init begins with a deinit).
+    # The BLE object with the stack running. main.py starts it first, and build() gets the same
+    # running stack: on the ESP32 every active(True) restarts NimBLE (mp_bluetooth_init begins
+    # with a deinit), so it is called only while the stack is off.
     ble = bluetooth.BLE()
-    ble.active(True)
+    if not ble.active():
+        ble.active(True)
     return ble
 
 

@@ -125,15 +125,19 @@ def _run(micropython: Callable[..., Any], name: str) -> Any:
 
 
 _MAIN = """
-import hostio, json, machine, time
+import bluetooth, hostio, json, machine, sys, time
 import legpress_fw
 
 
 class App:
     calls = 0
+    ble_on = None
+    loaded = None
 
     def main():
         App.calls += 1
+        App.ble_on = bluetooth.BLE().active()
+        App.loaded = sorted(m for m in sys.modules if m.startswith("legpress_fw."))
 
 
 legpress_fw.app = App  # stands in for the real app: main.py only has to call it
@@ -143,7 +147,8 @@ if held:
 start = time.ticks_ms()
 exec(open("/firmware/main.py").read())
 ms = time.ticks_diff(time.ticks_ms(), start)
-hostio.emit(json.dumps({{"app_started": App.calls, "ms": ms}}))
+hostio.emit(json.dumps({{"app_started": App.calls, "ms": ms, "ble_on": App.ble_on,
+                         "loaded": App.loaded}}))
 """
 
 
@@ -151,6 +156,9 @@ def test_main_py_starts_the_app(micropython: Callable[..., Any]) -> None:
     result = micropython(_MAIN.format(held=False))
     assert result.last["app_started"] == 1
     assert 900 <= result.last["ms"] < 3000  # one second to catch the BOOT button
+    # Bluetooth is on before the app's modules load (NimBLE first into the IDF heap).
+    assert result.last["ble_on"] is True
+    assert result.last["loaded"] == ["legpress_fw.compat", "legpress_fw.radio"]
 
 
 def test_main_py_keeps_the_repl_while_boot_is_held(micropython: Callable[..., Any]) -> None:
