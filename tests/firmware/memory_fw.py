@@ -1,17 +1,19 @@
 # Memory scenario for tests/bench/bench_memory.py: the app as main()
 # builds it (config defaults, Board on the fake `machine`, the radio on the fake `bluetooth`,
-# the serial link on the console), booted and then streaming over BLE at MTU 247, under
-# MicroPython. gc.mem_alloc() counts the whole heap, so what the rig itself holds is measured
-# first and subtracted: the figures are the firmware's modules and objects.
+# the serial link on the console), booted, paired and then streaming over BLE at MTU 247,
+# under MicroPython (the 32-bit unix port of tests/bench/frozen32.py, or the WebAssembly port).
+# gc.mem_alloc() counts the whole heap, so what the rig itself holds is measured first and
+# subtracted: the figures are the firmware's modules and objects.
 #
 # Streaming drives the app's own steps on the model clock (tests/mpy/support/chipmodel.py), as
 # its tasks would: a sample each period, the BLE step per packet, the serial step every 10 ms,
 # housekeeping every 100 ms (STATUS, watchdog, and the 10-second gc.collect()). (Not through an
 # asyncio loop: the WebAssembly port retains a few dozen bytes per awaited object, which is
-# not the device's.) gc is the real one, but the WebAssembly port can only reclaim once the
-# code has yielded to JavaScript (it cannot scan the wasm stack), so the loop yields every
-# 100 ms of device time: the app's own gc.collect() then works as on the board, and the peak
-# is what the heap holds between two of them.
+# not the device's.) Only what the firmware's steps allocate counts towards the peak: the
+# heap after the last collection plus every byte a step allocated since (the rig's fake
+# central keeps its notifications, which a board's does not). On the WebAssembly port gc
+# can only reclaim once the code has yielded to JavaScript (it cannot scan the wasm stack),
+# so the loop yields every 100 ms of device time there.
 
 import asyncio as _aio
 import gc
@@ -32,6 +34,42 @@ async def _settle():
         await _aio.sleep(0)
     finally:
         sys.modules["asyncio"] = model
+
+
+class _Alloc:
+    # The firmware's own allocations while streaming: each step's gc.mem_alloc() delta. A step
+    # that shrank the heap ran the app's collection: the heap after it is the new floor.
+    def __init__(self, floor):
+        self.floor = floor
+        self.since = 0
+        self.peak = floor
+        self.allocated = 0
+        self.collections = 0
+
+    def step(self, before, after, base):
+        d = after - before
+        if d < 0:
+            self.collections += 1
+            self.floor = after - base
+            self.since = 0
+        else:
+            self.since += d
+            self.allocated += d
+        if self.floor + self.since > self.peak:
+            self.peak = self.floor + self.since
+
+
+def import_costs(names):
+    # Heap held by each module's import, in dependency order (a module's first import of
+    # another, e.g. asyncio by app, counts with it), after a collection.
+    out = []
+    for name in names:
+        gc.collect()
+        before = gc.mem_alloc()
+        __import__("legpress_fw." + name)
+        gc.collect()
+        out.append([name, gc.mem_alloc() - before])
+    return out
 
 
 async def boot_and_stream(seconds=3.0, rate_hz=100, start=True):
@@ -65,37 +103,42 @@ async def boot_and_stream(seconds=3.0, rate_hz=100, start=True):
 
         ble.connect(0)
         ble.exchange_mtu(0, 247)
+        ble.inject(28, (0, 1, 0, 1, 16))  # _IRQ_ENCRYPTION_UPDATE: paired (security "bonded")
         ble.subscribe(0, radio.h_control, notify=True)
         ble.subscribe(0, radio.h_stream, notify=True)
         if start:
             ble.client_write(0, radio.h_control, bytes((1, 5, 0, 1, 0, 0, 0, 0, 0, 1)))
         a.ble_step()
+        ble.keep = False  # the fake central keeps nothing from here on, as a board's radio
         ring = dev.ring
         period_us = dev.sampler.period_us
         t_us = 0
         tick = 0
         next_serial = 0
         next_house = 0
-        peak = 0
+        track = _Alloc(boot)
         for _ in range(int(seconds * 1000000) // period_us):
             t_us += period_us
             chip.now_us = t_us
+            m = gc.mem_alloc()
             a.sample_step()
+            track.step(m, gc.mem_alloc(), base)
             if ring.pending():
+                m = gc.mem_alloc()
                 a.ble_step()
+                track.step(m, gc.mem_alloc(), base)
             if t_us >= next_serial:
+                m = gc.mem_alloc()
                 a.serial_step()
+                track.step(m, gc.mem_alloc(), base)
                 next_serial += 10000
             if t_us >= next_house:
+                m = gc.mem_alloc()
                 a.housekeeping_step(t_us // 1000, tick)
+                track.step(m, gc.mem_alloc(), base)
                 tick += 1
                 next_house += 100000
-                ble.notifications.clear()  # the fake central keeps nothing
-                ble.unsolicited.clear()
                 await _settle()
-            m = gc.mem_alloc() - base
-            if m > peak:
-                peak = m
         streamed = dev.sampler.samples_total
         await _settle()
         gc.collect()
@@ -103,13 +146,17 @@ async def boot_and_stream(seconds=3.0, rate_hz=100, start=True):
         return {
             "boot_bytes": boot,
             "boot_free_bytes": boot_free,
-            "stream_peak_bytes": peak,
+            "stream_peak_bytes": track.peak,
             "stream_steady_bytes": steady,
+            "stream_alloc_bytes": track.allocated,
+            "stream_collections": track.collections,
+            "seconds": seconds,
             "samples": streamed,
             "packets": dev.packets_sent,
             "ring_bytes": len(dev.ring._slots) * dev.ring.slot_size,
             "modules": sorted(m for m in sys.modules if m.startswith("legpress_fw")),
         }
     finally:
+        ble.keep = True
         if saved is not None:
             sys.modules["asyncio"] = saved

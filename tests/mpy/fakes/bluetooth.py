@@ -43,6 +43,11 @@
 #   values          {value_handle: bytes} local attribute values
 #   services        the definition passed to the last gatts_register_services
 #   reset()         back to the power-on state (for CPython tests sharing the singleton)
+#   keep            True (the default): record what the central receives (`notifications`,
+#                   `unsolicited`, `indications`) and copy written values. False: record
+#                   nothing and keep written values by reference, so the fake allocates
+#                   nothing per call, as the board's radio, which copies into NimBLE's own
+#                   buffers (tests/bench/bench_memory.py)
 
 FLAG_READ = 0x0002
 FLAG_WRITE_NO_RESPONSE = 0x0004
@@ -157,6 +162,7 @@ class BLE:
         self.subscriptions = {}
         self.unsolicited = []
         self.report_cccd = False
+        self.keep = True
         self._adv_data = None
         self._resp_data = None
 
@@ -290,6 +296,9 @@ class BLE:
 
     def gatts_write(self, value_handle, data, send_update=False):
         self._attribute(value_handle)
+        if not self.keep:
+            self.values[value_handle] = data
+            return
         data = bytes(data)
         self.values[value_handle] = data
         buffer = self._buffers[value_handle]
@@ -319,6 +328,8 @@ class BLE:
             raise OSError(errno)
         if conn_handle not in self.connections:
             raise OSError(ENOTCONN)
+        if not self.keep:
+            return
         if data is None:
             self._attribute(value_handle)
             data = self.values[value_handle]
