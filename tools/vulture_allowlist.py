@@ -11,6 +11,12 @@ _.row_factory
 _.dtr
 _.rts
 
+# paho-mqtt's callbacks: set on its Client, called by it with these arguments (API version 2).
+_.on_connect_fail
+_.on_disconnect
+_.on_publish
+_.userdata
+
 # Counters of the library's public stats (Device.stats: DeviceStats, DecoderStats, LinkStats),
 # documented for library users; the CLI prints only the main ones.
 _.items_dropped

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import ipaddress
 import logging
 import socket
@@ -22,6 +23,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from legpress.errors import ConfigError, UsageError
+from legpress.fleet.config import DEFAULT_OUTBOX_MAX
+from legpress.fleet.discovery import DEFAULT_DISCOVERY_PREFIX
 
 #: ``--demo``: three simulated machines, each with its own simulated person.
 DEMO_MACHINES: Final = (
@@ -38,6 +41,8 @@ examples:
   legpress serve --machine "Leg press 1=ble:LegPress-3A7F" \
                  --machine "Leg press 2=serial:/dev/ttyUSB0"
   legpress serve --host 0.0.0.0 --port 8080              # on the gym's network (token needed)
+  legpress serve --demo --hub-name North --mqtt mqtt://hub:PASSWORD@broker.local/legpress
+                                                         # also on an MQTT broker (docs/mqtt.md)
 
 The dashboard is at http://HOST:PORT/; sign in with the token in the token file
 (default: beside the session database, hub-token). See docs/gym.md.
@@ -84,6 +89,39 @@ def register(subparsers: Any) -> None:
         default=300.0,
         metavar="S",
         help="... or after the sled did not move this long (default %(default)s)",
+    )
+    mq = p.add_argument_group("MQTT (fleets of hubs, Home Assistant; docs/mqtt.md)")
+    mq.add_argument(
+        "--mqtt",
+        metavar="URL",
+        help="publish every machine on this broker and take commands: "
+        "mqtt://USER:PASSWORD@HOST:1883/PREFIX (mqtts:// for TLS; the password may come from "
+        "$LEGPRESS_MQTT_PASSWORD)",
+    )
+    mq.add_argument(
+        "--hub-name",
+        metavar="NAME",
+        help="this hub's name on the broker (default: the computer's name); unique per hub",
+    )
+    mq.add_argument("--mqtt-ca", metavar="FILE", help="CA certificate of the broker (mqtts://)")
+    mq.add_argument("--mqtt-cert", metavar="FILE", help="client certificate, if the broker asks")
+    mq.add_argument("--mqtt-key", metavar="FILE", help="the client certificate's key")
+    mq.add_argument(
+        "--mqtt-outbox",
+        type=int,
+        default=DEFAULT_OUTBOX_MAX,
+        metavar="N",
+        help="messages kept while the broker is away (default %(default)s); more are counted "
+        "as dropped",
+    )
+    mq.add_argument(
+        "--ha-prefix",
+        default=DEFAULT_DISCOVERY_PREFIX,
+        metavar="PREFIX",
+        help="Home Assistant discovery prefix (default %(default)s)",
+    )
+    mq.add_argument(
+        "--no-ha-discovery", action="store_true", help="send no Home Assistant discovery"
     )
     p.add_argument("-v", "--verbose", action="store_true", help="log connections and requests")
     p.set_defaults(func=cmd_serve)
@@ -143,6 +181,7 @@ def _bind(host: str, port: int) -> socket.socket:
 def _require_web() -> None:
     try:
         import jinja2  # noqa: F401
+        import paho.mqtt  # noqa: F401
         import starlette  # noqa: F401
         import uvicorn  # noqa: F401
     except ImportError as exc:
@@ -175,6 +214,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         presence = PresenceConfig(leave_s=args.leave_s, rest_s=args.rest_s)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
+    publisher_config = _publisher_config(args)
     token, made = load_or_create_token(token_file, renew=args.new_token)
     loopback = _is_loopback(args.host)
     sock = _bind(args.host, args.port)
@@ -194,6 +234,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 presence=presence,
             )
             hub = Hub(config, store, device_options=_device_options(args))
+            services: list[Any] = []
+            if publisher_config is not None:
+                from legpress.fleet.publisher import HubPublisher
+
+                services.append(HubPublisher(hub, *publisher_config))
             app = make_app(hub, Auth(token), allowed_hosts=_LOOPBACK_NAMES if loopback else None)
             host, port = sock.getsockname()[:2]
             shown = f"[{host}]" if ":" in str(host) else str(host)
@@ -207,6 +252,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 lines.append(f"a new access token was made and saved in {token_file}")
             if not loopback:
                 lines.append(f"listening on the network ({args.host}): only with the token")
+            for service in services:
+                lines.append(service.describe())
             print("\n".join(lines), file=sys.stderr, flush=True)
             server = uvicorn.Server(
                 uvicorn.Config(
@@ -217,12 +264,47 @@ def cmd_serve(args: argparse.Namespace) -> int:
                     ws_ping_interval=20.0,
                 )
             )
-            asyncio.run(server.serve(sockets=[sock]))
+            asyncio.run(_serve(server, sock, services))
     finally:
         sock.close()
         if tmp is not None:
             tmp.cleanup()
     return 0
+
+
+def _publisher_config(args: argparse.Namespace) -> tuple[Any, Any] | None:
+    """``--mqtt`` and its options, checked before anything starts."""
+    mqtt_only = [args.mqtt_ca, args.mqtt_cert, args.mqtt_key, args.hub_name]
+    if not args.mqtt:
+        if any(mqtt_only):
+            raise UsageError("--hub-name and --mqtt-ca/-cert/-key go with --mqtt URL")
+        return None
+    from legpress.fleet.config import parse_broker_url
+    from legpress.fleet.publisher import PublisherConfig
+
+    broker = parse_broker_url(
+        args.mqtt,
+        ca_file=args.mqtt_ca,
+        cert_file=args.mqtt_cert,
+        key_file=args.mqtt_key,
+        outbox_max=args.mqtt_outbox,
+    )
+    name = (args.hub_name or socket.gethostname() or "hub").strip()
+    prefix = None if args.no_ha_discovery else args.ha_prefix.strip().strip("/") or None
+    return broker, PublisherConfig(name=name, discovery_prefix=prefix)
+
+
+async def _serve(server: Any, sock: socket.socket, services: list[Any]) -> None:
+    """The web server, with each service's ``run()`` beside it until the server stops."""
+    tasks = [asyncio.create_task(s.run(), name=type(s).__name__) for s in services]
+    try:
+        await server.serve(sockets=[sock])
+    finally:
+        for t in tasks:
+            t.cancel()
+        for t in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
 
 
 def _device_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:

@@ -8,11 +8,27 @@ data or another subscriber's.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["Broadcast", "Subscription"]
+__all__ = ["Broadcast", "Subscription", "json_ready"]
+
+
+def json_ready(value: Any) -> Any:
+    """``value`` for strict JSON: non-finite numbers become None, numpy scalars Python ones,
+    tuples lists."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    item = getattr(value, "item", None)
+    if callable(item):
+        return json_ready(item())
+    return value
 
 
 class Subscription:

@@ -46,6 +46,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from legpress.errors import LegPressError
 from legpress.hub.auth import COOKIE, Auth, same_origin
+from legpress.hub.bus import json_ready
 from legpress.hub.hub import Hub
 
 __all__ = ["make_app"]
@@ -415,23 +416,9 @@ async def _drain(ws: WebSocket) -> None:
             await ws.receive_text()
 
 
-def _plain(value: Any) -> Any:
-    """JSON-safe: non-finite numbers become null, numpy scalars Python ones."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    item = getattr(value, "item", None)
-    if callable(item):
-        return _plain(item())
-    return value
-
-
 def _dumps(message: dict[str, Any]) -> str:
     """A hub message as strict JSON (browsers reject NaN)."""
     try:
         return json.dumps(message, allow_nan=False)
     except (TypeError, ValueError):
-        return json.dumps(_plain(message), allow_nan=False, default=str)
+        return json.dumps(json_ready(message), allow_nan=False, default=str)

@@ -1,0 +1,309 @@
+"""``legpress serve --mqtt`` against a real Mosquitto: what a hub publishes, commands back,
+credentials, the last will of a killed hub, and no event lost across a broker restart."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from legpress.fleet.config import parse_broker_url
+from legpress.fleet.publisher import HubPublisher, PublisherConfig
+from legpress.hub import Hub, HubConfig, MachineSpec, PresenceConfig
+from legpress.storage.store import SessionStore
+from tests.host.fleet.broker import Listener, Mosquitto, until, wait_for
+
+FAST = "sim:scenario=liftoff,seed=2,realtime=0,duration=30"
+LIVE = "sim:scenario=liftoff,seed=4,realtime=1,duration=24"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Any:
+    with SessionStore(tmp_path / "hub.db") as s:
+        yield s
+
+
+def make_hub(store: SessionStore, *machines: MachineSpec) -> Hub:
+    return Hub(
+        HubConfig(
+            machines=machines,
+            presence=PresenceConfig(leave_s=2.0),
+            reconnect_min_s=600.0,
+            reconnect_max_s=600.0,
+        ),
+        store,
+    )
+
+
+@contextlib.asynccontextmanager
+async def publishing(hub: Hub, publisher: HubPublisher) -> AsyncIterator[HubPublisher]:
+    tasks = [asyncio.create_task(hub.run()), asyncio.create_task(publisher.run())]
+    try:
+        yield publisher
+    finally:
+        for t in tasks:
+            t.cancel()
+        done, hung = await asyncio.wait(tasks, timeout=30)
+        for t in hung:
+            t.print_stack()
+        assert not hung, "the hub or its publisher did not stop"
+        for t in done:
+            with contextlib.suppress(asyncio.CancelledError):
+                t.result()
+
+
+def payloads(listener: Listener, suffix: str) -> list[dict[str, Any]]:
+    return [m.json() for m in listener.on(suffix)]
+
+
+def ended(listener: Listener, machine: str = "leg-press-1") -> bool:
+    return any(
+        p["event"] == "end" for p in payloads(listener, f"/{machine}/session") if p.get("event")
+    )
+
+
+async def test_a_hub_publishes_status_state_events_reps_and_sessions(
+    broker: Mosquitto, store: SessionStore
+) -> None:
+    store.add_person("Ben", rom_limit_mm=420)
+    hub = make_hub(store, MachineSpec("Leg press 1", FAST, person="Ben"))
+    pub = HubPublisher(hub, parse_broker_url(broker.url()), PublisherConfig(name="North"))
+    with Listener(broker, ("legpress/#", "homeassistant/#")) as listener:
+        listener.wait_connected()
+        async with publishing(hub, pub):
+            await until("the session's end on the broker", lambda: ended(listener), 60)
+            await until("the summary", lambda: listener.on("/leg-press-1/summary"))
+
+    status = [m for m in listener.on("legpress/north/status")]
+    assert status[0].payload == b"online"
+    assert status[-1].payload == b"offline"  # said on the clean stop (no last will needed)
+    info = listener.on("legpress/north/hub")[0].json()
+    assert info["v"] == 1 and info["name"] == "North"
+    assert info["machines"] == [{"id": "leg-press-1", "name": "Leg press 1"}]
+    assert info["accepts_commands"] is True
+
+    sid = store.list_sessions()[0].id
+    session = store.get_session(sid)
+    assert session.reps, "the scenario has reps"
+    reps = payloads(listener, "/leg-press-1/rep")
+    events = payloads(listener, "/leg-press-1/event")
+    assert len({r["id"] for r in reps}) == len(session.reps) == len(reps)
+    assert [r["rep"]["index"] for r in reps] == [r.index for r in session.reps]
+    assert all(r["session_id"] == sid and r["v"] == 1 for r in reps)
+    assert len({e["id"] for e in events}) == len(session.events) == len(events)
+    assert {e["type"] for e in events} == {e.type.value for e in session.events}
+    assert "lift_off" in {e["type"] for e in events}
+    sessions = payloads(listener, "/leg-press-1/session")
+    assert [s["event"] for s in sessions] == ["start", "end"]
+    assert sessions[0]["person"] == "Ben" and sessions[1]["reps"] == len(session.reps)
+    assert len({s["id"] for s in sessions}) == 2
+
+    state = listener.on("legpress/north/leg-press-1/state")
+    last = state[-1].json()
+    assert last["machine"] == "Leg press 1" and last["reps"] == len(session.reps)
+    summary = listener.on("/leg-press-1/summary")[-1].json()
+    assert summary["sessions"] == 1 and summary["reps"] == len(session.reps)
+    assert summary["last_session"]["session_id"] == sid
+    lifted = sum(r.lift_off for r in session.reps)
+    assert summary["last_session"]["lift_off_reps"] == lifted
+
+    configs = [m for m in listener.messages if m.topic.startswith("homeassistant/")]
+    uids = [m.json()["unique_id"] for m in configs]
+    assert configs and len(uids) == len(set(uids))
+
+    # What is retained: a client that comes later gets the latest of each at once.
+    with Listener(broker, ("legpress/#", "homeassistant/#"), client_id="late") as late:
+        wanted = {
+            "legpress/north/status",
+            "legpress/north/hub",
+            "legpress/north/leg-press-1/state",
+            "legpress/north/leg-press-1/summary",
+            *(m.topic for m in configs),
+        }
+        wait_for("the retained messages", lambda: wanted <= {m.topic for m in late.messages})
+        assert all(m.retain for m in late.messages)
+        assert late.latest("legpress/north/status").payload == b"offline"  # type: ignore[union-attr]
+        assert not late.on("/rep") and not late.on("/event")  # never retained
+
+
+async def test_commands_over_mqtt_and_malformed_ones_answered(
+    broker: Mosquitto, store: SessionStore
+) -> None:
+    hub = make_hub(store, MachineSpec("Leg press 1", LIVE))
+    pub = HubPublisher(hub, parse_broker_url(broker.url()), PublisherConfig(name="North"))
+    cmd = "legpress/north/leg-press-1/cmd"
+    with Listener(broker) as listener:
+        listener.wait_connected()
+        # A command left retained on the broker must not run at each (re)connect.
+        listener.publish(cmd, b"start", retain=True)
+
+        def replies() -> list[dict[str, Any]]:
+            return payloads(listener, "/leg-press-1/reply")
+
+        async with publishing(hub, pub):
+            await until("the hub online", lambda: listener.on("north/status"))
+            await until("the retained command refused", replies)
+            assert not replies()[0]["ok"] and "retained" in replies()[0]["error"]
+            # An empty retained message clears it; the hub ignores empty commands.
+            await asyncio.to_thread(listener.publish, cmd, b"", True)
+            assert hub.station("Leg press 1").session_id is None
+
+            async def send(payload: bytes | str, retain: bool = False) -> dict[str, Any]:
+                n = len(replies())
+                await asyncio.to_thread(listener.publish, cmd, payload, retain)
+                await until("a reply", lambda: len(replies()) > n)
+                return replies()[n]
+
+            r = await send(json.dumps({"command": "assign", "person": "Ana", "id": "c1"}))
+            assert r["ok"] and r["id"] == "c1" and r["person"] == "Ana"
+            assert hub.station("Leg press 1").person == "Ana"
+            assert store.get_person("Ana")
+            r = await send("start")
+            assert r["ok"] and r["command"] == "start"
+            await until("a session started by hand", lambda: hub.station("Leg press 1").session_id)
+            r = await send(b'{"command": "stop"}')
+            assert r["ok"]
+            await until("the session stopped", lambda: not hub.station("Leg press 1").session_id)
+
+            bad = [
+                (b"{not json", "not JSON"),
+                (b'{"command": "jump"}', "unknown command"),
+                (b"\xff\xfe", "UTF-8"),
+                (b'["start"]', "JSON object"),
+                (b'{"command": "assign"}', 'needs "person"'),
+                (b'{"command": "assign", "person": 7}', "'person' must be"),
+                (b"x" * 5000, "at most"),
+            ]
+            for payload, why in bad:
+                r = await send(payload)
+                assert not r["ok"] and why in r["error"], (payload, r)
+
+            n = len(replies())
+            await asyncio.to_thread(
+                listener.publish, "legpress/north/no-such-machine/cmd", b"start"
+            )
+            await until(
+                "the unknown machine's reply",
+                lambda: listener.on("/no-such-machine/reply"),
+            )
+            assert "no machine" in listener.on("/no-such-machine/reply")[0].json()["error"]
+            assert len(replies()) == n
+
+            await asyncio.to_thread(
+                listener.publish, "legpress/north/leg-press-1/person/set", "Chloé"
+            )
+            await until("the person set", lambda: hub.station("Leg press 1").person == "Chloé")
+            assert pub.commands_rejected == len(bad) + 2
+            assert pub.commands_accepted == 4
+            await until(
+                "the counters on the hub's topic",
+                lambda: (
+                    (m := listener.latest("legpress/north/hub"))
+                    and m.json()["commands"]["rejected"] == len(bad) + 2
+                ),
+            )
+
+
+async def test_wrong_credentials_are_refused(broker: Mosquitto, store: SessionStore) -> None:
+    hub = make_hub(store, MachineSpec("Leg press 1", LIVE))
+    wrong = parse_broker_url(broker.url("hub", "not-the-password"))
+    pub = HubPublisher(hub, wrong, PublisherConfig(name="Intruder"))
+    with (
+        Listener(broker, ("#",)) as listener,
+        Listener(broker, user=None, client_id="anonymous", persistent=False) as anonymous,
+    ):
+        listener.wait_connected()
+        async with publishing(hub, pub):
+            await until("the refusal", lambda: pub.link.stats().refused >= 1)
+            stats = pub.link.stats()
+            assert not stats.connected and stats.connects == 0
+            assert "refused" in stats.error and "password" in stats.error
+        await until("the anonymous client refused", lambda: anonymous.refusals)
+        assert anonymous.connects == 0
+    assert not [m for m in listener.messages if "intruder" in m.topic]
+
+
+def test_a_killed_hub_goes_offline_through_its_last_will(
+    broker: Mosquitto, tmp_path: Path
+) -> None:
+    from tests.host.hub.browser import free_port
+
+    log = (tmp_path / "serve.log").open("w")
+    cmd = [
+        sys.executable, "-m", "legpress.cli", "serve",
+        "--machine", f"Leg press 1={LIVE}",
+        "--port", str(free_port()), "--db", str(tmp_path / "db.sqlite"),
+        "--token-file", str(tmp_path / "token"), "--no-record",
+        "--mqtt", broker.url(), "--hub-name", "Doomed",
+    ]  # fmt: skip
+    with Listener(broker) as listener:
+        listener.wait_connected()
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        try:
+
+            def status() -> bytes | None:
+                m = listener.latest("legpress/doomed/status")
+                if proc.poll() is not None:
+                    raise AssertionError((tmp_path / "serve.log").read_text())
+                return m.payload if m else None
+
+            wait_for("the hub online", lambda: status() == b"online", 60)
+            wait_for("a machine state", lambda: listener.on("doomed/leg-press-1/state"), 30)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(10)
+            wait_for("the last will", lambda: listener.latest("legpress/doomed/status"), 5)
+            wait_for(
+                "the last will",
+                lambda: (
+                    (m := listener.latest("legpress/doomed/status")) and m.payload == b"offline"
+                ),
+                30,
+            )
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            log.close()
+    # A new client sees the retained "offline" at once.
+    with Listener(broker, ("legpress/doomed/status",), client_id="late") as late:
+        wait_for("the retained status", lambda: late.on("doomed/status"), 20)
+        assert late.on("doomed/status")[-1].payload == b"offline"
+        assert late.on("doomed/status")[-1].retain
+
+
+async def test_a_broker_restart_mid_set_loses_no_event(
+    broker: Mosquitto, store: SessionStore
+) -> None:
+    hub = make_hub(store, MachineSpec("Leg press 1", LIVE))
+    pub = HubPublisher(hub, parse_broker_url(broker.url()), PublisherConfig(name="North"))
+    with Listener(broker, client_id="restart-listener") as listener:
+        listener.wait_connected()
+        async with publishing(hub, pub):
+            await until("the first rep", lambda: listener.on("/leg-press-1/rep"), 60)
+            await asyncio.to_thread(broker.stop)
+            await until("the hub to see the broker gone", lambda: not pub.link.connected, 30)
+            # Keep the broker down until the set has made messages that must wait for it.
+            await until("a message queued for the broker", lambda: pub.link.pending > 0, 60)
+            queued = pub.link.pending
+            await asyncio.to_thread(broker.start)
+            await until("the hub reconnected", lambda: pub.link.stats().connects >= 2, 30)
+            await until("the end of the session", lambda: ended(listener), 90)
+            await until("the outbox empty", lambda: pub.link.pending == 0, 30)
+
+    session = store.get_session(store.list_sessions()[0].id)
+    reps = {r["id"]: r for r in payloads(listener, "/leg-press-1/rep")}
+    events = {e["id"]: e for e in payloads(listener, "/leg-press-1/event")}
+    assert sorted(r["rep"]["index"] for r in reps.values()) == [r.index for r in session.reps]
+    assert len(events) == len(session.events)
+    assert sorted(e["t_s"] for e in events.values()) == sorted(e.t_s for e in session.events)
+    stats = pub.link.stats()
+    assert queued >= 1 and stats.dropped == 0 and stats.acked == stats.sent
+    assert broker.starts == 2
