@@ -442,8 +442,19 @@ def test_wiring_svg_is_well_formed_and_names_every_gpio() -> None:
 
 # --- documents -------------------------------------------------------------------------------
 def test_one_plain_not_a_medical_device_statement() -> None:
-    assert README.lower().count("not a medical device") == 1
-    assert "not a medical device" not in CALIBRATION.lower()
+    """The docs say it once, plainly: in the project README, and nowhere else."""
+    root = Path(__file__).resolve().parents[2]
+    docs = [root / "README.md", root / "PROTOCOL.md"]
+    docs += [*(root / "docs").glob("*.md"), *(root / "hardware").glob("*.md")]
+    docs += [*(root / "firmware").glob("*.md")]
+    counts = {
+        d.relative_to(root).as_posix(): d.read_text(encoding="utf-8")
+        .lower()
+        .count("not a medical device")
+        for d in docs
+    }
+    assert {d: n for d, n in counts.items() if n} == {"README.md": 1}
+    assert "not a medical device" not in (README + CALIBRATION).lower()
 
 
 def test_calibration_uses_the_cli_commands() -> None:
