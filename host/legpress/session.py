@@ -92,17 +92,23 @@ class Machine:
     """A leg press.
 
     Attributes:
-        name: unique name (case-insensitive).
+        name: unique name (case-insensitive). In a stored session: the name the machine had
+            when the session was trained (a later rename or removal does not change it).
         kind: ``"incline45"`` or ``"horizontal"``.
         counts_per_mm: encoder counts per millimetre of sled travel, if measured.
         notes: free text.
-        id: database id (None until stored).
+        device_url: the device it is bound to (``ble:LegPress-3A7F``, ``serial:/dev/ttyUSB0``,
+            ...); empty for none.
+        person: who is on it unless someone else is named (None: nobody by default).
+        id: database id (None until stored, or once the machine was removed).
     """
 
     name: str
     kind: str = "incline45"
     counts_per_mm: float | None = None
     notes: str = ""
+    device_url: str = field(default="", kw_only=True)
+    person: str | None = field(default=None, kw_only=True)
     id: int | None = field(default=None, kw_only=True)
 
     def to_dict(self) -> dict[str, Any]:

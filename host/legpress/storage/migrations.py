@@ -114,9 +114,22 @@ _V2: Final = (
     "CREATE INDEX events_by_session ON events(session_id, t_s)",
 )
 
+#: Machines are bound to a device (its URL; '' for none) and may hold a default person; a
+#: session keeps the machine's name as it was when it was trained, so renaming or removing a
+#: machine changes no session (``machine_id`` still links it while the machine exists).
+_V3: Final = (
+    "ALTER TABLE machines ADD COLUMN device_url TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE machines ADD COLUMN person_id INTEGER REFERENCES people(id) ON DELETE SET NULL",
+    "ALTER TABLE sessions ADD COLUMN machine_name TEXT",
+    "UPDATE sessions SET machine_name = "
+    "(SELECT name FROM machines WHERE machines.id = sessions.machine_id) "
+    "WHERE machine_id IS NOT NULL",
+)
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "people, machines, sessions, sets, reps, events", _V1),
     Migration(2, "people.max_calibrated_depth_mm; indexes", _V2),
+    Migration(3, "machines.device_url, machines.person_id; sessions.machine_name", _V3),
 )
 
 #: The version a database has after :func:`migrate`.

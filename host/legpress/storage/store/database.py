@@ -4,6 +4,7 @@ file (see :mod:`legpress.storage.store`)."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import math
 import os
@@ -486,11 +487,32 @@ class SessionStore(Closing):
 
     # -- machines ----------------------------------------------------------------------------
 
+    _MACHINE_SELECT: Final = (
+        "SELECT m.*, p.name AS person FROM machines m LEFT JOIN people p ON p.id = m.person_id"
+    )
+
     def _machine_row(self, db: sqlite3.Connection, name: str) -> sqlite3.Row:
-        row = db.execute("SELECT * FROM machines WHERE name = ?", (name.strip(),)).fetchone()
+        row = db.execute(f"{self._MACHINE_SELECT} WHERE m.name = ?", (name.strip(),)).fetchone()
         if row is None:
-            raise NotFoundError(f"no machine named {name!r}: add it first")
+            raise NotFoundError(
+                f"no machine named {name.strip()!r}: see `legpress machines list`, or add it "
+                "with `legpress machines add NAME DEVICE`"
+            )
         return row  # type: ignore[no-any-return]
+
+    def _check_device(self, db: sqlite3.Connection, device_url: str, machine_id: int) -> None:
+        """A device is bound to one machine at most (BLE names and addresses ignore case)."""
+        if not device_url:
+            return
+        row = db.execute(
+            "SELECT name FROM machines WHERE lower(device_url) = lower(?) AND id != ?",
+            (device_url, machine_id),
+        ).fetchone()
+        if row is not None:
+            raise AlreadyExistsError(
+                f"{device_url} is already the device of machine {row['name']!r}: one device "
+                "drives one machine (`legpress machines list` shows them)"
+            )
 
     def add_machine(
         self,
@@ -499,6 +521,8 @@ class SessionStore(Closing):
         *,
         counts_per_mm: float | None = None,
         notes: str = "",
+        device_url: str = "",
+        person: str | None = None,
     ) -> Machine:
         """Add a leg press.
 
@@ -507,12 +531,17 @@ class SessionStore(Closing):
             kind: ``"incline45"`` or ``"horizontal"``.
             counts_per_mm: encoder counts per millimetre, if measured.
             notes: free text.
+            device_url: the device it is bound to (a device URL; the store does not check
+                it: see ``legpress machines add``), or empty.
+            person: who is on it by default (must exist), or None.
 
         Raises:
             ConfigError: empty name, unknown kind, non-positive counts per mm.
-            AlreadyExistsError: that name is taken.
+            AlreadyExistsError: that name is taken, or the device is another machine's.
+            NotFoundError: unknown person.
         """
         name = name.strip()
+        device_url = device_url.strip()
         if not name:
             raise ConfigError("a machine needs a name")
         if kind not in MACHINE_KINDS:
@@ -524,9 +553,12 @@ class SessionStore(Closing):
         with self._write() as db:
             if db.execute("SELECT 1 FROM machines WHERE name = ?", (name,)).fetchone():
                 raise AlreadyExistsError(f"a machine named {name!r} is already in the database")
+            self._check_device(db, device_url, -1)
+            person_id = self._person_row(db, person)["id"] if person is not None else None
             db.execute(
-                "INSERT INTO machines (name, kind, counts_per_mm, notes) VALUES (?, ?, ?, ?)",
-                (name, kind, counts_per_mm, notes),
+                "INSERT INTO machines (name, kind, counts_per_mm, notes, device_url, person_id) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (name, kind, counts_per_mm, notes, device_url, person_id),
             )
             return machine_from_row(self._machine_row(db, name))
 
@@ -542,8 +574,117 @@ class SessionStore(Closing):
     def list_machines(self) -> list[Machine]:
         """Every machine, by name."""
         with self._errors():
-            rows = self._db.execute("SELECT * FROM machines ORDER BY name").fetchall()
+            rows = self._db.execute(f"{self._MACHINE_SELECT} ORDER BY m.name").fetchall()
         return [machine_from_row(r) for r in rows]
+
+    def set_machine_device(self, name: str, device_url: str) -> Machine:
+        """Bind the machine to another device (``""``: to none).
+
+        Raises:
+            NotFoundError: no machine by that name.
+            AlreadyExistsError: the device is another machine's.
+        """
+        device_url = device_url.strip()
+        with self._write() as db:
+            row = self._machine_row(db, name)
+            self._check_device(db, device_url, int(row["id"]))
+            db.execute("UPDATE machines SET device_url = ? WHERE id = ?", (device_url, row["id"]))
+            return machine_from_row(self._machine_row(db, name))
+
+    def set_machine_person(self, name: str, person: str | None) -> Machine:
+        """Set who is on the machine by default (None: nobody).
+
+        Raises:
+            NotFoundError: no machine, or no person, by that name.
+        """
+        with self._write() as db:
+            row = self._machine_row(db, name)
+            person_id = self._person_row(db, person)["id"] if person is not None else None
+            db.execute("UPDATE machines SET person_id = ? WHERE id = ?", (person_id, row["id"]))
+            return machine_from_row(self._machine_row(db, name))
+
+    def set_machine_counts(self, name: str, counts_per_mm: float | None) -> Machine:
+        """Keep the machine's measured encoder counts per millimetre (None: unknown, the
+        device's own figure is used).
+
+        Raises:
+            NotFoundError: no machine by that name.
+            ConfigError: not a positive number.
+        """
+        if counts_per_mm is not None and not (math.isfinite(counts_per_mm) and counts_per_mm > 0):
+            raise ConfigError(f"counts_per_mm must be positive, got {counts_per_mm}")
+        with self._write() as db:
+            row = self._machine_row(db, name)
+            db.execute(
+                "UPDATE machines SET counts_per_mm = ? WHERE id = ?", (counts_per_mm, row["id"])
+            )
+            return machine_from_row(self._machine_row(db, name))
+
+    def set_machine_kind(self, name: str, kind: str) -> Machine:
+        """Say which kind of leg press the machine is (``incline45`` or ``horizontal``).
+
+        Raises:
+            NotFoundError: no machine by that name.
+            ConfigError: unknown kind.
+        """
+        if kind not in MACHINE_KINDS:
+            raise ConfigError(
+                f"machine kind must be one of {', '.join(MACHINE_KINDS)}, got {kind!r}"
+            )
+        with self._write() as db:
+            row = self._machine_row(db, name)
+            db.execute("UPDATE machines SET kind = ? WHERE id = ?", (kind, row["id"]))
+            return machine_from_row(self._machine_row(db, name))
+
+    def rename_machine(self, old: str, new: str) -> Machine:
+        """Rename a machine. Its sessions keep the name they were trained under (as their
+        recordings do); new sessions get the new name.
+
+        Raises:
+            NotFoundError: no machine named ``old``.
+            ConfigError: empty new name.
+            AlreadyExistsError: another machine is called ``new``.
+        """
+        new = new.strip()
+        if not new:
+            raise ConfigError("a machine needs a name")
+        with self._write() as db:
+            row = self._machine_row(db, old)
+            other = db.execute("SELECT id FROM machines WHERE name = ?", (new,)).fetchone()
+            if other is not None and other["id"] != row["id"]:
+                raise AlreadyExistsError(f"a machine named {new!r} is already in the database")
+            db.execute("UPDATE machines SET name = ? WHERE id = ?", (new, row["id"]))
+            return machine_from_row(self._machine_row(db, new))
+
+    def count_machine_sessions(self, name: str) -> int:
+        """How many stored sessions were trained on the machine.
+
+        Raises:
+            NotFoundError: no machine by that name.
+        """
+        with self._read() as db:
+            row = self._machine_row(db, name)
+            n = db.execute(
+                "SELECT count(*) FROM sessions WHERE machine_id = ?", (row["id"],)
+            ).fetchone()
+        return int(n[0])
+
+    def remove_machine(self, name: str) -> int:
+        """Remove a machine (its device binding and default person); returns how many
+        sessions it had. The sessions stay, with the machine's name as it was.
+
+        Raises:
+            NotFoundError: no machine by that name.
+        """
+        with self._write() as db:
+            row = self._machine_row(db, name)
+            cur = db.execute(
+                "UPDATE sessions SET machine_id = NULL, "
+                "machine_name = coalesce(machine_name, ?) WHERE machine_id = ?",
+                (row["name"], row["id"]),
+            )
+            db.execute("DELETE FROM machines WHERE id = ?", (row["id"],))
+            return int(cur.rowcount)
 
     # -- sessions ----------------------------------------------------------------------------
 
@@ -569,17 +710,18 @@ class SessionStore(Closing):
         summary: Mapping[str, Any],
     ) -> int:
         person_id = self._person_row(db, person)["id"] if person is not None else None
-        machine_id = self._machine_row(db, machine)["id"] if machine is not None else None
+        machine_row = self._machine_row(db, machine) if machine is not None else None
         rec = str(Path(recording_path).expanduser().absolute()) if recording_path else None
         cfg = config_dict(config)
         cal = calibration_dict(calibration)
         cur = db.execute(
-            "INSERT INTO sessions (person_id, machine_id, started_at, device_name, device_url, "
-            "recording_path, config_json, calibration_json, summary_json) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO sessions (person_id, machine_id, machine_name, started_at, device_name, "
+            "device_url, recording_path, config_json, calibration_json, summary_json) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 person_id,
-                machine_id,
+                machine_row["id"] if machine_row is not None else None,
+                machine_row["name"] if machine_row is not None else None,
                 timestamp(started_at),
                 device_name,
                 device_url,
@@ -891,8 +1033,8 @@ class SessionStore(Closing):
                 where = "WHERE s.person_id = ?"
                 args = (self._person_row(db, person)["id"],)
             rows = db.execute(
-                f"""SELECT s.id, p.name AS person, m.name AS machine, s.started_at, s.ended_at,
-                       s.device_name, s.config_json, s.summary_json,
+                f"""SELECT s.id, p.name AS person, coalesce(s.machine_name, m.name) AS machine,
+                       s.started_at, s.ended_at, s.device_name, s.config_json, s.summary_json,
                        coalesce(r.n, 0) AS reps, coalesce(r.n_sets, 0) AS sets,
                        coalesce(r.lift_offs, 0) AS lift_offs,
                        coalesce(r.rom_exceeded, 0) AS rom_exceeded,
@@ -938,8 +1080,8 @@ class SessionStore(Closing):
                 if s["person_id"] is not None
                 else None
             )
-            machine = (
-                db.execute("SELECT * FROM machines WHERE id = ?", (s["machine_id"],)).fetchone()
+            machine_row = (
+                db.execute(f"{self._MACHINE_SELECT} WHERE m.id = ?", (s["machine_id"],)).fetchone()
                 if s["machine_id"] is not None
                 else None
             )
@@ -969,7 +1111,7 @@ class SessionStore(Closing):
         return Session(
             id=int(s["id"]),
             person=person_from_row(person) if person is not None else None,
-            machine=machine_from_row(machine) if machine is not None else None,
+            machine=self._session_machine(s, machine_row),
             started_at=str(s["started_at"]),
             ended_at=s["ended_at"],
             device_name=str(s["device_name"]),
@@ -989,6 +1131,16 @@ class SessionStore(Closing):
             link=LinkQuality.from_summary(summary) if isinstance(summary, Mapping) else None,
             interrupted=interrupted(s["ended_at"], summary),
         )
+
+    @staticmethod
+    def _session_machine(s: sqlite3.Row, row: sqlite3.Row | None) -> Machine | None:
+        """A session's machine: the record while it exists, with the name the session was
+        trained under; only that name once the machine was removed."""
+        name = s["machine_name"]
+        if row is None:
+            return Machine(str(name)) if name else None
+        machine = machine_from_row(row)
+        return dataclasses.replace(machine, name=str(name)) if name else machine
 
     #: Columns of the CSV export, one row per rep.
     CSV_COLUMNS: Final = CSV_COLUMNS

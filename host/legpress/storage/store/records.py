@@ -190,12 +190,15 @@ def person_from_row(row: sqlite3.Row) -> Person:
 
 
 def machine_from_row(row: sqlite3.Row) -> Machine:
-    """A ``machines`` row as a :class:`~legpress.session.Machine`."""
+    """A ``machines`` row, joined with its default person's name as ``person``, as a
+    :class:`~legpress.session.Machine`."""
     return Machine(
         name=str(row["name"]),
         kind=str(row["kind"]),
         counts_per_mm=row["counts_per_mm"],
         notes=str(row["notes"]),
+        device_url=str(row["device_url"]),
+        person=row["person"],
         id=int(row["id"]),
     )
 
