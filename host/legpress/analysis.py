@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from legpress.detect import DetectorConfig, Event, Pipeline, Rep
 from legpress.dsp.calibration import CalibratedBlock, Calibration
 from legpress.errors import RecordingError
-from legpress.session import LinkQuality, Session, assign_sets
+from legpress.session import LinkQuality, Machine, Session, assign_sets
 
 
 @dataclass(slots=True)
@@ -26,6 +27,7 @@ class Analysis:
         info: facts about the input (duration, samples, link loss, ...).
         config: the detector settings used.
         calibration: the calibration used (the recording's own, or the one given).
+        machine: the machine the recording's header names, if any.
     """
 
     source: Path
@@ -36,15 +38,18 @@ class Analysis:
     info: dict[str, Any] = field(default_factory=dict)
     config: DetectorConfig = field(default_factory=DetectorConfig)
     calibration: Calibration | None = None
+    machine: str | None = None
 
     @property
     def session(self) -> Session:
         """The analysis as a :class:`~legpress.session.Session` record: sets split by
         :func:`~legpress.session.assign_sets`, ``info`` as its summary, no person and no
-        wall-clock times (a file does not say when it was trained)."""
+        wall-clock times (a file does not say when it was trained); the machine the
+        recording names."""
         reps, sets = assign_sets(self.reps, self.config)
         lost = self.info.get("lost_packets")
         return Session(
+            machine=Machine(self.machine) if self.machine else None,
             recording_path=str(self.source) if self.kind == "recording" else None,
             config=asdict(self.config),
             calibration=self.calibration.to_dict() if self.calibration is not None else None,
@@ -120,7 +125,15 @@ def analyze_file(
             "file_note": damage,
         }
         return Analysis(
-            src, "recording", analyzer.reps, analyzer.events, series, facts, config, cal
+            src,
+            "recording",
+            analyzer.reps,
+            analyzer.events,
+            series,
+            facts,
+            config,
+            cal,
+            machine=_header_name(rec.header, "machine"),
         )
     series = import_csv(src)
     from legpress.detect.pipeline import analyze_block
@@ -133,6 +146,12 @@ def analyze_file(
         "n_cells": series.n_cells,
     }
     return Analysis(src, "csv", analyzer.reps, analyzer.events, series, facts, config)
+
+
+def _header_name(header: Mapping[str, Any], key: str) -> str | None:
+    """A name the recording's header holds (``machine``, ``person``), if it is one."""
+    value = header.get(key)
+    return (value.strip() or None) if isinstance(value, str) else None
 
 
 def _sniff(path: Path) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -29,7 +29,15 @@ from legpress.dsp.calibration import Calibration
 from legpress.feedback import MachineBuzzer
 from legpress.protocol.decoder import SampleBlock
 from legpress.protocol.messages import DeviceInfo
-from legpress.session import LinkQuality, PartialRep, Person, Session, assign_sets, now_utc
+from legpress.session import (
+    LinkQuality,
+    Machine,
+    PartialRep,
+    Person,
+    Session,
+    assign_sets,
+    now_utc,
+)
 
 #: How long an alert stays on screen (s); each event type says what it shows (EventType.alert).
 ALERT_HOLD_S = 2.5
@@ -125,6 +133,10 @@ class LiveSession:
         config: detector thresholds (with the person's ROM limit).
         calibration: overrides the device's own calibration (counts/mm, tare).
         person: shown in the view and stored with the session.
+        machine: the machine's name (shown, written in the recording's header, kept with the
+            session), or empty.
+        counts_per_mm: the machine's measured encoder counts per mm, used over the device's
+            own figure (unless ``calibration`` is given).
         record: write the raw stream to this recording file.
         on_event: called for each alert as it fires (sound, JSON output).
         on_rep: called for each completed rep.
@@ -143,6 +155,8 @@ class LiveSession:
         config: DetectorConfig | None = None,
         calibration: Calibration | None = None,
         person: str = "",
+        machine: str = "",
+        counts_per_mm: float | None = None,
         record: str | Path | None = None,
         on_event: Callable[[Event], None] | None = None,
         on_rep: Callable[[Rep], None] | None = None,
@@ -155,6 +169,8 @@ class LiveSession:
         self.config = config or DetectorConfig()
         self.calibration = calibration
         self.person = person
+        self.machine = machine
+        self.counts_per_mm = counts_per_mm
         self.record = record
         self.view = ViewState(person=person, limit_mm=self.config.rom_limit_mm)
         self.result = LiveResult(recording=str(record) if record else None)
@@ -183,14 +199,23 @@ class LiveSession:
         passes, or :meth:`stop` is called."""
         self._started_at = now_utc()
         header: dict[str, Any] = {"person": self.person} if self.person else {}
+        if self.machine:
+            header["machine"] = self.machine
         if self.calibration is not None:
             header["calibration"] = self.calibration.to_dict()
         async with open_device(
             self.url, record=self.record, header=header or None, **self._options
         ) as dev:
             self._info = dev.info
-            self.view.title = f"legpress  {dev.info.name or self.url}"
+            device = dev.info.name or self.url
+            self.view.title = (
+                f"legpress  {self.machine} ({device})" if self.machine else f"legpress  {device}"
+            )
             self._calibration = self.calibration or dev.calibration()
+            if self.calibration is None and self.counts_per_mm:
+                self._calibration = replace(
+                    self._calibration, counts_per_mm=self.counts_per_mm, source="measured"
+                )
             self.buzzer = MachineBuzzer(dev, enabled=self._beep)
             self.buzzer.arm_limit(self.config.rom_limit_mm, self._calibration)
             async for item in dev:
@@ -250,6 +275,7 @@ class LiveSession:
         reps, sets = assign_sets(r.reps, self.config)
         return Session(
             person=Person(self.person) if self.person else None,
+            machine=Machine(self.machine) if self.machine else None,
             started_at=self._started_at,
             ended_at=self._ended_at,
             device_name=self._info.name if self._info is not None else "",

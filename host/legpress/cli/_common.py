@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import shlex
 import sys
 import time
 from collections.abc import Coroutine, Sequence
@@ -12,7 +13,8 @@ from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 from legpress.dsp.calibration import Calibration, CalibrationFile
-from legpress.errors import UsageError
+from legpress.errors import NotFoundError, UsageError
+from legpress.session import Machine
 
 _T = TypeVar("_T")
 _ASK = "ask"  # --passkey without a code
@@ -23,8 +25,11 @@ URL_HELP = (
 )
 
 
-def add_url_argument(parser: argparse.ArgumentParser, default: str | None = None) -> None:
-    """The positional device URL, and ``--passkey`` for a ``ble:`` one."""
+def add_url_argument(
+    parser: argparse.ArgumentParser, default: str | None = None, *, machine: bool = False
+) -> None:
+    """The positional device URL, and ``--passkey`` for a ``ble:`` one; with ``machine``,
+    ``--machine NAME`` too, and the URL may be left out (see :func:`resolve_machine`)."""
     parser.add_argument(
         "--passkey",
         metavar="CODE",
@@ -33,7 +38,17 @@ def add_url_argument(parser: argparse.ArgumentParser, default: str | None = None
         help='ble: pair with the 6-digit code on the leg press label ("security": "passkey" '
         "in its configuration); without CODE, ask for it",
     )
-    if default is None:
+    if machine:
+        parser.add_argument(
+            "--machine",
+            metavar="NAME",
+            help="a machine of `legpress machines`: its device (unless URL is given) and its "
+            "default person (unless --person is); the session keeps its name",
+        )
+        parser.add_argument(
+            "url", metavar="URL", nargs="?", default=None, help=f"{URL_HELP}; or --machine"
+        )
+    elif default is None:
         parser.add_argument("url", metavar="URL", help=URL_HELP)
     else:
         parser.add_argument(
@@ -53,6 +68,64 @@ def add_calibration_argument(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="a calibration JSON file (from `legpress calibrate`)",
     )
+
+
+def resolve_machine(args: argparse.Namespace) -> Machine | None:
+    """``--machine NAME`` from the session database (``--db``): fills in ``args.url`` with
+    the machine's device and ``args.person`` with its default person, unless they were given;
+    ``args.machine`` becomes the machine's name as stored. None without ``--machine``.
+
+    Raises:
+        UsageError: neither a URL nor ``--machine``, or a machine without a device.
+        NotFoundError: no machine by that name.
+        StoreError: the database cannot be read.
+    """
+    from legpress.storage.store import SessionStore, default_db_path
+
+    name = getattr(args, "machine", None)
+    if name is None:
+        if getattr(args, "url", None) is None:
+            raise UsageError(
+                "give the device URL, or --machine NAME (see `legpress machines list`)"
+            )
+        return None
+    name = name.strip()
+    path = Path(args.db) if getattr(args, "db", None) else default_db_path()
+    if not path.expanduser().exists():
+        raise NotFoundError(
+            f"no machine named {name!r}: there are no machines yet ({path} does not exist); "
+            "add one with `legpress machines add NAME DEVICE`"
+        )
+    with SessionStore(path, readonly=True) as store:
+        machine = store.get_machine(name)
+    if args.url is None:
+        if not machine.device_url:
+            raise UsageError(
+                f"machine {machine.name!r} has no device: bind one with "
+                f"`legpress machines set {shlex.quote(machine.name)} --device DEVICE`, or give "
+                "the URL"
+            )
+        args.url = machine.device_url
+    if getattr(args, "person", None) is None and machine.person:
+        args.person = machine.person
+    args.machine = machine.name
+    return machine
+
+
+def recorded_header(url: str) -> dict[str, Any]:
+    """The header of the recording a ``replay:`` URL plays (its ``person``, ``machine``, ...);
+    empty for other URLs or a file that cannot be read (opening it says why)."""
+    from legpress.errors import LegPressError
+    from legpress.storage.recording import RecordingReader
+    from legpress.transport import parse_url
+
+    try:
+        parsed = parse_url(url)
+        if parsed.scheme != "replay" or not parsed.target:
+            return {}
+        return dict(RecordingReader(Path(parsed.target).expanduser()).header)
+    except (LegPressError, OSError):
+        return {}
 
 
 def load_calibration(args: argparse.Namespace) -> Calibration | None:

@@ -18,7 +18,7 @@ from typing import Any
 from legpress.cli._common import add_calibration_argument, load_calibration
 from legpress.detect import DetectorConfig
 from legpress.errors import ConfigError, UsageError
-from legpress.session import Person, now_utc
+from legpress.session import Machine, Person, now_utc
 
 
 def register(subparsers: Any) -> None:
@@ -36,6 +36,12 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--person", help="use this person's stored limit (see `legpress people`)")
     p.add_argument("--db", type=Path, metavar="PATH", help="session database for --person")
+    p.add_argument(
+        "--machine",
+        metavar="NAME",
+        help="with --store: the machine it was trained on (default: the one the recording "
+        "names; added to the database without a device if it is not there)",
+    )
     add_calibration_argument(p)
     p.add_argument("--summary", action="store_true", help="also print a summary line on stderr")
     p.add_argument(
@@ -58,6 +64,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             limit = store.get_profile(args.person).effective_limit_mm
     if args.store and not args.person:
         raise UsageError("--store needs --person (whose session is it?)")
+    if args.machine is not None and not args.store:
+        raise UsageError("--machine is for --store (which machine the stored session was on)")
     try:
         config = DetectorConfig(rom_limit_mm=limit)
     except ConfigError as exc:
@@ -82,18 +90,24 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     if args.store:
+        from legpress.cli.monitor import ensure_machine
         from legpress.storage.store import SessionStore
 
+        machine = (args.machine or "").strip() or analysis.machine
         with SessionStore(args.db) as store:
             store.ensure_person(args.person)
+            if machine:
+                ensure_machine(store, machine)
             now = now_utc()
             sid = store.save_session(
                 replace(
                     analysis.session,
                     person=Person(args.person) if args.person else None,
+                    machine=Machine(machine) if machine else None,
                     started_at=now,
                     ended_at=now,
                 )
             )
-        print(f"stored as session {sid}", file=sys.stderr)
+        on = f" on {machine}" if machine else ""
+        print(f"stored as session {sid}{on}", file=sys.stderr)
     return 0

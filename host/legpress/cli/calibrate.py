@@ -22,6 +22,7 @@ from legpress.cli._common import (
     add_url_argument,
     device_options,
     load_calibration,
+    resolve_machine,
     run,
 )
 from legpress.detect import DetectorConfig, Rep, learn_profile
@@ -39,7 +40,7 @@ def register(subparsers: Any) -> None:
         "calibration reps to learn where this person's lower back starts to leave the pad. "
         "Stores the person's profile (lift-off depth, learned limit) in the session database.",
     )
-    add_url_argument(p)
+    add_url_argument(p, machine=True)
     p.add_argument("--person", help="whose profile to learn (required unless --measure-counts)")
     p.add_argument("--reps", type=int, default=3, help="calibration reps (default 3)")
     p.add_argument(
@@ -66,7 +67,8 @@ def register(subparsers: Any) -> None:
         "--measure-counts",
         action="store_true",
         help="instead: measure the sled's counts per mm with a tape measure (3 times between "
-        "two marked positions A and B; hardware/calibration.md step 5) and save it",
+        "two marked positions A and B; hardware/calibration.md step 5) and save it (with "
+        "--machine, on the machine: its sessions and the hub use it)",
     )
     p.set_defaults(func=cmd_calibrate)
 
@@ -81,13 +83,17 @@ def _step(args: argparse.Namespace, text: str) -> None:
         return
 
 
-async def _prepare(args: argparse.Namespace) -> Calibration:
-    """Tare and zero on the device; returns the calibration to use."""
+async def _prepare(args: argparse.Namespace, counts_per_mm: float | None) -> Calibration:
+    """Tare and zero on the device; returns the calibration to use (``counts_per_mm``: the
+    machine's measured figure, over the device's own)."""
     from legpress.device import open_device
 
     cal = load_calibration(args)
     async with open_device(args.url, autostart=False, **device_options(args)) as dev:
-        cal = cal or dev.calibration()
+        if cal is None:
+            cal = dev.calibration()
+            if counts_per_mm:
+                cal = replace(cal, counts_per_mm=counts_per_mm, source="measured")
         _step(args, "Step 1/3: nobody on the back pad. The pad will be tared.")
         try:
             tare = await dev.tare()
@@ -175,14 +181,25 @@ def measure_counts(args: argparse.Namespace) -> float:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """The guided flow; exit 0 when a profile was stored."""
+    from legpress.storage.store import SessionStore
+
+    machine = resolve_machine(args)
     if args.measure_counts:
-        cpm = measure_counts(args)
-        base = load_calibration(args) or Calibration()
         target = args.save_calibration or args.calibration
-        if target is None:
-            raise UsageError("--measure-counts needs --save-calibration FILE to keep the result")
-        CalibrationFile(target, replace(base, counts_per_mm=cpm, source="measured")).save()
-        print(f"saved to {target}; use it with --calibration {target}", file=sys.stderr)
+        if target is None and machine is None:
+            raise UsageError(
+                "--measure-counts needs --machine NAME or --save-calibration FILE to keep the "
+                "result"
+            )
+        cpm = measure_counts(args)
+        if machine is not None:
+            with SessionStore(args.db) as store:
+                store.set_machine_counts(machine.name, cpm)
+            print(f"saved on machine {machine.name!r}", file=sys.stderr)
+        if target is not None:
+            base = load_calibration(args) or Calibration()
+            CalibrationFile(target, replace(base, counts_per_mm=cpm, source="measured")).save()
+            print(f"saved to {target}; use it with --calibration {target}", file=sys.stderr)
         return 0
     if not args.person:
         raise UsageError("--person is required: whose limit is being learned?")
@@ -190,9 +207,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         raise UsageError("--reps must be between 1 and 20")
     if not 0 <= args.margin_mm < 200:
         raise UsageError("--margin-mm must be between 0 and 200")
-    from legpress.storage.store import SessionStore
-
-    cal = run(_prepare(args))
+    cal = run(_prepare(args, machine.counts_per_mm if machine is not None else None))
     if args.save_calibration:
         CalibrationFile(args.save_calibration, cal).save()
         print(f"  calibration written to {args.save_calibration}", file=sys.stderr)
@@ -219,6 +234,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         config=DetectorConfig(),
         calibration=cal,
         person=args.person,
+        machine=machine.name if machine is not None else "",
         on_rep=on_rep,
         device_options=device_options(args),
     )

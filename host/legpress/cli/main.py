@@ -32,6 +32,7 @@ COMMANDS: Final[list[str]] = [
     "export",
     "sessions",
     "people",
+    "machines",
     "report",
     "firmware",
     "serve",

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from legpress.cli._common import (
     add_calibration_argument,
@@ -26,13 +26,18 @@ from legpress.cli._common import (
     device_options,
     file_stem,
     load_calibration,
+    recorded_header,
+    resolve_machine,
     run,
 )
 from legpress.cli.view import render
 from legpress.detect import DetectorConfig, Event, Rep
 from legpress.errors import ConfigError, NotFoundError, UsageError
 from legpress.live import LiveResult, LiveSession
-from legpress.session import counts_text
+from legpress.session import Machine, counts_text
+
+if TYPE_CHECKING:
+    from legpress.storage.store import SessionStore
 
 _FRAME_S = 0.1
 
@@ -45,7 +50,7 @@ def register(subparsers: Any) -> None:
         description="Watch a leg press live: sled depth against the limit, the back pad's "
         "contact, reps and alerts (lumbar lift-off, too deep, form). Ctrl-C stops.",
     )
-    add_url_argument(p)
+    add_url_argument(p, machine=True)
     _add_common(p)
     p.set_defaults(func=cmd_monitor)
 
@@ -68,7 +73,11 @@ def register(subparsers: Any) -> None:
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--person", help="who trains: loads their limit, stores the session")
+    p.add_argument(
+        "--person",
+        help="who trains: loads their limit, stores the session (with --machine "
+        "the session is stored even without a person)",
+    )
     p.add_argument(
         "--rom-limit-mm",
         type=float,
@@ -208,16 +217,25 @@ def _config(args: argparse.Namespace, default_limit: float | None = None) -> Det
         raise UsageError(str(exc)) from None
 
 
-def _monitor(args: argparse.Namespace, url: str, config: DetectorConfig) -> int:
+def _monitor(
+    args: argparse.Namespace,
+    url: str,
+    config: DetectorConfig,
+    machine: Machine | None = None,
+) -> int:
     out = _Output(args)
-    store_it = bool(args.person) and not args.no_store
+    # The machine: --machine, else the one a replayed recording was made on.
+    machine_name = machine.name if machine is not None else ""
+    if not machine_name:
+        machine_name = str(recorded_header(url).get("machine") or "").strip()
+    store_it = (bool(args.person) or machine is not None) and not args.no_store
     record = args.record
     if record is None and store_it:
         from legpress.storage.store import default_db_path
 
         folder = (Path(args.db).parent if args.db else default_db_path().parent) / "recordings"
         folder.mkdir(parents=True, exist_ok=True)
-        stem = f"{file_stem(args.person)}-{time.strftime('%Y%m%d-%H%M%S')}"
+        stem = f"{file_stem(args.person or machine_name)}-{time.strftime('%Y%m%d-%H%M%S')}"
         record = folder / f"{stem}.lprec"
         n = 1
         while record.exists():  # two sessions in one second
@@ -232,11 +250,15 @@ def _monitor(args: argparse.Namespace, url: str, config: DetectorConfig) -> int:
         # A session exists only once data arrived: a device that never answers stores nothing.
         if store is None:
             return
-        store.ensure_person(args.person)
+        if args.person:
+            store.ensure_person(args.person)
+        if machine_name:
+            ensure_machine(store, machine_name)
         now = live.session
         stored.append(
             store.start_session(
-                args.person,
+                args.person or None,
+                machine_name or None,
                 device_name=now.device_name,
                 device_url=url,
                 recording_path=record,
@@ -260,6 +282,8 @@ def _monitor(args: argparse.Namespace, url: str, config: DetectorConfig) -> int:
         config=config,
         calibration=load_calibration(args),
         person=args.person or "",
+        machine=machine_name,
+        counts_per_mm=machine.counts_per_mm if machine is not None else None,
         record=record,
         on_event=on_event,
         on_rep=on_rep,
@@ -303,9 +327,19 @@ def _summary(session: LiveSession, session_id: int | None, stopped: bool) -> Non
         print("\n".join(lines), file=sys.stderr, flush=True)
 
 
+def ensure_machine(store: SessionStore, name: str) -> None:
+    """Add a machine by that name (without a device) unless the store has one: a recording
+    made on another computer's machine keeps its name here."""
+    try:
+        store.get_machine(name)
+    except NotFoundError:
+        store.add_machine(name)
+
+
 def cmd_monitor(args: argparse.Namespace) -> int:
-    """``legpress monitor URL``."""
-    return _monitor(args, args.url, _config(args))
+    """``legpress monitor URL`` or ``legpress monitor --machine NAME``."""
+    machine = resolve_machine(args)
+    return _monitor(args, args.url, _config(args), machine)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from legpress.cli._common import (
     duration,
     key_values,
     load_calibration,
+    resolve_machine,
     run,
 )
 from legpress.device import Device, Disconnected, FaultEvent, GapEvent, open_device
@@ -90,6 +91,7 @@ def _summary(dev: Device, out: Path) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
+    resolve_machine(args)  # --machine: its device and default person; its name in the header
     out: Path = args.output or default_name()
     holder: list[Device] = []
     try:
@@ -113,7 +115,7 @@ def register(subparsers: Any) -> None:
         f"{KILL_LOSS_S:g} s. Play it back with `legpress replay FILE` or any command taking "
         "replay:FILE.",
     )
-    add_url_argument(p)
+    add_url_argument(p, machine=True)
     p.add_argument(
         "-o",
         "--output",
@@ -123,7 +125,12 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     p.add_argument("--person", metavar="NAME", help="who trains (stored in the header)")
-    p.add_argument("--machine", metavar="NAME", help="which leg press (stored in the header)")
+    p.add_argument(
+        "--db",
+        type=Path,
+        metavar="PATH",
+        help="session database for --machine (default: user data)",
+    )
     add_calibration_argument(p)
     p.add_argument(
         "--set",

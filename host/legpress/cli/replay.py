@@ -38,10 +38,11 @@ async def _replay(args: argparse.Namespace) -> dict[str, Any]:
         info = dev.info
         if not args.json:
             person = header.get("person") or "-"
+            machine = header.get("machine") or "-"
             progress.note(
                 f"{args.recording}: {info.name or '?'} fw {'.'.join(map(str, info.fw_version))}, "
                 f"{info.rate_hz:g} Hz, {info.n_cells} cells, recorded {header.get('created', '?')}"
-                f" from {header.get('url') or '?'}, person {person}"
+                f" from {header.get('url') or '?'}, machine {machine}, person {person}"
             )
         start = time.monotonic()
         async for item in dev:
@@ -66,6 +67,8 @@ async def _replay(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "file": str(args.recording),
         "device": info.name,
+        "machine": header.get("machine"),
+        "person": header.get("person"),
         "rate_hz": info.rate_hz,
         "n_cells": info.n_cells,
         "samples": samples,
