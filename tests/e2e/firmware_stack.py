@@ -173,8 +173,9 @@ class FirmwareBoard:
             process.kill()
             await process.wait()
         if self._reader is not None:
-            with contextlib.suppress(Exception):
-                await self._reader
+            # gather: the reader may have been cancelled already (asyncio.run's shutdown
+            # cancels every task; the CLI tests power off then), which must not stop this.
+            await asyncio.gather(self._reader, return_exceptions=True)
             self._reader = None
         if self.controller is not None:
             self.air.remove_controller(self.controller)
