@@ -26,10 +26,12 @@ def run_app(
     limit=None,
     drop_at_ms=None,
     collect_at_ms=None,
+    garbage_bytes=0,
 ):
     # limit: SET_LIMIT at that position (the encoder counts its reads, so it passes once);
     # drop_at_ms: the BLE link drops then (streaming stops; the limit is still watched);
-    # collect_at_ms: the app's 10-second gc.collect() falls due then (what housekeeping does).
+    # collect_at_ms: the app's 10-second collection check falls due then (what housekeeping
+    # does), with garbage_bytes allocated since the last collection (the model's mem_alloc).
     chip = chip or chipmodel.Chip()
     from legpress_fw import compat
 
@@ -44,7 +46,10 @@ def run_app(
         if hasattr(legpress_fw, name):
             delattr(legpress_fw, name)
     try:
-        return _run(chip, rate_hz, pad, timer, seconds, cells, limit, drop_at_ms, collect_at_ms)
+        return _run(
+            chip, rate_hz, pad, timer, seconds, cells, limit, drop_at_ms, collect_at_ms,
+            garbage_bytes,
+        )  # fmt: skip
     finally:
         chip.stop_trace()
         if saved is not None:
@@ -118,13 +123,20 @@ class _Board:
 
 
 class _GC:
-    def __init__(self, chip):
+    # gc on the model: a collection costs the chip's gc_us; mem_alloc() is the heap after the
+    # last collection plus `garbage`, what the scenario says was allocated since.
+    def __init__(self, chip, garbage=0):
         self._chip = chip
         self.collects = 0
+        self.garbage = garbage
 
     def collect(self):
         self.collects += 1
+        self.garbage = 0
         self._chip.collect()
+
+    def mem_alloc(self):
+        return 40000 + self.garbage
 
     def mem_free(self):
         return 60000
@@ -142,7 +154,9 @@ class _Rig:
             self.beeps.append(self.now())
 
 
-def _run(chip, rate_hz, pad_kind, timer, seconds, cells, limit, drop_at_ms, collect_at_ms):
+def _run(
+    chip, rate_hz, pad_kind, timer, seconds, cells, limit, drop_at_ms, collect_at_ms, garbage
+):
     from legpress_fw import app, config, protocol
     from legpress_fw.ble_link import BLELink
     from legpress_fw.buzzer import Buzzer
@@ -153,7 +167,7 @@ def _run(chip, rate_hz, pad_kind, timer, seconds, cells, limit, drop_at_ms, coll
 
     rig = _Rig(chip)
     model_gc = _GC(chip)
-    app.gc = model_gc
+    app.gc = model_gc  # before App(): it binds gc.mem_alloc
     cfg = config.validate({"cells": cells, "rate_hz": rate_hz, "pad": "mux"})
     info = config.DeviceInfo(cfg, b"\x24\x0a\xc4\x5e\x1e\x92", "LegPress-1E92")
     if pad_kind == "mux":
@@ -193,10 +207,8 @@ def _run(chip, rate_hz, pad_kind, timer, seconds, cells, limit, drop_at_ms, coll
 
     async def collect_due():
         await chip.asyncio.sleep_ms(collect_at_ms)
-        if a.timed:
-            dev.sampler.collect_due = True
-        else:
-            model_gc.collect()
+        model_gc.garbage = garbage
+        a.collect_if_due()
 
     chip.asyncio.create_task(host())
     if collect_at_ms is not None:
