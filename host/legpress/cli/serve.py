@@ -43,6 +43,8 @@ examples:
   legpress serve --host 0.0.0.0 --port 8080              # on the gym's network (token needed)
   legpress serve --demo --hub-name North --mqtt mqtt://hub:PASSWORD@broker.local/legpress
                                                          # also on an MQTT broker (docs/mqtt.md)
+  legpress serve --collect mqtt://central:PASSWORD@broker.local/legpress
+                                                         # every hub on one dashboard
 
 The dashboard is at http://HOST:PORT/; sign in with the token in the token file
 (default: beside the session database, hub-token). See docs/gym.md.
@@ -99,9 +101,16 @@ def register(subparsers: Any) -> None:
         "$LEGPRESS_MQTT_PASSWORD)",
     )
     mq.add_argument(
+        "--collect",
+        metavar="URL",
+        help="be the fleet's central view instead: every hub on this broker (same URL form) on "
+        "one dashboard, their sessions in this database",
+    )
+    mq.add_argument(
         "--hub-name",
         metavar="NAME",
-        help="this hub's name on the broker (default: the computer's name); unique per hub",
+        help="this hub's name on the broker (default: the computer's name; with --collect: "
+        "central); unique per hub",
     )
     mq.add_argument("--mqtt-ca", metavar="FILE", help="CA certificate of the broker (mqtts://)")
     mq.add_argument("--mqtt-cert", metavar="FILE", help="client certificate, if the broker asks")
@@ -202,7 +211,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from legpress.hub.web import make_app
     from legpress.storage.store import SessionStore, default_db_path
 
-    machines = _machines(args)
+    collect = bool(args.collect)
+    if collect and (args.machine or args.demo or args.mqtt):
+        raise UsageError(
+            "--collect shows the machines of the hubs on the broker: give it no --machine, "
+            "--demo or --mqtt (run those hubs with --mqtt)"
+        )
+    machines = [] if collect else _machines(args)
     tmp: tempfile.TemporaryDirectory[str] | None = None
     db = args.db
     if db is None and args.demo and not args.machine:
@@ -214,7 +229,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         presence = PresenceConfig(leave_s=args.leave_s, rest_s=args.rest_s)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
-    publisher_config = _publisher_config(args)
+    broker = _broker(args)
     token, made = load_or_create_token(token_file, renew=args.new_token)
     loopback = _is_loopback(args.host)
     sock = _bind(args.host, args.port)
@@ -223,7 +238,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        with SessionStore(db) as store:
+        with contextlib.ExitStack() as stack:
+            store = stack.enter_context(SessionStore(db))
             if args.demo:
                 for name, limit in _DEMO_PEOPLE.items():
                     if store.ensure_person(name).effective_limit_mm is None:
@@ -233,17 +249,49 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 record_dir=None if args.no_record else folder / "recordings",
                 presence=presence,
             )
-            hub = Hub(config, store, device_options=_device_options(args))
             services: list[Any] = []
-            if publisher_config is not None:
-                from legpress.fleet.publisher import HubPublisher
+            site: Any
+            extra: Any = None
+            if collect:
+                from legpress.fleet.collector import Collector
+                from legpress.fleet.ledger import Ledger, ledger_path
 
-                services.append(HubPublisher(hub, *publisher_config))
-            app = make_app(hub, Auth(token), allowed_hosts=_LOOPBACK_NAMES if loopback else None)
+                ledger = stack.enter_context(Ledger(ledger_path(Path(store.path))))
+                site = collector = Collector(
+                    broker, store, ledger, name=(args.hub_name or "central").strip()
+                )
+
+                def extra() -> dict[str, Any]:
+                    return {"fleet": collector.figures(), "hubs": collector.hubs()}
+
+            else:
+                site = Hub(config, store, device_options=_device_options(args))
+                if broker is not None:
+                    from legpress.fleet.publisher import HubPublisher, PublisherConfig
+
+                    name = (args.hub_name or socket.gethostname() or "hub").strip()
+                    prefix = None if args.no_ha_discovery else args.ha_prefix.strip("/ ") or None
+                    publisher = HubPublisher(
+                        site, broker, PublisherConfig(name=name, discovery_prefix=prefix)
+                    )
+                    services.append(publisher)
+
+                    def extra() -> dict[str, Any]:
+                        return {"mqtt": publisher.info()}
+
+            app = make_app(
+                site,
+                Auth(token),
+                allowed_hosts=_LOOPBACK_NAMES if loopback else None,
+                api_extra=extra,
+            )
             host, port = sock.getsockname()[:2]
             shown = f"[{host}]" if ":" in str(host) else str(host)
             base = f"http://{shown}:{port}"
-            lines = [f"legpress hub: {len(machines)} machine(s), database {store.path}"]
+            if collect:
+                lines = [f"legpress fleet view: database {store.path}", site.describe()]
+            else:
+                lines = [f"legpress hub: {len(machines)} machine(s), database {store.path}"]
             if loopback or made:
                 lines.append(f"open {base}/login?token={token}")
             else:
@@ -272,26 +320,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _publisher_config(args: argparse.Namespace) -> tuple[Any, Any] | None:
-    """``--mqtt`` and its options, checked before anything starts."""
-    mqtt_only = [args.mqtt_ca, args.mqtt_cert, args.mqtt_key, args.hub_name]
-    if not args.mqtt:
-        if any(mqtt_only):
-            raise UsageError("--hub-name and --mqtt-ca/-cert/-key go with --mqtt URL")
+def _broker(args: argparse.Namespace) -> Any:
+    """The broker of ``--mqtt`` or ``--collect`` and its options, checked before anything
+    starts (None: neither)."""
+    url = args.collect or args.mqtt
+    if not url:
+        if any([args.mqtt_ca, args.mqtt_cert, args.mqtt_key, args.hub_name]):
+            raise UsageError("--hub-name and --mqtt-ca/-cert/-key go with --mqtt or --collect")
         return None
     from legpress.fleet.config import parse_broker_url
-    from legpress.fleet.publisher import PublisherConfig
 
-    broker = parse_broker_url(
-        args.mqtt,
+    return parse_broker_url(
+        url,
         ca_file=args.mqtt_ca,
         cert_file=args.mqtt_cert,
         key_file=args.mqtt_key,
         outbox_max=args.mqtt_outbox,
     )
-    name = (args.hub_name or socket.gethostname() or "hub").strip()
-    prefix = None if args.no_ha_discovery else args.ha_prefix.strip().strip("/") or None
-    return broker, PublisherConfig(name=name, discovery_prefix=prefix)
 
 
 async def _serve(server: Any, sock: socket.socket, services: list[Any]) -> None:

@@ -174,6 +174,9 @@ class HubPublisher:
                         last_info = now
                         self._publish_info()
             finally:
+                # What the hub said while stopping (sessions ended) goes out before "offline".
+                while sub.pending():
+                    self._handle(await sub.get())
                 await self.link.stop(last=(self.topics.status, OFFLINE.encode()))
 
     def describe(self) -> str:

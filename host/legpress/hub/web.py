@@ -22,7 +22,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 from urllib.parse import quote
 
 import jinja2
@@ -46,10 +46,69 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from legpress.errors import LegPressError
 from legpress.hub.auth import COOKIE, Auth, same_origin
-from legpress.hub.bus import json_ready
-from legpress.hub.hub import Hub
+from legpress.hub.bus import Broadcast, json_ready
+from legpress.storage.store import SessionStore
 
-__all__ = ["make_app"]
+__all__ = ["Site", "SiteMachine", "make_app"]
+
+
+class SiteMachine(Protocol):
+    """A machine as the pages see it (:class:`legpress.hub.Station`, or a machine of another
+    hub in a fleet's collector)."""
+
+    @property
+    def name(self) -> str:
+        """Its name."""
+        ...
+
+    def tile(self) -> dict[str, Any]:
+        """Its dashboard tile."""
+        ...
+
+
+class Site(Protocol):
+    """What the dashboard serves: a :class:`legpress.hub.Hub`, or a fleet's collector
+    (:class:`legpress.fleet.collector.Collector`)."""
+
+    @property
+    def store(self) -> SessionStore:
+        """Where sessions are."""
+        ...
+
+    @property
+    def bus(self) -> Broadcast:
+        """Live messages for the page."""
+        ...
+
+    @property
+    def store_errors(self) -> int:
+        """Failed store writes."""
+        ...
+
+    def tiles(self) -> list[dict[str, Any]]:
+        """Every machine's tile."""
+        ...
+
+    def station(self, machine: str) -> SiteMachine:
+        """A machine by name or id (raises NotFoundError)."""
+        ...
+
+    def assign(self, machine: str, person: str | None) -> None:
+        """Put someone on a machine."""
+        ...
+
+    def start(self, machine: str) -> None:
+        """Start a session."""
+        ...
+
+    def stop(self, machine: str) -> None:
+        """End the session."""
+        ...
+
+    async def run(self) -> None:
+        """Run until cancelled."""
+        ...
+
 
 _HERE: Final = Path(__file__).parent
 _PUBLIC: Final = frozenset({"/login", "/healthz"})
@@ -154,7 +213,12 @@ def _environment() -> jinja2.Environment:
 
 
 def make_app(
-    hub: Hub, auth: Auth, *, allowed_hosts: list[str] | None = None, run_hub: bool = True
+    hub: Site,
+    auth: Auth,
+    *,
+    allowed_hosts: list[str] | None = None,
+    run_hub: bool = True,
+    api_extra: Callable[[], dict[str, Any]] | None = None,
 ) -> Starlette:
     """The ASGI app of ``hub``.
 
@@ -164,6 +228,7 @@ def make_app(
         allowed_hosts: ``Host`` values accepted (None: any; the CLI restricts a loopback
             bind to loopback names).
         run_hub: run ``hub.run()`` for the app's lifetime.
+        api_extra: more for ``/api/machines`` (e.g. the MQTT link's figures).
     """
     env = _environment()
     store = hub.store
@@ -239,7 +304,10 @@ def make_app(
         return render(request, "dashboard.html", tiles=hub.tiles())
 
     async def api_machines(request: Request) -> Response:
-        return JSONResponse({"machines": hub.tiles(), "store_errors": hub.store_errors})
+        body: dict[str, Any] = {"machines": hub.tiles(), "store_errors": hub.store_errors}
+        if api_extra is not None:
+            body |= api_extra()
+        return JSONResponse(json_ready(body))
 
     async def live(ws: WebSocket) -> None:
         await ws.accept()

@@ -4,12 +4,10 @@ credentials, the last will of a killed hub, and no event lost across a broker re
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +15,10 @@ import pytest
 
 from legpress.fleet.config import parse_broker_url
 from legpress.fleet.publisher import HubPublisher, PublisherConfig
-from legpress.hub import Hub, HubConfig, MachineSpec, PresenceConfig
+from legpress.hub import MachineSpec
 from legpress.storage.store import SessionStore
 from tests.host.fleet.broker import Listener, Mosquitto, until, wait_for
+from tests.host.fleet.hubs import make_hub, running
 
 FAST = "sim:scenario=liftoff,seed=2,realtime=0,duration=30"
 LIVE = "sim:scenario=liftoff,seed=4,realtime=1,duration=24"
@@ -29,35 +28,6 @@ LIVE = "sim:scenario=liftoff,seed=4,realtime=1,duration=24"
 def store(tmp_path: Path) -> Any:
     with SessionStore(tmp_path / "hub.db") as s:
         yield s
-
-
-def make_hub(store: SessionStore, *machines: MachineSpec) -> Hub:
-    return Hub(
-        HubConfig(
-            machines=machines,
-            presence=PresenceConfig(leave_s=2.0),
-            reconnect_min_s=600.0,
-            reconnect_max_s=600.0,
-        ),
-        store,
-    )
-
-
-@contextlib.asynccontextmanager
-async def publishing(hub: Hub, publisher: HubPublisher) -> AsyncIterator[HubPublisher]:
-    tasks = [asyncio.create_task(hub.run()), asyncio.create_task(publisher.run())]
-    try:
-        yield publisher
-    finally:
-        for t in tasks:
-            t.cancel()
-        done, hung = await asyncio.wait(tasks, timeout=30)
-        for t in hung:
-            t.print_stack()
-        assert not hung, "the hub or its publisher did not stop"
-        for t in done:
-            with contextlib.suppress(asyncio.CancelledError):
-                t.result()
 
 
 def payloads(listener: Listener, suffix: str) -> list[dict[str, Any]]:
@@ -78,7 +48,7 @@ async def test_a_hub_publishes_status_state_events_reps_and_sessions(
     pub = HubPublisher(hub, parse_broker_url(broker.url()), PublisherConfig(name="North"))
     with Listener(broker, ("legpress/#", "homeassistant/#")) as listener:
         listener.wait_connected()
-        async with publishing(hub, pub):
+        async with running(hub, pub):
             await until("the session's end on the broker", lambda: ended(listener), 60)
             await until("the summary", lambda: listener.on("/leg-press-1/summary"))
 
@@ -148,7 +118,7 @@ async def test_commands_over_mqtt_and_malformed_ones_answered(
         def replies() -> list[dict[str, Any]]:
             return payloads(listener, "/leg-press-1/reply")
 
-        async with publishing(hub, pub):
+        async with running(hub, pub):
             await until("the hub online", lambda: listener.on("north/status"))
             await until("the retained command refused", replies)
             assert not replies()[0]["ok"] and "retained" in replies()[0]["error"]
@@ -221,7 +191,7 @@ async def test_wrong_credentials_are_refused(broker: Mosquitto, store: SessionSt
         Listener(broker, user=None, client_id="anonymous", persistent=False) as anonymous,
     ):
         listener.wait_connected()
-        async with publishing(hub, pub):
+        async with running(hub, pub):
             await until("the refusal", lambda: pub.link.stats().refused >= 1)
             stats = pub.link.stats()
             assert not stats.connected and stats.connects == 0
@@ -286,7 +256,7 @@ async def test_a_broker_restart_mid_set_loses_no_event(
     pub = HubPublisher(hub, parse_broker_url(broker.url()), PublisherConfig(name="North"))
     with Listener(broker, client_id="restart-listener") as listener:
         listener.wait_connected()
-        async with publishing(hub, pub):
+        async with running(hub, pub):
             await until("the first rep", lambda: listener.on("/leg-press-1/rep"), 60)
             await asyncio.to_thread(broker.stop)
             await until("the hub to see the broker gone", lambda: not pub.link.connected, 30)
