@@ -156,6 +156,8 @@ class Analyzer:
         self._n_bins = int(2000.0 / self._bin_mm) + 2
         self.reference = np.full(self._n_bins, np.nan)
         self.floors: list[float] = []
+        self.lift_depths: list[float] = []  # sled depth at each lift-off seen
+        self.lift_depth_prior: float | None = None  # the calibrated lift-off depth
         self.floor_prior: float | None = None
         self._load_ref = 0.0  # the largest baseline total seen in the session
         self._stuck = np.zeros(n_cells, bool)
@@ -300,11 +302,17 @@ class Analyzer:
         self._p_ratio = (share - self._floor) / self._span[bins]
         if self._next_cell >= 0:
             rest = _row_sum(load[:, self._rest])
-            self._p_front = np.where(
-                rest > 0, load[:, self._next_cell] * self._front_scale / rest, np.nan
-            )
+            front = np.where(rest > 0, load[:, self._next_cell] * self._front_scale / rest, np.nan)
         else:
-            self._p_front = np.full(size, np.nan)
+            front = np.full(size, np.nan)
+        if self._group.size >= 2:
+            # The highest lower-back cell, empty: the contact front has passed the lower back
+            # even where the cells below it keep load (seat corner, foam, a strip fitted above
+            # the junction). On the front's scale: below the front threshold when it is below
+            # liftoff_top_empty of its share.
+            top = load[:, self._group[-1]] * self._top_scale / upper
+            front = np.fmin(front, top * self._top_to_front)
+        self._p_front = front
 
     def _trend(self, a: int, b: int) -> F64:
         """How fast the position falls (per second, positive: falling) over the last
@@ -332,6 +340,15 @@ class Analyzer:
         dt = self._t[c] - self._t[c - w]
         x = (r[c - w - self._p_lo] - r[c - self._p_lo]) / dt if dt > 0 else 0.0
         return 0.0 if math.isnan(x) else float(x)
+
+    @property
+    def lift_off_depth_mm(self) -> float | None:
+        """The shallowest sled depth at which this person's lower back lifted in their last 5
+        lift-offs (with the calibrated one, if any), or None before any."""
+        depths = self.lift_depths[-5:]
+        if self.lift_depth_prior is not None:
+            depths = [*depths, self.lift_depth_prior]
+        return min(depths) if depths else None
 
     @property
     def floor(self) -> float:
@@ -387,6 +404,8 @@ class Analyzer:
         self._next_cell = -1
         self._rest: npt.NDArray[np.intp] = np.empty(0, np.intp)
         self._front_scale = 1.0
+        self._top_scale = 1.0
+        self._top_to_front = 1.0
         # The signals of the current pass (see _signals), from context sample _p_lo.
         self._p_lo = 0
         self._p_ratio = self._p_share = self._p_front = np.empty(0)
@@ -523,6 +542,8 @@ class Analyzer:
                     self._next_cell = int(upper[0])
                     self._rest = upper[1:].astype(np.intp)
                     self._front_scale = float(base[self._rest].sum()) / float(base[upper[0]])
+                self._top_scale = ub / float(base[low[-1]])
+                self._top_to_front = cfg.liftoff_front_share / cfg.liftoff_top_empty
                 self._floor = self.floor
                 ref = self._filled_reference()
                 self._span = np.maximum(ref - self._floor, 0.1)
@@ -707,8 +728,7 @@ class Analyzer:
         cfg = self.config
         recovered = ratio > cfg.liftoff_recover_position
         # NaN (no front cell) compares False: then the lower back decides alone.
-        confirmed = ~(front >= cfg.liftoff_front_confirm)
-        low = ((ratio < cfg.liftoff_position) & confirmed) | (front < cfg.liftoff_front_share)
+        low = (ratio < cfg.liftoff_position) | (front < cfg.liftoff_front_share)
         fire = None
         pos = 0
         while pos < ratio.size:
@@ -756,8 +776,20 @@ class Analyzer:
             ahead = (r < cfg.tilt_warning_start) & (
                 r - cfg.liftoff_position < falling * cfg.tilt_warning_lead_s
             )
+            level = r < cfg.tilt_warning_position
+            deep = self.lift_off_depth_mm
+            if deep is None:
+                # A trend is extrapolated only toward a lift-off this person has shown.
+                ahead[:] = False
+            else:
+                # Not before the sled is within reach of the depth where this person's back
+                # has lifted: at this speed, within tilt_warning_lead_s of it.
+                v = np.maximum(self._v[a : bb + 1], 0.0)
+                near = self._d[a : bb + 1] >= deep - v * cfg.tilt_warning_lead_s
+                level &= near
+                ahead &= near
             k, run = _first_run(
-                (r < cfg.tilt_warning_position) | ahead,
+                level | ahead,
                 self._warn_run if a == i else 0,
                 self._m_warn,
             )
@@ -933,6 +965,8 @@ class Analyzer:
         if self._lo_fired:
             # This person's floor: what their lower back kept while off the pad.
             self.floors.append(max(self._share_min, 0.0))
+            if self._lo_depth is not None:
+                self.lift_depths.append(self._lo_depth)
             return
         seen = np.isfinite(bins)
         old = self.reference[seen]

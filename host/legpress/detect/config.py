@@ -56,20 +56,24 @@ class DetectorConfig:
         tilt_warning_start: it also fires, below this position, when the position falls fast
             enough to reach ``liftoff_position`` within ``tilt_warning_lead_s`` ...
         tilt_warning_lead_s: ... (reaction time plus stopping time, as for ``rom_warning``) ...
-        tilt_warning_trend_s: ... at the rate it fell over the last this long.
+        tilt_warning_trend_s: ... at the rate it fell over the last this long. That trend is
+            only followed once this person's back has been seen to lift (in the session or in
+            calibration), and either kind of warning waits until the sled is within
+            ``tilt_warning_lead_s`` at its speed of the shallowest depth of their last lifts.
         reference_bin_mm: clean reps are remembered per this much sled depth.
         reference_weight: weight of the newest clean rep in each depth bin (moving average).
         liftoff_front_share: lift-off also fires when the contact front has passed the lower
             back: the first cell above it carries less than this share of the load, relative to
             the cells above it and to the top (its own ratio to baseline over theirs), for
-            ``liftoff_min_on_s``. The seat corner and foam do not load that cell, so this path
-            holds where the lower back keeps much of its load; a lift-off it confirms teaches the
+            ``liftoff_min_on_s`` ...
+        liftoff_top_empty: ... or the highest lower-back cell carries less than this share
+            (it is empty: the pad no longer touches the back there), even while the cells below
+            it keep load. The seat corner and foam do not load these cells, so this path holds
+            where the lower back keeps much of its load; a lift-off it confirms teaches the
             floor (the lowest lower-back share of that rep), so later lift-offs of this person
-            fire on the faster lower-back path.
-        liftoff_front_confirm: the lower-back path needs the front cell to have begun to
-            unload too (its share below this): with cells about 13 mm across on a 25-50 mm
-            pitch, the lower-back cells can all read their floor while the pad still touches
-            the sacrum between and above them.
+            fire on the faster lower-back path. The front signal shown is the lower of the two,
+            the highest cell's scaled by ``liftoff_front_share / liftoff_top_empty`` so that
+            both cross the same line.
 
     Range of motion:
         rom_limit_mm: the person's limit (sled travel from the top); None disables ROM alerts.
@@ -115,7 +119,7 @@ class DetectorConfig:
     reference_bin_mm: float = 10.0
     reference_weight: float = 0.3
     liftoff_front_share: float = 0.3
-    liftoff_front_confirm: float = 0.7
+    liftoff_top_empty: float = 0.1
     rom_limit_mm: float | None = None
     rom_warning_lead_s: float = 0.3
     rom_warning_min_mm: float = 15.0
@@ -168,10 +172,11 @@ class DetectorConfig:
             "contact_fraction",
             "min_load_fraction",
             "liftoff_front_share",
-            "liftoff_front_confirm",
         ):
             if not 0 <= getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be in 0..1, got {getattr(self, name)}")
+        if not 0 < self.liftoff_top_empty < 1:
+            raise ConfigError(f"liftoff_top_empty must be in (0, 1), got {self.liftoff_top_empty}")
         if not 0 < self.reference_weight <= 1:
             raise ConfigError(f"reference_weight must be in (0, 1], got {self.reference_weight}")
         if self.rom_limit_mm is not None and not 0 < self.rom_limit_mm < 2000:
@@ -186,16 +191,18 @@ class DetectorConfig:
             "Lower-back position = the lower back's share of the pad load (each cell against "
             "its load at the top of the rep), placed between this person's floor (0 %, the "
             "share their lower back keeps once off the pad) and their clean reps at the same "
-            f"depth (100 %). Lift-off when it stays below {self.liftoff_position:.0%} while the "
-            f"cell just above the lower back is below {self.liftoff_front_confirm:.0%} of its "
-            "share, or when that cell alone is below "
-            f"{self.liftoff_front_share:.0%}, for {self.liftoff_min_on_s * 1000:.0f} ms; over "
-            f"with the position back above {self.liftoff_recover_position:.0%}. Tilt warning "
-            f"while lowering below {self.tilt_warning_position:.0%}, or below "
+            f"depth (100 %). Lift-off when it stays below {self.liftoff_position:.0%}, or when "
+            f"the contact front has passed the lower back (the cell just above it below "
+            f"{self.liftoff_front_share:.0%} of its share, or the highest lower-back cell below "
+            f"{self.liftoff_top_empty:.0%}: empty), for {self.liftoff_min_on_s * 1000:.0f} ms; "
+            f"over with the position back above {self.liftoff_recover_position:.0%}. Tilt "
+            f"warning while lowering below {self.tilt_warning_position:.0%}, or below "
             f"{self.tilt_warning_start:.0%} when falling fast enough to reach lift-off within "
-            f"{self.tilt_warning_lead_s * 1000:.0f} ms. Lower back = the cells in contact among "
-            f"the strip's lowest {self.lower_back_mm:g} mm; a rep whose pad cannot be judged "
-            "(no load, nobody leaning on it, too few cells) says so."
+            f"{self.tilt_warning_lead_s * 1000:.0f} ms once this person's back has been seen to "
+            "lift, and not before the sled is that close to the depth where it lifted. Lower "
+            f"back = the cells in contact among the strip's lowest {self.lower_back_mm:g} mm; a "
+            "rep whose pad cannot be judged (no load, nobody leaning on it, too few cells) says "
+            "so."
         )
 
     def starts_new_set(self, previous_end_s: float, t_start_s: float) -> bool:

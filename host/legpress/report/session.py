@@ -430,13 +430,14 @@ def session_report_html(
                     "rule decides on, as the detector computed it. Teal: the lower-back cells' "
                     f"({_cells(trace.cells)}) share of the pad load, placed between this "
                     "person's floor (0 %) and their clean reps at the same depth (100 %); "
-                    f"lift-off when it stays under {cfg.liftoff_position * 100:.0f} % (and the "
-                    f"cell above has begun to unload, under {cfg.liftoff_front_confirm * 100:.0f}"
-                    " %) for "
-                    f"{cfg.liftoff_min_on_s * 1000:.0f} ms. Grey: the cell just above the lower "
-                    "back, its share against the cells above it; lift-off also when it stays "
-                    f"under {cfg.liftoff_front_share * 100:.0f} %. Shaded bands are the "
-                    "lift-offs the detector reported.",
+                    f"lift-off when it stays under {cfg.liftoff_position * 100:.0f} % for "
+                    f"{cfg.liftoff_min_on_s * 1000:.0f} ms. Grey: the contact front, the lower "
+                    "of the cell just above the lower back (its share against the cells above "
+                    "it) and the highest lower-back cell (its share, times "
+                    f"{cfg.liftoff_front_share / cfg.liftoff_top_empty:g}: under the line when "
+                    f"it is under {cfg.liftoff_top_empty * 100:.0f} %, empty); lift-off also "
+                    f"when it stays under {cfg.liftoff_front_share * 100:.0f} %. Shaded bands "
+                    "are the lift-offs the detector reported.",
                     f"fig-timeline-{k + 1}",
                     title=label,
                 )

@@ -297,3 +297,42 @@ def test_first_run_agrees_with_counting_sample_by_sample(
     assert k == where
     if where == len(cond):
         assert tail == run
+
+
+def test_lift_off_seen_at_the_contact_front_when_the_lowest_cells_keep_load() -> None:
+    # The pelvis pressed into the seat corner (or foam, or a strip fitted above the junction):
+    # the two lowest cells keep 45 % of their load through the lift-off, and the cell above
+    # the lower back does not unload. The highest lower-back cell empties: that is the front.
+    reps = [SynthRep(300), SynthRep(300, lift_off_at_mm=260), SynthRep(300)]
+    block, onsets = stream(reps, seed=8)
+    load = block.load.copy()
+    base = load[:50].mean(axis=0)
+    load[:, :2] = np.maximum(load[:, :2], 0.45 * base[:2])
+    load[:, 3] = base[3]
+    _, out = run(type(block)(block.t_s, block.depth_mm, load, block.valid))
+    (lift,) = events(out, "lift_off")
+    assert lift.rep == 1 and abs(lift.t_s - onsets[0]) <= 0.1
+    assert lift.evidence["front_share"] < lift.evidence["front_threshold"]
+    assert lift.evidence["position"] > DetectorConfig().liftoff_position  # not the share
+    # With the highest lower-back cell keeping load too, there is nothing to see.
+    load[:, 2] = np.maximum(load[:, 2], 0.45 * base[2])
+    _, out = run(type(block)(block.t_s, block.depth_mm, load, block.valid))
+    assert not events(out, "lift_off")
+
+
+def test_a_falling_trend_warns_only_toward_a_lift_off_this_person_has_shown() -> None:
+    # Reps that come close (the lower back partly unloaded, falling fast) before and after
+    # this person's back was seen to lift at 260 mm: only the later one is warned.
+    block, _ = stream(
+        [
+            SynthRep(300),
+            SynthRep(300, lift_off_at_mm=335),
+            SynthRep(300, lift_off_at_mm=260),
+            SynthRep(300, lift_off_at_mm=320),
+        ],
+        seed=9,
+    )
+    a, out = run(block)
+    assert [e.rep for e in events(out, "lift_off")] == [2]
+    assert [e.rep for e in events(out, "tilt_warning")] == [2, 3]
+    assert a.lift_off_depth_mm is not None and a.lift_off_depth_mm < 300
