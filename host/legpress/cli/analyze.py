@@ -57,11 +57,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from legpress.analysis import analyze_file
 
     limit = args.rom_limit_mm
-    if limit is None and args.person:
+    profile = None
+    if args.person:
         from legpress.storage.store import SessionStore
 
         with SessionStore(args.db, readonly=not args.store) as store:
-            limit = store.get_profile(args.person).effective_limit_mm
+            profile = store.get_profile(args.person)
+        if limit is None:
+            limit = profile.effective_limit_mm
     if args.store and not args.person:
         raise UsageError("--store needs --person (whose session is it?)")
     if args.machine is not None and not args.store:
@@ -70,6 +73,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         config = DetectorConfig(rom_limit_mm=limit)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
+    if profile is not None:  # what calibration learned of this person's lift-off
+        config = replace(profile.detector_config(config), rom_limit_mm=limit)
     analysis = analyze_file(args.file, config, load_calibration(args))
     if analysis.info.get("damaged_file"):
         print(f"legpress: note: {args.file}: {analysis.info['file_note']}", file=sys.stderr)

@@ -5,8 +5,11 @@
 3. Slow calibration reps, each down to where the lower back starts to lift, and back.
 
 The device keeps its tare and zero; the counts per millimetre and tare go to a calibration file;
-the person's lift-off depth and the limit learned from it (minus a margin) go to their profile
-in the session database, where a therapist's limit (``legpress people set-limit``) wins over it.
+the person's lift-off depth, the limit learned from it (minus a margin) and their floor (the
+lower-back share their back keeps once off the pad, which the detector needs before a session
+shows its own) go to their profile in the session database, where a therapist's limit
+(``legpress people set-limit``) wins over the learned one. Every calibration is also added to
+the person's calibration history: a recalibration never erases the one before.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from legpress.cli._common import (
     resolve_machine,
     run,
 )
-from legpress.detect import DetectorConfig, Rep, learn_profile
+from legpress.detect import Rep, learn_profile
 from legpress.dsp.calibration import Calibration, CalibrationFile
 from legpress.errors import CommandError, LegPressError, UsageError
 from legpress.live import LiveSession
@@ -217,6 +220,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         "back start to leave the pad, then push back up.",
     )
     reps: list[Rep] = []
+    from legpress.storage.store import CalibrationRecord
+
+    with SessionStore(args.db) as store:
+        before = store.ensure_person(args.person)
+    # What an earlier calibration learned helps this one see the lift-off; no ROM alerts while
+    # the person is asked to go down to where the back lifts.
+    config = replace(before.profile.detector_config(), rom_limit_mm=None)
 
     def on_rep(rep: Rep) -> None:
         reps.append(rep)
@@ -231,7 +241,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     session = LiveSession(
         args.url,
-        config=DetectorConfig(),
+        config=config,
         calibration=cal,
         person=args.person,
         machine=machine.name if machine is not None else "",
@@ -244,16 +254,27 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             f"only {len(reps)} of {args.reps} calibration reps were seen in {args.timeout:g} s; "
             "run `legpress calibrate` again and go a little deeper each rep"
         )
+    pipeline = session.pipeline
+    floors = list(pipeline.analyzer.floors) if pipeline is not None else []
+    used = reps[: args.reps]
+    learned = learn_profile(args.person, used, margin_mm=args.margin_mm, floors=floors)
+    record = CalibrationRecord(
+        person=args.person,
+        reps=len(used),
+        lift_off_reps=sum(1 for r in used if r.lift_off),
+        lift_off_depth_mm=learned.lift_off_depth_mm,
+        lift_off_floor=learned.lift_off_floor,
+        max_depth_mm=learned.max_calibrated_depth_mm,
+        margin_mm=args.margin_mm,
+        detail={
+            "depth_mm": [round(r.depth_mm, 1) for r in used],
+            "lift_off_depth_mm": [r.lift_off_depth_mm for r in used],
+            "floors": floors,
+        },
+    )
     with SessionStore(args.db) as store:
-        person = store.ensure_person(args.person)
-        learned = learn_profile(args.person, reps[: args.reps], margin_mm=args.margin_mm)
-        profile = replace(
-            person.profile,
-            lift_off_depth_mm=learned.lift_off_depth_mm,
-            margin_mm=args.margin_mm,
-            max_calibrated_depth_mm=learned.max_calibrated_depth_mm,
-        )
-        store.save_profile(profile)
+        profile = store.add_calibration(record).profile
+        history = len(store.calibrations(args.person))
     if profile.lift_off_depth_mm is not None:
         print(
             f"{args.person}: lower back leaves the pad at {profile.lift_off_depth_mm:.0f} mm; "
@@ -266,9 +287,20 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             "that depth is the learned limit",
             file=sys.stderr,
         )
+    if profile.lift_off_floor is not None:
+        print(
+            f"  their lower back keeps {profile.lift_off_floor:.0%} of its share of the load "
+            "once off the pad (the detector's floor for them)",
+            file=sys.stderr,
+        )
     if profile.rom_limit_mm is not None:
         print(
             f"  the therapist's limit of {profile.rom_limit_mm:.0f} mm stays in force",
+            file=sys.stderr,
+        )
+    if history > 1:
+        print(
+            f"  calibration {history} of {args.person}; the earlier ones are kept",
             file=sys.stderr,
         )
     return 0

@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +32,7 @@ from legpress.cli._common import (
     run,
 )
 from legpress.cli.view import render
-from legpress.detect import DetectorConfig, Event, Rep
+from legpress.detect import DetectorConfig, Event, Profile, Rep
 from legpress.errors import ConfigError, NotFoundError, UsageError
 from legpress.live import LiveResult, LiveSession
 from legpress.session import Machine, counts_text
@@ -101,15 +102,15 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-bell", action="store_true", help="no terminal bell")
 
 
-def _profile_limit(args: argparse.Namespace) -> float | None:
-    """The person's limit from the store (therapist's, else learned), if any."""
+def _profile(args: argparse.Namespace) -> Profile | None:
+    """The person's profile from the store (limits, what calibration learned), if any."""
     if not args.person:
         return None
     from legpress.storage.store import SessionStore
 
     with SessionStore(args.db) as store:
         try:
-            return store.get_profile(args.person).effective_limit_mm
+            return store.get_profile(args.person)
         except NotFoundError:
             return None
 
@@ -206,15 +207,19 @@ async def _live(session: LiveSession, out: _Output, duration_s: float | None) ->
 
 
 def _config(args: argparse.Namespace, default_limit: float | None = None) -> DetectorConfig:
+    profile = _profile(args)
     limit = args.rom_limit_mm
-    if limit is None:
-        limit = _profile_limit(args)
+    if limit is None and profile is not None:
+        limit = profile.effective_limit_mm
     if limit is None:
         limit = default_limit
     try:
-        return DetectorConfig(rom_limit_mm=limit, rom_warning_lead_s=args.warning_lead_s)
+        config = DetectorConfig(rom_limit_mm=limit, rom_warning_lead_s=args.warning_lead_s)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
+    if profile is not None:  # what calibration learned of this person's lift-off
+        config = replace(profile.detector_config(config), rom_limit_mm=limit)
+    return config
 
 
 def _monitor(

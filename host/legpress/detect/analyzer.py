@@ -157,8 +157,6 @@ class Analyzer:
         self.reference = np.full(self._n_bins, np.nan)
         self.floors: list[float] = []
         self.lift_depths: list[float] = []  # sled depth at each lift-off seen
-        self.lift_depth_prior: float | None = None  # the calibrated lift-off depth
-        self.floor_prior: float | None = None
         self._load_ref = 0.0  # the largest baseline total seen in the session
         self._stuck = np.zeros(n_cells, bool)
 
@@ -346,8 +344,8 @@ class Analyzer:
         """The shallowest sled depth at which this person's lower back lifted in their last 5
         lift-offs (with the calibrated one, if any), or None before any."""
         depths = self.lift_depths[-5:]
-        if self.lift_depth_prior is not None:
-            depths = [*depths, self.lift_depth_prior]
+        if self.config.lift_off_depth_mm is not None:
+            depths = [*depths, self.config.lift_off_depth_mm]
         return min(depths) if depths else None
 
     @property
@@ -356,7 +354,8 @@ class Analyzer:
         median of the floors seen, else the calibrated one, else 0)."""
         if self.floors:
             return float(statistics.median(self.floors[-5:]))
-        return self.floor_prior if self.floor_prior is not None else 0.0
+        prior = self.config.lift_off_floor
+        return prior if prior is not None else 0.0
 
     def _cop(self, lo: int, hi: int) -> F64:
         load = self._load[lo:hi]

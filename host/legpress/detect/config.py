@@ -75,6 +75,13 @@ class DetectorConfig:
             the highest cell's scaled by ``liftoff_front_share / liftoff_top_empty`` so that
             both cross the same line.
 
+    What calibration learned of this person (None: nothing yet; both are learned again as the
+    session goes, and the session's own lift-offs take over):
+        lift_off_depth_mm: the sled depth where their lower back began to lift (the tilt
+            warning's reach before the session shows a lift-off).
+        lift_off_floor: the lower-back share their back kept once off the pad (the floor of
+            the position before the session shows a lift-off).
+
     Range of motion:
         rom_limit_mm: the person's limit (sled travel from the top); None disables ROM alerts.
         rom_warning_lead_s: warn when the sled would reach the limit within this time at its
@@ -120,6 +127,8 @@ class DetectorConfig:
     reference_weight: float = 0.3
     liftoff_front_share: float = 0.3
     liftoff_top_empty: float = 0.1
+    lift_off_depth_mm: float | None = None
+    lift_off_floor: float | None = None
     rom_limit_mm: float | None = None
     rom_warning_lead_s: float = 0.3
     rom_warning_min_mm: float = 15.0
@@ -179,6 +188,12 @@ class DetectorConfig:
             raise ConfigError(f"liftoff_top_empty must be in (0, 1), got {self.liftoff_top_empty}")
         if not 0 < self.reference_weight <= 1:
             raise ConfigError(f"reference_weight must be in (0, 1], got {self.reference_weight}")
+        if self.lift_off_depth_mm is not None and not 0 < self.lift_off_depth_mm < 2000:
+            raise ConfigError(
+                f"lift_off_depth_mm must be between 0 and 2000 mm, got {self.lift_off_depth_mm}"
+            )
+        if self.lift_off_floor is not None and not 0 <= self.lift_off_floor < 1:
+            raise ConfigError(f"lift_off_floor must be in 0..1, got {self.lift_off_floor}")
         if self.rom_limit_mm is not None and not 0 < self.rom_limit_mm < 2000:
             raise ConfigError(
                 f"rom_limit_mm must be between 0 and 2000 mm, got {self.rom_limit_mm}"
@@ -228,6 +243,9 @@ class Profile:
         max_calibrated_depth_mm: the deepest calibration rep (a learned limit never exceeds it
             when no lift-off was seen).
         notes: free text.
+        lift_off_floor: the lower-back share this person's back kept once off the pad in
+            calibration (the detector's floor until the session shows its own); None when
+            calibration saw no lift-off.
     """
 
     person: str
@@ -236,6 +254,7 @@ class Profile:
     margin_mm: float = 20.0
     max_calibrated_depth_mm: float | None = None
     notes: str = ""
+    lift_off_floor: float | None = None
 
     def __post_init__(self) -> None:
         if not self.person.strip():
@@ -246,6 +265,8 @@ class Profile:
                 raise ConfigError(f"{name} must be between 0 and 2000 mm, got {value}")
         if not 0 <= self.margin_mm < 500:
             raise ConfigError(f"margin_mm must be between 0 and 500 mm, got {self.margin_mm}")
+        if self.lift_off_floor is not None and not 0 <= self.lift_off_floor < 1:
+            raise ConfigError(f"lift_off_floor must be in 0..1, got {self.lift_off_floor}")
 
     @property
     def learned_limit_mm(self) -> float | None:
@@ -258,6 +279,16 @@ class Profile:
     def effective_limit_mm(self) -> float | None:
         """The limit in force: the therapist's if set, else the learned one."""
         return self.rom_limit_mm if self.rom_limit_mm is not None else self.learned_limit_mm
+
+    def detector_config(self, base: DetectorConfig | None = None) -> DetectorConfig:
+        """The detector settings for this person: ``base`` (or the defaults) with the limit in
+        force and what calibration learned (lift-off depth and floor)."""
+        return replace(
+            base or DetectorConfig(),
+            rom_limit_mm=self.effective_limit_mm,
+            lift_off_depth_mm=self.lift_off_depth_mm,
+            lift_off_floor=self.lift_off_floor,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

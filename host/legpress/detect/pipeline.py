@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import statistics
+from collections.abc import Sequence
+
 import numpy as np
 
 from legpress.detect.analyzer import Analyzer
@@ -78,12 +81,15 @@ def learn_profile(
     margin_mm: float = 20.0,
     rom_limit_mm: float | None = None,
     notes: str = "",
+    floors: Sequence[float] = (),
 ) -> Profile:
     """A profile from slow calibration reps.
 
     The lift-off depth is the shallowest depth at which the lower back left the pad in any
     calibration rep; the learned limit is that minus ``margin_mm``. When no rep lifted off, the
-    deepest calibration rep bounds the limit (nothing deeper was shown to be safe).
+    deepest calibration rep bounds the limit (nothing deeper was shown to be safe). The floor
+    is the median of ``floors``, the lower-back shares the analyzer saw while the back was off
+    the pad in those reps (:attr:`Analyzer.floors`).
 
     Raises:
         ConfigError: no reps to learn from.
@@ -101,4 +107,5 @@ def learn_profile(
         margin_mm=margin_mm,
         max_calibrated_depth_mm=max(r.depth_mm for r in reps),
         notes=notes,
+        lift_off_floor=min(float(statistics.median(floors)), 0.99) if floors and lifts else None,
     )

@@ -126,10 +126,36 @@ _V3: Final = (
     "WHERE machine_id IS NOT NULL",
 )
 
+#: What calibration learned of a person's lift-off is kept as a history (a recalibration adds
+#: a row; the profile holds the newest), with the floor the detector needs; the calibrations
+#: stored before this step become the first rows of their person's history.
+_V4: Final = (
+    "ALTER TABLE people ADD COLUMN lift_off_floor REAL",
+    """CREATE TABLE calibrations (
+        id INTEGER PRIMARY KEY,
+        person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        at TEXT NOT NULL,
+        reps INTEGER NOT NULL,
+        lift_off_reps INTEGER NOT NULL,
+        lift_off_depth_mm REAL,
+        lift_off_floor REAL,
+        max_depth_mm REAL,
+        margin_mm REAL NOT NULL,
+        detail TEXT NOT NULL DEFAULT '{}'
+    )""",
+    "CREATE INDEX calibrations_by_person ON calibrations(person_id, at)",
+    "INSERT INTO calibrations (person_id, at, reps, lift_off_reps, lift_off_depth_mm, "
+    "max_depth_mm, margin_mm, detail) SELECT id, created, 0, "
+    "CASE WHEN lift_off_depth_mm IS NULL THEN 0 ELSE 1 END, lift_off_depth_mm, "
+    'max_calibrated_depth_mm, margin_mm, \'{"note": "stored before the history was kept"}\' '
+    "FROM people WHERE lift_off_depth_mm IS NOT NULL OR max_calibrated_depth_mm IS NOT NULL",
+)
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "people, machines, sessions, sets, reps, events", _V1),
     Migration(2, "people.max_calibrated_depth_mm; indexes", _V2),
     Migration(3, "machines.device_url, machines.person_id; sessions.machine_name", _V3),
+    Migration(4, "people.lift_off_floor; calibrations (a person's calibration history)", _V4),
 )
 
 #: The version a database has after :func:`migrate`.

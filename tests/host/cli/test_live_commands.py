@@ -135,6 +135,23 @@ def test_calibrate_learns_a_profile(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main(["people", "list", "--db", str(db), "--json"]) == 0
     (ben,) = json.loads(capsys.readouterr().out)
     assert ben["lift_off_depth_mm"] > 250
+    # A recalibration adds to the history; the profile holds what the detector needs from the
+    # newest (lift-off depth and the floor its lift-offs showed).
+    argv = ["calibrate", "sim:scenario=liftoff,seed=5,realtime=0", "--person", "ben"]
+    assert main([*argv, "--db", str(db), "--yes"]) == 0
+    assert "calibration 2 of ben; the earlier ones are kept" in capsys.readouterr().err
+    from legpress.storage.store import SessionStore
+
+    with SessionStore(db) as store:
+        first, second = store.calibrations("ben")
+        profile = store.get_profile("ben")
+    assert first.lift_off_depth_mm == ben["lift_off_depth_mm"]
+    assert second.lift_off_reps >= 1 and second.lift_off_floor is not None
+    assert profile.lift_off_depth_mm == second.lift_off_depth_mm
+    assert profile.lift_off_floor == second.lift_off_floor
+    config = profile.detector_config()
+    assert config.lift_off_floor == profile.lift_off_floor
+    assert config.rom_limit_mm == profile.effective_limit_mm
 
 
 def test_demo_rejects_unknown_scenario(capsys: pytest.CaptureFixture[str]) -> None:

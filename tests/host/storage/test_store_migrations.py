@@ -161,6 +161,10 @@ def test_v1_database_migrates_to_latest_keeping_data(tmp_path: Path) -> None:
         # New columns work.
         store.save_profile(Profile("Ana", 300.0, 350.0, 25.0, 380.0, "v2"))
         assert store.get_profile("Ana").max_calibrated_depth_mm == 380.0
+        # The calibration stored before the history was kept is its first entry.
+        (old,) = store.calibrations("ana")
+        assert old.lift_off_depth_mm == 350.0 and old.lift_off_floor is None
+        assert "before the history" in str(old.detail["note"])
     # Migrated and fresh databases have the same schema.
     SessionStore(tmp_path / "fresh.db").close()
     assert schema(path) == schema(tmp_path / "fresh.db")

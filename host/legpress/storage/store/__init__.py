@@ -25,6 +25,6 @@ Example::
 
 from legpress.storage.store.database import SessionStore, default_db_path
 from legpress.storage.store.exchange import EXPORT_FORMAT
-from legpress.storage.store.records import SessionRow
+from legpress.storage.store.records import CalibrationRecord, SessionRow
 
-__all__ = ["EXPORT_FORMAT", "SessionRow", "SessionStore", "default_db_path"]
+__all__ = ["EXPORT_FORMAT", "CalibrationRecord", "SessionRow", "SessionStore", "default_db_path"]

@@ -51,8 +51,10 @@ from legpress.storage.store.exchange import (
     write_export,
 )
 from legpress.storage.store.records import (
+    CalibrationRecord,
     SessionRow,
     calibration_dict,
+    calibration_from_row,
     check_limit,
     config_dict,
     dumps,
@@ -459,6 +461,7 @@ class SessionStore(Closing):
                 profile.margin_mm,
                 profile.max_calibrated_depth_mm,
                 profile.notes,
+                profile.lift_off_floor,
             )
             row = db.execute(
                 "SELECT id FROM people WHERE name = ?", (profile.person.strip(),)
@@ -466,16 +469,64 @@ class SessionStore(Closing):
             if row is None:
                 db.execute(
                     "INSERT INTO people (rom_limit_mm, lift_off_depth_mm, margin_mm, "
-                    "max_calibrated_depth_mm, notes, name, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "max_calibrated_depth_mm, notes, lift_off_floor, name, created) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (*values, profile.person.strip(), now_utc()),
                 )
             else:
                 db.execute(
                     "UPDATE people SET rom_limit_mm = ?, lift_off_depth_mm = ?, margin_mm = ?, "
-                    "max_calibrated_depth_mm = ?, notes = ? WHERE id = ?",
+                    "max_calibrated_depth_mm = ?, notes = ?, lift_off_floor = ? WHERE id = ?",
                     (*values, row["id"]),
                 )
             return person_from_row(self._person_row(db, profile.person))
+
+    def add_calibration(self, calibration: CalibrationRecord) -> Person:
+        """Keep one calibration of a person in their history and make it their profile's
+        (lift-off depth, floor, deepest rep, margin): a recalibration adds to the history, it
+        never erases it. The therapist's limit and the notes stay as they are.
+
+        Raises:
+            NotFoundError: nobody by that name.
+        """
+        c = calibration
+        with self._write() as db:
+            row = self._person_row(db, c.person)
+            db.execute(
+                "INSERT INTO calibrations (person_id, at, reps, lift_off_reps, "
+                "lift_off_depth_mm, lift_off_floor, max_depth_mm, margin_mm, detail) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    row["id"],
+                    c.at or now_utc(),
+                    c.reps,
+                    c.lift_off_reps,
+                    c.lift_off_depth_mm,
+                    c.lift_off_floor,
+                    c.max_depth_mm,
+                    c.margin_mm,
+                    dumps(dict(c.detail)),
+                ),
+            )
+            db.execute(
+                "UPDATE people SET lift_off_depth_mm = ?, lift_off_floor = ?, "
+                "max_calibrated_depth_mm = ?, margin_mm = ? WHERE id = ?",
+                (c.lift_off_depth_mm, c.lift_off_floor, c.max_depth_mm, c.margin_mm, row["id"]),
+            )
+            return person_from_row(self._person_row(db, c.person))
+
+    def calibrations(self, person: str) -> list[CalibrationRecord]:
+        """A person's calibration history, oldest first.
+
+        Raises:
+            NotFoundError: nobody by that name.
+        """
+        with self._errors():
+            row = self._person_row(self._db, person)
+            rows = self._db.execute(
+                "SELECT * FROM calibrations WHERE person_id = ? ORDER BY at, id", (row["id"],)
+            ).fetchall()
+        return [calibration_from_row(str(row["name"]), r) for r in rows]
 
     def get_profile(self, person: str) -> Profile:
         """The detector profile of a person.

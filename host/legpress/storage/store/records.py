@@ -13,7 +13,7 @@ import os
 import socket
 import sqlite3
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -175,6 +175,52 @@ def check_limit(rom_limit_mm: float | None) -> float | None:
     return value
 
 
+@dataclass(frozen=True, slots=True)
+class CalibrationRecord:
+    """One calibration of a person (``legpress calibrate``), as kept in their history.
+
+    Attributes:
+        person: whose.
+        reps: calibration reps recorded.
+        lift_off_reps: how many of them lifted off.
+        lift_off_depth_mm: the shallowest depth where the lower back lifted (None: none did).
+        lift_off_floor: the lower-back share the back kept while off the pad (None: unknown).
+        max_depth_mm: the deepest calibration rep.
+        margin_mm: the learned limit's margin before the lift-off depth.
+        at: when (ISO 8601, UTC; empty: now, when stored).
+        detail: anything else worth keeping (each rep's depth and lift-off depth).
+        id: database id (None until stored).
+    """
+
+    person: str
+    reps: int
+    lift_off_reps: int
+    lift_off_depth_mm: float | None
+    lift_off_floor: float | None
+    max_depth_mm: float | None
+    margin_mm: float
+    at: str = ""
+    detail: Mapping[str, Any] = field(default_factory=dict)
+    id: int | None = None
+
+
+def calibration_from_row(person: str, row: sqlite3.Row) -> CalibrationRecord:
+    """A ``calibrations`` row as a :class:`CalibrationRecord`."""
+    detail = loads(row["detail"])
+    return CalibrationRecord(
+        person=person,
+        reps=int(row["reps"]),
+        lift_off_reps=int(row["lift_off_reps"]),
+        lift_off_depth_mm=row["lift_off_depth_mm"],
+        lift_off_floor=row["lift_off_floor"],
+        max_depth_mm=row["max_depth_mm"],
+        margin_mm=float(row["margin_mm"]),
+        at=str(row["at"]),
+        detail=detail if isinstance(detail, dict) else {},
+        id=int(row["id"]),
+    )
+
+
 def person_from_row(row: sqlite3.Row) -> Person:
     """A ``people`` row as a :class:`~legpress.session.Person`."""
     return Person(
@@ -184,6 +230,7 @@ def person_from_row(row: sqlite3.Row) -> Person:
         margin_mm=float(row["margin_mm"]),
         max_calibrated_depth_mm=row["max_calibrated_depth_mm"],
         notes=str(row["notes"]),
+        lift_off_floor=row["lift_off_floor"],
         id=int(row["id"]),
         created=str(row["created"]),
     )
