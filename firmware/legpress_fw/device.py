@@ -213,9 +213,11 @@ class Device:
         self.ble_connected = False
         self.ble_mtu = 0
         if self.stream_link == LINK_BLE:
-            # Nobody to send to: stop, and forget what was not sent.
+            # Nobody to send to: stop, and forget what was not sent (at most the packet being
+            # filled, and any the link had not taken yet), counted in samples_dropped; the next
+            # stream's first packet says DROPPED as well as RESTART.
             self._stop_stream()
-            self._drain()
+            self.ring.discard()
             self.stream_link = LINK_NONE
 
     def on_ble_unsubscribe(self):

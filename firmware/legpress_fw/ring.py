@@ -70,6 +70,17 @@ class PacketRing:
     def pending(self):
         return self._count
 
+    def discard(self):
+        # Forgets every unsent packet, its samples counted as dropped (STATUS samples_dropped)
+        # and the next packet flagged DROPPED: the link they were waiting for is gone.
+        while self._count:
+            tail = self._tail
+            self.dropped_samples = (self.dropped_samples + self._samples[tail]) & 0x3FFFFFFF
+            self.dropped_pending = True
+            tail += 1
+            self._tail = 0 if tail == self._n else tail
+            self._count -= 1
+
     def peek(self):
         # The oldest committed packet as a memoryview, or None.
         if self._count == 0:

@@ -10,9 +10,10 @@ import pytest
 from bleak import BleakClient, BleakScanner
 
 import legpress
-from legpress import Connected, Disconnected, GapEvent, StatusEvent
+from legpress import Connected, Disconnected, GapEvent, SampleBlock, StatusEvent
 from legpress.errors import CommandError, LegPressError
-from legpress.protocol.spec import Command
+from legpress.protocol.spec import Command, Flag
+from tests.e2e import sensors
 from tests.e2e.firmware_stack import (
     BOARD_ADDRESS,
     BOARD_NAME,
@@ -99,25 +100,40 @@ async def test_a_lost_link_mid_set_reconnects_and_the_gap_is_accounted_for(
     air: VirtualAir, board: FirmwareBoard
 ) -> None:
     async with legpress.open_device(f"ble:{BOARD_NAME}", ble_backend=air.backend()) as dev:
-        before, _ = await take(dev, 100)
+        blocks: list[SampleBlock] = []
+        early: list[object] = []
+        # Stream until the host has had a STATUS (the device's count of dropped samples, which
+        # the accounting goes from), then lose the link with a packet partly filled.
+        while sum(len(b) for b in blocks) < 100 or not any(
+            isinstance(e, StatusEvent) for e in early
+        ):
+            block, ev = await take(dev, 1)
+            blocks.append(block)
+            early += ev
+        await asyncio.sleep(0.015)  # about half a packet (4 samples at 100 Hz) into the next
         assert board.controller is not None
         air.drop_links(board.controller)  # out of range: both ends time out
         after, events = await take(dev, 100, timeout_s=20)
         stats = dev.stats
     kinds = [type(e) for e in events]
     assert kinds[:2] == [Disconnected, Connected] and events[1].reconnect, (kinds, board.log())
-    k_before = check_samples(before)
-    k_after = check_samples(
-        after, first=int(after.cells[0, 0]) - 200 + 3000 * (int(after.cells[0, 1]) - 200)
-    )
-    gaps = [e.gap for e in events if isinstance(e, GapEvent)]
-    missing = int(k_after[0] - k_before[-1] - 1)  # sampled by the firmware, never received
     assert stats.link.reconnects == 1 and stats.link.disconnects == 1
-    # The host counts the packets lost on the link as gaps. On a disconnect the firmware also
-    # stops the stream and drops what it had not sent (at most the packet being filled: 4
-    # samples), and the host restarts it (RESTART): those few are not in a gap (yet).
-    unaccounted = missing - sum(g.lost_samples for g in gaps)
-    assert 0 <= unaccounted <= 4, (missing, gaps)
+    got = SampleBlock.concat([*blocks, after])
+    k = sensors.sample_number(got.cells[:, 0].astype(int), got.cells[:, 1].astype(int))
+    cells, position = expected(k)
+    np.testing.assert_array_equal(got.cells, cells)  # every sample the firmware's own
+    np.testing.assert_array_equal(got.position, position)
+    jumps = np.flatnonzero(np.diff(k) != 1)
+    assert k[0] == 0 and len(jumps) <= 1 and (np.diff(k) >= 1).all(), jumps
+    # Sampled by the firmware, never received: the packet being filled when the link went (and
+    # any it had not sent), which it counts as dropped; the host's gap says so.
+    missing = int(k[jumps[0] + 1] - k[jumps[0]] - 1) if len(jumps) else 0
+    gaps = [e.gap for e in events if isinstance(e, GapEvent)]
+    assert sum(g.lost_samples for g in gaps) == missing, (missing, gaps)
+    assert (sum(g.lost_packets for g in gaps) >= 1) == (missing > 0), gaps
+    assert stats.decoder.lost_packets == sum(g.lost_packets for g in gaps)
+    restart = np.flatnonzero(after.flags & Flag.RESTART)
+    assert len(restart) and bool(after.flags[restart[0]] & Flag.DROPPED) == (missing > 0)
 
 
 async def test_every_command_over_the_real_stack(air: VirtualAir, board: FirmwareBoard) -> None:

@@ -151,6 +151,30 @@ def ble_reconnect():
     return out
 
 
+def ble_link_lost_mid_packet():
+    # The link goes with a packet partly filled (42 samples: 10 sent, 2 in the next one) and
+    # one the stack refused (ENOMEM) still waiting: both are forgotten, counted as dropped.
+    rig = BLERig(8, 100)
+    rig.connect(247)
+    rig.write(protocol.CMD_START)
+    rig.run(40)
+    sent = len(rig.stream())
+    rig.ble.fail_notify(3)  # each of the 3 tries while the 6 samples are taken
+    rig.run(6)  # one more packet, refused, and 2 samples of the next
+    waiting = rig.dev.ring.pending()
+    rig.ble.disconnect(0)
+    rig.service()
+    out = {"sent": sent, "waiting": waiting, "ring_after": rig.dev.ring.pending()}
+    out["dropped"] = rig.dev.update_status().samples_dropped
+    rig.connect(247)
+    rig.write(protocol.CMD_START)
+    rig.run(8)
+    second = rig.stream()[sent:]
+    out["second_first_flags"] = second[0][2] if second else None
+    out["second_flags"] = [pkt[2] for pkt in second[1:]]
+    return out
+
+
 def ble_enomem(failures, ring_slots=48, samples=200, recover=True):
     rig = BLERig(8, 100, ring_slots=ring_slots)
     rig.connect(247)

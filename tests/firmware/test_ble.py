@@ -91,6 +91,15 @@ def test_notify_only_subscribed_cccd(scenario: Scenario) -> None:
     assert r["replies"] == 1
 
 
+def test_a_lost_link_forgets_what_was_unsent_and_counts_it(scenario: Scenario) -> None:
+    r = scenario("ble_link_lost_mid_packet")
+    assert r["sent"] == 10 and r["waiting"] == 1
+    assert r["ring_after"] == 0
+    assert r["dropped"] == 4 + 2  # the refused packet and the partly filled one
+    assert r["second_first_flags"] == p.F_RESTART | p.F_DROPPED
+    assert r["second_flags"] == [0]
+
+
 def test_disconnect_then_advertise_again(scenario: Scenario) -> None:
     r = scenario("ble_reconnect")
     assert r["advertising_at_start"] and r["adverts_at_start"] == 1

@@ -21,6 +21,7 @@ that feeding the packets one by one gives.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections import deque
 from collections.abc import Sequence
@@ -38,6 +39,7 @@ from legpress.protocol.spec import (
     SEQ_WRAP,
     TIME_WRAP_US,
     VERSION,
+    Command,
     Flag,
     MsgType,
 )
@@ -134,7 +136,11 @@ class Gap:
     Attributes:
         t_s: device time where the missing samples would have started.
         lost_packets: packets missing (from the sequence numbers).
-        lost_samples: samples missing (from the device clock).
+        lost_samples: samples missing: from the device clock, or, across a stream the device
+            restarted (after a lost link), the device's own count of the samples it dropped
+            (``STATUS.samples_dropped`` since the last packet; 0 when no ``STATUS`` came
+            before). Packets the device sent that were lost in the air before it noticed the
+            lost link are in ``lost_packets`` only.
     """
 
     t_s: float
@@ -291,6 +297,10 @@ class Decoder:
         self._last_host_ns: int | None = None
         self._origin_us: int | None = None
         self._next_dev_us: int | None = None
+        # The device's own count of samples it dropped (STATUS samples_dropped), from the
+        # latest STATUS or GET_STATUS reply, and its value when the last sample packet came.
+        self._dev_dropped: int | None = None
+        self._dev_dropped_at_last: int | None = None
         self._clock = _ClockModel()
         self._dtype = sample_dtype(1)
         self._dtype_compact = sample_dtype(1, True)
@@ -362,7 +372,9 @@ class Decoder:
                 self.set_info(info)
                 return [info]
             if mtype == MsgType.STATUS:
-                return [Status.from_body(body)]
+                status = Status.from_body(body)
+                self._dev_dropped = status.samples_dropped
+                return [status]
             if mtype == MsgType.REPLY:
                 return self._reply(Reply.from_bytes(packet))
             if mtype == MsgType.LOG:
@@ -375,6 +387,9 @@ class Decoder:
 
     def _reply(self, reply: Reply) -> list[SampleBlock | Gap | DeviceInfo | Status | Reply | Log]:
         """A reply, preceded by the new DEVICE_INFO when it changes it."""
+        if reply.command == Command.GET_STATUS and reply.ok:
+            with contextlib.suppress(ProtocolError):  # the pump reports a bad body
+                self._dev_dropped = Status.from_body(reply.payload).samples_dropped
         try:
             info = apply_reply(self.info, reply)
         except ProtocolError:
@@ -412,9 +427,15 @@ class Decoder:
                 stats.duplicates += 1
                 return None
             if d >= _SEQ_HALF:
-                stats.late += 1
-                return None
-            if not restart:
+                if not restart:
+                    stats.late += 1
+                    return None
+                # A restarted stream whose numbers went back: the device rebooted (its sample
+                # packets count from 0 again); a new sequence, nothing to count.
+            elif not restart or seq:
+                # Packets that never arrived. Across a RESTART (not a reboot, which starts at
+                # seq 0): those the device numbered before it stopped, such as the packets a
+                # lost link left unsent or undelivered.
                 lost = d - 1
         # remember seq (duplicate detection over the last _RECENT accepted packets)
         self._last_seq = seq
@@ -435,8 +456,17 @@ class Decoder:
         if lost and self._next_dev_us is not None and self._origin_us is not None:
             stats.lost_packets += lost
             stats.gaps += 1
-            lost_samples = max(0, round((dev_us - self._next_dev_us) / period))
+            if restart:
+                # The device stopped sampling in between, so time does not tell; its own
+                # count of dropped samples does (what it dropped since the last packet came).
+                # Packets it sent that were lost in the air are in lost_packets only.
+                was, now = self._dev_dropped_at_last, self._dev_dropped
+                lost_samples = now - was if was is not None and now is not None else 0
+                lost_samples = max(0, lost_samples)
+            else:
+                lost_samples = max(0, round((dev_us - self._next_dev_us) / period))
             gap = Gap((self._next_dev_us - self._origin_us) / 1e6, lost, lost_samples)
+        self._dev_dropped_at_last = self._dev_dropped
         if flags:
             if restart:
                 stats.restarts += 1
