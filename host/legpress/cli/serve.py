@@ -16,15 +16,20 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import shlex
 import socket
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from legpress.errors import ConfigError, UsageError
+from legpress.errors import ConfigError, NotFoundError, UsageError
 from legpress.fleet.config import DEFAULT_OUTBOX_MAX
 from legpress.fleet.discovery import DEFAULT_DISCOVERY_PREFIX
+
+if TYPE_CHECKING:
+    from legpress.session import Machine
+    from legpress.storage.store import SessionStore
 
 #: ``--demo``: three simulated machines, each with its own simulated person.
 DEMO_MACHINES: Final = (
@@ -37,17 +42,20 @@ _LOOPBACK_NAMES: Final = ["127.0.0.1", "localhost", "::1"]
 
 _EPILOG = """\
 examples:
+  legpress serve                                         # every machine of `legpress machines`
   legpress serve --demo                                  # three simulated machines
-  legpress serve --machine "Leg press 1=ble:LegPress-3A7F" \
-                 --machine "Leg press 2=serial:/dev/ttyUSB0"
+  legpress serve --machine "Leg press 1" --machine "Leg press 2"   # only these two
+  legpress serve --machine "Leg press 9=serial:/dev/ttyUSB0"       # one not in the database
   legpress serve --host 0.0.0.0 --port 8080              # on the gym's network (token needed)
   legpress serve --demo --hub-name North --mqtt mqtt://hub:PASSWORD@broker.local/legpress
                                                          # also on an MQTT broker (docs/mqtt.md)
   legpress serve --collect mqtt://central:PASSWORD@broker.local/legpress
                                                          # every hub on one dashboard
 
-The dashboard is at http://HOST:PORT/; sign in with the token in the token file
-(default: beside the session database, hub-token). See docs/gym.md.
+Without --machine (and without --demo) the hub serves every machine of the session
+database that has a device (`legpress machines add NAME DEVICE`); restart it after
+changing them. The dashboard is at http://HOST:PORT/; sign in with the token in the token
+file (default: beside the session database, hub-token). See docs/gym.md.
 """
 
 
@@ -64,8 +72,9 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--machine",
         action="append",
-        metavar="NAME=URL",
-        help="a machine and its device URL (repeat for each machine)",
+        metavar="NAME[=URL]",
+        help="serve this machine of `legpress machines` (with =URL: on that device, or one "
+        "not in the database); repeat for each; default: every machine with a device",
     )
     p.add_argument("--demo", action="store_true", help="three simulated machines")
     p.add_argument(
@@ -136,22 +145,64 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=cmd_serve)
 
 
-def _machines(args: argparse.Namespace) -> list[tuple[str, str, str | None]]:
+def _machines(
+    args: argparse.Namespace, store: SessionStore
+) -> tuple[list[tuple[str, str, str | None]], list[str]]:
+    """The machines to serve (name, device URL, default person) and the names of the stored
+    machines left out because they have no device.
+
+    ``--machine NAME`` is a machine of the store; ``--machine NAME=URL`` that machine on
+    another device, or one the store does not have; no ``--machine`` (and no ``--demo``):
+    every stored machine with a device.
+    """
+    from legpress.cli.machines import device_url
+
     out: list[tuple[str, str, str | None]] = []
+    skipped: list[str] = []
     for item in args.machine or ():
-        name, eq, url = item.partition("=")
-        if not eq or not name.strip() or not url.strip():
+        name, eq, url = (part.strip() for part in item.partition("="))
+        if not name or (eq and not url):
             raise UsageError(
-                f'--machine {item!r}: use NAME=URL, e.g. "Leg press 1=ble:LegPress-3A7F"'
+                f'--machine {item!r}: use NAME or NAME=URL, e.g. "Leg press 1=ble:LegPress-3A7F"'
             )
-        out.append((name.strip(), url.strip(), None))
+        stored = _stored_machine(store, name, required=not eq)
+        if not eq:
+            assert stored is not None
+            if not stored.device_url:
+                raise UsageError(
+                    f"machine {stored.name!r} has no device: `legpress machines set "
+                    f"{shlex.quote(stored.name)} --device DEVICE`, or --machine NAME=URL"
+                )
+            url = stored.device_url
+        try:
+            url = device_url(url)
+        except UsageError as exc:
+            raise UsageError(f"--machine {item!r}: {exc}") from None
+        out.append((stored.name if stored else name, url, stored.person if stored else None))
     if args.demo:
         out.extend(DEMO_MACHINES)
+    if not args.machine and not args.demo:
+        for m in store.list_machines():
+            if m.device_url:
+                out.append((m.name, m.device_url, m.person))
+            else:
+                skipped.append(m.name)
     if not out:
         raise UsageError(
-            "no machines: give --machine NAME=URL for each machine, or --demo for simulated ones"
+            "no machines to serve: add them with `legpress machines add NAME DEVICE` (see "
+            "docs/gym.md), or give --machine NAME=URL, or --demo for simulated ones"
+            + (f" ({', '.join(skipped)} has no device)" if skipped else "")
         )
-    return out
+    return out, skipped
+
+
+def _stored_machine(store: SessionStore, name: str, *, required: bool) -> Machine | None:
+    try:
+        return store.get_machine(name)
+    except NotFoundError:
+        if required:
+            raise
+        return None
 
 
 def _is_loopback(host: str) -> bool:
@@ -217,7 +268,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "--collect shows the machines of the hubs on the broker: give it no --machine, "
             "--demo or --mqtt (run those hubs with --mqtt)"
         )
-    machines = [] if collect else _machines(args)
     tmp: tempfile.TemporaryDirectory[str] | None = None
     db = args.db
     if db is None and args.demo and not args.machine:
@@ -230,6 +280,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
     broker = _broker(args)
+    store = SessionStore(db)
+    try:
+        machines, skipped = ([], []) if collect else _machines(args, store)
+    except BaseException:
+        store.close()
+        if tmp is not None:
+            tmp.cleanup()
+        raise
     token, made = load_or_create_token(token_file, renew=args.new_token)
     loopback = _is_loopback(args.host)
     sock = _bind(args.host, args.port)
@@ -239,7 +297,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     try:
         with contextlib.ExitStack() as stack:
-            store = stack.enter_context(SessionStore(db))
+            stack.enter_context(store)
             if args.demo:
                 for name, limit in _DEMO_PEOPLE.items():
                     if store.ensure_person(name).effective_limit_mm is None:
@@ -292,6 +350,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 lines = [f"legpress fleet view: database {store.path}", site.describe()]
             else:
                 lines = [f"legpress hub: {len(machines)} machine(s), database {store.path}"]
+            if skipped:
+                lines.append(
+                    f"not served (no device; `legpress machines set NAME --device DEVICE`): "
+                    f"{', '.join(skipped)}"
+                )
             if loopback or made:
                 lines.append(f"open {base}/login?token={token}")
             else:
