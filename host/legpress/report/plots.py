@@ -446,10 +446,10 @@ def timeline(
 
 
 def progress(rows: Sequence[Mapping[str, Any]]) -> str:
-    """Four panels over one person's sessions: deepest rep against the limit, reps with the
-    lower back lifted, reps past the limit, and mean lowering/pushing durations."""
+    """Four panels over one person's sessions: deepest rep and the shallowest lift-off depth
+    against the limit, the share of reps with the lower back lifted, the share of reps past
+    the limit (each labelled how many of how many), and mean lowering/pushing durations."""
     from matplotlib.lines import Line2D
-    from matplotlib.ticker import MaxNLocator
 
     n = len(rows)
     xs = list(range(n))
@@ -502,10 +502,31 @@ def progress(rows: Sequence[Mapping[str, Any]]) -> str:
                         label="past the limit",
                     )
                 )
+        lifted = [finite(r.get("lift_off_depth_mm")) for r in rows]
+        if any(v is not None for v in lifted):
+            a.plot(
+                xs,
+                [np.nan if v is None else v for v in lifted],
+                color=ORANGE,
+                marker="^",
+                markersize=8,
+                linewidth=1.4,
+                linestyle=(0, (2, 2)),
+            )
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    color=ORANGE,
+                    marker="^",
+                    linestyle=(0, (2, 2)),
+                    label="lower back lifted at",
+                )
+            )
         vals = [v for v in yd + [lim for lim in limits if lim is not None] if v == v]
         if vals:
             a.set_ylim(0, max(vals) * 1.2)
-        a.legend(handles=handles, loc="lower left", ncols=3, fontsize=9.5)
+        a.legend(handles=handles, loc="lower left", ncols=2, fontsize=9.5)
         axis(a, "Deepest rep", "sled travel (mm)")
 
         for ax, key, title in (
@@ -513,21 +534,22 @@ def progress(rows: Sequence[Mapping[str, Any]]) -> str:
             (c, "rom_exceeded", "Reps past the ROM limit"),
         ):
             counts = [int(r.get(key) or 0) for r in rows]
-            ax.bar(xs, counts, width=0.6, color=VERMILLION, edgecolor="#7a2e00", hatch="//")
-            for x, k in zip(xs, counts, strict=True):
+            totals = [int(r.get("reps") or 0) for r in rows]
+            shares = [100.0 * k / t if t else 0.0 for k, t in zip(counts, totals, strict=True)]
+            ax.bar(xs, shares, width=0.6, color=VERMILLION, edgecolor="#7a2e00", hatch="//")
+            for x, share, k, total in zip(xs, shares, counts, totals, strict=True):
                 ax.text(
                     x,
-                    k + 0.08,
-                    str(k),
+                    share + 1.5,
+                    f"{k}/{total}",
                     ha="center",
                     va="bottom",
                     fontsize=10.5,
                     fontweight="bold",
                     color=INK,
                 )
-            ax.set_ylim(0, max([*counts, 1]) * 1.3 + 0.3)
-            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-            axis(ax, title, "reps")
+            ax.set_ylim(0, 118)
+            axis(ax, title, "% of the session's reps")
 
         low = [finite(r.get("mean_lowering_s")) for r in rows]
         push = [finite(r.get("mean_pushing_s")) for r in rows]

@@ -36,16 +36,49 @@ def _as_dict(row: Any) -> Mapping[str, Any]:
     raise TypeError(f"expected a session row or a mapping, got {type(row).__name__}")
 
 
+def _rate(row: Mapping[str, Any], key: str) -> tuple[int, int]:
+    """(reps with ``key``, completed reps) of a session row."""
+    return int(row.get(key) or 0), int(row.get("reps") or 0)
+
+
+def rate_text(flagged: int, reps: int) -> str:
+    """``5/11 (45 %)``: how many of the completed reps, and the share."""
+    return f"{flagged}/{reps}" + (f" ({100 * flagged / reps:.0f} %)" if reps else "")
+
+
 def _trend(rows: Sequence[Mapping[str, Any]], key: str, what: str) -> tuple[str, str] | None:
-    """A sentence comparing the first and the latest session."""
+    """A sentence comparing the first and the latest session, per rep (sessions differ in
+    length: 10 of 10 reps is worse than 5 of 11, though 10 > 5)."""
     if len(rows) < 2:
         return None
-    first, last = int(rows[0].get(key) or 0), int(rows[-1].get(key) or 0)
+    (f1, n1), (f2, n2) = _rate(rows[0], key), _rate(rows[-1], key)
     text = (
-        f"{what}: {first} in the first session ({date_only(rows[0].get('started_at'))}), "
-        f"{last} in the latest ({date_only(rows[-1].get('started_at'))})."
+        f"{what}: {rate_text(f1, n1)} in the first session "
+        f"({date_only(rows[0].get('started_at'))}), {rate_text(f2, n2)} in the latest "
+        f"({date_only(rows[-1].get('started_at'))})."
     )
-    return ("ok" if last == 0 else ("warn" if last >= first else "info")), text
+    worse = n1 > 0 and n2 > 0 and f2 / n2 >= f1 / n1
+    return ("ok" if f2 == 0 else ("warn" if worse else "info")), text
+
+
+def _lift_off_trend(rows: Sequence[Mapping[str, Any]]) -> tuple[str, str] | None:
+    """Where the lower back first lifted, first session against the latest (deeper is
+    better: the person keeps the lower back on the pad further down)."""
+    known: list[tuple[Mapping[str, Any], float]] = []
+    for r in rows:
+        d = finite(r.get("lift_off_depth_mm"))
+        if d is not None:
+            known.append((r, d))
+    if len(known) < 2:
+        return None
+    (r1, d1), (r2, d2) = known[0], known[-1]
+    how = "deeper" if d2 > d1 else "shallower" if d2 < d1 else "the same"
+    return (
+        "info",
+        f"The lower back first lifted at {num(d1, 0, 'mm')} of sled travel on "
+        f"{date_only(r1.get('started_at'))} and at {num(d2, 0, 'mm')} on "
+        f"{date_only(r2.get('started_at'))} ({how}).",
+    )
 
 
 def progress_report_html(person: str | Person | Mapping[str, Any], sessions: Sequence[Any]) -> str:
@@ -73,9 +106,12 @@ def progress_report_html(person: str | Person | Mapping[str, Any], sessions: Seq
         if rows
         else "no sessions"
     )
+    sessions_text = str(len(rows)) + (
+        f" ({len(with_reps)} with completed reps)" if len(with_reps) != len(rows) else ""
+    )
     head = meta_list(
         [
-            ("Sessions", esc(str(len(rows)))),
+            ("Sessions", esc(sessions_text)),
             ("Period", esc(span)),
             ("Current ROM limit", esc(num(limit_now, 0, "mm", missing="none set"))),
         ]
@@ -101,6 +137,9 @@ def progress_report_html(person: str | Person | Mapping[str, Any], sessions: Seq
             t = _trend(with_reps, key, what)
             if t is not None:
                 items.append(t)
+        first_lift = _lift_off_trend(with_reps)
+        if first_lift is not None:
+            items.append(first_lift)
         depths = [finite(r.get("max_depth_mm")) for r in with_reps]
         if len(with_reps) >= 2 and depths[0] is not None and depths[-1] is not None:
             items.append(
@@ -120,15 +159,15 @@ def progress_report_html(person: str | Person | Mapping[str, Any], sessions: Seq
             '<div class="cards">'
             + card(str(len(rows)), "Sessions", "", "info")
             + card(
-                str(lift),
+                f"{lift}/{latest.get('reps')}",
                 "Back lifted, latest",
-                f"of {latest.get('reps')} reps",
+                "reps with the lower back lifted, of the completed reps",
                 "warn" if lift else "ok",
             )
             + card(
-                str(over),
+                f"{over}/{latest.get('reps')}",
                 "Past limit, latest",
-                f"of {latest.get('reps')} reps",
+                "reps past the limit, of the completed reps",
                 "warn" if over else "ok",
             )
             + card(
@@ -145,17 +184,20 @@ def progress_report_html(person: str | Person | Mapping[str, Any], sessions: Seq
     )
     if with_reps:
         alt = (
-            f"Four charts over {len(with_reps)} sessions: the deepest rep against the limit, reps "
-            "with the lower back lifted, reps past the limit, and mean lowering and pushing time."
+            f"Four charts over {len(with_reps)} sessions: the deepest rep and the depth where the "
+            "lower back first lifted, against the limit; the share of reps with the lower back "
+            "lifted; the share of reps past the limit; and mean lowering and pushing time."
         )
         sections.append(
             '<section id="charts" aria-labelledby="h-charts"><h2 id="h-charts">Trends</h2>'
             + figure(
                 plots.progress(with_reps),
                 alt,
-                "One point or bar per session (date and session number below). Hatched "
-                "vermilion marks reps that lifted the lower back or went past the limit; "
-                "vermilion squares mark sessions whose deepest rep was past the limit in force.",
+                "One point or bar per session (date and session number below). Bars are the "
+                "share of that session's completed reps (the label says how many of how many); "
+                "hatched vermilion marks reps that lifted the lower back or went past the limit; "
+                "vermilion squares mark sessions whose deepest rep was past the limit in force; "
+                "triangles mark the shallowest depth at which the lower back lifted.",
                 "fig-progress",
             )
             + "</section>"
@@ -165,6 +207,7 @@ def progress_report_html(person: str | Person | Mapping[str, Any], sessions: Seq
     for r in rows:
         lift = int(r.get("lift_offs") or 0)
         over = int(r.get("rom_exceeded") or 0)
+        n = int(r.get("reps") or 0)
         flagged = lift or over
         classes.append("flagged" if flagged else "")
         table_rows.append(
@@ -176,8 +219,9 @@ def progress_report_html(person: str | Person | Mapping[str, Any], sessions: Seq
                 esc(r.get("sets") or 0),
                 num(r.get("max_depth_mm"), 0),
                 num(r.get("rom_limit_mm"), 0),
-                badge(str(lift), "warn" if lift else "ok"),
-                badge(str(over), "warn" if over else "ok"),
+                num(r.get("lift_off_depth_mm"), 0),
+                badge(rate_text(lift, n), "warn" if lift else "ok"),
+                badge(rate_text(over, n), "warn" if over else "ok"),
                 esc(r.get("form_events") or 0),
                 num(r.get("mean_lowering_s"), 1),
                 num(r.get("mean_pushing_s"), 1),
@@ -194,6 +238,7 @@ def progress_report_html(person: str | Person | Mapping[str, Any], sessions: Seq
                 "Sets",
                 "Deepest (mm)",
                 "Limit (mm)",
+                "Lifted at (mm)",
                 "Back lifted",
                 "Past limit",
                 "Form alerts",
@@ -201,10 +246,12 @@ def progress_report_html(person: str | Person | Mapping[str, Any], sessions: Seq
                 "Pushing (s)",
             ],
             table_rows,
-            numeric=(3, 4, 5, 6, 7, 8, 9, 10, 11),
+            numeric=(3, 4, 5, 6, 7, 8, 9, 10, 11, 12),
             nowrap=(0,),
             row_classes=classes,
-            caption="Back lifted and past limit count reps; tempo is the mean per rep. "
+            caption="Back lifted and past limit count completed reps, of all the session's "
+            "completed reps; lifted at is the shallowest sled depth at which the lower back "
+            "lifted; tempo is the mean per rep. "
             "The session report (legpress report NUMBER) shows one session in detail.",
         )
         + "</section>"

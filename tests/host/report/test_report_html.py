@@ -219,10 +219,13 @@ def test_progress_report(reportdb: tuple[Path, list[int]], tmp_path: Path) -> No
     check_png(doc.images[0])
     (table,) = doc.tables
     assert [row[1] for row in table] == [f"#{i}" for i in ids[:4]]  # oldest first
-    assert [row[7] for row in table] == ["3", "2", "1", "0"]  # reps with the back lifted
+    # Reps with the back lifted, of the session's completed reps; where it first lifted.
+    assert [row[8] for row in table] == ["3/10 (30 %)", "2/10 (20 %)", "1/10 (10 %)", "0/10 (0 %)"]
+    assert [row[7] for row in table] == ["343", "343", "363", "–"]
     text = doc.plain
-    assert "Reps with the lower back lifted: 3 in the first session" in text
-    assert "0 in the latest" in text and "post-op L4/L5" in text and "360 mm" in text
+    assert "Reps with the lower back lifted: 3/10 (30 %) in the first session" in text
+    assert "0/10 (0 %) in the latest" in text and "post-op L4/L5" in text and "360 mm" in text
+    assert "The lower back first lifted at 343 mm of sled travel on" in text and "deeper" in text
     # Rows as dicts work too, and a person given by name.
     again = Doc(
         render_progress_report("Ana", [r.to_dict() for r in rows], tmp_path / "q.html").read_text()
@@ -334,3 +337,28 @@ def test_alert_times_read_the_same_in_the_report_and_sessions_show(
     assert "0:05.5" in Doc(session_report_html(session, None)).plain
     assert main(["sessions", "show", str(sid), "--db", str(tmp_path / "x.db")]) == 0
     assert "  0:05.5  rep 1" in capsys.readouterr().out
+
+
+def test_progress_compares_rates_per_rep_not_counts(tmp_path: Path) -> None:
+    """10 of 10 reps is worse than 5 of 11, though 10 > 5."""
+    from legpress.report.progress import progress_report_html
+
+    def row(i: int, lifted: int, reps: int, depth: float) -> dict[str, object]:
+        return {
+            "id": i,
+            "started_at": f"2025-03-0{i}T10:00:00+00:00",
+            "reps": reps,
+            "sets": 1,
+            "lift_offs": lifted,
+            "rom_exceeded": 0,
+            "form_events": 0,
+            "max_depth_mm": 350.0,
+            "rom_limit_mm": 360.0,
+            "lift_off_depth_mm": depth,
+        }
+
+    text = Doc(progress_report_html("Ana", [row(1, 10, 10, 300.0), row(2, 5, 11, 330.0)])).plain
+    assert "10/10 (100 %) in the first session" in text and "5/11 (45 %) in the latest" in text
+    assert "first lifted at 300 mm" in text and "at 330 mm" in text
+    worse = Doc(progress_report_html("Ana", [row(1, 5, 11, 330.0), row(2, 10, 10, 300.0)]))
+    assert "shallower" in worse.plain
