@@ -445,6 +445,23 @@ def timeline(
 # -- progress ----------------------------------------------------------------------------------
 
 
+def _series(
+    ax: Any,
+    xs: Sequence[int],
+    values: Sequence[float | None],
+    color: str,
+    marker: str,
+    linestyle: Any,
+    width: float = 1.8,
+    size: float = 7,
+) -> None:
+    """One line with markers over the sessions (unknown values leave a gap)."""
+    ys = [np.nan if v is None else v for v in values]
+    ax.plot(
+        xs, ys, color=color, marker=marker, markersize=size, linewidth=width, linestyle=linestyle
+    )
+
+
 def progress(rows: Sequence[Mapping[str, Any]]) -> str:
     """Four panels over one person's sessions: deepest rep and the shallowest lift-off depth
     against the limit, the share of reps with the lower back lifted, the share of reps past
@@ -504,15 +521,7 @@ def progress(rows: Sequence[Mapping[str, Any]]) -> str:
                 )
         lifted = [finite(r.get("lift_off_depth_mm")) for r in rows]
         if any(v is not None for v in lifted):
-            a.plot(
-                xs,
-                [np.nan if v is None else v for v in lifted],
-                color=ORANGE,
-                marker="^",
-                markersize=8,
-                linewidth=1.4,
-                linestyle=(0, (2, 2)),
-            )
+            _series(a, xs, lifted, ORANGE, "^", (0, (2, 2)), width=1.4, size=8)
             handles.append(
                 Line2D(
                     [],
@@ -553,23 +562,8 @@ def progress(rows: Sequence[Mapping[str, Any]]) -> str:
 
         low = [finite(r.get("mean_lowering_s")) for r in rows]
         push = [finite(r.get("mean_pushing_s")) for r in rows]
-        d.plot(
-            xs,
-            [np.nan if v is None else v for v in low],
-            color=BLUE,
-            marker="o",
-            markersize=7,
-            linewidth=1.8,
-        )
-        d.plot(
-            xs,
-            [np.nan if v is None else v for v in push],
-            color=ORANGE,
-            marker="s",
-            markersize=7,
-            linewidth=1.8,
-            linestyle=(0, (5, 2)),
-        )
+        _series(d, xs, low, BLUE, "o", "-")
+        _series(d, xs, push, ORANGE, "s", (0, (5, 2)))
         tvals = [v for v in low + push if v is not None]
         d.set_ylim(0, max([*tvals, 1.0]) * 1.35)
         d.legend(
