@@ -320,6 +320,7 @@ class Session:
         link: how well the samples arrived, if known.
         interrupted: the program recording it stopped without ending it (killed, crashed,
             power lost): ``ended_at`` is None and nothing more will be added.
+        notes: free text kept with the session (a therapist's observations).
     """
 
     id: int | None = None
@@ -338,6 +339,7 @@ class Session:
     events: tuple[Event, ...] = ()
     link: LinkQuality | None = None
     interrupted: bool = False
+    notes: str = ""
 
     @property
     def status(self) -> str:
@@ -417,6 +419,7 @@ class Session:
             events=events,
             link=LinkQuality.from_summary(summary) if isinstance(summary, Mapping) else None,
             interrupted=bool(d.get("interrupted")),
+            notes=str(d.get("notes") or ""),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -430,6 +433,7 @@ class Session:
             "ended_at": self.ended_at,
             "status": self.status,
             "interrupted": self.interrupted,
+            "notes": self.notes,
             "device_name": self.device_name,
             "device_url": self.device_url,
             "recording_path": self.recording_path,

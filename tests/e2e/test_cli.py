@@ -73,7 +73,8 @@ def test_monitor_paired_stores_the_session(
     rec = tmp_path / "mon.lprec"
     db = tmp_path / "sessions.db"
     args = ["monitor", f"ble:{BOARD_NAME}?pair=1", "--json", "--duration", "1.5"]
-    args += ["--person", "Ada", "--db", str(db), "--record", str(rec), "--rom-limit-mm", "300"]
+    args += ["--person", "Ada", "--new-person", "--db", str(db), "--record", str(rec)]
+    args += ["--rom-limit-mm", "300"]
     assert main(args, ble_backend=boards.backend()) == 0, boards.log()
     out = capsys.readouterr().out
     records = [json.loads(line) for line in out.splitlines() if line.strip()]

@@ -103,7 +103,9 @@ def test_the_demo_is_stored_as_three_sets_of_eight(
     from legpress.cli.main import main
 
     db = tmp_path / "s.db"
-    assert main(["demo", "--fast", "--person", "ana", "--db", str(db), "--json"]) == 0
+    assert (
+        main(["demo", "--fast", "--person", "ana", "--new-person", "--db", str(db), "--json"]) == 0
+    )
     capsys.readouterr()
     with SessionStore(db) as store:
         stored = store.get_session(1)

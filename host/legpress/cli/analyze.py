@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from legpress.cli._common import add_calibration_argument, load_calibration
+from legpress.cli.people import add_person_options, check_person
 from legpress.detect import DetectorConfig
-from legpress.errors import ConfigError, UsageError
+from legpress.errors import ConfigError, NotFoundError, UsageError
 from legpress.session import Machine, Person, now_utc
 
 
@@ -34,7 +35,7 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--rom-limit-mm", type=float, metavar="MM", help="the ROM limit to check against"
     )
-    p.add_argument("--person", help="use this person's stored limit (see `legpress people`)")
+    add_person_options(p, "use this person's stored limit (see `legpress people`)")
     p.add_argument("--db", type=Path, metavar="PATH", help="session database for --person")
     p.add_argument(
         "--machine",
@@ -55,20 +56,26 @@ def register(subparsers: Any) -> None:
 def cmd_analyze(args: argparse.Namespace) -> int:
     """Print the analysis; exit 0 (even when alerts fired: they are data, not errors)."""
     from legpress.analysis import analyze_file
+    from legpress.storage.store import SessionStore
 
     limit = args.rom_limit_mm
-    profile = None
-    if args.person:
-        from legpress.storage.store import SessionStore
-
-        with SessionStore(args.db, readonly=not args.store) as store:
-            profile = store.get_profile(args.person)
-        if limit is None:
-            limit = profile.effective_limit_mm
     if args.store and not args.person:
         raise UsageError("--store needs --person (whose session is it?)")
     if args.machine is not None and not args.store:
         raise UsageError("--machine is for --store (which machine the stored session was on)")
+    if args.store:
+        with SessionStore(args.db) as store:
+            check_person(store, args.person, args.new_person)
+    profile = None
+    if args.person:
+        with SessionStore(args.db, readonly=not args.store) as store:
+            try:
+                profile = store.get_profile(args.person)
+            except NotFoundError:
+                if not (args.store and args.new_person):
+                    raise
+        if limit is None and profile is not None:
+            limit = profile.effective_limit_mm
     try:
         config = DetectorConfig(rom_limit_mm=limit)
     except ConfigError as exc:
@@ -96,7 +103,6 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         )
     if args.store:
         from legpress.cli.monitor import ensure_machine
-        from legpress.storage.store import SessionStore
 
         machine = (args.machine or "").strip() or analysis.machine
         with SessionStore(args.db) as store:

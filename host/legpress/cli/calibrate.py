@@ -28,6 +28,7 @@ from legpress.cli._common import (
     resolve_machine,
     run,
 )
+from legpress.cli.people import add_person_options, check_person
 from legpress.detect import Rep, learn_profile
 from legpress.dsp.calibration import Calibration, CalibrationFile
 from legpress.errors import CommandError, LegPressError, UsageError
@@ -44,7 +45,7 @@ def register(subparsers: Any) -> None:
         "Stores the person's profile (lift-off depth, learned limit) in the session database.",
     )
     add_url_argument(p, machine=True)
-    p.add_argument("--person", help="whose profile to learn (required unless --measure-counts)")
+    add_person_options(p, "whose profile to learn (required unless --measure-counts)")
     p.add_argument("--reps", type=int, default=3, help="calibration reps (default 3)")
     p.add_argument(
         "--margin-mm",
@@ -210,6 +211,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         raise UsageError("--reps must be between 1 and 20")
     if not 0 <= args.margin_mm < 200:
         raise UsageError("--margin-mm must be between 0 and 200")
+    with SessionStore(args.db) as store:  # a typo must not make a new person (nor waste reps)
+        check_person(store, args.person, args.new_person)
     cal = run(_prepare(args, machine.counts_per_mm if machine is not None else None))
     if args.save_calibration:
         CalibrationFile(args.save_calibration, cal).save()

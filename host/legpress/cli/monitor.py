@@ -31,6 +31,7 @@ from legpress.cli._common import (
     resolve_machine,
     run,
 )
+from legpress.cli.people import add_person_options, check_person
 from legpress.cli.view import render
 from legpress.detect import DetectorConfig, Event, Profile, Rep
 from legpress.errors import ConfigError, NotFoundError, UsageError
@@ -74,10 +75,10 @@ def register(subparsers: Any) -> None:
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--person",
-        help="who trains: loads their limit, stores the session (with --machine "
-        "the session is stored even without a person)",
+    add_person_options(
+        p,
+        "who trains: loads their limit, stores the session (with --machine the session is "
+        "stored even without a person)",
     )
     p.add_argument(
         "--rom-limit-mm",
@@ -250,6 +251,12 @@ def _monitor(
 
     store: SessionStore | None = SessionStore(args.db) if store_it else None
     stored: list[int] = []  # the session id, once data arrived
+    if store is not None and args.person:
+        try:
+            check_person(store, args.person, args.new_person)
+        except BaseException:
+            store.close()
+            raise
 
     def on_start(live: LiveSession) -> None:
         # A session exists only once data arrived: a device that never answers stores nothing.

@@ -3,25 +3,92 @@
 from __future__ import annotations
 
 import argparse
+import shlex
+import sys
+from pathlib import Path
 from typing import Any
 
 from legpress.cli.sessions import (
-    db_parent,
     fmt,
+    leaf,
     local_time,
     open_store,
     print_json,
     text_table,
     wrap,
 )
+from legpress.errors import NotFoundError, UsageError
 
 _EPILOG = """\
 A person's ROM limit is the deepest sled travel (mm from the top) before legpress
 warns. A limit set here by a therapist wins over one learned by `legpress calibrate`.
 
-Exit codes: 0 ok, 2 usage or invalid value, 7 database unusable, 8 no such person,
-9 already exists.
+Exit codes: 0 ok, 2 usage or invalid value (or a deletion not confirmed),
+7 database unusable, 8 no such person, 9 already exists.
 """
+
+
+def add_person_options(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """``--person NAME`` and ``--new-person`` (the commands that store a person's data)."""
+    parser.add_argument("--person", metavar="NAME", help=help_text)
+    parser.add_argument(
+        "--new-person",
+        action="store_true",
+        help="--person is somebody new: add them (without it, an unknown name is an error, "
+        "or a question on a terminal, so a typo never makes a new patient)",
+    )
+
+
+def confirm(question: str, yes: bool, what: str) -> None:
+    """Go on only when confirmed: ``--yes``, or "y" to ``question`` on a terminal.
+
+    Raises:
+        UsageError: not confirmed (``what`` says how to confirm without a terminal).
+    """
+    if yes:
+        return
+    if not _interactive():
+        raise UsageError(f"{what}: add --yes to confirm")
+    if not _ask(question):
+        raise UsageError("nothing changed (not confirmed)")
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def _ask(question: str) -> bool:
+    """A yes/no question on the terminal; anything but "y" is no."""
+    try:
+        answer = input(f"{question} [y/N] ")
+    except EOFError:
+        answer = ""
+    return answer.strip().lower() in ("y", "yes")
+
+
+def check_person(store: Any, name: str, new_person: bool) -> None:
+    """Make sure ``--person NAME`` means who it says: a stored person, or somebody new the user
+    confirmed (``--new-person``, or "y" on a terminal). The caller adds them once there is
+    something to store.
+
+    Raises:
+        NotFoundError: an unknown name, not confirmed as new.
+    """
+    try:
+        store.get_person(name)
+        return
+    except NotFoundError:
+        pass
+    if new_person:
+        return
+    close = store.similar_people(name)
+    hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+    if _interactive() and _ask(f"Nobody named {name!r} yet{hint}. Add {name!r} as a new person?"):
+        return
+    raise NotFoundError(
+        f"no person named {name!r}{hint}: add them with `legpress people add "
+        f"{shlex.quote(name)}` or pass --new-person"
+    )
 
 
 def _limit(text: str) -> float | None:
@@ -86,6 +153,43 @@ def _set_limit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rename(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        p = store.rename_person(args.name, args.new_name)
+    print(f"{args.name} is now {p.name} (sessions and limits kept).")
+    return 0
+
+
+def _delete(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        person = store.get_person(args.name)
+        n = store.count_sessions(person.name)
+        sessions = f"{n} session{'' if n == 1 else 's'}"
+        confirm(
+            f"Delete {person.name} and their {sessions} (reps, alerts, notes; recording files "
+            "are kept)? This cannot be undone.",
+            args.yes,
+            f"deleting {person.name} deletes their {sessions} too and cannot be undone",
+        )
+        gone = store.delete_person(person.name)
+    print(f"Deleted {person.name} and {gone} session{'' if gone == 1 else 's'}.")
+    return 0
+
+
+def _merge(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        source, target = store.get_person(args.name), store.get_person(args.into)
+        n = store.count_sessions(source.name)
+        confirm(
+            f"Move {source.name}'s {n} session(s) to {target.name} and remove {source.name}?",
+            args.yes,
+            f"merging {source.name} into {target.name} removes {source.name}",
+        )
+        p = store.merge_people(source.name, target.name)
+    print(f"Merged {source.name} into {p.name}: {n} session(s) moved.")
+    return 0
+
+
 def _positive_mm(text: str) -> float:
     value = _limit(text)
     if value is None:
@@ -95,7 +199,6 @@ def _positive_mm(text: str) -> float:
 
 def register(subparsers: Any) -> None:
     """Add ``legpress people`` to the command line."""
-    db = db_parent()
     p = subparsers.add_parser(
         "people",
         help="add people and set their ROM limits",
@@ -103,15 +206,17 @@ def register(subparsers: Any) -> None:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = p.add_subparsers(dest="people_command", metavar="COMMAND", required=True)
+    sub = p.add_subparsers(dest="people_command", metavar="COMMAND")
+    # Bare `legpress people` lists them, as `legpress people list` does.
+    p.set_defaults(func=_list, json=False, db=None)
+    p.add_argument("--db", metavar="PATH", type=Path, default=None, help=argparse.SUPPRESS)
 
-    add = sub.add_parser(
+    add = leaf(
+        sub,
         "add",
-        parents=[db],
-        help="add a person",
-        description=wrap("Add a person (names are unique, case-insensitive; a code works too)."),
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        _EPILOG,
+        "add a person",
+        "Add a person (names are unique, case-insensitive; a code works too).",
     )
     add.add_argument("name", metavar="NAME")
     add.add_argument(
@@ -130,28 +235,62 @@ def register(subparsers: Any) -> None:
     )
     add.set_defaults(func=_add)
 
-    ls = sub.add_parser(
+    ls = leaf(
+        sub,
         "list",
-        parents=[db],
-        help="everybody and their limits",
-        description=wrap("Everybody, with the limit in force and where it comes from."),
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        _EPILOG,
+        "everybody and their limits",
+        "Everybody, with the limit in force and where it comes from.",
     )
     ls.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
     ls.set_defaults(func=_list)
 
-    sl = sub.add_parser(
+    sl = leaf(
+        sub,
         "set-limit",
-        parents=[db],
-        help="set or clear a person's ROM limit",
-        description=wrap(
-            "Set a person's ROM limit in mm of sled travel from the top; 'none' "
-            "clears it (a learned limit then applies, if any)."
-        ),
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        _EPILOG,
+        "set or clear a person's ROM limit",
+        "Set a person's ROM limit in mm of sled travel from the top; 'none' "
+        "clears it (a learned limit then applies, if any).",
     )
     sl.add_argument("name", metavar="NAME")
     sl.add_argument("mm", type=_limit, metavar="MM", help="millimetres, or 'none' to clear")
     sl.set_defaults(func=_set_limit)
+
+    rn = leaf(
+        sub,
+        "rename",
+        _EPILOG,
+        "give a person another name (sessions and limits kept)",
+        "Give a person another name; their sessions and limits stay theirs. To make two "
+        "entries one person, use `legpress people merge`.",
+    )
+    rn.add_argument("name", metavar="NAME")
+    rn.add_argument("new_name", metavar="NEW_NAME")
+    rn.set_defaults(func=_rename)
+
+    rm = leaf(
+        sub,
+        "delete",
+        _EPILOG,
+        "delete a person and all their sessions",
+        "Delete a person with every session of theirs (reps, alerts, notes; the recording "
+        "files are kept). Asks first on a terminal; elsewhere needs --yes.",
+    )
+    rm.add_argument("name", metavar="NAME")
+    rm.add_argument("--yes", action="store_true", help="do not ask")
+    rm.set_defaults(func=_delete)
+
+    mg = leaf(
+        sub,
+        "merge",
+        _EPILOG,
+        "make two entries one person (e.g. a typo)",
+        "Move NAME's sessions to INTO and remove NAME. INTO keeps its limits; a limit or "
+        "calibration it lacks is taken from NAME, and different notes are joined. Asks "
+        "first on a terminal; elsewhere needs --yes.",
+    )
+    mg.add_argument("name", metavar="NAME", help="the entry to remove")
+    mg.add_argument("into", metavar="INTO", help="the person who keeps everything")
+    mg.add_argument("--yes", action="store_true", help="do not ask")
+    mg.set_defaults(func=_merge)

@@ -55,6 +55,21 @@ def open_store(args: argparse.Namespace, *, readonly: bool = False) -> SessionSt
     return SessionStore(getattr(args, "db", None), readonly=readonly)
 
 
+def leaf(
+    sub: Any, name: str, epilog: str, help_text: str, description: str
+) -> argparse.ArgumentParser:
+    """A store command: ``--db``, the help line, the description (wrapped) and the exit-code
+    epilog."""
+    return sub.add_parser(  # type: ignore[no-any-return]
+        name,
+        parents=[db_parent()],
+        help=help_text,
+        description=wrap(description),
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
 def session_id(text: str) -> int:
     """An argparse ``type`` for a session ID (a whole number, 1 or more)."""
     try:
@@ -186,6 +201,10 @@ def _show(args: argparse.Namespace) -> int:
         out.append(f"Machine:   {s.machine.name} ({s.machine.kind})")
     if s.device_name or s.device_url:
         out.append(f"Device:    {' '.join(x for x in (s.device_name, s.device_url) if x)}")
+    if s.notes.strip():
+        lines = s.notes.strip().splitlines()
+        out.append(f"Notes:     {lines[0]}")
+        out.extend(f"           {line}" for line in lines[1:])
     if s.recording_path:
         exists = Path(s.recording_path).exists()
         out.append(f"Recording: {s.recording_path}{'' if exists else '  (missing)'}")
@@ -287,6 +306,17 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _note(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        now = store.get_session(args.id).notes
+        text = args.text
+        if args.append and now.strip():
+            text = f"{now.rstrip()}\n{text}"
+        store.set_session_notes(args.id, text)
+    print(f"Session {args.id}: " + ("notes cleared." if not text.strip() else "notes saved."))
+    return 0
+
+
 def _delete(args: argparse.Namespace) -> int:
     if not args.yes:
         raise UsageError(
@@ -300,7 +330,6 @@ def _delete(args: argparse.Namespace) -> int:
 
 def register(subparsers: Any) -> None:
     """Add ``legpress sessions`` to the command line."""
-    db = db_parent()
     p = subparsers.add_parser(
         "sessions",
         help="list, show and export recorded sessions",
@@ -311,42 +340,40 @@ def register(subparsers: Any) -> None:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = p.add_subparsers(dest="sessions_command", metavar="COMMAND", required=True)
+    sub = p.add_subparsers(dest="sessions_command", metavar="COMMAND")
+    # Bare `legpress sessions` lists them, as `legpress sessions list` does.
+    p.set_defaults(func=_list, person=None, json=False, db=None)
+    p.add_argument("--db", metavar="PATH", type=Path, default=None, help=argparse.SUPPRESS)
 
-    ls = sub.add_parser(
+    ls = leaf(
+        sub,
         "list",
-        parents=[db],
-        help="one line per session, oldest first",
-        description=wrap("One line per session, oldest first, with its totals."),
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        _EPILOG,
+        "one line per session, oldest first",
+        "One line per session, oldest first, with its totals.",
     )
     ls.add_argument("--person", metavar="NAME", help="only this person's sessions")
     ls.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
     ls.set_defaults(func=_list)
 
-    show = sub.add_parser(
+    show = leaf(
+        sub,
         "show",
-        parents=[db],
-        help="one session: settings, totals, reps and alerts",
-        description=wrap("One session: its settings, totals, every rep and every alert."),
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        _EPILOG,
+        "one session: settings, totals, reps and alerts",
+        "One session: its settings, totals, every rep and every alert.",
     )
     show.add_argument("id", type=session_id, metavar="ID", help="the session (see `list`)")
     show.add_argument("--json", action="store_true", help="print everything as one JSON object")
     show.set_defaults(func=_show)
 
-    ex = sub.add_parser(
+    ex = leaf(
+        sub,
         "export",
-        parents=[db],
-        help="write a session as CSV (one row per rep) or JSON (everything)",
-        description=wrap(
-            "Write a session as CSV (one row per rep, for spreadsheets) or JSON "
-            "(everything, readable by `legpress sessions import`)."
-        ),
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        _EPILOG,
+        "write a session as CSV (one row per rep) or JSON (everything)",
+        "Write a session as CSV (one row per rep, for spreadsheets) or JSON "
+        "(everything, readable by `legpress sessions import`).",
     )
     ex.add_argument("id", type=session_id, metavar="ID", help="the session (see `list`)")
     ex.add_argument("--format", choices=("csv", "json"), default="csv", help="default: csv")
@@ -355,27 +382,37 @@ def register(subparsers: Any) -> None:
     )
     ex.set_defaults(func=_export)
 
-    im = sub.add_parser(
+    im = leaf(
+        sub,
         "import",
-        parents=[db],
-        help="add a session exported as JSON (e.g. from another computer)",
-        description=wrap(
-            "Add a session exported with `legpress sessions export ID --format json`. "
-            "The person and machine are matched by name and added if missing. Prints the new ID."
-        ),
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        _EPILOG,
+        "add a session exported as JSON (e.g. from another computer)",
+        "Add a session exported with `legpress sessions export ID --format json`. "
+        "The person and machine are matched by name and added if missing. Prints the new ID.",
     )
     im.add_argument("file", metavar="FILE", help="the JSON export (- for standard input)")
     im.set_defaults(func=_import)
 
-    rm = sub.add_parser(
+    nt = leaf(
+        sub,
+        "note",
+        _EPILOG,
+        "keep notes with a session (shown by `show` and in its report)",
+        "Keep free-text notes with a session, e.g. what the therapist observed; they are "
+        "shown by `legpress sessions show` and in the session report. TEXT replaces the "
+        'notes ("" clears them); --append adds a line.',
+    )
+    nt.add_argument("id", type=session_id, metavar="ID", help="the session (see `list`)")
+    nt.add_argument("text", metavar="TEXT", help="the notes")
+    nt.add_argument("--append", action="store_true", help="add TEXT as a new line")
+    nt.set_defaults(func=_note)
+
+    rm = leaf(
+        sub,
         "delete",
-        parents=[db],
-        help="delete a session and its reps and alerts",
-        description=wrap("Delete a session with its reps and alerts. Its recording file is kept."),
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        _EPILOG,
+        "delete a session and its reps and alerts",
+        "Delete a session with its reps and alerts. Its recording file is kept.",
     )
     rm.add_argument("id", type=session_id, metavar="ID", help="the session (see `list`)")
     rm.add_argument("--yes", action="store_true", help="really delete it")

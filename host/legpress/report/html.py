@@ -47,10 +47,10 @@ h3 { font-size: 17px; margin: 20px 0 8px; }
 p { margin: 8px 0; }
 dl.meta { display: grid; grid-template-columns: repeat(auto-fit, minmax(210px, 1fr));
           gap: 2px 28px; margin: 0; }
-dl.meta div { padding: 4px 0; }
+dl.meta div { padding: 4px 0; min-width: 0; }
 dl.meta dt { font-size: 13px; color: var(--muted); text-transform: uppercase;
              letter-spacing: .04em; }
-dl.meta dd { margin: 0; font-weight: 600; }
+dl.meta dd { margin: 0; font-weight: 600; overflow-wrap: anywhere; }
 ul.findings { margin: 8px 0 0; padding: 0; list-style: none; }
 ul.findings li { padding: 8px 12px 8px 40px; margin: 6px 0; border-radius: 6px; position: relative;
                  background: var(--soft); }

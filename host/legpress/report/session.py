@@ -374,11 +374,18 @@ def session_report_html(
             ("Active time", esc(clock(session.stats.active_s))),
         ]
     )
+    notes = ""
+    if session.notes.strip():
+        paragraphs = "".join(
+            f"<p>{esc(line)}</p>" for line in session.notes.strip().splitlines() if line.strip()
+        )
+        notes = f'<h3 id="notes">Notes</h3><div class="notes">{paragraphs}</div>'
     sections = [
         '<section id="summary" aria-labelledby="h-summary">'
         '<h2 id="h-summary">Summary</h2>'
         + _findings(session, limit)
         + _cards(session, limit)
+        + notes
         + "</section>"
     ]
 

@@ -151,11 +151,15 @@ _V4: Final = (
     "FROM people WHERE lift_off_depth_mm IS NOT NULL OR max_calibrated_depth_mm IS NOT NULL",
 )
 
+#: Sessions keep a therapist's notes.
+_V5: Final = ("ALTER TABLE sessions ADD COLUMN notes TEXT NOT NULL DEFAULT ''",)
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "people, machines, sessions, sets, reps, events", _V1),
     Migration(2, "people.max_calibrated_depth_mm; indexes", _V2),
     Migration(3, "machines.device_url, machines.person_id; sessions.machine_name", _V3),
     Migration(4, "people.lift_off_floor; calibrations (a person's calibration history)", _V4),
+    Migration(5, "sessions.notes", _V5),
 )
 
 #: The version a database has after :func:`migrate`.

@@ -52,6 +52,7 @@ def test_monitor_plain_lines_and_stored_session(
             SIM,
             "--person",
             "ana",
+            "--new-person",
             "--db",
             str(db),
             "--record",
@@ -124,6 +125,7 @@ def test_calibrate_learns_a_profile(tmp_path: Path, capsys: pytest.CaptureFixtur
             "sim:scenario=liftoff,seed=4,realtime=0",
             "--person",
             "ben",
+            "--new-person",
             "--db",
             str(db),
             "--yes",
@@ -220,7 +222,10 @@ def test_person_names_are_safe_in_recording_names(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], person: str, stem: str
 ) -> None:
     db = tmp_path / "data" / "legpress.db"
-    argv = ["monitor", f"{SIM},duration=2", "--person", person, "--db", str(db), "--json"]
+    argv = [
+        *("monitor", f"{SIM},duration=2", "--person", person, "--new-person"),
+        *("--db", str(db), "--json"),
+    ]
     assert main(argv) == 0, capsys.readouterr().err
     made = [p for p in tmp_path.rglob("*.lprec")]
     assert len(made) == 1, made

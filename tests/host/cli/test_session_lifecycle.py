@@ -33,7 +33,7 @@ def test_a_failed_monitor_stores_no_session_and_no_person(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], url: str, code: int
 ) -> None:
     db = tmp_path / "s.db"
-    assert main(["monitor", url, "--person", "ana", "--db", str(db)]) == code
+    assert main(["monitor", url, "--person", "ana", "--new-person", "--db", str(db)]) == code
     err = capsys.readouterr().err
     assert "stored as session" not in err
     with SessionStore(db) as store:
@@ -46,7 +46,10 @@ def test_monitor_and_store_agree_on_a_session_ended_mid_rep(
 ) -> None:
     db = tmp_path / "s.db"
     # The demo's second rep is at its bottom 11 s in (lift-off at about 10.8 s).
-    argv = ["monitor", DEMO, "--duration", "11", "--person", "ana", "--db", str(db), "--json"]
+    argv = [
+        *("monitor", DEMO, "--duration", "11", "--person", "ana", "--new-person"),
+        *("--db", str(db), "--json"),
+    ]
     assert main(argv) == 0
     printed = capsys.readouterr().err.splitlines()[0]
     with SessionStore(db) as store:
@@ -87,7 +90,15 @@ def _wait_for_reps(db: Path, proc: subprocess.Popen[str], n: int, timeout_s: flo
 @pytest.mark.slow
 def test_ctrl_c_ends_the_session_prints_its_summary_and_exits_0(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
-    proc = _cli("monitor", "sim:scenario=demo,realtime=1", "--person", "ana", "--db", str(db))
+    proc = _cli(
+        "monitor",
+        "sim:scenario=demo,realtime=1",
+        "--person",
+        "ana",
+        "--new-person",
+        "--db",
+        str(db),
+    )
     _wait_for_reps(db, proc, 1)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
@@ -105,7 +116,15 @@ def test_a_killed_monitor_leaves_its_session_marked_interrupted(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = tmp_path / "s.db"
-    proc = _cli("monitor", "sim:scenario=demo,realtime=1", "--person", "ana", "--db", str(db))
+    proc = _cli(
+        "monitor",
+        "sim:scenario=demo,realtime=1",
+        "--person",
+        "ana",
+        "--new-person",
+        "--db",
+        str(db),
+    )
     _wait_for_reps(db, proc, 1)
     with SessionStore(db, readonly=True) as store:
         assert store.get_session(1).status == "running"  # its owner is alive

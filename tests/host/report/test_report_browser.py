@@ -16,7 +16,7 @@ import pytest
 from legpress.dsp.calibration import CalibratedBlock
 from legpress.report import render_session_report
 
-from ..hub.browser import CHROMIUM_ARGS, require_chromium
+from ..hub.browser import CHROMIUM_ARGS, require_chromium, require_playwright
 
 pytest.importorskip("matplotlib", reason="reports need matplotlib: pip install 'legpress[report]'")
 
@@ -55,3 +55,39 @@ def test_report_renders_in_chromium(
             if abs(c[0] - 0) < 30 and abs(c[1] - 114) < 30 and abs(c[2] - 178) < 30
         )
         assert blue > 2000
+
+
+@pytest.mark.parametrize("width", [1200, 800, 390])
+def test_report_header_values_never_run_into_each_other(
+    first_session: tuple[Any, CalibratedBlock], tmp_path: Path, width: int
+) -> None:
+    """A long device URL (no spaces to break at) stays inside its own cell of the header."""
+    from dataclasses import replace
+
+    chromium = require_chromium()
+    sync_api = require_playwright()
+    session, _ = first_session
+    long = replace(
+        session,
+        device_name="LegPress-3A7F",
+        device_url="sim:scenario=rom_overshoot,seed=12345,realtime=0,duration=600,loss=0.002",
+    )
+    html = render_session_report(long, None, tmp_path / "report.html")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            page.goto(html.resolve().as_uri())
+            boxes = page.evaluate(
+                """() => [...document.querySelectorAll('dl.meta > div')].map(d => {
+                    const c = d.getBoundingClientRect();
+                    const v = d.querySelector('dd');
+                    return {cell: [c.left, c.right], text: [v.scrollWidth, v.clientWidth],
+                            label: d.querySelector('dt').textContent};
+                })"""
+            )
+        finally:
+            browser.close()
+    assert [b["label"] for b in boxes][:4] == ["Date", "Machine", "Device", "Session"]
+    for b in boxes:
+        assert b["text"][0] <= b["text"][1] + 1, b  # the value fits its cell: nothing spills

@@ -430,6 +430,108 @@ class SessionStore(Closing):
         except AlreadyExistsError:  # added by another process meanwhile
             return self.get_person(name)
 
+    def rename_person(self, name: str, new_name: str) -> Person:
+        """Give a person another name (their sessions and limits stay theirs).
+
+        Raises:
+            ConfigError: the new name is empty.
+            NotFoundError: nobody by that name.
+            AlreadyExistsError: somebody else has the new name (see :meth:`merge_people`).
+        """
+        new_name = new_name.strip()
+        if not new_name:
+            raise ConfigError("a person needs a name (or a code)")
+        with self._write() as db:
+            row = self._person_row(db, name)
+            other = db.execute("SELECT id FROM people WHERE name = ?", (new_name,)).fetchone()
+            if other is not None and int(other["id"]) != int(row["id"]):
+                raise AlreadyExistsError(
+                    f"{new_name!r} is already in the database: to make the two one person, use "
+                    f"`legpress people merge {shlex.quote(str(row['name']))} "
+                    f"{shlex.quote(new_name)}`"
+                )
+            db.execute("UPDATE people SET name = ? WHERE id = ?", (new_name, row["id"]))
+            return person_from_row(self._person_row(db, new_name))
+
+    def count_sessions(self, name: str) -> int:
+        """How many sessions a person has.
+
+        Raises:
+            NotFoundError: nobody by that name.
+        """
+        with self._read() as db:
+            row = self._person_row(db, name)
+            (n,) = db.execute(
+                "SELECT count(*) FROM sessions WHERE person_id = ?", (row["id"],)
+            ).fetchone()
+        return int(n)
+
+    def delete_person(self, name: str) -> int:
+        """Delete a person and every session of theirs (with its sets, reps and events; not
+        the recording files); returns how many sessions went with them.
+
+        Raises:
+            NotFoundError: nobody by that name.
+        """
+        with self._write() as db:
+            row = self._person_row(db, name)
+            cur = db.execute("DELETE FROM sessions WHERE person_id = ?", (row["id"],))
+            db.execute("DELETE FROM people WHERE id = ?", (row["id"],))
+            return int(cur.rowcount)
+
+    def merge_people(self, source: str, into: str) -> Person:
+        """Make two entries one person (a typo, a name and a code): ``source``'s sessions
+        become ``into``'s and ``source`` is removed. ``into`` keeps its limits; a limit or
+        calibration it lacks is taken from ``source``; different notes are joined.
+
+        Raises:
+            NotFoundError: either is not in the database.
+            UsageError: both names are the same person.
+        """
+        with self._write() as db:
+            src, dst = self._person_row(db, source), self._person_row(db, into)
+            if int(src["id"]) == int(dst["id"]):
+                raise UsageError(f"{source!r} and {into!r} are the same person")
+            keep = {
+                col: dst[col] if dst[col] is not None else src[col]
+                for col in ("rom_limit_mm", "lift_off_depth_mm", "max_calibrated_depth_mm")
+            }
+            notes = [n for n in (str(dst["notes"]), str(src["notes"])) if n.strip()]
+            db.execute(
+                "UPDATE sessions SET person_id = ? WHERE person_id = ?", (dst["id"], src["id"])
+            )
+            db.execute("DELETE FROM people WHERE id = ?", (src["id"],))
+            db.execute(
+                "UPDATE people SET rom_limit_mm = ?, lift_off_depth_mm = ?, "
+                "max_calibrated_depth_mm = ?, notes = ? WHERE id = ?",
+                (
+                    keep["rom_limit_mm"],
+                    keep["lift_off_depth_mm"],
+                    keep["max_calibrated_depth_mm"],
+                    "\n".join(dict.fromkeys(notes)),
+                    dst["id"],
+                ),
+            )
+            return person_from_row(self._person_row(db, into))
+
+    def similar_people(self, name: str, n: int = 3) -> list[str]:
+        """Up to ``n`` stored names close to ``name`` (a typo's likely meaning)."""
+        import difflib
+
+        names = [p.name for p in self.list_people()]
+        lower = {x.lower(): x for x in names}
+        return [lower[m] for m in difflib.get_close_matches(name.lower(), list(lower), n, 0.6)]
+
+    def set_session_notes(self, session_id: int, notes: str) -> None:
+        """Replace a session's notes (free text a therapist keeps with it; "" clears them).
+
+        Raises:
+            NotFoundError: unknown session.
+        """
+        with self._write() as db:
+            self._session_row(db, session_id)
+            db.execute("UPDATE sessions SET notes = ? WHERE id = ?", (notes, int(session_id)))
+
     def list_people(self) -> list[Person]:
         """Everybody, by name."""
         with self._errors():
@@ -1004,6 +1106,8 @@ class SessionStore(Closing):
                 if session.interrupted
                 else session.summary,
             )
+            if session.notes:
+                db.execute("UPDATE sessions SET notes = ? WHERE id = ?", (session.notes, sid))
             for rep in session.reps:
                 self._insert_rep(db, sid, rep, rep.set)
             for event in session.events:
@@ -1181,6 +1285,7 @@ class SessionStore(Closing):
             events=events,
             link=LinkQuality.from_summary(summary) if isinstance(summary, Mapping) else None,
             interrupted=interrupted(s["ended_at"], summary),
+            notes=str(s["notes"]),
         )
 
     @staticmethod
