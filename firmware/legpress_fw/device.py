@@ -192,11 +192,6 @@ class Device:
             info.mtu = 0
         self.info_changed = True
 
-    def _drain(self):
-        ring = self.ring
-        while ring.pending():
-            ring.pop()
-
     def on_ble_connect(self):
         self.ble_connected = True
         self.ble_mtu = 23
@@ -227,9 +222,10 @@ class Device:
     # --- command actions -----------------------------------------------------------------
 
     def start(self, link):
-        # A new stream: packets of an earlier one are forgotten, the first carries RESTART.
+        # A new stream: packets of an earlier one still unsent are forgotten (counted in
+        # samples_dropped: the first packet then carries DROPPED as well as RESTART).
         self.sampler.stop()
-        self._drain()
+        self.ring.discard()
         self.stream_link = link
         self.want_stream = True
         self._restart_sampler()

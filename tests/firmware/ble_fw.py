@@ -172,6 +172,15 @@ def ble_link_lost_mid_packet():
     second = rig.stream()[sent:]
     out["second_first_flags"] = second[0][2] if second else None
     out["second_flags"] = [pkt[2] for pkt in second[1:]]
+    # START again while a refused packet and a partly filled one wait: forgotten, counted.
+    sent = len(rig.stream())
+    rig.ble.fail_notify(3)
+    rig.run(6)
+    rig.write(protocol.CMD_START)
+    rig.run(4)
+    out["dropped_after_restart"] = rig.dev.update_status().samples_dropped
+    third = rig.stream()[sent:]
+    out["third_flags"] = [pkt[2] for pkt in third]
     return out
 
 

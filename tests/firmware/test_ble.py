@@ -98,6 +98,8 @@ def test_a_lost_link_forgets_what_was_unsent_and_counts_it(scenario: Scenario) -
     assert r["dropped"] == 4 + 2  # the refused packet and the partly filled one
     assert r["second_first_flags"] == p.F_RESTART | p.F_DROPPED
     assert r["second_flags"] == [0]
+    assert r["dropped_after_restart"] == 6 + 6  # START with 4 + 2 samples still unsent
+    assert r["third_flags"] == [p.F_RESTART | p.F_DROPPED]
 
 
 def test_disconnect_then_advertise_again(scenario: Scenario) -> None:
