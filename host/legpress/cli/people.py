@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from legpress.cli.exitcodes import epilog as exit_codes_epilog
 from legpress.cli.sessions import (
     fmt,
     leaf,
@@ -23,9 +24,7 @@ _EPILOG = """\
 A person's ROM limit is the deepest sled travel (mm from the top) before legpress
 warns. A limit set here by a therapist wins over one learned by `legpress calibrate`.
 
-Exit codes: 0 ok, 2 usage or invalid value (or a deletion not confirmed),
-7 database unusable, 8 no such person, 9 already exists.
-"""
+""" + exit_codes_epilog(0, 2, 7, 8, 9)
 
 
 def add_person_options(parser: argparse.ArgumentParser, help_text: str) -> None:

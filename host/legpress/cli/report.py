@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from legpress.cli.exitcodes import epilog as exit_codes_epilog
 from legpress.cli.sessions import db_parent, open_store, session_id, wrap
 from legpress.dsp.calibration import CalibratedBlock
 from legpress.errors import UsageError
@@ -22,9 +23,7 @@ examples:
 The file is self-contained (styles and charts inside): e-mail it or print it.
 Charts need matplotlib: pip install 'legpress[report]'.
 
-Exit codes: 0 ok, 2 usage, 7 database unusable, 8 no such session or person,
-10 matplotlib missing.
-"""
+""" + exit_codes_epilog(0, 2, 6, 7, 8, 10)
 
 
 def _slug(name: str) -> str:

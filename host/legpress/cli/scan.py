@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from legpress.cli._common import ble_backend, run, table
+from legpress.cli.exitcodes import epilog as exit_codes_epilog
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -48,7 +49,8 @@ def register(subparsers: Any) -> None:
         help="list leg presses advertising nearby (Bluetooth LE)",
         description="Listen for leg presses advertising the legpress service and list them, "
         "strongest signal first. Open one with `legpress record ble:NAME` (or ble:ADDRESS).",
-        epilog="Exit codes: 0 found some, 3 none found, 4 Bluetooth off or missing.",
+        epilog="0: some found; 3: none found; 4: Bluetooth off or missing. "
+        + exit_codes_epilog(0, 3, 4),
     )
     p.add_argument(
         "--timeout", type=float, default=5.0, metavar="S", help="seconds to listen (default 5)"

@@ -245,7 +245,7 @@ def _require_web() -> None:
         import starlette  # noqa: F401
         import uvicorn  # noqa: F401
     except ImportError as exc:
-        from legpress.report.plots import MissingDependencyError
+        from legpress.errors import MissingDependencyError
 
         raise MissingDependencyError(
             f"the hub needs {exc.name}: pip install 'legpress[hub]'"

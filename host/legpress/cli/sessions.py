@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from legpress.cli.exitcodes import epilog as exit_codes_epilog
 from legpress.errors import ConfigError, UsageError
 from legpress.session import clock, counts_text, summary_items
 from legpress.storage.store import SessionStore
@@ -22,9 +23,7 @@ _EPILOG = """\
 The database is one SQLite file: --db PATH, else $LEGPRESS_DB, else
 $XDG_DATA_HOME/legpress/legpress.db (~/.local/share/legpress/legpress.db).
 
-Exit codes: 0 ok, 2 usage, 7 database unusable (locked, damaged, newer),
-8 no such session or person, 9 already exists.
-"""
+""" + exit_codes_epilog(0, 2, 6, 7, 8, 9)
 
 
 # -- shared helpers ----------------------------------------------------------------------------

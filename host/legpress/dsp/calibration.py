@@ -171,4 +171,12 @@ class CalibrationFile:
             raise ConfigError(f"cannot read calibration {path}: {exc}") from None
         if not isinstance(data, dict):
             raise ConfigError(f"calibration {path} is not a JSON object")
+        known = ("counts_per_mm", "zero_counts", "tare_counts", "source")
+        unknown = sorted(k for k in data if k not in known)
+        if unknown or "counts_per_mm" not in data:
+            what = f"unknown field {unknown[0]!r}" if unknown else "no counts_per_mm"
+            raise ConfigError(
+                f"calibration {path} is not a legpress calibration ({what}; it has "
+                f"{', '.join(known)}): write one with `legpress calibrate --save-calibration`"
+            )
         return cls(Path(path), Calibration.from_dict(data))

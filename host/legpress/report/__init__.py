@@ -4,7 +4,8 @@ Plots need matplotlib (the ``report`` extra: ``pip install 'legpress[report]'``)
 only when a report is drawn, so this package always imports and says how to install it.
 """
 
-from legpress.report.plots import MissingDependencyError, require_matplotlib
+from legpress.errors import MissingDependencyError
+from legpress.report.plots import require_matplotlib
 from legpress.report.progress import progress_report_html, render_progress_report
 from legpress.report.session import render_session_report, session_report_html
 

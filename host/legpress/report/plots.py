@@ -17,7 +17,7 @@ from typing import Any, Final, cast
 import numpy as np
 
 from legpress.detect.events import EventType
-from legpress.errors import LegPressError
+from legpress.errors import MissingDependencyError
 from legpress.report.html import date_only
 from legpress.report.series import ContactTrace, envelope
 from legpress.session import SessionRep, clock, finite
@@ -53,12 +53,6 @@ _STYLE: Final = {
     "hatch.linewidth": 1.2,
     "figure.facecolor": "white",
 }
-
-
-class MissingDependencyError(LegPressError, ImportError):
-    """An optional dependency (matplotlib, for reports) is not installed."""
-
-    exit_code = 10
 
 
 def require_matplotlib() -> None:

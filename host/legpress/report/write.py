@@ -6,14 +6,14 @@ import contextlib
 import os
 from pathlib import Path
 
-from legpress.errors import UsageError
+from legpress.errors import FileError
 
 
 def write_html(text: str, out: str | os.PathLike[str]) -> Path:
     """Write ``text`` to ``out`` atomically (a temporary file, then a rename).
 
     Raises:
-        UsageError: the file cannot be written.
+        FileError: the file cannot be written (exit 6, as every unwritable output).
     """
     path = Path(out).expanduser()
     tmp = path.with_name(path.name + ".tmp")
@@ -23,7 +23,7 @@ def write_html(text: str, out: str | os.PathLike[str]) -> Path:
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
-        raise UsageError(
+        raise FileError(
             f"cannot write {path}: {exc.strerror or exc}; choose another file with -o"
         ) from None
     return path

@@ -46,6 +46,10 @@ MAX_CELLS: Final = 64
 # -- export -------------------------------------------------------------------------------------
 
 
+#: Decimals a float keeps in a CSV cell (seconds to the device clock's microsecond; millimetres,
+#: mm/s and fractions far finer than the sensors resolve).
+CSV_DECIMALS: Final = 6
+
 #: What makes a spreadsheet read a cell as a formula (OWASP "CSV injection").
 _FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r", "\n")
 
@@ -54,8 +58,12 @@ def csv_cell(value: object) -> str:
     """One value as a CSV cell that a spreadsheet shows as it is.
 
     Text that a spreadsheet would run as a formula (``=HYPERLINK(...)``, ``+``, ``-``, ``@``)
-    gets a leading ``'``, so it stays text; floats are written exactly (``repr``, never
-    ``-0.0``); ``None`` and non-finite floats are empty; booleans are 1/0.
+    gets a leading ``'``, so it stays text; floats are rounded to :data:`CSV_DECIMALS`
+    decimals and written as the shortest text that reads back as that number (``repr``, never
+    ``-0.0``): 1.5099999999999998 (arithmetic noise on a 1.51 s duration) is ``1.51``, and
+    reading it back gives the stored value to within half a microsecond, half a nanometre or
+    half a millionth, far below what the device resolves (1 µs clock, about 0.05 mm per encoder
+    count, 12-bit cells); ``None`` and non-finite floats are empty; booleans are 1/0.
     """
     if value is None:
         return ""
@@ -66,7 +74,7 @@ def csv_cell(value: object) -> str:
     if isinstance(value, float):
         if not math.isfinite(value):
             return ""
-        return repr(value + 0.0)
+        return repr(round(value, CSV_DECIMALS) + 0.0)
     text = str(value)
     return "'" + text if text.startswith(_FORMULA_START) else text
 

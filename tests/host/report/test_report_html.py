@@ -239,12 +239,12 @@ def test_progress_report_without_sessions(tmp_path: Path) -> None:
     assert "No sessions with completed reps yet" in doc.plain and doc.images == []
 
 
-def test_unwritable_output_is_a_usage_error(
+def test_unwritable_output_is_a_file_error(
     first_session: tuple[Session, CalibratedBlock], tmp_path: Path
 ) -> None:
-    from legpress.errors import UsageError
+    from legpress.errors import FileError
 
-    with pytest.raises(UsageError, match="cannot write"):
+    with pytest.raises(FileError, match="cannot write"):  # exit 6, as export and record
         render_progress_report("Ana", [], tmp_path / "no" / "such" / "dir.html")
 
 

@@ -18,12 +18,14 @@ from legpress.detect.events import Event, Rep
 from legpress.errors import (
     AlreadyExistsError,
     ConfigError,
+    FileError,
     LegPressError,
     NotFoundError,
     StoreError,
     UsageError,
 )
 from legpress.session import rep_from_dict
+from legpress.storage.csvio import CSV_DECIMALS
 from legpress.storage.store import SessionStore, default_db_path
 from tests.host.report.sessiondata import CALIBRATION, LIMIT_MM, analysed, populate, two_sets
 
@@ -289,7 +291,11 @@ def test_export_csv_round_trip(store: SessionStore) -> None:
         assert int(row["rep"]) == r["index"] and int(row["set"]) == r["set"]
         assert row["person"] == "Ana"
         for name in ("depth_mm", "lowering_s", "pushing_peak_mm_s", "t_start_s"):
-            assert float(row[name]) == r[name]  # exact: floats are written with repr
+            # Rounded to 6 decimals (1 µs, 1 nm: below what the device resolves), then the
+            # shortest text that reads back as exactly that number.
+            assert float(row[name]) == round(r[name], CSV_DECIMALS)
+            assert row[name] == repr(round(r[name], CSV_DECIMALS))
+            assert len(row[name].split(".")[-1]) <= CSV_DECIMALS
         assert bool(int(row["lift_off"])) == r["lift_off"]
         assert row["events"].split(";") == (r["events"] or [""])
         if r["lift_off"]:
@@ -302,7 +308,7 @@ def test_export_errors(store: SessionStore, tmp_path: Path) -> None:
     ids = populate(store, n_sessions=1)
     with pytest.raises(UsageError):
         store.export_session(ids[0], "xml")  # type: ignore[arg-type]
-    with pytest.raises(UsageError, match="cannot write"):
+    with pytest.raises(FileError, match="cannot write"):
         store.export_session(ids[0], "json", tmp_path / "missing" / "dir" / "x.json")
 
 

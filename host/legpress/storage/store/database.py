@@ -1320,7 +1320,7 @@ class SessionStore(Closing):
         Raises:
             NotFoundError: unknown session.
             UsageError: unknown format.
-            UsageError: ``out`` cannot be written.
+            FileError: ``out`` cannot be written.
         """
         if fmt not in ("csv", "json"):
             raise UsageError(f"export format must be csv or json, got {fmt!r}")

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any, Final
 
-from legpress.errors import ConfigError, UsageError
+from legpress.errors import ConfigError, FileError
 from legpress.session import REP_METRICS, Session, jsonable
 from legpress.storage.csvio import csv_cell
 
@@ -69,13 +69,13 @@ def write_export(text: str, out: str | os.PathLike[str] | IO[str]) -> None:
     """Write an export to a file path or an open text file.
 
     Raises:
-        UsageError: the file cannot be written.
+        FileError: the file cannot be written.
     """
     if isinstance(out, (str, os.PathLike)):
         try:
             Path(out).write_text(text, encoding="utf-8", newline="")
         except OSError as exc:
-            raise UsageError(
+            raise FileError(
                 f"cannot write {out}: {exc.strerror or exc}; choose another file"
             ) from None
     else:
