@@ -20,6 +20,8 @@ from legpress.cli._common import (
     run,
 )
 from legpress.device import Device, Disconnected, FaultEvent, GapEvent, open_device
+from legpress.errors import UsageError
+from legpress.protocol.decoder import SampleBlock
 from legpress.storage.recording import KILL_LOSS_S
 
 
@@ -28,12 +30,31 @@ def default_name() -> Path:
     return Path(time.strftime("legpress-%Y%m%d-%H%M%S.lprec"))
 
 
-def _status(dev: Device, elapsed_s: float) -> str:
+class _DeviceTime:
+    """How much of the device's own time the samples read so far span (its clock, not the
+    host's: a ``sim:…,realtime=0`` stream runs faster than the wall clock, a replay may run
+    slower, a link may stall)."""
+
+    def __init__(self, period_s: float) -> None:
+        self._period_s = period_s
+        self._first_s: float | None = None
+        self.seconds = 0.0
+
+    def add(self, block: SampleBlock) -> None:
+        if not len(block):
+            return
+        if self._first_s is None:
+            self._first_s = float(block.t_s[0])
+        # Each sample stands for one period: the last one's ends a period after it.
+        self.seconds = max(self.seconds, float(block.t_s[-1]) - self._first_s + self._period_s)
+
+
+def _status(dev: Device, device_s: float, elapsed_s: float) -> str:
     s = dev.stats
     state = "" if dev.connected else "  (reconnecting)"
     return (
-        f"  {duration(elapsed_s)}  {s.decoder.samples} samples  {s.decoder.lost_packets} lost  "
-        f"{s.link.reconnects} reconnects{state}"
+        f"  {duration(device_s)} recorded ({duration(elapsed_s)} here)  {s.decoder.samples} "
+        f"samples  {s.decoder.lost_packets} lost  {s.link.reconnects} reconnects{state}"
     )
 
 
@@ -62,12 +83,13 @@ async def _record(args: argparse.Namespace, out: Path, holder: list[Device]) -> 
                 f"{out}; Ctrl-C to stop"
             )
         start = time.monotonic()
-        deadline = None if args.duration is None else start + args.duration
+        clock = _DeviceTime(1.0 / info.rate_hz if info.rate_hz > 0 else 0.0)
         while True:
-            timeout = 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic()))
-            items = await dev.read(timeout)
+            items = await dev.read(0.5)
             for item in items:
-                if isinstance(item, Disconnected):
+                if isinstance(item, SampleBlock):
+                    clock.add(item)
+                elif isinstance(item, Disconnected):
                     progress.note(f"link lost ({item.reason}); reconnecting")
                 elif isinstance(item, GapEvent) and not args.quiet:
                     progress.note(
@@ -76,8 +98,8 @@ async def _record(args: argparse.Namespace, out: Path, holder: list[Device]) -> 
                 elif isinstance(item, FaultEvent) and item.new:
                     progress.note(f"device fault: {item.describe()}")
             if not args.quiet:
-                progress.update(_status(dev, time.monotonic() - start))
-            if dev.ended or (deadline is not None and time.monotonic() >= deadline):
+                progress.update(_status(dev, clock.seconds, time.monotonic() - start))
+            if dev.ended or (args.duration is not None and clock.seconds >= args.duration):
                 break
         progress.done()
 
@@ -92,6 +114,8 @@ def _summary(dev: Device, out: Path) -> str:
 
 def _run(args: argparse.Namespace) -> int:
     resolve_machine(args)  # --machine: its device and default person; its name in the header
+    if args.duration is not None and not args.duration > 0:
+        raise UsageError(f"--duration must be a positive number of seconds, got {args.duration}")
     out: Path = args.output or default_name()
     holder: list[Device] = []
     try:
@@ -123,7 +147,14 @@ def register(subparsers: Any) -> None:
         type=Path,
         help="the recording (default: a timestamped name)",
     )
-    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    p.add_argument(
+        "--duration",
+        type=float,
+        metavar="S",
+        help="stop after S seconds of the device's own time (the samples' clock: a fast "
+        "simulation or a stalled link does not change how much is recorded; what was already "
+        "on its way comes on top, about 2 s of a simulation running as fast as it can)",
+    )
     p.add_argument("--person", metavar="NAME", help="who trains (stored in the header)")
     p.add_argument(
         "--db",
