@@ -78,8 +78,28 @@ def depth_bar(
 
 
 def render(state: ViewState, width: int = 80, height: int = 30) -> str:
-    """The whole screen as text (no escape codes)."""
+    """The whole screen as text (no escape codes), fitted to ``width`` × ``height``.
+
+    What matters most is always on screen: the alert, the sled depth, the rep count with the
+    last rep and the alert totals. On a short terminal (80×24) the view is made compact, in
+    this order, until it fits: blank lines go, the depth bar takes one row, the rep list
+    shortens to the last rep, the pad's cells share one row, the alert word is one row; if it
+    still does not fit, the last row says how many rows were cut."""
     width = max(40, width)
+    height = max(1, height)
+    lines: list[str] = []
+    for level in range(6):
+        lines = _screen(state, width, level)
+        if len(lines) <= height:
+            return "\n".join(line[:width] for line in lines)
+    cut = len(lines) - height + 1
+    kept = [*lines[: height - 1], f"… {cut} more rows: make the terminal taller"]
+    return "\n".join(line[:width] for line in kept[:height])
+
+
+def _screen(state: ViewState, width: int, level: int) -> list[str]:
+    """The view's rows, compacted ``level`` steps (0: roomy; see :func:`render`)."""
+    blank = [""] if level < 1 else []
     lines: list[str] = []
     who = f"  {state.person}" if state.person else ""
     head = f"{state.title}{who}"
@@ -88,19 +108,21 @@ def render(state: ViewState, width: int = 80, height: int = 30) -> str:
     lines.append("─" * width)
 
     if state.alert_active() and state.alert_type is not None:
-        lines += big_text(state.alert_type.alert)
+        word = state.alert_type.alert
+        lines += big_text(word) if level < 5 else [f">>> {word} <<<"]
         lines.append(state.alert_message[:width])
     else:
-        lines += big_text("OK") if state.reps or state.phase != "top" else big_text("READY")
-        lines.append("")
-    lines.append("")
+        word = "OK" if state.reps or state.phase != "top" else "READY"
+        lines += big_text(word) if level < 5 else [word]
+        lines += blank
+    lines += blank
 
     scale = max(state.max_depth_mm, (state.limit_mm or 0) * 1.15, state.depth_mm, 100.0)
     limit = f"  limit {state.limit_mm:.0f} mm" if state.limit_mm is not None else "  no limit set"
     lines.append(f"SLED DEPTH  {state.depth_mm:5.0f} mm{limit}   ({state.phase})")
     bar = depth_bar(state.depth_mm, state.limit_mm, state.warn_mm, scale, width)
-    lines += [bar, bar]
-    lines.append("")
+    lines += [bar, bar] if level < 2 else [bar]
+    lines += blank
 
     if state.pad_note:
         lines.append(f"LOWER BACK  not judged in this rep: {state.pad_note}")
@@ -115,28 +137,42 @@ def render(state: ViewState, width: int = 80, height: int = 30) -> str:
         if not math.isnan(state.front):
             below = f"lift-off <{state.front_below * 100:.0f}%"
             lines.append(f"  cell above it {state.front * 100:4.0f}% ({below})")
-    lines.append("BACK PAD (top cell first; ▮ = load against baseline)")
-    bar_w = max(10, width - 16)
-    for c in reversed(range(len(state.contact))):
-        v = state.contact[c]
-        if math.isnan(v):
-            lines.append(f"cell {c:2d}   --   (no baseline)")
-            continue
-        n = max(0, min(bar_w, round(min(v, 2.0) / 2.0 * bar_w)))
-        mark = " LOW" if v < 0.25 else ""
-        lines.append(f"cell {c:2d} {v * 100:4.0f}% " + "▮" * n + mark)
-    lines.append("")
+    if level < 4:
+        lines.append("BACK PAD (top cell first; ▮ = load against baseline)")
+        bar_w = max(10, width - 16)
+        for c in reversed(range(len(state.contact))):
+            v = state.contact[c]
+            if math.isnan(v):
+                lines.append(f"cell {c:2d}   --   (no baseline)")
+                continue
+            n = max(0, min(bar_w, round(min(v, 2.0) / 2.0 * bar_w)))
+            mark = " LOW" if v < 0.25 else ""
+            lines.append(f"cell {c:2d} {v * 100:4.0f}% " + "▮" * n + mark)
+    elif state.contact:
+        cells = " ".join(
+            "--" if math.isnan(v) else f"{v * 100:.0f}" + ("!" if v < 0.25 else "")
+            for v in state.contact
+        )
+        lines.append(f"PAD % seat→top: {cells}")
+    lines += blank
 
     done = len(state.reps)
     lines.append(f"REPS {done}")
-    for r in state.reps[-4:]:
+    shown = 4 if level < 3 else 1
+    for r in state.reps[-shown:] if shown else []:
         lines.append(
             f"  #{r.index + 1:<3d} depth {r.depth_mm:4.0f} mm   down {r.lowering_s:3.1f} s   "
             f"up {r.pushing_s:3.1f} s  {r.flags}"
         )
     if state.faults:
         lines.append(f"FAULT: {state.faults}")
-    counts = "  ".join(f"{k} {v}" for k, v in sorted(state.counts.items()))
-    if counts:
-        lines.append(f"alerts: {counts}")
-    return "\n".join(line[:width] for line in lines[:height])
+    counts = [f"{k.alert} {v}" for k, v in sorted(state.counts.items())]
+    if counts:  # every total shown: wrapped over as many rows as the width needs
+        row = "alerts:"
+        for item in counts:
+            if len(row) + 2 + len(item) > width:
+                lines.append(row)
+                row = "       "
+            row += "  " + item
+        lines.append(row)
+    return lines

@@ -37,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from legpress.detect.config import DetectorConfig
-from legpress.detect.events import Event, EventType, Rep
+from legpress.detect.events import Event, EventType, Rep, mm_text
 from legpress.dsp.calibration import CalibratedBlock
 
 _TOP: Final = 0
@@ -456,8 +456,9 @@ class Analyzer:
         self._emit(
             "knee_lock",
             c,
-            f"knees locked: sled {self._d[c]:.0f} mm, {-cfg.lockout_depth_mm:.0f} mm or more "
-            f"past this set's top ({self._set_top:.0f} mm); keep a slight bend at the top",
+            f"knees locked: sled {mm_text(self._d[c])} mm, {mm_text(-cfg.lockout_depth_mm)} mm "
+            f"or more past this set's top ({mm_text(self._set_top)} mm); keep a slight bend at "
+            "the top",
             set_top_mm=self._set_top,
             depth_mm=float(self._d[c]),
             lockout_depth_mm=cfg.lockout_depth_mm,
@@ -844,7 +845,7 @@ class Analyzer:
         self._emit(
             "rom_exceeded",
             c,
-            f"too deep: sled {d:.0f} mm is past the limit of {limit:.0f} mm",
+            f"too deep: sled {mm_text(d, limit)} mm is past the limit of {mm_text(limit)} mm",
             depth_mm=d,
             limit_mm=limit,
             velocity_mm_s=v,

@@ -168,6 +168,17 @@ EVENT_TYPES: Final = tuple(t.value for t in EventType)
 FORM_EVENT_TYPES: Final = tuple(t for t in EventType if t.form)
 
 
+def mm_text(value: float, beside: float | None = None) -> str:
+    """Millimetres for a message: whole mm, never ``-0``; with ``beside`` (a limit it is
+    compared with), as many decimals (up to 2) as it takes not to read the same as it:
+    ``300.4`` past a limit of ``300``, not ``300`` past ``300``."""
+    for decimals in range(3 if beside is not None else 1):
+        text = f"{value:.{decimals}f}"
+        if beside is None or text != f"{beside:.{decimals}f}":
+            break
+    return text[1:] if text.startswith("-") and not text.strip("-0.") else text
+
+
 def _clean(value: Any) -> Any:
     if isinstance(value, float):
         return round(value, 4) if math.isfinite(value) else None

@@ -127,6 +127,8 @@ def num(value: Any, digits: int = 0, unit: str = "", missing: str = "–") -> st
     if f is None:
         return missing
     text = f"{f:,.{digits}f}".replace(",", "\u2009")  # thin-space thousands
+    if text.startswith("-") and not text.strip("-0.\u2009"):
+        text = text[1:]  # -0.3 rounds to 0, not −0
     if text.startswith("-"):
         text = "\u2212" + text[1:]
     return f"{text}\u00a0{unit}" if unit else text

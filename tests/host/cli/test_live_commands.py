@@ -231,3 +231,26 @@ def test_person_names_are_safe_in_recording_names(
     assert len(made) == 1, made
     assert made[0].parent == tmp_path / "data" / "recordings"
     assert made[0].name.startswith(f"{stem}-") and "%" not in made[0].name
+
+
+def test_view_fits_80_by_24_with_the_reps_and_every_alert_total() -> None:
+    from legpress.detect import EventType
+    from legpress.live import RepLine
+
+    s = ViewState(person="ana", depth_mm=250, limit_mm=300, warn_mm=285, contact=[1.0] * 8)
+    s.lower_back, s.front, s.t_s = 0.8, 0.9, 100.0
+    s.reps = [RepLine(i, 300 + i, 1.8, 1.2, "BACK LIFT" if i % 2 else "") for i in range(12)]
+    for etype in EventType:
+        s.counts[etype] = 3
+    s.raise_alert("rom_exceeded", "too deep: sled 305 mm is past the limit of 300 mm", 99.9)
+    screen = render(s, 80, 23)  # a 24-row terminal: one row is the cursor's
+    lines = screen.splitlines()
+    assert len(lines) <= 23 and all(len(line) <= 80 for line in lines)
+    assert "REPS 12" in screen and "#12 " in screen  # the count and the last rep
+    for etype, n in s.counts.items():
+        assert f"{etype.alert} {n}" in screen, etype  # every total, none cut off
+    assert "TOO DEEP" in screen and "SLED DEPTH" in screen
+    roomy = render(s, 120, 60)  # room enough: the whole view
+    assert "#9 " in roomy and "cell  7" in roomy and big_text("TOO DEEP")[0] in roomy
+    tiny = render(s, 80, 10).splitlines()  # too small even compacted: it says so
+    assert len(tiny) == 10 and "make the terminal taller" in tiny[-1]
