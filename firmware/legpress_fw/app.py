@@ -529,6 +529,21 @@ def fatal_reset(board, sleep=None):
     board.reset()
 
 
+def shadowed_copy(module_file, stat=None):
+    # A frozen package's modules have paths that are not on the filesystem (no leading "/"),
+    # and on the ESP32 sys.path puts ".frozen" before "/lib": a copy `legpress firmware deploy`
+    # put in /lib is then never imported. Returns that copy's path, or None.
+    if module_file[:1] == "/":
+        return None
+    if stat is None:
+        from os import stat
+    try:
+        stat("/lib/legpress_fw")
+    except OSError:
+        return None
+    return "/lib/legpress_fw"
+
+
 def _restore_console():
     try:
         import micropython
@@ -577,6 +592,10 @@ def build(cfg, config_ok, board, chip):
         buzzer=Buzzer(board.buzzer),
     )
     print("legpress firmware %d.%d.%d on %s" % (VERSION[0], VERSION[1], VERSION[2], chip))
+    shadowed = shadowed_copy(__file__)
+    if shadowed:
+        print("legpress: this image has legpress_fw frozen in, so %s is not used" % shadowed)
+        print("legpress: (a deploy does not update a frozen image: firmware/README.md, Memory)")
     source = "config.json" if config_ok else "defaults (config.json missing or unreadable)"
     print("legpress: %s, reset cause %d, %s:" % (name, device.status.reset_cause, source))
     for line in cfg.report():

@@ -391,3 +391,20 @@ def fatal_path():
         "fed_before_each_sleep": [e[2] for e in events] == list(range(1, len(events) + 1)),
         "resets": board.resets,
     }
+
+
+def app_shadowed_copy():
+    # A frozen image with a deployed copy in /lib (never imported), and the other cases.
+    from legpress_fw.app import shadowed_copy
+
+    def exists(path):
+        return (0,) * 10
+
+    def missing(path):
+        raise OSError(2)
+
+    return {
+        "frozen_with_copy": shadowed_copy("legpress_fw/app.py", exists),
+        "frozen_alone": shadowed_copy("legpress_fw/app.py", missing),
+        "from_lib": shadowed_copy("/lib/legpress_fw/app.mpy", exists),
+    }

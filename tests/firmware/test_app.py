@@ -194,3 +194,8 @@ def test_fatal_path_feeds_the_watchdog_then_resets(scenario: Scenario) -> None:
     assert r["longest_unfed_ms"] <= 1000  # watchdog_s is at least 2 s
     assert r["fed_before_each_sleep"]
     assert r["resets"] == 1
+
+
+def test_a_deployed_copy_behind_a_frozen_package_is_named(scenario: Scenario) -> None:
+    r = scenario("app_shadowed_copy")
+    assert r == {"frozen_with_copy": "/lib/legpress_fw", "frozen_alone": None, "from_lib": None}
