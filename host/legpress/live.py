@@ -180,6 +180,7 @@ class LiveSession:
         self._on_link = on_link
         self._on_start = on_start
         self._partial_depth_mm = -math.inf  # deepest since the last completed rep ended
+        self._rep_offset = 0  # added to rep numbers after detection restarted
         self._options = device_options or {}
         self._stop = False
         self._baseline: np.ndarray | None = None
@@ -294,6 +295,10 @@ class LiveSession:
         if self.pipeline is None:
             assert self._info is not None
             self.pipeline = Pipeline(self._info, self._calibration, self.config)
+            # Detection restarted (new DEVICE_INFO): its reps count from 0 again, so they are
+            # numbered on after the reps (and the partial rep's alerts) this session already has.
+            seen = [r.index for r in self.result.reps] + [e.rep for e in self.result.events]
+            self._rep_offset = max(seen) + 1 if seen else 0
         if self.result.samples == 0 and len(block) and self._on_start is not None:
             self._on_start(self)
         cal, out = self.pipeline.feed(block)
@@ -339,6 +344,14 @@ class LiveSession:
         v.front_below = self.config.liftoff_front_share
         reason = analyzer.unjudged_reason
         v.pad_note = _PAD_REASONS.get(reason, reason) if reason else ""
+        if self._rep_offset:
+            off = self._rep_offset
+            out = [
+                replace(x, rep=x.rep + off)
+                if isinstance(x, Event)
+                else replace(x, index=x.index + off)
+                for x in out
+            ]
         for item in out:
             if isinstance(item, Event):
                 self.result.events.append(item)

@@ -133,3 +133,35 @@ def test_sets_split_by_the_sessions_own_rule(tmp_path: Path) -> None:
         assert len(store.get_session(sid).sets) == 1
         live = store.start_session(config=DetectorConfig(set_gap_s=60.0))
         assert {store.add_rep(live, r) for r in a.reps} == {0}
+
+
+def test_reps_are_numbered_on_when_detection_restarts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A new DEVICE_INFO mid-session (a reboot, a new rate) restarts detection: its reps must
+    not be numbered from 0 again (the store would refuse rep 0 of the session twice)."""
+    from legpress.cli.main import main
+    from legpress.device import InfoEvent
+    from legpress.storage.recording import decode_recording, read_recording
+
+    rec = tmp_path / "s.lprec"
+    assert main(["record", "sim:scenario=demo,realtime=0,duration=40", "-o", str(rec), "-q"]) == 0
+    capsys.readouterr()
+    info = read_recording(rec).info
+    samples = decode_recording(rec).samples
+    half = len(samples) // 2
+    with SessionStore(tmp_path / "x.db") as store:
+        sid = store.start_session()
+        live = LiveSession(
+            f"replay:{rec}", on_rep=lambda r: store.add_rep(sid, r), on_event=lambda e: None
+        )
+        live._info = info
+        live._samples(samples.slice(0, half))
+        before = len(live.result.reps)
+        live._device_event(InfoEvent(info))
+        live._samples(samples.slice(half, len(samples)))
+        stored = store.get_session(sid)
+    indices = [r.index for r in live.result.reps]
+    assert before >= 2 and len(indices) > before
+    assert indices == sorted(set(indices)) and len(stored.reps) == len(indices)
+    assert all(e.rep >= indices[before - 1] + 1 for e in live.result.events[-3:])
