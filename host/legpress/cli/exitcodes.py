@@ -7,6 +7,7 @@ code (``exit_code``); the CLI adds 0, 70 and 130.
 
 from __future__ import annotations
 
+import textwrap
 from typing import Final
 
 #: code -> (short form for a command's epilog, what it means).
@@ -67,6 +68,9 @@ def epilog(*codes: int) -> str:
     return f"Exit codes: {listed} (every code: legpress --help)."
 
 
-def table() -> str:
-    """Every code and its meaning, one per line (``legpress --help``)."""
-    return "\n".join(f"  {c:>3}  {meaning}" for c, (_, meaning) in EXIT_CODES.items())
+def table(width: int = 79) -> str:
+    """Every code and its meaning, wrapped to ``width`` (``legpress --help``)."""
+    return "\n".join(
+        textwrap.fill(meaning, width, initial_indent=f"  {c:>3}  ", subsequent_indent=" " * 7)
+        for c, (_, meaning) in EXIT_CODES.items()
+    )

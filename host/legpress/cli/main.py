@@ -16,6 +16,7 @@ import contextlib
 import importlib
 import os
 import sys
+import textwrap
 from typing import Any, Final
 
 from legpress import __version__
@@ -46,8 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     """The parser with every registered subcommand."""
     parser = argparse.ArgumentParser(
         prog="legpress",
-        description="See lumbar lift-off and excessive range of motion on the leg press as "
-        "they happen. Devices are URLs: ble:NAME, serial:PORT, sim:OPTIONS, replay:FILE.",
+        description=textwrap.fill(
+            "See lumbar lift-off and excessive range of motion on the leg press as they "
+            "happen. Devices are URLs: ble:NAME, serial:PORT, sim:OPTIONS, replay:FILE.",
+            79,
+        ),
         epilog="Not a medical device. `legpress COMMAND --help` describes each command.\n\n"
         "Exit codes (every command):\n" + exit_table(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
