@@ -13,7 +13,10 @@ configured with that person's limit. Sessions, reps and alerts go into the
 - ``{"type": "alert", "machine": NAME, "alert": {...}}``: at once, when it fires;
 - ``{"type": "rep", "machine": NAME, "rep": {...}}`` and ``{"type": "session", ...}``.
 
-Everything runs on one asyncio loop; the store is written from it between packets.
+Everything runs on one asyncio loop, except the store's slow part: a session is started on the
+loop (its id is needed at once), and its reps, alerts and end are written in order by a thread
+of the hub's own (:class:`StoreWriter`), because each commit waits for the disk (``fsync``,
+milliseconds on a busy one) and the loop decodes every machine.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ import asyncio
 import contextlib
 import logging
 import math
+import queue
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -43,7 +48,7 @@ from legpress.protocol.decoder import SampleBlock
 from legpress.protocol.messages import DeviceInfo
 from legpress.storage.store import SessionStore
 
-__all__ = ["Hub", "HubConfig", "MachineSpec", "Station"]
+__all__ = ["Hub", "HubConfig", "MachineSpec", "Station", "StoreWriter"]
 
 _log = logging.getLogger(__name__)
 _CONTACT_SCALE_COUNTS: Final = 1500.0  # pad strip scale without a baseline
@@ -138,7 +143,7 @@ class Station:
         self.limit_mm: float | None = None
         self.warn_mm: float | None = None
         self.phase = "top"
-        self.pad: list[float | None] = []
+        self._last_load: np.ndarray | None = None  # the latest sample's cells (the tile's pad)
         self.alert: dict[str, Any] | None = None
         self.samples = 0
         self.lost_packets = 0
@@ -188,11 +193,26 @@ class Station:
             "limit_mm": self.limit_mm,
             "warn_mm": self.warn_mm,
             "phase": self.phase,
-            "pad": self.pad,
+            "pad": self._pad(),
             "alert": self.alert,
             "samples": self.samples,
             "lost_packets": self.lost_packets,
         }
+
+    def _pad(self) -> list[float | None]:
+        """The pad strip of the latest sample, per cell: 1.0 = the rep's baseline load, None
+        for an unloaded or dead cell (made when a tile is, not for every packet)."""
+        last = self._last_load
+        if last is None:
+            return []
+        base = self._pipeline.analyzer.baseline if self._pipeline is not None else None
+        pad: list[float | None] = []
+        for c in range(len(last)):
+            if base is not None and c < len(base):
+                pad.append(round(float(last[c] / base[c]), 3) if base[c] > 1.0 else None)
+            else:
+                pad.append(round(min(float(last[c]) / _CONTACT_SCALE_COUNTS, 2.0), 3))
+        return pad
 
     def _changed(self) -> None:
         self._dirty = True
@@ -352,15 +372,7 @@ class Station:
             deepest = float(np.max(cal.depth_mm))
             if self.max_depth_mm is None or deepest > self.max_depth_mm:
                 self.max_depth_mm = _finite(deepest)
-        last = cal.load[-1]
-        base = self._pipeline.analyzer.baseline if self._pipeline is not None else None
-        pad: list[float | None] = []
-        for c in range(len(last)):
-            if base is not None and c < len(base):
-                pad.append(round(float(last[c] / base[c]), 3) if base[c] > 1.0 else None)
-            else:
-                pad.append(round(min(float(last[c]) / _CONTACT_SCALE_COUNTS, 2.0), 3))
-        self.pad = pad
+        self._last_load = cal.load[-1]
         if self._pipeline is not None:
             self.phase = self._pipeline.analyzer.phase
         self._changed()
@@ -387,7 +399,7 @@ class Station:
         self.hub.bus.publish({"type": "alert", "machine": self.name, "alert": self.alert})
         self._changed()
         if self.session_id is not None:
-            self.hub.store_call(self.hub.store.add_event, self.session_id, ev)
+            self.hub.store_later("add_event", self.session_id, ev)
 
     def _on_rep(self, rep: Rep) -> None:
         self._session_reps.append(rep)
@@ -403,7 +415,7 @@ class Station:
         )
         self.push()
         if self.session_id is not None:
-            self.hub.store_call(self.hub.store.add_rep, self.session_id, rep)
+            self.hub.store_later("add_rep", self.session_id, rep)
 
     # -- sessions ------------------------------------------------------------------------------
 
@@ -463,7 +475,7 @@ class Station:
             "link": {"samples": self.samples, "lost_packets": self.lost_packets},
         }
         if sid is not None:
-            self.hub.store_call(self.hub.store.end_session, sid, summary)
+            self.hub.store_later("end_session", sid, summary)
         self.hub.bus.publish(
             {
                 "type": "session",
@@ -502,6 +514,58 @@ class Station:
         self._force = "stop"
 
 
+class StoreWriter:
+    """Writes to the hub's store from a thread of its own, in the order asked, on a
+    connection of its own (the same database file).
+
+    Args:
+        hub: the hub (its store's file; failures counted in its ``store_errors``).
+
+    Use :meth:`submit` from the event loop; :meth:`close` waits until everything submitted is
+    written.
+    """
+
+    def __init__(self, hub: Hub) -> None:
+        self._hub = hub
+        self._queue: queue.SimpleQueue[tuple[str, tuple[Any, ...]] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="legpress-hub-store", daemon=True)
+        self._thread.start()
+
+    def submit(self, method: str, args: tuple[Any, ...]) -> None:
+        """Call ``SessionStore.<method>(*args)`` on the writer's thread (never blocks)."""
+        self._queue.put((method, args))
+
+    def close(self) -> None:
+        """Write what is queued, then stop the thread."""
+        self._queue.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        hub = self._hub
+        try:
+            store = SessionStore(hub.store.path, set_rest_s=hub.store.set_rest_s)
+        except LegPressError as exc:
+            _log.error("session store: %s", exc)
+            store = None
+        try:
+            while (item := self._queue.get()) is not None:
+                method, args = item
+                if store is None:
+                    hub.store_errors += 1
+                    continue
+                try:
+                    getattr(store, method)(*args)
+                except LegPressError as exc:
+                    hub.store_errors += 1
+                    _log.error("session store: %s", exc)
+                except Exception:  # a bug must not stop the writes that follow
+                    hub.store_errors += 1
+                    _log.exception("session store: internal error")
+        finally:
+            if store is not None:
+                store.close()
+
+
 class Hub:
     """Every machine of one site.
 
@@ -537,6 +601,7 @@ class Hub:
         for st in self.stations.values():
             self._ensure_machine(st.name)
         self._tasks: list[asyncio.Task[None]] = []
+        self._writer: StoreWriter | None = None
 
     # -- helpers for the stations ------------------------------------------------------------
 
@@ -553,6 +618,15 @@ class Hub:
             self.store_errors += 1
             _log.error("session store: %s", exc)
             return None
+
+    def store_later(self, method: str, *args: Any) -> None:
+        """``SessionStore.<method>(*args)`` off the event loop, in order: by the hub's
+        :class:`StoreWriter` while the hub runs (on a file database), at once otherwise."""
+        writer = self._writer
+        if writer is None:
+            self.store_call(getattr(self.store, method), *args)
+        else:
+            writer.submit(method, args)
 
     def _ensure_machine(self, name: str) -> None:
         try:
@@ -629,9 +703,12 @@ class Hub:
         self.station(machine).stop()
 
     async def run(self) -> None:
-        """Run every machine until cancelled (then open sessions are ended and stored)."""
+        """Run every machine until cancelled (then open sessions are ended, and everything is
+        stored before it returns)."""
         if self._tasks:
             raise UsageError("the hub is already running")
+        if str(self.store.path) != ":memory:":  # a second connection sees the same database
+            self._writer = StoreWriter(self)
         self._tasks = [
             asyncio.create_task(st.run(), name=f"legpress-hub:{st.name}")
             for st in self.stations.values()
@@ -649,3 +726,6 @@ class Hub:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await t
             self._tasks = []
+            writer, self._writer = self._writer, None
+            if writer is not None:
+                writer.close()
