@@ -275,6 +275,8 @@ class Collector:
 
     def _status(self, route: Route, payload: bytes) -> None:
         text = payload.decode("utf-8", "replace").strip().lower()
+        if not text:
+            return  # a cleared retained status
         if text not in (ONLINE, OFFLINE):
             raise ValueError(f"status must be online or offline, not {text[:20]!r}")
         h = self._hub(route.hub)
@@ -388,10 +390,15 @@ class Collector:
     def _session(self, st: RemoteMachine, mid: str, remote: int, data: dict[str, Any]) -> None:
         event = data.get("event")
         if event == "start":
-            person = data.get("person")
-            self._new_session(
-                st, remote, mid, str(person) if person else None, data.get("t_wall_ms")
-            )
+            known = self.ledger.session(st.hub, remote)
+            if known is not None and known[0].startswith("joined:"):
+                # Its reps came first (order across topics is not guaranteed): that session.
+                self.ledger.link(st.hub, remote, mid, known[1])
+                st.session_id = known[1]
+            else:
+                person = data.get("person")
+                name = str(person) if person else None
+                self._new_session(st, remote, mid, name, data.get("t_wall_ms"))
         elif event == "end":
             sid = self._session_for(st, remote, data)
             figures = {

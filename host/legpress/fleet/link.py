@@ -80,7 +80,9 @@ class BrokerLink:
             the same id).
         will: ``(topic, payload)`` of the last will, retained at QoS 1, or None.
         persistent: keep the session on the broker while disconnected (``clean_session``
-            false): subscriptions and QoS 1 messages for us survive our absence.
+            false): subscriptions and QoS 1 messages for us survive our absence; and
+            acknowledge each received message only once ``on_message`` has handled it, so a
+            message the process had no time to handle is delivered again.
         subscriptions: topic filters subscribed at QoS 1 on every connect.
         on_connect: called on the loop after each successful connect.
         on_message: called on the loop with ``(topic, payload, retained)``.
@@ -100,6 +102,7 @@ class BrokerLink:
         self.config = config
         self.client_id = client_id
         self._subscriptions = subscriptions
+        self._manual_ack = persistent
         self._on_connect_hook = on_connect
         self._on_message_hook = on_message
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -118,6 +121,7 @@ class BrokerLink:
             client_id=client_id,
             clean_session=not persistent,
             protocol=mqtt.MQTTv311,
+            manual_ack=persistent,
         )
         if config.username:
             c.username_pw_set(config.username, config.password)
@@ -260,9 +264,12 @@ class BrokerLink:
             self._call(self._on_connect_hook)
 
     def _paho_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        why = "is it running, and is the address right?"
+        if self.config.tls:
+            why += " Is it TLS, and is its certificate signed by the CA given (--mqtt-ca)?"
         self._error = (
             f"cannot reach the MQTT broker at {self.config.host}:{self.config.port}; "
-            "retrying (is it running, and is the address right?)"
+            f"retrying ({why})"
         )
         self._log_error(self._error)
 
@@ -292,10 +299,23 @@ class BrokerLink:
 
     def _paho_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         self._received += 1
-        if self._on_message_hook is not None:
-            self._call(
-                self._on_message_hook, message.topic, bytes(message.payload), message.retain
-            )
+        self._call(
+            self._deliver,
+            message.topic,
+            bytes(message.payload),
+            message.retain,
+            message.mid,
+            message.qos,
+        )
+
+    def _deliver(self, topic: str, payload: bytes, retained: bool, mid: int, qos: int) -> None:
+        """On the loop: the hook, then (persistent sessions) the acknowledgement."""
+        try:
+            if self._on_message_hook is not None:
+                self._on_message_hook(topic, payload, retained)
+        finally:
+            if self._manual_ack and qos > 0:
+                self._client.ack(mid, qos)
 
     def _log_error(self, text: str) -> None:
         now = time.monotonic()
