@@ -83,10 +83,16 @@ async def test_two_hubs_and_a_collector(broker: Mosquitto, tmp_path: Path) -> No
                         headers={**bearer, "accept": "application/json"},
                     )
                     assert r.status_code == 200, r.text
+                    r = http.post(
+                        "/machines/south.leg-press-2/start",
+                        headers={**bearer, "accept": "application/json"},
+                    )
+                    assert r.status_code == 200, r.text
 
                 live = south.station("Leg press 2")
                 await until("the central's pick reaching the hub", lambda: live.person == "Zoé")
                 assert south_db.get_person("Zoé")
+                await until("the central's start reaching the hub", lambda: live.session_id)
                 await until(
                     "the hub's reply at the centre",
                     lambda: (

@@ -8,6 +8,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,11 @@ from legpress.fleet.publisher import HubPublisher, PublisherConfig
 from legpress.hub import MachineSpec
 from legpress.storage.store import SessionStore
 from tests.host.fleet.broker import Listener, Mosquitto, until, wait_for
-from tests.host.fleet.hubs import make_hub, running
+from tests.host.fleet.hubs import first_ended, make_hub, running
 
 FAST = "sim:scenario=liftoff,seed=2,realtime=0,duration=30"
 LIVE = "sim:scenario=liftoff,seed=4,realtime=1,duration=24"
+LONG = "sim:scenario=liftoff,seed=4,realtime=1,duration=600"
 
 
 @pytest.fixture
@@ -34,10 +36,13 @@ def payloads(listener: Listener, suffix: str) -> list[dict[str, Any]]:
     return [m.json() for m in listener.on(suffix)]
 
 
-def ended(listener: Listener, machine: str = "leg-press-1") -> bool:
-    return any(
-        p["event"] == "end" for p in payloads(listener, f"/{machine}/session") if p.get("event")
-    )
+def ended(listener: Listener, machine: str = "leg-press-1") -> int | None:
+    """The first session that ended on the broker."""
+    return first_ended(payloads(listener, f"/{machine}/session"))
+
+
+def of(messages: list[dict[str, Any]], sid: int) -> list[dict[str, Any]]:
+    return [m for m in messages if m.get("session_id") == sid]
 
 
 async def test_a_hub_publishes_status_state_events_reps_and_sessions(
@@ -60,30 +65,32 @@ async def test_a_hub_publishes_status_state_events_reps_and_sessions(
     assert info["machines"] == [{"id": "leg-press-1", "name": "Leg press 1"}]
     assert info["accepts_commands"] is True
 
-    sid = store.list_sessions()[0].id
+    sid = ended(listener)
+    assert sid is not None
     session = store.get_session(sid)
     assert session.reps, "the scenario has reps"
-    reps = payloads(listener, "/leg-press-1/rep")
-    events = payloads(listener, "/leg-press-1/event")
+    reps = of(payloads(listener, "/leg-press-1/rep"), sid)
+    events = of(payloads(listener, "/leg-press-1/event"), sid)
     assert len({r["id"] for r in reps}) == len(session.reps) == len(reps)
     assert [r["rep"]["index"] for r in reps] == [r.index for r in session.reps]
-    assert all(r["session_id"] == sid and r["v"] == 1 for r in reps)
+    assert all(r["v"] == 1 for r in reps)
     assert len({e["id"] for e in events}) == len(session.events) == len(events)
     assert {e["type"] for e in events} == {e.type.value for e in session.events}
     assert "lift_off" in {e["type"] for e in events}
-    sessions = payloads(listener, "/leg-press-1/session")
+    sessions = of(payloads(listener, "/leg-press-1/session"), sid)
     assert [s["event"] for s in sessions] == ["start", "end"]
     assert sessions[0]["person"] == "Ben" and sessions[1]["reps"] == len(session.reps)
     assert len({s["id"] for s in sessions}) == 2
 
-    state = listener.on("legpress/north/leg-press-1/state")
-    last = state[-1].json()
-    assert last["machine"] == "Leg press 1" and last["reps"] == len(session.reps)
-    summary = listener.on("/leg-press-1/summary")[-1].json()
-    assert summary["sessions"] == 1 and summary["reps"] == len(session.reps)
-    assert summary["last_session"]["session_id"] == sid
+    states = [m.json() for m in listener.on("legpress/north/leg-press-1/state")]
+    assert states[-1]["machine"] == "Leg press 1"
+    assert any(s["session_id"] == sid and s["reps"] == len(session.reps) for s in states)
+    summaries = [m.json() for m in listener.on("/leg-press-1/summary")]
+    after = next(s for s in summaries if (s["last_session"] or {}).get("session_id") == sid)
+    assert after["sessions"] >= 1 and after["reps"] >= len(session.reps)
     lifted = sum(r.lift_off for r in session.reps)
-    assert summary["last_session"]["lift_off_reps"] == lifted
+    assert after["last_session"]["lift_off_reps"] == lifted
+    assert after["last_session"]["reps"] == len(session.reps)
 
     configs = [m for m in listener.messages if m.topic.startswith("homeassistant/")]
     uids = [m.json()["unique_id"] for m in configs]
@@ -107,7 +114,7 @@ async def test_a_hub_publishes_status_state_events_reps_and_sessions(
 async def test_commands_over_mqtt_and_malformed_ones_answered(
     broker: Mosquitto, store: SessionStore
 ) -> None:
-    hub = make_hub(store, MachineSpec("Leg press 1", LIVE))
+    hub = make_hub(store, MachineSpec("Leg press 1", LONG))
     pub = HubPublisher(hub, parse_broker_url(broker.url()), PublisherConfig(name="North"))
     cmd = "legpress/north/leg-press-1/cmd"
     with Listener(broker) as listener:
@@ -258,22 +265,30 @@ async def test_a_broker_restart_mid_set_loses_no_event(
         listener.wait_connected()
         async with running(hub, pub):
             await until("the first rep", lambda: listener.on("/leg-press-1/rep"), 60)
+            station = hub.station("Leg press 1")
             await asyncio.to_thread(broker.stop)
+            t_stop_ms, reps_at_stop = time.time() * 1000, station.reps
             await until("the hub to see the broker gone", lambda: not pub.link.connected, 30)
-            # Keep the broker down until the set has made messages that must wait for it.
-            await until("a message queued for the broker", lambda: pub.link.pending > 0, 60)
+            # Keep the broker down until the set has made a rep that must wait for it.
+            await until("a rep while the broker is down", lambda: station.reps > reps_at_stop, 60)
             queued = pub.link.pending
+            t_back_ms = time.time() * 1000
             await asyncio.to_thread(broker.start)
             await until("the hub reconnected", lambda: pub.link.stats().connects >= 2, 30)
             await until("the end of the session", lambda: ended(listener), 90)
             await until("the outbox empty", lambda: pub.link.pending == 0, 30)
 
-    session = store.get_session(store.list_sessions()[0].id)
-    reps = {r["id"]: r for r in payloads(listener, "/leg-press-1/rep")}
-    events = {e["id"]: e for e in payloads(listener, "/leg-press-1/event")}
+    sid = ended(listener)
+    assert sid is not None
+    session = store.get_session(sid)
+    reps = {r["id"]: r for r in of(payloads(listener, "/leg-press-1/rep"), sid)}
+    events = {e["id"]: e for e in of(payloads(listener, "/leg-press-1/event"), sid)}
     assert sorted(r["rep"]["index"] for r in reps.values()) == [r.index for r in session.reps]
     assert len(events) == len(session.events)
     assert sorted(e["t_s"] for e in events.values()) == sorted(e.t_s for e in session.events)
+    made = sorted(r["t_wall_ms"] for r in reps.values())
+    assert made[0] < t_stop_ms, "the set began before the restart"
+    assert any(t_stop_ms < t < t_back_ms for t in made), "and went on while the broker was down"
     stats = pub.link.stats()
     assert queued >= 1 and stats.dropped == 0 and stats.acked == stats.sent
     assert broker.starts == 2
