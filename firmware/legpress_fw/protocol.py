@@ -112,14 +112,14 @@ class DeviceClock:
 
     def __init__(self, ticks_us):
         self._ticks_us = ticks_us
-        self._last = ticks_us()
+        self._last = ticks_us() & _TICKS_MAX
         self._epoch = 0
 
     def now(self):
         # Call at least once every 8 minutes (the supervisor does, every second) so no wrap of
         # the 17.9-minute tick counter goes unseen.
         t = self._ticks_us()
-        self._update(t)
+        self._update(t & _TICKS_MAX)
         return t
 
     def _update(self, t):
@@ -137,7 +137,11 @@ class DeviceClock:
         return epoch
 
     def pack_time(self, buf, offset, t):
-        epoch = self._update(t & _TICKS_MAX)
+        # Only the low 30 bits of a tick count are the clock: the ESP32's ticks wrap there, but
+        # a port with wider ticks (the unix port's wrap at 2**62) sets bits 30 and up, which
+        # must not mix with the epoch's.
+        t &= _TICKS_MAX
+        epoch = self._update(t)
         struct.pack_into("<HH", buf, offset, t & 0xFFFF, (t >> 16) | (epoch << 14))
 
 
