@@ -111,13 +111,21 @@ def interrupted(ended_at: str | None, summary: Any) -> bool:
         return True
     if pid <= 0:
         return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    return not process_alive(pid)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this computer (True when it cannot be told)."""
+    if os.name != "posix":
+        # Windows' os.kill(pid, 0) would terminate the process: never call it there.
         return True
-    except (PermissionError, OSError):
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether it exists
+    except ProcessLookupError:
         return False
-    return False
+    except OSError:  # PermissionError: it exists, as another user
+        return True
+    return True
 
 
 def timestamp(value: datetime | str | None) -> str:
