@@ -8,10 +8,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from legpress.detect import DetectorConfig, Event, Pipeline, Rep
 from legpress.dsp.calibration import CalibratedBlock, Calibration
 from legpress.errors import RecordingError
-from legpress.session import LinkQuality, Machine, Session, assign_sets
+from legpress.session import LinkQuality, Machine, PartialRep, Session, assign_sets
 
 
 @dataclass(slots=True)
@@ -124,6 +126,8 @@ def analyze_file(
             "damaged_bytes": rec.stats.skipped_bytes + rec.stats.truncated_bytes,
             "file_note": damage,
         }
+        if analyzer.phase != "top":  # the recording ends in the middle of a rep
+            facts["partial_rep"] = _partial(analyzer.reps, analyzer.events, series).to_dict()
         return Analysis(
             src,
             "recording",
@@ -145,7 +149,16 @@ def analyze_file(
         "rate_hz": 1 / analyzer.period_s,
         "n_cells": series.n_cells,
     }
+    if analyzer.phase != "top":
+        facts["partial_rep"] = _partial(analyzer.reps, analyzer.events, series).to_dict()
     return Analysis(src, "csv", analyzer.reps, analyzer.events, series, facts, config)
+
+
+def _partial(reps: list[Rep], events: list[Event], series: CalibratedBlock) -> PartialRep:
+    """The rep a file ends in the middle of (as :attr:`LiveSession.partial_rep` names it)."""
+    depth = series.depth_mm if not reps else series.depth_mm[series.t_s > reps[-1].t_end_s]
+    depth = depth[np.isfinite(depth)]
+    return PartialRep.after(reps, events, float(depth.max()) if depth.size else None)
 
 
 def _header_name(header: Mapping[str, Any], key: str) -> str | None:

@@ -247,13 +247,9 @@ class LiveSession:
         pipe = self.pipeline
         if pipe is None or pipe.analyzer.phase == "top":
             return None
-        reps = self.result.reps
-        index = reps[-1].index + 1 if reps else 0
         depth = self._partial_depth_mm
-        return PartialRep(
-            index,
-            depth if math.isfinite(depth) else None,
-            tuple(e.type for e in self.result.events if e.rep == index),
+        return PartialRep.after(
+            self.result.reps, self.result.events, depth if math.isfinite(depth) else None
         )
 
     def summary(self) -> dict[str, Any]:

@@ -163,6 +163,15 @@ class PartialRep:
     events: tuple[EventType, ...] = ()
 
     @classmethod
+    def after(
+        cls, reps: Sequence[Rep], events: Sequence[Event], depth_mm: float | None
+    ) -> PartialRep:
+        """The rep after the last completed one of ``reps``, with its alerts among
+        ``events`` (the live session and an offline analysis name it alike)."""
+        index = reps[-1].index + 1 if reps else 0
+        return cls(index, depth_mm, tuple(e.type for e in events if e.rep == index))
+
+    @classmethod
     def from_summary(cls, summary: Mapping[str, Any]) -> PartialRep | None:
         """The ``partial_rep`` a stored summary keeps, if any (malformed: None)."""
         d = summary.get("partial_rep")

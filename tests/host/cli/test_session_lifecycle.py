@@ -138,3 +138,37 @@ def test_a_killed_monitor_leaves_its_session_marked_interrupted(
     with SessionStore(db) as store:  # a writer keeps the mark
         assert store.get_session(1).summary["interrupted"] is True
         assert store.get_session(1).to_dict()["status"] == "interrupted"
+
+
+def test_analyze_names_a_partial_rep_as_the_monitor_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file that ends in the middle of a rep: `analyze --store` keeps that rep's alerts and
+    names it as partial, as the live session that stopped there did."""
+    import asyncio
+    import csv
+
+    from legpress.live import LiveSession
+
+    rec, full, cut = tmp_path / "s.lprec", tmp_path / "s.csv", tmp_path / "cut.csv"
+    assert main(["record", DEMO, "-o", str(rec), "--duration", "20", "-q"]) == 0
+    assert main(["export", str(rec), "--csv", str(full)]) == 0
+    with full.open(newline="") as f:
+        rows = list(csv.reader(f))
+    kept = [rows[0]] + [r for r in rows[1:] if float(r[0]) <= 11.0]
+    with cut.open("w", newline="") as f:
+        csv.writer(f).writerows(kept)
+    capsys.readouterr()
+    db = str(tmp_path / "s.db")
+    argv = ["analyze", str(cut), "--person", "ana", "--new-person", "--store", "--db", db]
+    assert main(argv) == 0
+    capsys.readouterr()
+    with SessionStore(db) as store:
+        stored = store.get_session(1)
+    live = LiveSession(DEMO)
+    asyncio.run(live.run(11.0))
+    partial, seen = stored.partial_rep, live.session.partial_rep
+    assert partial is not None and seen is not None
+    assert (partial.index, partial.events) == (seen.index, seen.events) == (1, partial.events)
+    assert stored.stats.reps == live.session.stats.reps == 1
+    assert "rep 2 (partial: the session ended mid-rep" in counts_text(stored)
