@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +80,7 @@ def analyze_file(
     path: str | os.PathLike[str],
     config: DetectorConfig | None = None,
     calibration: Calibration | None = None,
+    cell_pitch_mm: float | None = None,
 ) -> Analysis:
     """Analyze a recording (``.lprec``) or a CSV in the import format (docs/csv-import.md).
 
@@ -87,6 +88,7 @@ def analyze_file(
         path: the file.
         config: detector thresholds (with the ROM limit).
         calibration: overrides the recording's own calibration.
+        cell_pitch_mm: a CSV's cell pitch (default 40 mm); a recording's device says its own.
 
     Raises:
         RecordingError: the file cannot be read or holds no samples.
@@ -119,6 +121,7 @@ def analyze_file(
             "duration_s": float(series.t_s[-1] - series.t_s[0]),
             "rate_hz": info.rate_hz,
             "n_cells": info.n_cells,
+            "cell_pitch_mm": pipeline.analyzer.cell_pitch_mm,
             "lost_packets": stats.lost_packets,
             "corrupt_packets": stats.corrupt,
             "duplicates": stats.duplicates,
@@ -140,14 +143,17 @@ def analyze_file(
             machine=_header_name(rec.header, "machine"),
         )
     series = import_csv(src)
+    if cell_pitch_mm is not None:
+        series = replace(series, cell_pitch_mm=cell_pitch_mm)
     from legpress.detect.pipeline import analyze_block
 
-    analyzer = analyze_block(series, config)
+    analyzer = analyze_block(series, config, cell_pitch_mm=cell_pitch_mm)
     facts = {
         "samples": len(series),
         "duration_s": float(series.t_s[-1] - series.t_s[0]),
         "rate_hz": 1 / analyzer.period_s,
         "n_cells": series.n_cells,
+        "cell_pitch_mm": analyzer.cell_pitch_mm,
     }
     if analyzer.phase != "top":
         facts["partial_rep"] = _partial(analyzer.reps, analyzer.events, series).to_dict()

@@ -35,6 +35,13 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--rom-limit-mm", type=float, metavar="MM", help="the ROM limit to check against"
     )
+    p.add_argument(
+        "--cell-pitch-mm",
+        type=float,
+        metavar="MM",
+        help="a CSV's distance between cell centres (default 40; a recording's device says its "
+        "own)",
+    )
     add_person_options(p, "use this person's stored limit (see `legpress people`)")
     p.add_argument("--db", type=Path, metavar="PATH", help="session database for --person")
     p.add_argument(
@@ -82,7 +89,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     if profile is not None:  # what calibration learned of this person's lift-off
         config = replace(profile.detector_config(config), rom_limit_mm=limit)
-    analysis = analyze_file(args.file, config, load_calibration(args))
+    pitch = args.cell_pitch_mm
+    if pitch is not None and not 5 <= pitch <= 200:
+        raise UsageError(f"--cell-pitch-mm must be between 5 and 200 mm, got {pitch:g}")
+    analysis = analyze_file(args.file, config, load_calibration(args), cell_pitch_mm=pitch)
     if analysis.info.get("damaged_file"):
         print(f"legpress: note: {args.file}: {analysis.info['file_note']}", file=sys.stderr)
     out = sys.stdout

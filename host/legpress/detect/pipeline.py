@@ -15,6 +15,9 @@ from legpress.errors import ConfigError
 from legpress.protocol.decoder import SampleBlock
 from legpress.protocol.messages import DeviceInfo
 
+DEFAULT_CELL_PITCH_MM = 40.0
+"""The reference strip's pitch (hardware/README.md), for samples that do not say theirs."""
+
 
 class Pipeline:
     """Calibrates decoded blocks and runs the analyzer on them.
@@ -37,12 +40,12 @@ class Pipeline:
             config if config is not None else DetectorConfig(),
             info.period_us / 1e6,
             info.n_cells,
-            float(info.cell_pitch_mm or 40),
+            float(info.cell_pitch_mm or DEFAULT_CELL_PITCH_MM),
         )
 
     def feed(self, block: SampleBlock) -> tuple[CalibratedBlock, list[Rep | Event]]:
         """Calibrate one decoded block and analyze it."""
-        cal = self.calibration.apply(block)
+        cal = self.calibration.apply(block, self.analyzer.cell_pitch_mm)
         return cal, self.analyzer.update(cal)
 
 
@@ -50,7 +53,7 @@ def analyze_block(
     block: CalibratedBlock,
     config: DetectorConfig | None = None,
     period_s: float | None = None,
-    cell_pitch_mm: float = 40.0,
+    cell_pitch_mm: float | None = None,
 ) -> Analyzer:
     """Analyze a whole calibrated recording at once (the same result as streaming it).
 
@@ -58,7 +61,7 @@ def analyze_block(
         block: the samples.
         config: thresholds.
         period_s: the sample period; estimated from the median time step when None.
-        cell_pitch_mm: distance between cell centres.
+        cell_pitch_mm: distance between cell centres; default the block's own, else 40 mm.
 
     Raises:
         ConfigError: fewer than two samples, or times that do not increase.
@@ -70,6 +73,8 @@ def analyze_block(
         period_s = float(np.median(steps))
         if not period_s > 0:
             raise ConfigError("sample times must increase")
+    if cell_pitch_mm is None:
+        cell_pitch_mm = block.cell_pitch_mm if block.cell_pitch_mm else DEFAULT_CELL_PITCH_MM
     analyzer = Analyzer(config or DetectorConfig(), period_s, block.n_cells, cell_pitch_mm)
     analyzer.update(block)
     return analyzer

@@ -35,12 +35,15 @@ class CalibratedBlock:
         load: pad load per cell, shape ``(n, K)``, cell 0 at the seat; tared ADC counts
             (or the imported unit), proportional to pressure.
         valid: False where a sample is known to be unreliable (device sensor fault flag).
+        cell_pitch_mm: distance between cell centres along the strip, from the device (None:
+            not known, as in a CSV that does not say).
     """
 
     t_s: npt.NDArray[np.float64]
     depth_mm: npt.NDArray[np.float64]
     load: npt.NDArray[np.float64]
     valid: npt.NDArray[np.bool_]
+    cell_pitch_mm: float | None = None
 
     def __len__(self) -> int:
         return int(self.t_s.shape[0])
@@ -57,6 +60,7 @@ class CalibratedBlock:
             self.depth_mm[start:stop],
             self.load[start:stop],
             self.valid[start:stop],
+            self.cell_pitch_mm,
         )
 
     @classmethod
@@ -67,6 +71,7 @@ class CalibratedBlock:
             np.concatenate([b.depth_mm for b in blocks]),
             np.concatenate([b.load for b in blocks]),
             np.concatenate([b.valid for b in blocks]),
+            blocks[0].cell_pitch_mm,
         )
 
 
@@ -107,8 +112,9 @@ class Calibration:
         """A copy with new tare values."""
         return replace(self, tare_counts=tuple(int(t) for t in tare_counts))
 
-    def apply(self, block: SampleBlock) -> CalibratedBlock:
-        """Convert a decoded block. Pure and per-sample, so chunking cannot change it."""
+    def apply(self, block: SampleBlock, cell_pitch_mm: float | None = None) -> CalibratedBlock:
+        """Convert a decoded block (from a strip with that cell pitch, if known). Pure and
+        per-sample, so chunking cannot change it."""
         depth = (block.position.astype(np.float64) - self.zero_counts) / self.counts_per_mm
         load = block.cells.astype(np.float64)
         if self.tare_counts:
@@ -119,7 +125,7 @@ class Calibration:
                 )
             load = np.maximum(load - np.asarray(self.tare_counts, np.float64), 0.0)
         valid = (block.flags & 0x04) == 0
-        return CalibratedBlock(block.t_s.copy(), depth, load, valid)
+        return CalibratedBlock(block.t_s.copy(), depth, load, valid, cell_pitch_mm)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

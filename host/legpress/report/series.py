@@ -19,6 +19,7 @@ import numpy.typing as npt
 from legpress.detect.analyzer import Analyzer
 from legpress.detect.config import DetectorConfig
 from legpress.detect.events import Event, EventType, Rep
+from legpress.detect.pipeline import DEFAULT_CELL_PITCH_MM
 from legpress.dsp.calibration import CalibratedBlock, Calibration
 from legpress.errors import LegPressError
 from legpress.session import Session
@@ -37,6 +38,7 @@ class ContactTrace:
             clean reps at that depth, 0 = their floor); NaN where no rep was judged.
         cells: the pad cells that make up "the lower back".
         front: the front cell's share, the rule's second signal (NaN where none).
+        cell_pitch_mm: the strip's cell pitch the detector ran with.
     """
 
     t_s: F64
@@ -44,13 +46,11 @@ class ContactTrace:
     contact: F64
     cells: tuple[int, ...]
     front: F64 | None = None
-
-
-_LOWER_CELLS = 3
+    cell_pitch_mm: float = DEFAULT_CELL_PITCH_MM
 
 
 def _group(
-    series: CalibratedBlock, events: Sequence[Event], cfg: DetectorConfig
+    series: CalibratedBlock, events: Sequence[Event], cfg: DetectorConfig, cell_pitch_mm: float
 ) -> tuple[int, ...]:
     for e in events:
         cells = e.evidence.get("cells") if e.type is EventType.LIFT_OFF else None
@@ -64,10 +64,12 @@ def _group(
     load = series.load[top] if top.any() else series.load
     med = np.median(load, axis=0) if len(load) else np.zeros(series.n_cells)
     biggest = float(med.max()) if med.size else 0.0
+    lower_n = max(1, round(cfg.lower_back_mm / cell_pitch_mm))  # as the detector counts them
     if biggest <= 0:
-        return tuple(range(min(_LOWER_CELLS, series.n_cells)))
+        return tuple(range(min(lower_n, series.n_cells)))
     in_contact = [k for k in range(series.n_cells) if med[k] >= cfg.contact_fraction * biggest]
-    return tuple(in_contact[:_LOWER_CELLS])
+    low = [k for k in in_contact if k < lower_n]
+    return tuple(low or in_contact[:1])
 
 
 def lower_back_contact(
@@ -75,7 +77,7 @@ def lower_back_contact(
     reps: Sequence[Rep],
     events: Sequence[Event],
     config: DetectorConfig,
-    cell_pitch_mm: float = 40.0,
+    cell_pitch_mm: float | None = None,
 ) -> ContactTrace:
     """What the lift-off rule decided on, sample by sample: the detector itself is run again
     over the samples (the same code as live, so the same values), with its decision trace.
@@ -83,21 +85,22 @@ def lower_back_contact(
     ``contact`` is the lower-back position (1: as this person's clean reps at that depth, 0:
     their floor; lift-off below ``liftoff_position``), ``front`` the front cell's share (lift-off
     below ``liftoff_front_share``); NaN where no rep was being judged. The cells are those the
-    detector named in a lift-off event, else the lowest three cells in contact at the top.
+    detector named in a lift-off event, else those in contact among the strip's lowest
+    ``lower_back_mm``. The strip's cell pitch is the series' own (the device's), else
+    ``cell_pitch_mm``, else 40 mm.
     """
-    cells = _group(series, events, config)
+    pitch = series.cell_pitch_mm or cell_pitch_mm or DEFAULT_CELL_PITCH_MM
+    cells = _group(series, events, config, pitch)
     t = series.t_s
     n = len(series)
     steps = np.diff(t)
     period = float(np.median(steps)) if steps.size else 0.01
-    analyzer = Analyzer(
-        config, period if period > 0 else 0.01, series.n_cells, cell_pitch_mm, True
-    )
+    analyzer = Analyzer(config, period if period > 0 else 0.01, series.n_cells, pitch, True)
     analyzer.update(series)
     position, front = analyzer.decision_trace(n)
     position[~series.valid] = np.nan
     front[~series.valid] = np.nan
-    return ContactTrace(t, series.depth_mm.astype(np.float64), position, cells, front)
+    return ContactTrace(t, series.depth_mm.astype(np.float64), position, cells, front, pitch)
 
 
 def lift_off_spans(reps: Sequence[Rep], events: Sequence[Event]) -> list[tuple[float, float, int]]:
@@ -177,7 +180,8 @@ def load_series(
         except LegPressError:
             cal = Calibration()
     try:
-        block = cal.apply(decoded.samples)
+        pitch = decoded.recording.info.cell_pitch_mm
+        block = cal.apply(decoded.samples, float(pitch) if pitch else None)
     except LegPressError as exc:
         return None, f"The recording of this session does not match its calibration ({exc})"
     if len(block) < 2:

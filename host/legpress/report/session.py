@@ -435,7 +435,8 @@ def session_report_html(
                     alt,
                     "Top: sled depth (rep numbers at each bottom). Bottom: what the lift-off "
                     "rule decides on, as the detector computed it. Teal: the lower-back cells' "
-                    f"({_cells(trace.cells)}) share of the pad load, placed between this "
+                    f"({_cells(trace.cells)}, of {series.n_cells} cells at "
+                    f"{trace.cell_pitch_mm:g} mm) share of the pad load, placed between this "
                     "person's floor (0 %) and their clean reps at the same depth (100 %); "
                     f"lift-off when it stays under {cfg.liftoff_position * 100:.0f} % for "
                     f"{cfg.liftoff_min_on_s * 1000:.0f} ms. Grey: the contact front, the lower "
