@@ -101,6 +101,12 @@ async def test_two_hubs_and_a_collector(broker: Mosquitto, tmp_path: Path) -> No
                     ),
                 )
                 assert central.tiles()[2]["connected"] is True
+                # The live machine's session has begun before the hubs stop (the fast
+                # machines' sessions can be over before it has, on a quick machine).
+                await until(
+                    "a session on the live machine",
+                    lambda: any(r.machine == "Leg press 2" for r in south_db.list_sessions()),
+                )
 
             # The hubs stopped (a killed hub's last will looks the same): offline at the centre.
             await until(
