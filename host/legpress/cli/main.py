@@ -42,7 +42,6 @@ COMMANDS: Final[list[str]] = [
 ]
 
 
-
 def build_parser() -> argparse.ArgumentParser:
     """The parser with every registered subcommand."""
     parser = argparse.ArgumentParser(

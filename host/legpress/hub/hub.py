@@ -645,14 +645,14 @@ class Hub:
         return device
 
     def detector_config(self, person: str | None) -> DetectorConfig:
-        """Thresholds for ``person``: their limit in force, if any."""
+        """Thresholds for ``person``: their limit in force and what their calibration learned
+        of their lift-off (depth and floor), if any."""
         if person is None:
             return DetectorConfig()
         try:
-            limit = self.store.get_profile(person).effective_limit_mm
+            return self.store.get_profile(person).detector_config()
         except LegPressError:
-            limit = None
-        return DetectorConfig(rom_limit_mm=limit)
+            return DetectorConfig()
 
     def default_person(self, machine: str) -> str | None:
         """Who is on ``machine`` unless someone else is picked."""
