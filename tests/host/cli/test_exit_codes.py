@@ -103,6 +103,8 @@ def _cases(tmp: Path, db: str) -> list[tuple[int, list[str]]]:
         (3, ["monitor", "serial:/dev/nope", "--json"]),
         (3, ["record", "serial:/dev/nope", "-o", str(tmp / "x.lprec")]),
         (3, ["firmware", "repl", "--port", "/dev/nope"]),
+        (4, ["monitor", "serial:/dev/null", "--json"]),  # there, but not a serial port
+        (4, ["record", "serial:/dev/null", "-o", str(tmp / "y.lprec")]),
         (6, ["replay", str(tmp / "missing.lprec")]),
         (0, ["record", SIM, "-o", str(rec), "-q"]),
         (6, ["export", str(rec), "--csv", str(nowhere / "x.csv")]),
@@ -125,9 +127,8 @@ def _cases(tmp: Path, db: str) -> list[tuple[int, list[str]]]:
 def test_the_table_walked_with_real_commands(
     tmp_path: Path, db: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Rows 4 (link failure) and 5 (device refused) need a device that fails: the fakes'
-    tests reach them (tests/host/transport, tests/host/device); 70 and 130:
-    test_cli_scan_record."""
+    """Row 5 (the device refused a command) needs a device that refuses: the fakes' tests
+    reach it (tests/host/device); 70 and 130: test_cli_scan_record."""
     pytest.importorskip("matplotlib")
     reached = set()
     for code, argv in _cases(tmp_path, db):
@@ -136,7 +137,7 @@ def test_the_table_walked_with_real_commands(
         assert got == code, (argv, got, err)
         assert "Traceback" not in err
         reached.add(code)
-    assert reached == {0, 2, 3, 6, 7, 8, 9, 11}
+    assert reached == {0, 2, 3, 4, 6, 7, 8, 9, 11}
 
 
 def test_firmware_deploy_without_mpremote_is_a_missing_dependency(
