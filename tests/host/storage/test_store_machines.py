@@ -63,6 +63,18 @@ def test_a_person_removed_leaves_the_machine_without_a_default(tmp_path: Path) -
         assert store.get_machine("LP").person is None
 
 
+def test_people_renamed_merged_and_deleted_follow_on_their_machines(store: SessionStore) -> None:
+    store.add_person("Ana")
+    store.add_person("Anna")
+    store.add_machine("LP", person="Anna")
+    store.merge_people("Anna", "Ana")  # a typo: Anna was Ana
+    assert store.get_machine("LP").person == "Ana"
+    store.rename_person("Ana", "Ana B")
+    assert store.get_machine("LP").person == "Ana B"
+    store.delete_person("Ana B")
+    assert store.get_machine("LP").person is None
+
+
 def test_rename_keeps_the_sessions_names_and_their_link(store: SessionStore) -> None:
     store.add_machine("LP2", "horizontal", device_url="sim:clean")
     before = store.start_session(None, "lp2")

@@ -497,9 +497,10 @@ class SessionStore(Closing):
                 for col in ("rom_limit_mm", "lift_off_depth_mm", "max_calibrated_depth_mm")
             }
             notes = [n for n in (str(dst["notes"]), str(src["notes"])) if n.strip()]
-            db.execute(
-                "UPDATE sessions SET person_id = ? WHERE person_id = ?", (dst["id"], src["id"])
-            )
+            for table in ("sessions", "machines"):  # a machine's default person too
+                db.execute(
+                    f"UPDATE {table} SET person_id = ? WHERE person_id = ?", (dst["id"], src["id"])
+                )
             db.execute("DELETE FROM people WHERE id = ?", (src["id"],))
             db.execute(
                 "UPDATE people SET rom_limit_mm = ?, lift_off_depth_mm = ?, "
