@@ -55,7 +55,8 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--store",
         action="store_true",
-        help="store the analysed session for --person in the session database",
+        help="store the analysed session in the session database, for --person (default: "
+        "the person the recording names)",
     )
     p.set_defaults(func=cmd_analyze)
 
@@ -67,7 +68,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     limit = args.rom_limit_mm
     if args.store and not args.person:
-        raise UsageError("--store needs --person (whose session is it?)")
+        args.person = _recorded_person(args.file)
+        if not args.person:
+            raise UsageError("--store needs --person (whose session is it? the file does not say)")
+        print(
+            f"legpress: note: storing it for {args.person}, who the recording names",
+            file=sys.stderr,
+        )
     if args.machine is not None and not args.store:
         raise UsageError("--machine is for --store (which machine the stored session was on)")
     if args.store:
@@ -132,3 +139,17 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         on = f" on {machine}" if machine else ""
         print(f"stored as session {sid}{on}", file=sys.stderr)
     return 0
+
+
+def _recorded_person(path: Path) -> str:
+    """The person a recording's header names ("" for a CSV, or a recording that names none)."""
+    from legpress.errors import RecordingError
+    from legpress.storage.recording import RecordingReader, is_recording
+
+    if not is_recording(path):
+        return ""
+    try:
+        person = RecordingReader(path).header.get("person")
+    except RecordingError:
+        return ""  # analyze_file says what is wrong with it
+    return person.strip() if isinstance(person, str) else ""

@@ -200,8 +200,9 @@ def test_record_then_analyze_and_replay_keep_the_machine(cli: Machines, tmp_path
     code, out, _ = main(["replay", str(rec), "--json"]), *cli.capsys.readouterr()
     assert code == 0 and json.loads(out)["machine"] == "Leg press 3"
 
-    code, _, err = cli("analyze", str(rec), "--person", "Ana", "--store")
+    code, _, err = cli("analyze", str(rec), "--store")  # the recording names Ana
     assert code == 0 and "stored as session 1 on Leg press 3" in err
+    assert "storing it for Ana, who the recording names" in err
     # monitor replay: of the recording: the machine it names is the session's.
     code, _, err = cli("monitor", f"replay:{rec}", "--person", "Ana", "--json")
     assert code == 0, err
@@ -251,3 +252,10 @@ def test_calibrate_on_a_machine(cli: Machines, monkeypatch: pytest.MonkeyPatch) 
     assert code == 0 and "saved on machine 'LP'" in err
     (lp,) = cli.machines()
     assert lp["counts_per_mm"] == pytest.approx((7400 + 7395 + 7391) / 3 / 300)
+
+
+def test_analyze_store_of_a_csv_needs_a_person(cli: Machines, tmp_path: Path) -> None:
+    csv = tmp_path / "lab.csv"
+    csv.write_text("t_s,depth_mm,cell0\n0,0,1\n0.01,0,1\n", encoding="utf-8")
+    code, _, err = cli("analyze", str(csv), "--store")
+    assert code == 2 and "the file does not say" in one_error(err)
