@@ -73,7 +73,7 @@ class ViewState:
     max_depth_mm: float = 0.0
     contact: list[float] = field(default_factory=list)  # per cell, seat first, 1.0 = baseline
     lower_back: float = math.nan  # the lift-off rule's position (1: usual rep, 0: floor)
-    front: float = math.nan  # its second signal, the cell above the lower back
+    front: float = math.nan  # its second signal, the contact front (see detection.md)
     lift_off_below: float = 0.1  # the thresholds, to show beside them
     warn_below: float = 0.5
     front_below: float = 0.3

@@ -136,7 +136,7 @@ def _screen(state: ViewState, width: int, level: int) -> list[str]:
         )
         if not math.isnan(state.front):
             below = f"lift-off <{state.front_below * 100:.0f}%"
-            lines.append(f"  cell above it {state.front * 100:4.0f}% ({below})")
+            lines.append(f"  contact front {state.front * 100:4.0f}% ({below})")
     if level < 4:
         lines.append("BACK PAD (top cell first; ▮ = load against baseline)")
         bar_w = max(10, width - 16)

@@ -172,7 +172,7 @@ def test_view_renders_alert_big_and_bars() -> None:
     assert "cell  0    0%" in screen and "LOW" in screen
     s.lower_back, s.front = 0.42, 0.8
     screen = render(s, 80, 40)
-    assert "LOWER BACK   42%" in screen and "lift-off <10%" in screen and "cell above it" in screen
+    assert "LOWER BACK   42%" in screen and "lift-off <10%" in screen and "contact front" in screen
     s.pad_note = "too few cells in contact"
     assert "not judged in this rep: too few cells" in render(s, 80, 40)
     bar = depth_bar(250, 300, 285, 400, 40)
