@@ -291,10 +291,10 @@ def write_csv(path: Path, depth_mm: np.ndarray, cells: np.ndarray) -> None:
             f.write(f"{t_s[i]:.3f},{depth_mm[i]:.2f},{row}\n")
 
 
-def analyze(path: Path) -> list[dict[str, Any]]:
+def analyze(path: Path, pitch_mm: float) -> list[dict[str, Any]]:
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = legpress_main(["analyze", str(path)])
+        code = legpress_main(["analyze", str(path), "--cell-pitch-mm", f"{pitch_mm:.1f}"])
     if code != 0:
         raise SystemExit(f"legpress analyze {path} exited {code}: {err.getvalue().strip()}")
     return [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
@@ -353,7 +353,7 @@ def session(seed: int, hard: bool, folder: Path, keep: bool) -> dict[str, list[f
                 default=float,
             )
         )
-    result = score(analyze(path), truth)
+    result = score(analyze(path, p.pitch_mm), truth)  # a user knows their strip's pitch
     if not keep:
         path.unlink()
     return result
