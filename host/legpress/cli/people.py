@@ -138,6 +138,45 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _calibrations(args: argparse.Namespace) -> int:
+    with open_store(args, readonly=True) as store:
+        history = store.calibrations(args.name)
+    if args.json:
+        print_json(
+            [
+                {
+                    "at": c.at,
+                    "reps": c.reps,
+                    "lift_off_reps": c.lift_off_reps,
+                    "lift_off_depth_mm": c.lift_off_depth_mm,
+                    "lift_off_floor": c.lift_off_floor,
+                    "max_depth_mm": c.max_depth_mm,
+                    "margin_mm": c.margin_mm,
+                }
+                for c in history
+            ]
+        )
+        return 0
+    if not history:
+        print(f"{args.name} has no calibration yet: run `legpress calibrate URL --person NAME`.")
+        return 0
+    rows = [
+        [
+            local_time(c.at),
+            f"{c.lift_off_reps} of {c.reps}",
+            fmt(c.lift_off_depth_mm, 0),
+            fmt(c.lift_off_floor, 2),
+            fmt(c.max_depth_mm, 0),
+            fmt(c.margin_mm, 0),
+        ]
+        for c in history
+    ]
+    heads = ["When", "Lifted", "Lift-off mm", "Floor", "Deepest mm", "Margin mm"]
+    print(text_table(heads, rows, right=set(range(1, 6))))
+    print("The newest one is in force (legpress people list shows the limit it gives).")
+    return 0
+
+
 def _set_limit(args: argparse.Namespace) -> int:
     with open_store(args) as store:
         p = store.set_limit(args.name, args.mm)
@@ -243,6 +282,19 @@ def register(subparsers: Any) -> None:
     )
     ls.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
     ls.set_defaults(func=_list)
+
+    cal = leaf(
+        sub,
+        "calibrations",
+        _EPILOG,
+        "a person's calibration history, oldest first",
+        "Every calibration of a person (legpress calibrate): when, how many reps lifted off, "
+        "the lift-off depth and floor it learned, its deepest rep and margin. A "
+        "recalibration adds a row; the newest is in force.",
+    )
+    cal.add_argument("name", metavar="NAME")
+    cal.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
+    cal.set_defaults(func=_calibrations)
 
     sl = leaf(
         sub,

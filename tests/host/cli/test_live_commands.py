@@ -154,6 +154,17 @@ def test_calibrate_learns_a_profile(tmp_path: Path, capsys: pytest.CaptureFixtur
     config = profile.detector_config()
     assert config.lift_off_floor == profile.lift_off_floor
     assert config.rom_limit_mm == profile.effective_limit_mm
+    # ... and a therapist sees the history.
+    assert main(["people", "calibrations", "ben", "--db", str(db), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert [c["lift_off_depth_mm"] for c in shown] == [
+        first.lift_off_depth_mm,
+        second.lift_off_depth_mm,
+    ]
+    assert main(["people", "calibrations", "ben", "--db", str(db)]) == 0
+    table = capsys.readouterr().out
+    assert "Lift-off mm" in table and "newest one is in force" in table
+    assert main(["people", "calibrations", "nobody", "--db", str(db)]) != 0
 
 
 def test_demo_rejects_unknown_scenario(capsys: pytest.CaptureFixture[str]) -> None:
