@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -142,20 +143,8 @@ def _calibrations(args: argparse.Namespace) -> int:
     with open_store(args, readonly=True) as store:
         history = store.calibrations(args.name)
     if args.json:
-        print_json(
-            [
-                {
-                    "at": c.at,
-                    "reps": c.reps,
-                    "lift_off_reps": c.lift_off_reps,
-                    "lift_off_depth_mm": c.lift_off_depth_mm,
-                    "lift_off_floor": c.lift_off_floor,
-                    "max_depth_mm": c.max_depth_mm,
-                    "margin_mm": c.margin_mm,
-                }
-                for c in history
-            ]
-        )
+        hidden = ("person", "detail", "id")
+        print_json([{k: v for k, v in asdict(c).items() if k not in hidden} for c in history])
         return 0
     if not history:
         print(f"{args.name} has no calibration yet: run `legpress calibrate URL --person NAME`.")
