@@ -13,8 +13,9 @@ firmware's steps allocated since (its 10-second gc.collect() bounds it).
 On MicroPython's unix port built 32-bit like the ESP32 (tests/bench/frozen32.py builds it),
 the firmware is loaded four ways: from `.py` sources, from `.mpy` files on the filesystem
 (what `legpress firmware deploy` installs on a stock image: their bytecode is copied into the
-heap), from a ROMFS image (bytecode executed in place; the image is flash on a chip) and
-frozen into the image (a custom build with firmware/manifest.py). Then the heap each module's
+heap), from a ROMFS image (bytecode executed in place; the image is flash on a chip), all
+three on an image that, like a stock one, has only asyncio frozen in; and frozen into the
+image (a custom build with firmware/manifest.py). Then the heap each module's
 import holds, per way. For comparison, the WebAssembly port (the tests' interpreter) from
 sources. Target: <= 50 KB (48.8 KiB) after boot and at the peak. Last line: one JSON object.
 """
@@ -117,7 +118,7 @@ def main(argv: list[str]) -> int:
     keys = ("boot_bytes", "stream_peak_bytes", "stream_steady_bytes")
     print(f"{'where the firmware is loaded from':40s} {'boot':>8s} {'peak':>8s} {'steady':>8s}")
     try:
-        binary = frozen32.binary()
+        binaries = {m: frozen32.binary(frozen=m == "frozen") for m in MODES}
     except frozen32.BuildUnavailable as e:
         print(f"unix 32-bit build unavailable, skipped: {e}")
         figures["unix32"] = str(e)
@@ -127,6 +128,7 @@ def main(argv: list[str]) -> int:
             prepared = _prepare(Path(tmp))
             for mode in MODES:
                 paths, image = prepared[mode]
+                binary = binaries[mode]
                 r = _run_unix(binary, mode, args.seconds, paths, image, Path(tmp))
                 imp = _run_unix(binary, mode, 0, paths, image, Path(tmp))["imports"]
                 rate = r["stream_alloc_bytes"] / args.seconds

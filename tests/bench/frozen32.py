@@ -1,13 +1,16 @@
-"""MicroPython's unix port built 32-bit with ``legpress_fw`` frozen in, for bench_memory.py.
+"""MicroPython's unix port built 32-bit like the ESP32, in two images, for bench_memory.py.
 
-    python tests/bench/frozen32.py        # builds it (about 1 min, once per firmware change)
+    python tests/bench/frozen32.py        # builds both (about 1 min, once per firmware change)
 
-The ESP32 is a 32-bit port, and a frozen module keeps its bytecode, constants and names in the
-image (flash on the chip), so the heap of this build holds what the firmware's heap would hold
-on a board flashed with a custom image that freezes the package (``firmware/manifest.py``,
-firmware/README.md "Memory"). The same binary also loads the package from ``.py`` sources,
-from ``.mpy`` files and from a ROMFS image, so the four ways of putting the firmware on a
-board are measured on one heap.
+* ``binary(frozen=True)``: ``legpress_fw`` frozen in. A frozen module keeps its bytecode,
+  constants and names in the image (flash on the chip), so the heap of this build holds what
+  the firmware's heap would hold on a board flashed with a custom image that freezes the
+  package (``firmware/manifest.py``, firmware/README.md "Memory").
+* ``binary(frozen=False)``: like a stock image, only asyncio frozen (the ESP32 port freezes
+  it too). The package is loaded from ``.py`` sources, ``.mpy`` files or a ROMFS image on this
+  one: in the frozen build every name the firmware uses is already a qstr of the image, so a
+  module loaded from a file would not intern its names in the heap, as it must on a stock
+  board (about 9 KiB of the heap).
 
 Built from the MicroPython sources in ``../shared/micropython-ble`` (``src.tar.xz``, the tree
 tools/test builds the Bluetooth unix port from; ``LEGPRESS_MICROPYTHON_BLE_SRC`` overrides the
@@ -66,17 +69,21 @@ def _source_dir() -> Path:
     )
 
 
-def _manifest_text() -> str:
-    # asyncio (frozen on the ESP32 port too) and the firmware's own manifest.
-    return f'include("$(MPY_DIR)/extmod/asyncio")\ninclude("{MANIFEST}")\n'
+def _manifest_text(frozen: bool) -> str:
+    # asyncio (frozen on the ESP32 port too) and, for the frozen image, the firmware's manifest.
+    text = 'include("$(MPY_DIR)/extmod/asyncio")\n'
+    return text + f'include("{MANIFEST}")\n' if frozen else text
 
 
-def _key(tarball: Path) -> str:
+def _key(tarball: Path, frozen: bool) -> str:
     h = hashlib.sha256()
-    for path in [tarball, Path(__file__), MANIFEST, *sorted(FIRMWARE.glob("legpress_fw/*.py"))]:
+    paths = [tarball, Path(__file__)]
+    if frozen:
+        paths += [MANIFEST, *sorted(FIRMWARE.glob("legpress_fw/*.py"))]
+    for path in paths:
         h.update(path.name.encode())
         h.update(path.read_bytes())
-    h.update(_manifest_text().encode())
+    h.update(_manifest_text(frozen).encode())
     return h.hexdigest()[:16]
 
 
@@ -112,12 +119,16 @@ def _ensure_toolchain() -> None:
     )
 
 
-def binary() -> Path:
-    """The built binary (building it if it is missing or out of date); BuildUnavailable if not."""
+def binary(frozen: bool = True) -> Path:
+    """The built binary (building it if it is missing or out of date); BuildUnavailable if not.
+
+    frozen: with legpress_fw frozen in; else a stock-like image (only asyncio frozen).
+    """
     src = _source_dir()
     tarball = src / "src.tar.xz"
-    key = _key(tarball)
-    out = CACHE / f"micropython-{key}"
+    variant = "frozen" if frozen else "stock"
+    key = _key(tarball, frozen)
+    out = CACHE / f"micropython-{variant}-{key}"
     if out.is_file():
         return out
     _ensure_toolchain()
@@ -131,16 +142,16 @@ def binary() -> Path:
     nolib = tree / "no-micropython-lib"  # the build only checks that the folder has a README
     nolib.mkdir(exist_ok=True)
     (nolib / "README.md").touch()
-    manifest = CACHE / "manifest.py"
-    manifest.write_text(_manifest_text())
+    manifest = CACHE / f"manifest-{variant}.py"
+    manifest.write_text(_manifest_text(frozen))
     jobs = f"-j{os.cpu_count() or 1}"
-    log = CACHE / "build.log"
-    print(f"frozen32: building MicroPython (32-bit, frozen firmware); log: {log}", file=sys.stderr)
+    log = CACHE / f"build-{variant}.log"
+    print(f"frozen32: building MicroPython (32-bit, {variant} image); log: {log}", file=sys.stderr)
     with log.open("w") as f:
         steps = [
             ["make", "-C", str(mp / "mpy-cross"), jobs],
             [
-                "make", "-C", str(mp / "ports" / "unix"), jobs, "BUILD=build-frozen32",
+                "make", "-C", str(mp / "ports" / "unix"), jobs, f"BUILD=build-{variant}32",
                 "CFLAGS_EXTRA=-m32", "LDFLAGS_EXTRA=-m32",
                 "MICROPY_PY_BTREE=0", "MICROPY_PY_SSL=0", "MICROPY_PY_FFI=0",
                 f"FROZEN_MANIFEST={manifest}", f"MPY_LIB_DIR={nolib}",
@@ -150,17 +161,17 @@ def binary() -> Path:
             if subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, check=False).returncode:
                 tail = log.read_text().splitlines()[-15:]
                 raise BuildUnavailable("the build failed:\n" + "\n".join(tail))
-    for old in CACHE.glob("micropython-*"):
+    for old in CACHE.glob(f"micropython-{variant}-*"):
         old.unlink()
     tmp = out.with_suffix(".tmp")
-    shutil.copy2(mp / "ports" / "unix" / "build-frozen32" / "micropython", tmp)
+    shutil.copy2(mp / "ports" / "unix" / f"build-{variant}32" / "micropython", tmp)
     tmp.rename(out)
     return out
 
 
 def mpy_cross() -> Path:
-    """mpy-cross of the same sources (built with the binary)."""
-    binary()
+    """mpy-cross of the same sources (built with the binaries)."""
+    binary(frozen=False)
     found = sorted(CACHE.glob("src-*/micropython/mpy-cross/build/mpy-cross"))
     if not found:
         raise BuildUnavailable("mpy-cross was not built")
@@ -169,7 +180,8 @@ def mpy_cross() -> Path:
 
 if __name__ == "__main__":
     try:
-        print(binary())
+        print(binary(frozen=False))
+        print(binary(frozen=True))
     except BuildUnavailable as e:
         print(f"frozen32: {e}", file=sys.stderr)
         sys.exit(1)

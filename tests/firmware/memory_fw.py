@@ -6,8 +6,9 @@
 # subtracted: the figures are the firmware's modules and objects.
 #
 # Streaming drives the app's own steps on the model clock (tests/mpy/support/chipmodel.py), as
-# its tasks would: a sample each period, the BLE step per packet, the serial step every 10 ms,
-# housekeeping every 100 ms (STATUS, watchdog, and the 10-second gc.collect()). (Not through an
+# its tasks would, with the sampler in timer mode as on the ESP32: a sample each period, the
+# BLE step per packet, the serial step every 10 ms, housekeeping every 100 ms (STATUS,
+# watchdog, and the 10-second gc.collect()). (Not through an
 # asyncio loop: the WebAssembly port retains a few dozen bytes per awaited object, which is
 # not the device's.) Only what the firmware's steps allocate counts towards the peak: the
 # heap after the last collection plus every byte a step allocated since (the rig's fake
@@ -91,7 +92,13 @@ async def boot_and_stream(seconds=3.0, rate_hz=100, start=True):
         from legpress_fw.config import load_text
 
         cfg, ok = load_text(CONFIG % rate_hz, "esp32")
-        a = app.build(cfg, ok, board_mod.Board(cfg), "esp32")
+        board = board_mod.Board(cfg)
+        # Sampling from the hardware timer, as on the ESP32 (its packet pool counts): the
+        # steps below take each sample and drain the pool as the timer callback and the
+        # sampler task would (Sampler.poll in timer mode).
+        board.has_sample_timer = lambda: True
+        a = app.build(cfg, ok, board, "esp32")
+        del board
         del cfg
         a.log = lambda text: None
         await _settle()
@@ -154,6 +161,7 @@ async def boot_and_stream(seconds=3.0, rate_hz=100, start=True):
             "samples": streamed,
             "packets": dev.packets_sent,
             "ring_bytes": len(dev.ring._slots) * dev.ring.slot_size,
+            "timer": a.timed,
             "modules": sorted(m for m in sys.modules if m.startswith("legpress_fw")),
         }
     finally:
