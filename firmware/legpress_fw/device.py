@@ -34,13 +34,29 @@ LINK_NONE = const(0)
 LINK_BLE = const(1)
 LINK_SERIAL = const(2)
 
-# Ring: 48 slots of one full BLE payload (MTU 247 - 3). At 100 Hz and 4 samples a packet that
-# is about 2 s of samples to ride out a slow link before the oldest packets are overwritten.
-RING_SLOTS = const(48)
+# Ring: slots of one full BLE payload (MTU 247 - 3), as many as the packets of a 0.5 s stall
+# at the highest rate (400 Hz) for the pad's cell count, plus the one being filled
+# (ring_slots_for()). The ring rides out a link that stalls but stays up: NimBLE refuses
+# notifications (ENOMEM) while the central misses connection events. A stall that outlasts
+# the central's supervision timeout ends the link, and the unsent packets are forgotten then
+# anyway (counted in samples_dropped), so nothing longer needs holding: Linux asks for 420 ms
+# (0x002a x 10 ms, net/bluetooth/hci_core.c), phones and other hosts allow longer stalls,
+# whose oldest packets are then overwritten (DROPPED). A link that is slower than the stream
+# for longer overflows any ring. 8 cells: 11 records a packet at 400 Hz, 36 packets a second,
+# 20 slots (4.9 KB): 0.5 s at 400 Hz, 0.76 s at 100 Hz (firmware/README.md, "Memory").
 SLOT_SIZE = const(244)
+_RATE_MAX_HZ = const(400)
+_RING_STALL_MS = const(500)
 _ATT_OVERHEAD = const(3)
 _LOW_HEAP = const(8192)
 _COUNTER_MASK = const(0x3FFFFFFF)
+
+
+def ring_slots_for(n_cells):
+    """Ring slots for a pad of n_cells: a 0.5 s stall at 400 Hz, and the packet being filled."""
+    per_packet = batch_samples(_RATE_MAX_HZ, SLOT_SIZE, n_cells)
+    per_stall = per_packet * 1000
+    return (_RATE_MAX_HZ * _RING_STALL_MS + per_stall - 1) // per_stall + 1
 
 
 class Status:
@@ -79,7 +95,7 @@ class Device:
         watchdog_reset=False,
         config_ok=True,
         mem_free=None,
-        ring_slots=RING_SLOTS,
+        ring_slots=None,
         buzzer=None,
     ):
         self.cfg = cfg
@@ -87,6 +103,8 @@ class Device:
         self.pad = pad
         self.position = position
         self.clock = DeviceClock(ticks_us)
+        if ring_slots is None:
+            ring_slots = ring_slots_for(pad.n_cells)
         self.ring = PacketRing(ring_slots, SLOT_SIZE)
         self.n_cells = pad.n_cells
         self.rate_hz = cfg.rate_hz

@@ -184,7 +184,7 @@ def ble_link_lost_mid_packet():
     return out
 
 
-def ble_enomem(failures, ring_slots=48, samples=200, recover=True):
+def ble_enomem(failures, ring_slots=None, samples=200, recover=True):
     rig = BLERig(8, 100, ring_slots=ring_slots)
     rig.connect(247)
     rig.write(protocol.CMD_START)
@@ -216,6 +216,28 @@ def ble_enomem(failures, ring_slots=48, samples=200, recover=True):
         "pending": rig.dev.ring.pending(),
         "packets_sent": st.packets_sent,
         "send_errors": rig.link.send_errors,
+    }
+
+
+def ble_ring_stall(rate_hz, cells, stall_ms):
+    # A link that stalls but stays up: every notification refused (ENOMEM) for stall_ms of
+    # samples, then the stack takes them again. The ring (device.ring_slots_for) holds them.
+    rig = BLERig(cells, rate_hz)
+    rig.connect(247)
+    rig.write(protocol.CMD_START)
+    rig.run(rate_hz // 10)
+    rig.ble.fail_notify(1000000)
+    rig.run(rate_hz * stall_ms // 1000)
+    rig.ble._fail = []
+    rig.run(rate_hz // 2)
+    fields = [packet_fields(p, cells) for p in rig.stream()]
+    st = rig.dev.update_status()
+    return {
+        "slots": len(rig.dev.ring._slots),
+        "dropped_samples": st.samples_dropped,
+        "samples_total": st.samples_total,
+        "received_samples": sum(f["records"] for f in fields),
+        "batch": rig.dev.sampler.batch,
     }
 
 

@@ -31,7 +31,7 @@ class Rng:
         return self.next() % n
 
 
-def make_device(cells=8, rate_hz=100, t0=0, ring_slots=48, mem_free=None, buzzer=None):
+def make_device(cells=8, rate_hz=100, t0=0, ring_slots=None, mem_free=None, buzzer=None):
     cfg = config.validate({"cells": cells, "rate_hz": rate_hz})
     info = config.DeviceInfo(cfg, b"\x24\x0a\xc4\x5e\x1e\x92", "LegPress-1E92")
     adcs = [ADC(100 + 10 * c) for c in range(cells)]
@@ -95,7 +95,7 @@ class BLERig:
         rate_hz=100,
         security="open",
         cccd_events=False,
-        ring_slots=48,
+        ring_slots=None,  # the firmware's own (device.ring_slots_for)
         secrets_path="/tmp/legpress-test-secrets.json",
         passkey=0,
     ):

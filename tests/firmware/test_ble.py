@@ -144,6 +144,21 @@ def test_persistent_enomem_overflows_the_ring_honestly(scenario: Scenario) -> No
     assert r["seq_gaps"] == 0  # the oldest packets went; what was sent is in order
 
 
+@pytest.mark.parametrize(("cells", "slots"), [(8, 20), (16, 35)])
+def test_the_ring_rides_out_a_half_second_stall_at_400_hz(
+    scenario: Scenario, cells: int, slots: int
+) -> None:
+    r = scenario("ble_ring_stall", 400, cells, 500)
+    assert r["slots"] == slots
+    assert r["dropped_samples"] == 0
+    # All delivered after the stall but the packet still being filled.
+    assert r["samples_total"] - r["batch"] < r["received_samples"] <= r["samples_total"]
+    # A longer stall overflows it, counted: the ring holds 0.5 s and not much more.
+    r = scenario("ble_ring_stall", 400, cells, 650)
+    assert r["dropped_samples"] > 0
+    assert r["received_samples"] + r["dropped_samples"] > r["samples_total"] - r["batch"]
+
+
 def test_info_status_and_bonding(scenario: Scenario) -> None:
     r = scenario("ble_info_and_security")
     # Control writes need encryption (FLAG_WRITE_ENCRYPTED 0x1000) in the default mode.

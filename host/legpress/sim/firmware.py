@@ -130,13 +130,14 @@ def streaming_device(
     pad: Any,
     position: Any,
     ticks_us: Callable[[], int],
-    ring_slots: int = 2,
+    ring_slots: int | None = 2,
 ) -> Any:
     """The firmware's own ``legpress_fw.device.Device`` on simulated hardware, connected over
     BLE at ``info.mtu`` and streaming there, as after a host's ``START``.
 
     Its sampler, ring and batch plan are the device's; ``info`` is updated as the device does
-    (batch size, MTU). ``device.compact`` says whether the BLE link re-encodes each packet as
+    (batch size, MTU); ``ring_slots`` None gives the firmware's own ring. ``device.compact``
+    says whether the BLE link re-encodes each packet as
     ``SAMPLES_COMPACT``; ``device.mtu_too_small`` that not even that fits.
     """
     mtu = info.mtu
@@ -321,7 +322,7 @@ def run_firmware(
         pad,
         position,
         clock.ticks_us,
-        max(2, link.ring_slots),
+        max(2, link.ring_slots) if link.ring_slots else None,
     )
     ring = device.ring
     sampler = device.sampler
