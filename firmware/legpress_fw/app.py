@@ -6,7 +6,8 @@
 #                 (Sampler.drain); without a timer: Sampler.poll() at the sample deadlines.
 #                 Wakes the BLE task per packet
 #   ble           BLELink.service() whenever the radio IRQ or the sampler has news
-#   serial        SerialLink.service() every 10 ms (20 ms until a host has spoken)
+#   serial        SerialLink.service() every 10 ms (20 ms until a host has spoken); on the
+#                 device the link is built only once a byte arrives on USB (serial_io)
 #   housekeeping  every 100 ms: LED; every second: STATUS out, watchdog, bond keys, clock wrap
 #
 # The supervisor restarts a task that raises (counted in STATUS.task_restarts, fault
@@ -21,7 +22,6 @@ import asyncio
 import gc
 import sys
 
-from . import VERSION
 from .compat import const, ticks_add, ticks_diff, ticks_ms, ticks_us
 from .device import Status  # noqa: F401  (protocol.py refers to app.Status)
 from .protocol import (
@@ -207,6 +207,11 @@ class StdinReader:
         self._ipoll = poller.ipoll
         self._one = bytearray(1)
 
+    def waiting(self):
+        for _ in self._ipoll(0):
+            return True
+        return False
+
     def readinto(self, buf):
         n = 0
         while n < len(buf):
@@ -269,14 +274,26 @@ class PacedStdout:
 
 class App:
     def __init__(
-        self, device, board, ble_link=None, radio=None, serial=None, watchdog_s=0, timer=False
+        self,
+        device,
+        board,
+        ble_link=None,
+        radio=None,
+        serial=None,
+        watchdog_s=0,
+        timer=False,
+        serial_io=None,
     ):
         # timer: sample from a hardware timer (board.sample_timer), as on the device.
+        # serial_io: (stream_in, stream_out) for a SerialLink built once stream_in has a byte
+        # waiting (its waiting()), in place of `serial`: while no host talks on USB (a host on
+        # BLE, or nobody) the serial link's code and buffers stay out of the heap.
         self.device = device
         self.board = board
         self.ble_link = ble_link
         self.radio = radio
         self.serial = serial
+        self._serial_io = serial_io
         self._watchdog_ms = watchdog_s * 1000
         self.ble_wake = make_flag()
         self.sample_wake = make_flag()
@@ -286,12 +303,12 @@ class App:
             sampler.use_timer()
             sampler.on_ready = self.sample_wake.set  # in the timer callback: a packet is done
             sampler.arm_timer = self._arm_timer
-            sampler.collect = self._collect
+            sampler.collect = self.collect
         tasks = [SAMPLER, HOUSEKEEPING]
         if ble_link is not None:
             tasks.append(BLE)
             device.sampler.on_commit = self.ble_wake.set  # a packet is ready to go out
-        if serial is not None:
+        if serial is not None or serial_io is not None:
             tasks.append(SERIAL)
         self.health = Health(tasks)
         self._progress = self.health.progress
@@ -325,6 +342,7 @@ class App:
             sup.spawn("ble", self.ble_task)
         if self.serial is not None:
             self.serial.start()
+        if self.serial is not None or self._serial_io is not None:
             sup.spawn("serial", self.serial_task)
         sup.spawn("sampler", self.sample_task)
         if self._watchdog_ms:
@@ -366,15 +384,31 @@ class App:
             await wake.wait()
 
     def serial_step(self):
-        self.serial.service()  # pyright: ignore[reportOptionalMemberAccess]
+        link = self.serial
+        if link is None:
+            link = self._open_serial()
+        if link is not None:
+            link.service()
         self._progress[SERIAL] += 1
 
+    def _open_serial(self):
+        # The first byte from a USB host: build the link (importing serial_link and framing
+        # takes a few milliseconds, once), which then reads that byte.
+        stream_in, stream_out = self._serial_io  # pyright: ignore[reportGeneralTypeIssues]
+        if not stream_in.waiting():
+            return None
+        from .serial_link import SerialLink
+
+        self.serial = SerialLink(self.device, stream_in, stream_out)
+        self.serial.start()
+        return self.serial
+
     async def serial_task(self):
-        link = self.serial
         while True:
             self.serial_step()
             # Packets come every 40 ms; 10 ms keeps command replies prompt.
-            await sleep_ms(10 if link.active else 20)  # pyright: ignore[reportOptionalMemberAccess]
+            link = self.serial
+            await sleep_ms(10 if link is not None and link.active else 20)
 
     async def housekeeping_task(self):
         tick = 0
@@ -436,9 +470,9 @@ class App:
             if alloc is None or alloc() - self._gc_floor >= _GC_GARBAGE:
                 self.device.sampler.collect_due = True
         else:
-            self._collect()
+            self.collect()
 
-    def _collect(self):
+    def collect(self):
         gc.collect()
         if self._mem_alloc is not None:
             self._gc_floor = self._mem_alloc()
@@ -471,49 +505,54 @@ class App:
 
 # --- entry point (device) ----------------------------------------------------------------
 
-
-def _read_config(path):
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return None
+# Modules only boot needs: startup.py builds the app from config.json, config.py checks it.
+_BOOT_ONLY = ("startup", "config")
 
 
 def main(config_path="/config.json"):
-    from . import board as board_mod
+    # Boots (startup.boot: config.json, the board, the radio, the device, the links), lets go
+    # of the modules only boot needed, then runs the app until a reset.
+    from . import startup
 
-    if board_mod.take_repl_flag():
-        print("legpress: REPL requested, the app did not start (reset to start it)")
+    app = startup.boot(config_path)
+    del startup
+    if app is None:
         return None
-    from .config import CHIP_ESP32S3, PIN_KEYS, ConfigError, load_text
-
-    chip = board_mod.chip()
+    release_boot_modules()
+    app.collect()
     try:
-        cfg, config_ok = load_text(_read_config(config_path), chip)
-        board = board_mod.Board(cfg)
-    except ConfigError as e:
-        print("legpress: config.json: %s" % e)
-        if chip == CHIP_ESP32S3 and e.key in PIN_KEYS:
-            print("legpress: this is an ESP32-S3: delete the pin keys from config.json for the")
-            print("legpress: S3 default pins (firmware/README.md, section 4)")
-        print("legpress: the app did not start. Fix the value (mpremote edit :config.json)")
-        print("legpress: or delete the file for the defaults, then reset the board.")
-        return None
-    try:
-        app = build(cfg, config_ok, board, chip)
         asyncio.run(app.run())
     except KeyboardInterrupt:
         raise
     except Exception as e:
-        # Something unforeseen: report it, and start afresh in 10 s (Ctrl-C works meanwhile).
-        _restore_console()
-        print("legpress: fatal:")
-        sys.print_exception(e)
-        fatal_reset(board)
+        fatal(app.board, e)
     finally:
         _restore_console()
     return None
+
+
+def release_boot_modules():
+    # On MicroPython: forgets the modules only boot needed, so that the next collection frees
+    # their code and constants (about 9 KB from .mpy files; the names they interned stay), as
+    # nothing running refers to them. CPython keeps them (the host's simulator imports them).
+    if sys.implementation.name != "micropython":
+        return
+    package = __name__.rpartition(".")[0]
+    parent = sys.modules.get(package)
+    for name in _BOOT_ONLY:
+        sys.modules.pop(package + "." + name, None)
+        try:
+            delattr(parent, name)
+        except AttributeError:
+            pass
+
+
+def fatal(board, e):
+    # Something unforeseen: report it, and start afresh in 10 s (Ctrl-C works meanwhile).
+    _restore_console()
+    print("legpress: fatal:")
+    sys.print_exception(e)
+    fatal_reset(board)
 
 
 def fatal_reset(board, sleep=None):
@@ -529,21 +568,6 @@ def fatal_reset(board, sleep=None):
     board.reset()
 
 
-def shadowed_copy(module_file, stat=None):
-    # A frozen package's modules have paths that are not on the filesystem (no leading "/"),
-    # and on the ESP32 sys.path puts ".frozen" before "/lib": a copy `legpress firmware deploy`
-    # put in /lib is then never imported. Returns that copy's path, or None.
-    if module_file[:1] == "/":
-        return None
-    if stat is None:
-        from os import stat
-    try:
-        stat("/lib/legpress_fw")
-    except OSError:
-        return None
-    return "/lib/legpress_fw"
-
-
 def _restore_console():
     try:
         import micropython
@@ -551,76 +575,3 @@ def _restore_console():
         micropython.kbd_intr(3)
     except ImportError:
         pass
-
-
-def build(cfg, config_ok, board, chip):
-    from .buzzer import Buzzer
-    from .config import DeviceInfo, default_name
-    from .device import Device
-
-    radio = None
-    mac = board.unique_id()
-    try:
-        from . import radio as radio_mod
-
-        ble = radio_mod.start()
-        mac = radio_mod.mac_of(ble)
-        name = cfg.name or default_name(mac)
-        radio = radio_mod.BLERadio(
-            ble,
-            name,
-            security=radio_mod.SECURITY_LEVELS[cfg.security],
-            passkey=cfg.passkey_code,
-            model="legpress %s" % chip,
-            firmware="%d.%d.%d" % VERSION,
-            serial="".join("%02X" % b for b in mac),
-        )
-    except Exception as e:  # run on serial without the radio rather than not at all
-        name = cfg.name or default_name(mac)
-        print("legpress: Bluetooth failed to start (%s); serial only" % e)
-    info = DeviceInfo(cfg, mac, name)
-    device = Device(
-        cfg,
-        info,
-        board.pad,
-        board.position,
-        ticks_us,
-        reset_cause=board.reset_cause(),
-        watchdog_reset=board.watchdog_reset(),
-        config_ok=config_ok,
-        mem_free=gc.mem_free,
-        buzzer=Buzzer(board.buzzer),
-    )
-    print("legpress firmware %d.%d.%d on %s" % (VERSION[0], VERSION[1], VERSION[2], chip))
-    shadowed = shadowed_copy(__file__)
-    if shadowed:
-        print("legpress: this image has legpress_fw frozen in, so %s is not used" % shadowed)
-        print("legpress: (a deploy does not update a frozen image: firmware/README.md, Memory)")
-    source = "config.json" if config_ok else "defaults (config.json missing or unreadable)"
-    print("legpress: %s, reset cause %d, %s:" % (name, device.status.reset_cause, source))
-    for line in cfg.report():
-        print(line)
-    ble_link = None
-    if radio is not None:
-        from .ble_link import BLELink
-
-        ble_link = BLELink(radio, device)
-    serial = None
-    if cfg.serial:
-        import select
-
-        import micropython
-
-        from .serial_link import SerialLink
-
-        poller = select.poll()
-        poller.register(sys.stdin, select.POLLIN)
-        print("legpress: USB serial link on; Ctrl-C is off. REPL: send the REPL command")
-        print("legpress: (legpress firmware repl) or hold BOOT while pressing EN/RST.")
-        micropython.kbd_intr(-1)
-        serial = SerialLink(
-            device, StdinReader(sys.stdin.buffer, poller), PacedStdout(sys.stdout.buffer)
-        )
-    gc.collect()
-    timer = board.has_sample_timer()
-    return App(device, board, ble_link, radio, serial, cfg.watchdog_s, timer=timer)

@@ -11,7 +11,6 @@ import sys
 
 import machine
 
-from .config import ConfigError, chip_of
 from .pad import DirectPad, MuxPad
 from .position import AnalogPosition, EncoderPosition, PinQuadrature
 
@@ -24,6 +23,8 @@ _REPL_FLAG = b"legpress:repl"
 
 
 def chip():
+    from .config import chip_of  # config.py is boot-only (app.release_boot_modules)
+
     return chip_of(getattr(sys.implementation, "_machine", ""))
 
 
@@ -39,7 +40,6 @@ class NoPosition:
 
 class Board:
     def __init__(self, cfg):
-        self.cfg = cfg
         if machine.freq() < _CPU_HZ:
             machine.freq(_CPU_HZ)
         self._atten = {
@@ -83,6 +83,8 @@ class Board:
             return PinQuadrature(a, b, cfg.invert)
         encoder = getattr(machine, "Encoder", None)
         if encoder is None:
+            from .config import ConfigError
+
             raise ConfigError(
                 "position",
                 '"pcnt" needs machine.Encoder (MicroPython >= 1.26 on an ESP32 or ESP32-S3); '

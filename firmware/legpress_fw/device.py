@@ -8,8 +8,9 @@
 # BLE notification (MTU - 3) or a ring slot on serial; on an MTU-23 BLE link each packet holds
 # one record, which the BLE link re-encodes as SAMPLES_COMPACT.
 
+from . import VERSION
 from .buzzer import Buzzer
-from .compat import const, ticks_add, ticks_diff, ticks_ms
+from .compat import TICKS_PERIOD_LOG2, const, ticks_add, ticks_diff, ticks_ms
 from .protocol import (
     FAULT_CELL,
     FAULT_CONFIG,
@@ -83,6 +84,27 @@ class Status:
         self.reset_cause = 0
 
 
+class DeviceInfo:
+    """The DEVICE_INFO fields (protocol.pack_info_body reads these attributes)."""
+
+    def __init__(self, cfg, device_id, name):
+        self.fw_version = VERSION
+        self.period_us = cfg.period_us
+        self.n_cells = cfg.cells
+        self.tick_period_log2 = TICKS_PERIOD_LOG2
+        self.encoder_counts_per_m = cfg.counts_per_m
+        self.position_sensor = cfg.position_code
+        self.adc_bits = 12
+        self.cell_pitch_mm = cfg.cell_pitch_mm
+        self.oversample = cfg.oversample
+        self.batch_samples = 0
+        self.mtu = 0
+        self.device_id = bytes(device_id)
+        self.cell_channel = cfg.cell_channels()
+        self.tare = [0] * cfg.cells
+        self.name = name.encode() if isinstance(name, str) else bytes(name)
+
+
 class Device:
     def __init__(
         self,
@@ -98,7 +120,6 @@ class Device:
         ring_slots=None,
         buzzer=None,
     ):
-        self.cfg = cfg
         self.info = info
         self.pad = pad
         self.position = position

@@ -39,7 +39,7 @@ SAMPLES = 1000
 SETUP = """
 import gc
 from legpress_fw import app, config, protocol
-from legpress_fw.device import Device
+from legpress_fw.device import Device, DeviceInfo
 from legpress_fw.pad import DirectPad
 from legpress_fw.position import EncoderPosition
 from fw_rigs import QuietBLE  # takes every notification and keeps nothing
@@ -122,7 +122,7 @@ class Board:
 
 clock = Clock()
 cfg = config.validate({{"cells": 8, "rate_hz": 100}})
-info = config.DeviceInfo(cfg, b"\\x24\\x0a\\xc4\\x5e\\x1e\\x92", "LegPress-1E92")
+info = DeviceInfo(cfg, b"\\x24\\x0a\\xc4\\x5e\\x1e\\x92", "LegPress-1E92")
 enc = Encoder()
 if MUX:
     from legpress_fw.pad import MuxPad

@@ -97,7 +97,16 @@ def _run_unix(binary: Path, mode: str, seconds: float, paths: list[str], image: 
     if image is not None:
         cmd.append(image)
     env = {k: v for k, v in os.environ.items() if k != "MICROPYPATH"}
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
+    # stdin: a pipe that stays open and silent, as a USB port no host talks on (at end of file
+    # it would poll readable, and the app would open its serial link).
+    quiet_in, keep_open = os.pipe()
+    try:
+        proc = subprocess.run(
+            cmd, stdin=quiet_in, capture_output=True, text=True, cwd=cwd, env=env, timeout=600
+        )
+    finally:
+        os.close(quiet_in)
+        os.close(keep_open)
     if proc.returncode != 0:
         raise RuntimeError(f"{mode}: MicroPython failed:\n{proc.stdout[-2000:]}{proc.stderr}")
     r: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])

@@ -256,25 +256,25 @@ def board_objects():
 
 
 def app_build():
-    # The wiring in app.build() with the fake machine and bluetooth: boot report, radio,
+    # The wiring in startup.build() with the fake machine and bluetooth: boot report, radio,
     # links, and the serial link's console handling.
     import bluetooth
     import machine
 
-    from legpress_fw import app
     from legpress_fw import board as board_mod
+    from legpress_fw import startup
 
     machine.reset_fakes()
     bluetooth.BLE().reset()
     cfg = config.validate({"security": "open"})
     board = board_mod.Board(cfg)
-    a = app.build(cfg, False, board, "esp32")
+    a = startup.build(cfg, False, board, "esp32")
     dev = a.device
     out = {
         "name": dev.info.name.decode(),
         "device_id": list(dev.info.device_id),
         "has_ble": a.ble_link is not None,
-        "has_serial": a.serial is not None,
+        "serial_waits": a.serial is None and a._serial_io is not None,
         "faults": dev.faults(),
         "control_flags": bluetooth.BLE().services[0][1][3][1],
         "health": sorted(a.health._tasks),
@@ -282,6 +282,47 @@ def app_build():
     }
     a.ble_link.start()
     out["advertising"] = bluetooth.BLE().advertising
+    return out
+
+
+def boot_releases_its_modules():
+    # As app.main() boots (startup.boot, release_boot_modules, a collection), then a USB host's
+    # first byte: which firmware modules the heap holds at each step.
+    import sys
+
+    import bluetooth
+    import machine
+
+    from legpress_fw import app, startup
+
+    machine.reset_fakes()
+    bluetooth.BLE().reset()
+    path = "/tmp/legpress-boot-config.json"
+    with open(path, "w") as f:
+        f.write('{"security": "open"}')
+    a = startup.boot(path)
+    del startup
+    os.remove(path)
+
+    def loaded():
+        return sorted(m[12:] for m in sys.modules if m.startswith("legpress_fw."))
+
+    out = {"booted": loaded()}
+    app.release_boot_modules()
+    a.collect()
+    out["running"] = loaded()
+    # The console's streams in place of this interpreter's stdin and stdout: a USB port that
+    # is quiet, and then a host's command.
+    inp = BytesIn()
+    out_stream = BytesOut()
+    a._serial_io = (inp, out_stream)
+    a.serial_step()
+    out["serial_idle"] = a.serial is None
+    inp.feed(b"\x00" + frame(command(protocol.CMD_GET_STATUS, b"", 5)))
+    a.serial_step()
+    out["after_a_byte"] = loaded()
+    frames, _bad = read_frames(out_stream.data)
+    out["reply_types"] = [f[1] for f in frames]
     return out
 
 
@@ -335,17 +376,17 @@ async def app_runs_under_asyncio(run_ms=1200):
     from legpress_fw import app
     from legpress_fw.ble_link import BLELink
     from legpress_fw.compat import ticks_us
-    from legpress_fw.serial_link import SerialLink
 
     rig = BLERig(8, 100)
-    dev = Device(rig.dev.cfg, rig.dev.info, rig.dev.pad, rig.dev.position, ticks_us, mem_free=None)
+    cfg = config.validate({})
+    dev = Device(cfg, rig.dev.info, rig.dev.pad, rig.dev.position, ticks_us, mem_free=None)
     link = BLELink(rig.radio, dev)
     rig.link = link
     inp = BytesIn()
     out = BytesOut()
-    serial = SerialLink(dev, inp, out)
     board = FakeBoard()
-    a = app.App(dev, board, link, rig.radio, serial, watchdog_s=8)
+    # The serial link as on the device: built once the host's first byte is waiting.
+    a = app.App(dev, board, link, rig.radio, watchdog_s=8, serial_io=(inp, out))
     logs = []
     a.log = logs.append
     rig.connect(247)
@@ -364,6 +405,7 @@ async def app_runs_under_asyncio(run_ms=1200):
         "samples": dev.sampler.samples_total,
         "packets": len(rig.stream()),
         "serial_replies": [f[1] for f in frames],
+        "serial_active": a.serial is not None and a.serial.active,
         "restarts": a.supervisor.restarts,
         "feeds": board.feeds,
         "wdt_timeout": board.wdt_timeout,
@@ -395,7 +437,7 @@ def fatal_path():
 
 def app_shadowed_copy():
     # A frozen image with a deployed copy in /lib (never imported), and the other cases.
-    from legpress_fw.app import shadowed_copy
+    from legpress_fw.startup import shadowed_copy
 
     def exists(path):
         return (0,) * 10

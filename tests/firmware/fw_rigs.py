@@ -8,7 +8,7 @@ import struct
 from fw_fakes import ADC, Clock, Encoder
 
 from legpress_fw import config, protocol
-from legpress_fw.device import Device
+from legpress_fw.device import Device, DeviceInfo
 from legpress_fw.pad import DirectPad
 from legpress_fw.position import EncoderPosition
 
@@ -33,7 +33,7 @@ class Rng:
 
 def make_device(cells=8, rate_hz=100, t0=0, ring_slots=None, mem_free=None, buzzer=None):
     cfg = config.validate({"cells": cells, "rate_hz": rate_hz})
-    info = config.DeviceInfo(cfg, b"\x24\x0a\xc4\x5e\x1e\x92", "LegPress-1E92")
+    info = DeviceInfo(cfg, b"\x24\x0a\xc4\x5e\x1e\x92", "LegPress-1E92")
     adcs = [ADC(100 + 10 * c) for c in range(cells)]
     enc = Encoder()
     clock = Clock(t0)
@@ -208,6 +208,9 @@ class BytesIn:
 
     def feed(self, data):
         self.data += data
+
+    def waiting(self):
+        return len(self.data) > 0
 
     def readinto(self, buf):
         n = min(len(buf), len(self.data))

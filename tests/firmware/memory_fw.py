@@ -25,6 +25,7 @@ import chipmodel
 import machine
 
 CONFIG = '{"rate_hz": %d}'
+CONFIG_PATH = "/tmp/legpress-memory-config.json"
 
 
 async def _settle():
@@ -87,19 +88,22 @@ async def boot_and_stream(seconds=3.0, rate_hz=100, start=True):
     saved = sys.modules.get("asyncio")
     sys.modules["asyncio"] = chip.asyncio
     try:
-        from legpress_fw import app
-        from legpress_fw import board as board_mod
-        from legpress_fw.config import load_text
+        # As app.main() boots: startup.boot() from the config file, then the boot-only
+        # modules are let go of and the heap collected (all but asyncio.run).
+        from legpress_fw import app, startup
+        from legpress_fw.board import Board
 
-        cfg, ok = load_text(CONFIG % rate_hz, "esp32")
-        board = board_mod.Board(cfg)
+        with open(CONFIG_PATH, "w") as f:
+            f.write(CONFIG % rate_hz)
         # Sampling from the hardware timer, as on the ESP32 (its packet pool counts): the
         # steps below take each sample and drain the pool as the timer callback and the
         # sampler task would (Sampler.poll in timer mode).
-        board.has_sample_timer = lambda: True
-        a = app.build(cfg, ok, board, "esp32")
-        del board
-        del cfg
+        Board.has_sample_timer = lambda self: True
+        del Board
+        a = startup.boot(CONFIG_PATH)
+        del startup
+        app.release_boot_modules()
+        a.collect()
         a.log = lambda text: None
         await _settle()
         gc.collect()

@@ -29,6 +29,7 @@ import memory_fw  # noqa: E402
 
 MODULES = ["compat", "protocol", "config", "ring", "pad", "position", "buzzer", "sampler"]
 MODULES += ["device", "control", "framing", "ble_link", "serial_link", "radio", "board", "app"]
+MODULES += ["startup"]
 
 if seconds > 0:
     r = asyncio.run(memory_fw.boot_and_stream(seconds))

@@ -91,12 +91,27 @@ def test_boot_wiring(micropython: Callable[..., Any]) -> None:
     r = _run(micropython, "app_build")
     assert r["name"] == "LegPress-1E92"  # from the BLE MAC's last two bytes
     assert r["device_id"] == [0x24, 0x0A, 0xC4, 0x5E, 0x1E, 0x92]
-    assert r["has_ble"] and r["has_serial"]
+    assert r["has_ble"] and r["serial_waits"]  # the serial link comes with a host's first byte
     assert r["faults"] == p.FAULT_CONFIG  # built as if config.json were missing
     assert r["control_flags"] & 0x1000 == 0  # "security": "open"
     assert r["health"] == [0, 1, 2, 3]  # sampler, ble, serial, housekeeping watched
     assert r["timed"] is False  # the hardware timer path is for the ESP32 port only
     assert r["advertising"]
+
+
+def test_boot_lets_go_of_its_modules_and_serial_waits_for_a_host(
+    micropython: Callable[..., Any],
+) -> None:
+    # Under MicroPython (firmware/README.md, "Memory"): config and startup are dropped once the
+    # app is built, and serial_link and framing are loaded only when a USB host talks.
+    r = _run(micropython, "boot_releases_its_modules")
+    assert {"config", "startup"} <= set(r["booted"])
+    assert "serial_link" not in r["booted"] and "framing" not in r["booted"]
+    assert not {"config", "startup", "serial_link", "framing"} & set(r["running"])
+    assert {"app", "ble_link", "control", "device", "radio", "sampler"} <= set(r["running"])
+    assert r["serial_idle"]
+    assert {"serial_link", "framing"} <= set(r["after_a_byte"])
+    assert r["reply_types"] == [p.T_REPLY]
 
 
 def test_main_stops_on_a_bad_config_and_honours_the_repl_flag(
@@ -183,7 +198,8 @@ def test_the_tasks_run_together(scenario: Scenario) -> None:
     # made progress side by side, which a loaded test machine slows but cannot stop.
     assert r["samples"] >= 20, r
     assert r["packets"] >= 2
-    assert p.T_REPLY in r["serial_replies"]
+    assert p.T_REPLY in r["serial_replies"]  # the link opened on the host's first byte
+    assert r["serial_active"]
     assert r["restarts"] == 0 and r["logs"] == []
     assert r["wdt_timeout"] == 8000 and r["feeds"] >= 1
 

@@ -194,13 +194,13 @@ def test_default_name() -> None:
 
 
 def test_device_info_fields(micropython: Callable[..., Any]) -> None:
-    # DEVICE_INFO packs from config.DeviceInfo under MicroPython, and the name fits NAME_MAX.
+    # DEVICE_INFO packs from device.DeviceInfo under MicroPython, and the name fits NAME_MAX.
     result = micropython(
         """
         import hostio, json
-        from legpress_fw import config, protocol
+        from legpress_fw import config, device, protocol
         cfg = config.validate({"name": "x" * 29})
-        info = config.DeviceInfo(cfg, b"\\x01\\x02\\x03\\x04\\x05\\x06", cfg.name)
+        info = device.DeviceInfo(cfg, b"\\x01\\x02\\x03\\x04\\x05\\x06", cfg.name)
         buf = bytearray(200)
         n = protocol.pack_info_body(buf, 0, info)
         hostio.emit(json.dumps({"n": n, "name_len": buf[26 + 3 * 8]}))

@@ -160,7 +160,7 @@ def _run(
     from legpress_fw import app, config, protocol
     from legpress_fw.ble_link import BLELink
     from legpress_fw.buzzer import Buzzer
-    from legpress_fw.device import Device
+    from legpress_fw.device import Device, DeviceInfo
     from legpress_fw.pad import DirectPad, MuxPad
     from legpress_fw.position import EncoderPosition
     from legpress_fw.radio import BLERadio
@@ -169,7 +169,7 @@ def _run(
     model_gc = _GC(chip)
     app.gc = model_gc  # before App(): it binds gc.mem_alloc
     cfg = config.validate({"cells": cells, "rate_hz": rate_hz, "pad": "mux"})
-    info = config.DeviceInfo(cfg, b"\x24\x0a\xc4\x5e\x1e\x92", "LegPress-1E92")
+    info = DeviceInfo(cfg, b"\x24\x0a\xc4\x5e\x1e\x92", "LegPress-1E92")
     if pad_kind == "mux":
         select = [_Pin() for _ in range(4)]
         pad = MuxPad(_MuxADC(chip, rig, select), select, cells, settle_us=cfg.mux_settle_us)

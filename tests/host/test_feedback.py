@@ -29,6 +29,7 @@ from legpress_fw.buzzer import Buzzer
 from legpress_fw.control import CommandHandler
 from legpress_fw.device import LINK_SERIAL
 from legpress_fw.device import Device as FirmwareDevice
+from legpress_fw.device import DeviceInfo as FwDeviceInfo
 from legpress_fw.pad import DirectPad
 from legpress_fw.position import EncoderPosition
 from tests.host.transport.fake_legpress import FakeLegPress
@@ -133,7 +134,7 @@ class FirmwareCommands(FakeLegPress):
     def __init__(self) -> None:
         super().__init__()
         cfg = fw_config.validate({"cells": 8})
-        info = fw_config.DeviceInfo(cfg, b"\x24\x0a\xc4\x5e\x1e\x92", "LegPress-1E92")
+        info = FwDeviceInfo(cfg, b"\x24\x0a\xc4\x5e\x1e\x92", "LegPress-1E92")
         self.buzz: list[bool] = []
         self.enc = _Encoder()
         self.fw = FirmwareDevice(
