@@ -15,7 +15,9 @@ the firmware is loaded four ways: from `.py` sources, from `.mpy` files on the f
 (what `legpress firmware deploy` installs on a stock image: their bytecode is copied into the
 heap), from a ROMFS image (bytecode executed in place; the image is flash on a chip), all
 three on an image that, like a stock one, has only asyncio frozen in; and frozen into the
-image (a custom build with firmware/manifest.py). Then the heap each module's
+image (a custom build with firmware/manifest.py). The USB serial link, which the app opens
+when a host first sends a byte there, is not loaded in these runs (streaming goes over BLE);
+one more run, from `.mpy` files, has a USB host talk right after boot. Then the heap each module's
 import holds, per way. For comparison, the WebAssembly port (the tests' interpreter) from
 sources. Target: <= 50 KB (48.8 KiB) after boot and at the peak. Last line: one JSON object.
 """
@@ -91,11 +93,13 @@ def _prepare(tmp: Path) -> dict[str, tuple[list[str], str | None]]:
 
 
 def _run_unix(binary: Path, mode: str, seconds: float, paths: list[str], image: str | None,
-              cwd: Path) -> dict[str, Any]:  # fmt: skip
+              cwd: Path, usb_host: bool = False) -> dict[str, Any]:  # fmt: skip
     cmd = [str(binary), str(ROOT / "tests" / "firmware" / "memory_main.py"), mode, str(seconds)]
     cmd.append(":".join(paths))
     if image is not None:
         cmd.append(image)
+    if usb_host:
+        cmd.append("usb")
     env = {k: v for k, v in os.environ.items() if k != "MICROPYPATH"}
     # stdin: a pipe that stays open and silent, as a USB port no host talks on (at end of file
     # it would poll readable, and the app would open its serial link).
@@ -156,6 +160,17 @@ def main(argv: list[str]) -> int:
                     f"{_kib(r['stream_steady_bytes']):6.1f} K"
                     f"   ({rate:.0f} B/s allocated while streaming)"
                 )
+            # The serial link is opened when a USB host first sends a byte: its cost.
+            paths, image = prepared["mpy"]
+            r = _run_unix(binaries["mpy"], "mpy", args.seconds, paths, image, Path(tmp), True)
+            if not r.get("serial_link"):
+                raise RuntimeError(f"mpy, USB host: the serial link did not open: {r}")
+            unix["mpy_usb_host"] = {k: r[k] for k in keys}
+            print(
+                f"unix 32-bit, {'mpy, a USB host talking too':28s} "
+                f"{_kib(r['boot_bytes']):6.1f} K {_kib(r['stream_peak_bytes']):6.1f} K "
+                f"{_kib(r['stream_steady_bytes']):6.1f} K"
+            )
         figures["unix32"] = unix
         print("\nheap held by each module's import (bytes), in dependency order:")
         print(f"{'module':12s}" + "".join(f"{m:>8s}" for m in MODES))

@@ -1,13 +1,14 @@
 # Runs the memory scenario (memory_fw.py) on MicroPython's unix port, for bench_memory.py:
 #
-#   micropython memory_main.py MODE SECONDS PATH[:PATH...] [ROMFS_IMAGE]
+#   micropython memory_main.py MODE SECONDS PATH[:PATH...] [ROMFS_IMAGE] [usb]
 #
 # MODE says where legpress_fw comes from: "source" (.py files, compiled at import), "mpy"
 # (.mpy files, as `legpress firmware deploy` installs them), "frozen" (built into the binary:
 # tests/bench/frozen32.py), "romfs" (a ROMFS image, read into the heap and mounted at /rom as
 # the board mounts its ROMFS partition; the image's bytes are the partition, flash on a chip,
 # and are held before the rig's baseline). PATHs go in front of sys.path. Prints one JSON
-# line: boot_and_stream's figures, and "imports" (import_costs) from a second pass.
+# line: boot_and_stream's figures, and "imports" (import_costs) from a second pass. "usb": a
+# USB host talks after boot (the serial link is opened).
 import sys
 
 mode = sys.argv[1]
@@ -32,7 +33,8 @@ MODULES += ["device", "control", "framing", "ble_link", "serial_link", "radio", 
 MODULES += ["startup"]
 
 if seconds > 0:
-    r = asyncio.run(memory_fw.boot_and_stream(seconds))
+    usb_host = sys.argv[-1] == "usb"
+    r = asyncio.run(memory_fw.boot_and_stream(seconds, usb_host=usb_host))
 else:
     r = {"imports": memory_fw.import_costs(MODULES)}
 r["mode"] = mode
