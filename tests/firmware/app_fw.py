@@ -285,6 +285,26 @@ def app_build():
     return out
 
 
+def bluetooth_started_once():
+    # main.py starts the stack (radio.start) before the app's modules load; the app's boot
+    # (startup.build, which calls radio.start again) must not start it a second time.
+    import bluetooth
+    import machine
+
+    from legpress_fw import radio, startup
+    from legpress_fw.board import Board
+
+    machine.reset_fakes()
+    ble = bluetooth.BLE()
+    ble.reset()
+    radio.start()
+    after_main_py = ble.stack_starts
+    cfg = config.validate({"security": "open"})
+    a = startup.build(cfg, False, Board(cfg), "esp32")
+    return {"after_main_py": after_main_py, "after_boot": ble.stack_starts,
+            "has_ble": a.ble_link is not None}  # fmt: skip
+
+
 def boot_releases_its_modules():
     # As app.main() boots (startup.boot, release_boot_modules, a collection), then a USB host's
     # first byte: which firmware modules the heap holds at each step.

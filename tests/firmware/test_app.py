@@ -99,6 +99,11 @@ def test_boot_wiring(micropython: Callable[..., Any]) -> None:
     assert r["advertising"]
 
 
+def test_bluetooth_is_started_once(micropython: Callable[..., Any]) -> None:
+    r = _run(micropython, "bluetooth_started_once")
+    assert r == {"after_main_py": 1, "after_boot": 1, "has_ble": True}
+
+
 def test_boot_lets_go_of_its_modules_and_serial_waits_for_a_host(
     micropython: Callable[..., Any],
 ) -> None:

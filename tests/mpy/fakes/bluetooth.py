@@ -42,6 +42,7 @@
 #   connections     {conn_handle: mtu}
 #   values          {value_handle: bytes} local attribute values
 #   services        the definition passed to the last gatts_register_services
+#   stack_starts    active(True) calls (each one restarts NimBLE on the ESP32)
 #   reset()         back to the power-on state (for CPython tests sharing the singleton)
 #   keep            True (the default): record what the central receives (`notifications`,
 #                   `unsolicited`, `indications`) and copy written values. False: record
@@ -145,6 +146,7 @@ class BLE:
     def reset(self):
         """Test hook: back to the power-on state."""
         self._active = False
+        self.stack_starts = 0  # active(True) calls: each restarts NimBLE on the ESP32
         self._handler = None
         self._gap_name = b"MPY ESP32"
         self._mtu = _DEFAULT_MTU
@@ -174,6 +176,10 @@ class BLE:
 
     def active(self, active=None):
         if active is not None:
+            if active:
+                # The real port's mp_bluetooth_init() begins with a deinit: every call restarts
+                # the stack, even one that is running.
+                self.stack_starts += 1
             if active and not self._active:
                 self._active = True
             elif not active and self._active:
