@@ -21,8 +21,8 @@ that feeding the packets one by one gives.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
-import itertools
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -56,6 +56,10 @@ _RESTART: Final = int(Flag.RESTART)
 _DROPPED: Final = int(Flag.DROPPED)
 _OVERRUN: Final = int(Flag.OVERRUN)
 _SENSOR_FAULT: Final = int(Flag.SENSOR_FAULT)
+# HEADER as a numpy record, to read the headers of a whole batch at once.
+_HEADER_DTYPE: Final = np.dtype(
+    [("version", "u1"), ("type", "u1"), ("flags", "u1"), ("seq", "<u2"), ("t32", "<u4")]
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,30 +236,170 @@ class _ClockModel:
             self.a = offset
 
     def _fit(self) -> None:
-        pts = self.points
-        n = len(pts)
-        if n < 3:
-            self.a = min(p[1] for p in pts)
-            self.b = 0.0
-            return
-        xs = [p[0] for p in pts]
-        ys = [p[1] for p in pts]
-        xm = sum(xs) / n
-        ym = sum(ys) / n
-        sxx = 0.0
-        sxy = 0.0
-        for x, y in zip(xs, ys, strict=True):
-            dx = x - xm
-            sxx += dx * dx
-            sxy += dx * (y - ym)
-        slope = sxy / sxx if sxx > 0.0 else 0.0
-        # A crystal drifts by tens of ppm; a larger slope is latency noise, not drift.
-        slope = max(-1e-3, min(1e-3, slope))
-        self.b = slope
-        self.a = ym - slope * xm
+        self.a, self.b = _line_fit(self.points)
+
+    def run(
+        self, dev_us: npt.NDArray[np.int64], host_s: npt.NDArray[np.float64]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """:meth:`update` with each pair in turn, vectorised: the model after each.
+
+        Gives, to the bit, what calling :meth:`update` packet by packet gives (the same bins,
+        the same minima, the same fits) and leaves the model in the same state.
+
+        Args:
+            dev_us: the device time of each packet's last sample, microseconds (not empty).
+            host_s: its arrival time, host seconds.
+
+        Returns:
+            ``a`` and ``b`` after each packet.
+        """
+        m = len(dev_us)
+        offset = host_s - dev_us / 1e6
+        if self.bin_start_us < 0:
+            self.bin_start_us = int(dev_us[0])
+            self.a = float(offset[0])
+        # Bin boundaries: the first packet a whole bin after the current bin's start.
+        top = np.maximum.accumulate(dev_us).tolist()
+        bounds: list[int] = []
+        i = bisect.bisect_left(top, self.bin_start_us + _BIN_US)
+        while i < m:
+            bounds.append(i)
+            i = bisect.bisect_left(top, top[i] + _BIN_US, i + 1)
+        # Each stretch's lowest offset and where it first occurs; stretch 0 continues the
+        # current bin (empty when the first packet starts a new one).
+        joins = not bounds or bounds[0] > 0
+        edges = np.asarray([0, *bounds] if joins else bounds, np.intp)
+        lows = np.minimum.reduceat(offset, edges)
+        sizes = np.diff(np.append(edges, m))
+        where = np.where(offset == np.repeat(lows, sizes), np.arange(m), m)
+        at = np.minimum.reduceat(where, edges)
+        lows_l = lows.tolist()
+        times_l = dev_us[at].tolist()
+        if joins:
+            if lows_l[0] < self.bin_min:
+                self.bin_min, self.bin_t_us = lows_l[0], times_l[0]
+            lows_l, times_l = lows_l[1:], times_l[1:]
+        a = np.empty(m, np.float64)
+        b = np.empty(m, np.float64)
+        head = bounds[0] if bounds else m
+        if head:
+            if self.points:
+                a[:head] = self.a
+            else:
+                a[:head] = np.minimum.accumulate(np.append(self.a, offset[:head]))[1:]
+                self.a = float(a[head - 1])
+            b[:head] = self.b
+        if not bounds:
+            return a, b
+        # One new point per boundary (the bin it closes), then a fit over the last minute.
+        new = [(self.bin_t_us / 1e6, self.bin_min)]
+        new += [(t / 1e6, low) for t, low in zip(times_l[:-1], lows_l[:-1], strict=True)]
+        pts = [*self.points, *new]
+        # Fit k is over the points before ends[k]: the last minute of them, or all there are.
+        ends = np.arange(len(self.points) + 1, len(pts) + 1)
+        fa = np.empty(len(new), np.float64)
+        fb = np.empty(len(new), np.float64)
+        few = int(np.count_nonzero(ends < 3))  # at most the first two fits of a stream
+        for k in range(few):
+            fa[k], fb[k] = _line_fit(pts[: int(ends[k])])
+        if few < len(new):
+            xs = np.zeros(max(len(pts), _BINS), np.float64)
+            ys = np.zeros(max(len(pts), _BINS), np.float64)
+            xs[: len(pts)] = [p[0] for p in pts]
+            ys[: len(pts)] = [p[1] for p in pts]
+            rows = np.maximum(ends[few:] - _BINS, 0)
+            win_x = np.lib.stride_tricks.sliding_window_view(xs, _BINS)[rows]
+            win_y = np.lib.stride_tricks.sliding_window_view(ys, _BINS)[rows]
+            fa[few:], fb[few:] = _line_fits(win_x, win_y, np.minimum(ends[few:], _BINS))
+        stops = [*bounds[1:], m]
+        a[head:] = np.repeat(fa, np.diff(np.asarray([head, *stops])))
+        b[head:] = np.repeat(fb, np.diff(np.asarray([head, *stops])))
+        self.points.extend(new)
+        self.a, self.b = float(fa[-1]), float(fb[-1])
+        self.bin_start_us = int(dev_us[bounds[-1]])
+        self.bin_min, self.bin_t_us = lows_l[-1], times_l[-1]
+        return a, b
 
     def host_times(self, dev_s: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         return _host_times(dev_s, self.a, self.b)
+
+
+def _line_fit(
+    points: Sequence[tuple[float, float]] | deque[tuple[float, float]],
+) -> tuple[float, float]:
+    """The clock model ``(a, b)`` through (device second, lowest offset) points.
+
+    A least-squares line; fewer than three points give their lowest offset and no drift. The
+    sums run left to right (not ``sum()``, which is compensated from Python 3.12), so
+    :func:`_line_fits` can give the same bits.
+    """
+    n = len(points)
+    if n < 3:
+        return min(p[1] for p in points), 0.0
+    sx = sy = 0.0
+    for x, y in points:
+        sx += x
+        sy += y
+    xm = sx / n
+    ym = sy / n
+    sxx = 0.0
+    sxy = 0.0
+    for x, y in points:
+        dx = x - xm
+        sxx += dx * dx
+        sxy += dx * (y - ym)
+    slope = sxy / sxx if sxx > 0.0 else 0.0
+    # A crystal drifts by tens of ppm; a larger slope is latency noise, not drift.
+    slope = max(-1e-3, min(1e-3, slope))
+    return ym - slope * xm, slope
+
+
+def _line_fits(
+    xs: npt.NDArray[np.float64], ys: npt.NDArray[np.float64], n: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """:func:`_line_fit` of each row of ``xs``, ``ys`` (shape ``(fits, columns)``), over its
+    first ``n`` points (at least three), in the same operations in the same order: the same
+    bits. (The columns after a row's points become zero terms, and sums that start at +0.0
+    are never -0.0, so adding those zeros leaves them as they are.)"""
+    rows, width = xs.shape
+    padded = bool(np.any(n < width))
+    if padded:
+        inside = np.arange(width) < n[:, None]
+        xs = np.where(inside, xs, 0.0)
+        ys = np.where(inside, ys, 0.0)
+    sx = np.zeros(rows)
+    sy = np.zeros(rows)
+    for j in range(width):
+        sx += xs[:, j]
+        sy += ys[:, j]
+    xm = sx / n
+    ym = sy / n
+    sxx = np.zeros(rows)
+    sxy = np.zeros(rows)
+    for j in range(width):
+        dx = xs[:, j] - xm
+        if padded:
+            dx[n <= j] = 0.0
+        sxx += dx * dx
+        sxy += dx * (ys[:, j] - ym)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = np.where(sxx > 0.0, sxy / sxx, 0.0)
+    slope = np.maximum(-1e-3, np.minimum(1e-3, slope))
+    return ym - slope * xm, slope
+
+
+def _integers(values: Sequence[int] | npt.NDArray[np.int64]) -> npt.NDArray[np.int64] | None:
+    """``values`` as int64, or None when they are not all integers that fit (then each
+    packet goes through the per-packet path, with the values as given)."""
+    try:
+        arr = np.asarray(values)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if arr.dtype.kind == "i":
+        return arr.astype(np.int64, copy=False)
+    if arr.dtype.kind == "u" and (not arr.size or int(arr.max()) <= np.iinfo(np.int64).max):
+        return arr.astype(np.int64)
+    return None
 
 
 def _host_times(
@@ -268,7 +412,7 @@ def _host_times(
 
 
 def _records(
-    body: bytes | memoryview, dtype: np.dtype[np.void], compact: bool
+    body: bytes | memoryview | npt.NDArray[np.uint8], dtype: np.dtype[np.void], compact: bool
 ) -> tuple[npt.NDArray[np.uint16], npt.NDArray[np.int32]]:
     """Cells (compact ones scaled to 12-bit counts) and positions of whole sample records."""
     rec = np.frombuffer(body, dtype)
@@ -437,19 +581,8 @@ class Decoder:
                 # seq 0): those the device numbered before it stopped, such as the packets a
                 # lost link left unsent or undelivered.
                 lost = d - 1
-        # remember seq (duplicate detection over the last _RECENT accepted packets)
         self._last_seq = seq
-        recent = self._recent
-        counts = self._recent_count
-        recent.append(seq)
-        counts[seq] = counts.get(seq, 0) + 1
-        if len(recent) > _RECENT:
-            old = recent.popleft()
-            left = counts[old] - 1
-            if left:
-                counts[old] = left
-            else:
-                del counts[old]
+        self._remember_one(seq)
         dev_us = self._unwrap(t32, t_host_ns, restart)
         gap = None
         period = self._period_us
@@ -557,13 +690,17 @@ class Decoder:
     # -- batches --------------------------------------------------------------------------
 
     def decode_batch(
-        self, packets: Sequence[bytes], t_host_ns: Sequence[int] | None = None
+        self,
+        packets: Sequence[bytes],
+        t_host_ns: Sequence[int] | npt.NDArray[np.int64] | None = None,
     ) -> tuple[SampleBlock, list[Gap]]:
         """Decode many packets at once (a recording): the samples feeding them one by one gives.
 
-        The per-packet bookkeeping (sequence, device clock, clock model) runs packet by packet
-        exactly as in :meth:`feed`; the sample bodies are then decoded in a few vectorised numpy
-        passes. Other messages are applied in order, as :meth:`feed` applies them: a
+        Headers, sequence numbers, the device clock, the clock model and the sample bodies are
+        all decoded in vectorised numpy passes over the whole batch. Only packets that change
+        the decoder's course go through the per-packet bookkeeping of :meth:`feed`: the first
+        sample packet after another message, duplicates, late packets, restarts and device
+        clock jumps. Other messages are applied in order, as :meth:`feed` applies them: a
         ``DEVICE_INFO`` packet or a reply that changes the sample period takes effect for the
         packets after it. Calls may follow each other (and :meth:`feed`) on one decoder.
 
@@ -580,101 +717,376 @@ class Decoder:
         """
         if t_host_ns is not None and len(t_host_ns) != len(packets):
             raise ValueError(f"{len(packets)} packets but {len(t_host_ns)} receive times")
-        gaps: list[Gap] = []
-        # Per accepted sample packet: (packet index, record count, first device time, type,
-        # clock a, clock b, flags, seq, period).
-        accepted_l: list[tuple[int, int, int, int, float, float, int, int, int]] = []
-        keep = accepted_l.append
+        stats = self.stats
+        count = len(packets)
+        stats.packets += count
+        lengths = np.fromiter(map(len, packets), np.int64, count)
+        # The header of a short packet is read from whatever follows it (it is never used).
+        buf = np.frombuffer(b"".join([*packets, bytes(HEADER_SIZE)]), np.uint8)
+        starts = np.zeros(count, np.int64)
+        np.cumsum(lengths[:-1], out=starts[1:])
+        head = buf[starts[:, None] + np.arange(HEADER_SIZE)].reshape(-1).view(_HEADER_DTYPE)
+        good = (lengths >= HEADER_SIZE) & (head["version"] == VERSION)
+        stats.corrupt += count - int(np.count_nonzero(good))
+        mtypes = head["type"].astype(np.int64)
+        is_samples = good & ((mtypes == _SAMPLES) | (mtypes == _COMPACT))
+        hosts = _integers(t_host_ns) if t_host_ns is not None else None
+        run = _Run(
+            packets,
+            t_host_ns,
+            hosts,
+            mtypes,
+            head["flags"].astype(np.int64),
+            head["seq"].astype(np.int64),
+            head["t32"].astype(np.int64),
+            lengths - HEADER_SIZE,
+            t_host_ns is None or hosts is not None,
+        )
         # The block's cell count: from the first accepted packet (or the known info); a
         # DEVICE_INFO with another count before a later sample packet is an error.
         expect: int | None = self.info.n_cells if self.info else None
         mismatch = False
-        unpack = HEADER.unpack_from
-        stats = self.stats
-        accept = self._accept
-        clock = self._clock
-        times = t_host_ns if t_host_ns is not None else itertools.repeat(None)
-        stats.packets += len(packets)
-        for i, (packet, host) in enumerate(zip(packets, times, strict=False)):
-            size = len(packet)
-            if size < HEADER_SIZE:
-                stats.corrupt += 1
-                continue
-            version, mtype, flags, seq, t32 = unpack(packet)
-            if version != VERSION:
-                stats.corrupt += 1
-                continue
-            if mtype in (_SAMPLES, _COMPACT):
-                accepted = accept(mtype, flags, seq, t32, size - HEADER_SIZE, host)
-                if accepted is None:
-                    continue
+        others = np.flatnonzero(good & ~is_samples).tolist()
+        samples = np.flatnonzero(is_samples)
+        cuts = np.searchsorted(samples, others).tolist()
+        done = 0
+        for other, cut in zip([*others, count], [*cuts, len(samples)], strict=True):
+            if cut > done and self._accept_all(run, samples[done:cut]):
                 if mismatch:
                     raise ProtocolError("the number of cells changed inside one recording")
                 if expect is None:
                     expect = self.info.n_cells if self.info else None
-                n, dev_us, gap = accepted
-                if gap is not None:
-                    gaps.append(gap)
-                keep((i, n, dev_us, mtype, clock.a, clock.b, flags, seq, self._period_us))
-            else:
-                self._other(mtype, memoryview(packet)[HEADER_SIZE:], packet)
+            done = cut
+            if other < count:
+                packet = packets[other]
+                self._other(int(mtypes[other]), memoryview(packet)[HEADER_SIZE:], packet)
                 current = self.info.n_cells if self.info else None
                 mismatch = expect is not None and current != expect
         n_cells = expect if expect is not None else (self.info.n_cells if self.info else 1)
-        if not accepted_l:
-            return SampleBlock.empty(n_cells), gaps
-        return self._batch_block(packets, accepted_l, n_cells), gaps
+        run.flush()
+        if not run.chunks:
+            return SampleBlock.empty(n_cells), run.gaps
+        return self._batch_block(buf, starts, run, n_cells), run.gaps
+
+    def _accept_all(self, run: _Run, idx: npt.NDArray[np.intp]) -> bool:
+        """Accept the sample packets ``idx`` (no other message between them); True if any was.
+
+        Each packet whose sequence number follows the previous one's (lost packets between
+        are a gap), whose device time moves forward by less than half a wrap and that is not
+        a restart, is accepted in a vectorised stretch, once the decoder's state is the
+        previous packet's; every other packet goes through :meth:`_accept`.
+        """
+        stats = self.stats
+        if self.info is None:
+            stats.undecodable += len(idx)
+            return False
+        types = run.mtypes[idx]
+        size = np.where(types == _COMPACT, self._size_compact, self._size)
+        n, rest = np.divmod(run.body_len[idx], size)
+        whole = (rest == 0) & (n > 0)
+        kept = int(np.count_nonzero(whole))
+        stats.corrupt += len(idx) - kept
+        if not kept:
+            return False
+        if kept < len(idx):
+            idx, n, types = idx[whole], n[whole], types[whole]
+        seg = _Segment(
+            idx,
+            n,
+            types,
+            run.seqs[idx],
+            run.t32s[idx],
+            run.flags[idx],
+            run.hosts[idx] if run.hosts is not None else None,
+        )
+        seq, t32, flags, hosts = seg.seq, seg.t32, seg.flags, seg.hosts
+        easy = np.zeros(len(idx), np.bool_)
+        if run.vector and len(idx) > 1:
+            d_seq, d_us = seg.d_seq, seg.d_us
+            ok = (d_seq > 0) & (d_seq < _SEQ_HALF) & ((flags[1:] & _RESTART) == 0) & (d_us > 0)
+            if hosts is not None:
+                ok &= (hosts[1:] - hosts[:-1]) // 1000 - d_us <= _HALF_WRAP_US
+            easy[1:] = ok
+        hard = np.flatnonzero(~easy).tolist()
+        hard.append(len(idx))
+        before = stats.sample_packets
+        pos = 0
+        h = 0
+        m = len(idx)
+        while pos < m:
+            if hard[h] == pos or not self._follows(seq, t32, hosts, pos):
+                if hard[h] == pos:
+                    h += 1
+                i = int(idx[pos])
+                mtype, fl, sq = int(types[pos]), int(flags[pos]), int(seq[pos])
+                accepted = self._accept(
+                    mtype, fl, sq, int(t32[pos]), int(run.body_len[i]), run.host_of(i)
+                )
+                if accepted is not None:
+                    count, dev_us, gap = accepted
+                    if gap is not None:
+                        run.gaps.append(gap)
+                    run.one(i, count, dev_us, mtype, self._clock, fl, sq, self._period_us)
+                pos += 1
+                continue
+            stop = hard[h]
+            self._accept_stretch(run, seg, pos, stop)
+            pos = stop
+        return stats.sample_packets > before
+
+    def _follows(
+        self,
+        seq: npt.NDArray[np.int64],
+        t32: npt.NDArray[np.int64],
+        hosts: npt.NDArray[np.int64] | None,
+        pos: int,
+    ) -> bool:
+        """Whether the decoder's state is the one accepting packet ``pos - 1`` left: what the
+        vectorised stretch from ``pos`` assumes (it compares values, so a duplicate or a late
+        packet rejected in between, which changed nothing, does not matter)."""
+        return (
+            pos > 0
+            and self._origin_us is not None
+            and self._next_dev_us is not None
+            and self._last_seq == int(seq[pos - 1])
+            and self._last_t32 == int(t32[pos - 1])
+            and (hosts is None or self._last_host_ns == int(hosts[pos - 1]))
+        )
+
+    def _accept_stretch(self, run: _Run, seg: _Segment, start: int, stop: int) -> None:
+        """:meth:`_accept` on packets ``start:stop``, each the next in order after the one
+        before (``start - 1`` was the last accepted), in vectorised passes."""
+        stats = self.stats
+        period = self._period_us
+        assert self._next_dev_us is not None and self._origin_us is not None
+        cnt = seg.n[start:stop]
+        dev = self._last_dev_us + np.cumsum(seg.d_us[start - 1 : stop - 1])
+        lost = seg.d_seq[start - 1 : stop - 1] - 1
+        where = np.flatnonzero(lost).tolist()
+        if where:
+            nexts = (dev[:-1] + cnt[:-1] * period).tolist()
+            dev_l = dev.tolist()
+            origin = self._origin_us
+            for j in where:
+                expected = nexts[j - 1] if j else self._next_dev_us
+                missing = max(0, round((dev_l[j] - expected) / period))
+                run.gaps.append(Gap((expected - origin) / 1e6, int(lost[j]), missing))
+            stats.lost_packets += int(lost.sum())
+            stats.gaps += len(where)
+        self._dev_dropped_at_last = self._dev_dropped
+        fl = seg.flags[start:stop]
+        if np.any(fl):
+            stats.device_dropped += int(np.count_nonzero(fl & _DROPPED))
+            stats.overruns += int(np.count_nonzero(fl & _OVERRUN))
+            stats.sensor_faults += int(np.count_nonzero(fl & _SENSOR_FAULT))
+        self._remember(seg.seq[start:stop])
+        clock = self._clock
+        if seg.hosts is not None:
+            a, b = clock.run(dev + (cnt - 1) * period, seg.hosts[start:stop] / 1e9)
+        else:
+            if clock.bin_start_us < 0:
+                clock.a = 0.0
+            a = np.full(stop - start, clock.a)
+            b = np.full(stop - start, clock.b)
+        last = stop - 1
+        self._last_seq = int(seg.seq[last])
+        self._last_t32 = int(seg.t32[last])
+        self._last_dev_us = int(dev[-1])
+        if seg.hosts is not None:
+            self._last_host_ns = int(seg.hosts[last])
+        self._next_dev_us = int(dev[-1] + cnt[-1] * period)
+        stats.sample_packets += stop - start
+        stats.samples += int(cnt.sum())
+        run.stretch(seg, start, stop, dev, a, b, period)
+
+    def _remember(self, seqs: npt.NDArray[np.int64]) -> None:
+        """Remember accepted sequence numbers for duplicate detection, as :meth:`_accept` does."""
+        recent = self._recent
+        counts = self._recent_count
+        if len(seqs) >= _RECENT:
+            recent.clear()
+            recent.extend(seqs[-_RECENT:].tolist())
+            counts.clear()
+            for s in recent:
+                counts[s] = counts.get(s, 0) + 1
+            return
+        for s in seqs.tolist():
+            self._remember_one(s)
+
+    def _remember_one(self, seq: int) -> None:
+        """Remember one accepted sequence number (duplicate detection over the last
+        ``_RECENT`` accepted packets)."""
+        recent = self._recent
+        counts = self._recent_count
+        recent.append(seq)
+        counts[seq] = counts.get(seq, 0) + 1
+        if len(recent) > _RECENT:
+            old = recent.popleft()
+            left = counts[old] - 1
+            if left:
+                counts[old] = left
+            else:
+                del counts[old]
 
     def _batch_block(
         self,
-        packets: Sequence[bytes],
-        accepted: list[tuple[int, int, int, int, float, float, int, int, int]],
+        buf: npt.NDArray[np.uint8],
+        starts: npt.NDArray[np.int64],
+        run: _Run,
         n_cells: int,
     ) -> SampleBlock:
-        idx, counts, devs, types, clock_a, clock_b, flags_l, seqs, periods = zip(
-            *accepted, strict=True
+        idx, counts_a, devs, types, clock_a, clock_b, flags_a, seqs, periods = (
+            np.concatenate(parts) for parts in zip(*run.chunks, strict=True)
         )
-        counts_a = np.asarray(counts, np.int64)
         total = int(counts_a.sum())
-        starts = np.zeros(len(counts_a), np.int64)
-        np.cumsum(counts_a[:-1], out=starts[1:])
+        first = np.zeros(len(counts_a), np.int64)
+        np.cumsum(counts_a[:-1], out=first[1:])
         # Which packet and which record within it each output sample comes from.
         pk = np.repeat(np.arange(len(counts_a)), counts_a)
-        within = np.arange(total, dtype=np.int64) - starts[pk]
-        dev = np.asarray(devs, np.int64)[pk] + within * np.asarray(periods, np.int64)[pk]
+        within = np.arange(total, dtype=np.int64) - first[pk]
+        dev = devs[pk] + within * periods[pk]
         t_s = self._stream_s(dev)
-        t_host = _host_times(dev / 1e6, np.asarray(clock_a)[pk], np.asarray(clock_b)[pk])
+        t_host = _host_times(dev / 1e6, clock_a[pk], clock_b[pk])
         cells = np.empty((total, n_cells), np.uint16)
         position = np.empty(total, np.int32)
-        compact_a = np.asarray(types, np.int64) == _COMPACT
+        compact_s = (types == _COMPACT)[pk]
+        body_at = starts[idx][pk] + HEADER_SIZE
         for is_compact in (False, True):
-            sel = np.flatnonzero(compact_a == is_compact)
-            if not sel.size:
+            dtype = sample_dtype(n_cells, is_compact)
+            out = np.flatnonzero(compact_s == is_compact)
+            if not out.size:
                 continue
-            body = b"".join([packets[idx[j]][HEADER_SIZE:] for j in sel.tolist()])
-            out = (
-                np.concatenate(
-                    [np.arange(starts[j], starts[j] + counts_a[j], dtype=np.int64) for j in sel]
-                )
-                if sel.size < len(counts_a)
-                else np.arange(total, dtype=np.int64)
-            )
-            cells[out], position[out] = _records(
-                body, sample_dtype(n_cells, is_compact), is_compact
-            )
+            windows = np.lib.stride_tricks.sliding_window_view(buf, dtype.itemsize)
+            at = body_at[out] + within[out] * dtype.itemsize
+            rows = windows[at].reshape(-1)
+            c, p = _records(rows, dtype, is_compact)
+            if out.size == total:
+                cells, position = c, p
+            else:
+                cells[out], position[out] = c, p
         return SampleBlock(
             t_s,
             t_host,
             cells,
             position,
-            np.asarray(flags_l, np.uint8)[pk],
-            np.asarray(seqs, np.uint16)[pk],
+            flags_a.astype(np.uint8)[pk],
+            seqs.astype(np.uint16)[pk],
+        )
+
+
+@dataclass(slots=True)
+class _Segment:
+    """Whole sample packets of a batch with no other message between them: their headers as
+    arrays (``n``: records in each), and each one's step from the one before."""
+
+    idx: npt.NDArray[np.intp]
+    n: npt.NDArray[np.int64]
+    types: npt.NDArray[np.int64]
+    seq: npt.NDArray[np.int64]
+    t32: npt.NDArray[np.int64]
+    flags: npt.NDArray[np.int64]
+    hosts: npt.NDArray[np.int64] | None
+    d_seq: npt.NDArray[np.int64] = field(init=False)
+    d_us: npt.NDArray[np.int64] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.d_seq = (self.seq[1:] - self.seq[:-1]) & _SEQ_MASK
+        d_us = (self.t32[1:] - self.t32[:-1]) % TIME_WRAP_US
+        d_us[d_us >= _HALF_WRAP_US] -= TIME_WRAP_US  # a little back in time: never a wrap
+        self.d_us = d_us
+
+
+@dataclass(slots=True)
+class _Run:
+    """One :meth:`Decoder.decode_batch` call's packets, their headers as arrays, and what it
+    accepted so far: stretches of packets, in packet order, and gaps.
+
+    Attributes:
+        vector: whether stretches may be vectorised (False: receive times that are not all
+            integers, which go packet by packet as given).
+    """
+
+    packets: Sequence[bytes]
+    times: Sequence[int] | npt.NDArray[np.int64] | None
+    hosts: npt.NDArray[np.int64] | None
+    mtypes: npt.NDArray[np.int64]
+    flags: npt.NDArray[np.int64]
+    seqs: npt.NDArray[np.int64]
+    t32s: npt.NDArray[np.int64]
+    body_len: npt.NDArray[np.int64]
+    vector: bool
+    gaps: list[Gap] = field(default_factory=list)
+    chunks: list[tuple[npt.NDArray[np.generic], ...]] = field(default_factory=list)
+    _ones: list[tuple[int, int, int, int, float, float, int, int, int]] = field(
+        default_factory=list
+    )
+
+    def host_of(self, i: int) -> int | None:
+        """Packet ``i``'s arrival time, as given."""
+        if self.hosts is not None:
+            return int(self.hosts[i])
+        return None if self.times is None else self.times[i]
+
+    def one(
+        self,
+        i: int,
+        count: int,
+        dev_us: int,
+        mtype: int,
+        clock: _ClockModel,
+        flags: int,
+        seq: int,
+        period_us: int,
+    ) -> None:
+        """Packet ``i``, accepted by itself."""
+        self._ones.append((i, count, dev_us, mtype, clock.a, clock.b, flags, seq, period_us))
+
+    def stretch(
+        self,
+        seg: _Segment,
+        start: int,
+        stop: int,
+        dev_us: npt.NDArray[np.int64],
+        a: npt.NDArray[np.float64],
+        b: npt.NDArray[np.float64],
+        period_us: int,
+    ) -> None:
+        """Packets ``start:stop`` of ``seg``, accepted together: their first sample's device
+        time, the clock model after each, the sample period."""
+        self.flush()
+        part = slice(start, stop)
+        periods = np.full(stop - start, period_us, np.int64)
+        self.chunks.append(
+            (
+                seg.idx[part],
+                seg.n[part],
+                dev_us,
+                seg.types[part],
+                a,
+                b,
+                seg.flags[part],
+                seg.seq[part],
+                periods,
+            )
+        )
+
+    def flush(self) -> None:
+        """Move the packets accepted by themselves into :attr:`chunks`."""
+        if not self._ones:
+            return
+        columns = list(zip(*self._ones, strict=True))
+        self._ones.clear()
+        self.chunks.append(
+            tuple(
+                np.asarray(col, np.float64 if k in (4, 5) else np.int64)
+                for k, col in enumerate(columns)
+            )
         )
 
 
 def decode_packets(
     packets: Sequence[bytes],
-    t_host_ns: Sequence[int] | None = None,
+    t_host_ns: Sequence[int] | npt.NDArray[np.int64] | None = None,
     info: DeviceInfo | None = None,
     decoder: Decoder | None = None,
 ) -> tuple[SampleBlock, list[Gap], Decoder]:

@@ -762,7 +762,7 @@ def decode_recording(source: str | os.PathLike[str] | Recording) -> DecodedRecor
     rec = source if isinstance(source, Recording) else read_recording(source)
     decoder = Decoder(rec.info)
     try:
-        samples, gaps = decoder.decode_batch(rec.packets, rec.t_host_ns.tolist())
+        samples, gaps = decoder.decode_batch(rec.packets, rec.t_host_ns)
     except (ProtocolError, ValueError) as exc:
         raise RecordingError(f"{rec.path}: {exc}") from None
     return DecodedRecording(rec, samples, gaps, decoder.stats)
