@@ -26,7 +26,7 @@ import contextlib
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -361,31 +361,30 @@ def _line_fits(
     first ``n`` points (at least three), in the same operations in the same order: the same
     bits. (The columns after a row's points become zero terms, and sums that start at +0.0
     are never -0.0, so adding those zeros leaves them as they are.)"""
-    rows, width = xs.shape
-    padded = bool(np.any(n < width))
-    if padded:
-        inside = np.arange(width) < n[:, None]
+    width = xs.shape[1]
+    inside = np.arange(width) < n[:, None]
+    if not inside.all():
         xs = np.where(inside, xs, 0.0)
         ys = np.where(inside, ys, 0.0)
-    sx = np.zeros(rows)
-    sy = np.zeros(rows)
-    for j in range(width):
-        sx += xs[:, j]
-        sy += ys[:, j]
-    xm = sx / n
-    ym = sy / n
-    sxx = np.zeros(rows)
-    sxy = np.zeros(rows)
-    for j in range(width):
-        dx = xs[:, j] - xm
-        if padded:
-            dx[n <= j] = 0.0
-        sxx += dx * dx
-        sxy += dx * (ys[:, j] - ym)
+    xm = _sums(xs) / n
+    ym = _sums(ys) / n
+    dx = xs - xm[:, None]
+    dx[~inside] = 0.0
+    sxx = _sums(dx * dx)
+    sxy = _sums(dx * (ys - ym[:, None]))
     with np.errstate(divide="ignore", invalid="ignore"):
         slope = np.where(sxx > 0.0, sxy / sxx, 0.0)
     slope = np.maximum(-1e-3, np.minimum(1e-3, slope))
     return ym - slope * xm, slope
+
+
+def _sums(terms: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Each row's sum from +0.0, left to right, column by column: the very bits of
+    ``s = 0.0; for t in row: s += t`` (``np.sum`` adds pairwise)."""
+    total = np.zeros(terms.shape[0])
+    for j in range(terms.shape[1]):
+        total += terms[:, j]
+    return total
 
 
 def _integers(values: Sequence[int] | npt.NDArray[np.int64]) -> npt.NDArray[np.int64] | None:
@@ -941,36 +940,39 @@ class Decoder:
         total = int(counts_a.sum())
         first = np.zeros(len(counts_a), np.int64)
         np.cumsum(counts_a[:-1], out=first[1:])
-        # Which packet and which record within it each output sample comes from.
-        pk = np.repeat(np.arange(len(counts_a)), counts_a)
-        within = np.arange(total, dtype=np.int64) - first[pk]
-        dev = devs[pk] + within * periods[pk]
+
+        def each(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+            """A value per packet as a value per sample."""
+            return np.repeat(values, counts_a)
+
+        # Which record within its packet each output sample is.
+        within = np.arange(total, dtype=np.int64) - each(first)
+        period = int(periods[0]) if not np.any(periods != periods[0]) else None
+        dev = each(devs) + within * (period if period is not None else each(periods))
         t_s = self._stream_s(dev)
-        t_host = _host_times(dev / 1e6, clock_a[pk], clock_b[pk])
+        t_host = _host_times(dev / 1e6, each(clock_a), each(clock_b))
+        body_at = each(starts[idx] + HEADER_SIZE)
+        compact = types == _COMPACT
+        kinds = (True,) if compact.all() else (False,) if not compact.any() else (False, True)
         cells = np.empty((total, n_cells), np.uint16)
         position = np.empty(total, np.int32)
-        compact_s = (types == _COMPACT)[pk]
-        body_at = starts[idx][pk] + HEADER_SIZE
-        for is_compact in (False, True):
+        for is_compact in kinds:
             dtype = sample_dtype(n_cells, is_compact)
-            out = np.flatnonzero(compact_s == is_compact)
-            if not out.size:
-                continue
             windows = np.lib.stride_tricks.sliding_window_view(buf, dtype.itemsize)
-            at = body_at[out] + within[out] * dtype.itemsize
-            rows = windows[at].reshape(-1)
-            c, p = _records(rows, dtype, is_compact)
-            if out.size == total:
-                cells, position = c, p
-            else:
-                cells[out], position[out] = c, p
+            if len(kinds) == 1:
+                rows = windows[body_at + within * dtype.itemsize].reshape(-1)
+                cells, position = _records(rows, dtype, is_compact)
+                break
+            out = np.flatnonzero(each(compact) == is_compact)
+            rows = windows[body_at[out] + within[out] * dtype.itemsize].reshape(-1)
+            cells[out], position[out] = _records(rows, dtype, is_compact)
         return SampleBlock(
             t_s,
             t_host,
             cells,
             position,
-            flags_a.astype(np.uint8)[pk],
-            seqs.astype(np.uint16)[pk],
+            each(flags_a.astype(np.uint8)),
+            each(seqs.astype(np.uint16)),
         )
 
 
