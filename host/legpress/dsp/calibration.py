@@ -114,8 +114,11 @@ class Calibration:
 
     def apply(self, block: SampleBlock, cell_pitch_mm: float | None = None) -> CalibratedBlock:
         """Convert a decoded block (from a strip with that cell pitch, if known). Pure and
-        per-sample, so chunking cannot change it."""
-        depth = (block.position.astype(np.float64) - self.zero_counts) / self.counts_per_mm
+        per-sample, so chunking cannot change it. The result's ``t_s`` is the block's own
+        array (not a copy); everything else is new, computed in place without temporaries."""
+        depth = block.position.astype(np.float64)
+        depth -= self.zero_counts
+        depth /= self.counts_per_mm
         load = block.cells.astype(np.float64)
         if self.tare_counts:
             if len(self.tare_counts) != load.shape[1]:
@@ -123,9 +126,10 @@ class Calibration:
                     f"calibration has {len(self.tare_counts)} tare values but the device has "
                     f"{load.shape[1]} cells; tare the pad again"
                 )
-            load = np.maximum(load - np.asarray(self.tare_counts, np.float64), 0.0)
+            load -= np.asarray(self.tare_counts, np.float64)
+            np.maximum(load, 0.0, out=load)
         valid = (block.flags & 0x04) == 0
-        return CalibratedBlock(block.t_s.copy(), depth, load, valid, cell_pitch_mm)
+        return CalibratedBlock(block.t_s, depth, load, valid, cell_pitch_mm)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

@@ -307,10 +307,15 @@ class _ClockModel:
             ys = np.zeros(max(len(pts), _BINS), np.float64)
             xs[: len(pts)] = [p[0] for p in pts]
             ys[: len(pts)] = [p[1] for p in pts]
-            rows = np.maximum(ends[few:] - _BINS, 0)
-            win_x = np.lib.stride_tricks.sliding_window_view(xs, _BINS)[rows]
-            win_y = np.lib.stride_tricks.sliding_window_view(ys, _BINS)[rows]
-            fa[few:], fb[few:] = _line_fits(win_x, win_y, np.minimum(ends[few:], _BINS))
+            win_x = np.lib.stride_tricks.sliding_window_view(xs, _BINS)
+            win_y = np.lib.stride_tricks.sliding_window_view(ys, _BINS)
+            full = max(few, int(np.searchsorted(ends, _BINS)))  # the first minute's fits
+            if full > few:  # the first minute: fits over the first points only
+                firsts = ends[few:full]
+                fa[few:full], fb[few:full] = _line_fits(win_x[:1], win_y[:1], firsts)
+            if full < len(new):
+                rows = ends[full:] - _BINS
+                fa[full:], fb[full:] = _line_fits(win_x[rows], win_y[rows], None)
         stops = [*bounds[1:], m]
         a[head:] = np.repeat(fa, np.diff(np.asarray([head, *stops])))
         b[head:] = np.repeat(fb, np.diff(np.asarray([head, *stops])))
@@ -355,21 +360,30 @@ def _line_fit(
 
 
 def _line_fits(
-    xs: npt.NDArray[np.float64], ys: npt.NDArray[np.float64], n: npt.NDArray[np.int64]
+    xs: npt.NDArray[np.float64], ys: npt.NDArray[np.float64], n: npt.NDArray[np.int64] | None
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """:func:`_line_fit` of each row of ``xs``, ``ys`` (shape ``(fits, columns)``), over its
-    first ``n`` points (at least three), in the same operations in the same order: the same
-    bits. (The columns after a row's points become zero terms, and sums that start at +0.0
-    are never -0.0, so adding those zeros leaves them as they are.)"""
-    width = xs.shape[1]
-    inside = np.arange(width) < n[:, None]
-    if not inside.all():
+    """:func:`_line_fit` of each row of ``xs``, ``ys`` (shape ``(fits, points)``), in the same
+    operations in the same order: the same bits.
+
+    Args:
+        xs: the points' device seconds.
+        ys: their offsets.
+        n: None, or fits over the first ``n[k]`` points (at least three) of the one row given:
+            the columns after them become zero terms, and as sums that start at +0.0 are never
+            -0.0, adding those zeros leaves them as they are.
+    """
+    if n is not None:
+        inside = np.arange(xs.shape[1]) < n[:, None]
         xs = np.where(inside, xs, 0.0)
         ys = np.where(inside, ys, 0.0)
-    xm = _sums(xs) / n
-    ym = _sums(ys) / n
+        count: int | npt.NDArray[np.int64] = n
+    else:
+        count = xs.shape[1]
+    xm = _sums(xs) / count
+    ym = _sums(ys) / count
     dx = xs - xm[:, None]
-    dx[~inside] = 0.0
+    if n is not None:
+        dx[~inside] = 0.0
     sxx = _sums(dx * dx)
     sxy = _sums(dx * (ys - ym[:, None]))
     with np.errstate(divide="ignore", invalid="ignore"):
