@@ -875,17 +875,19 @@ class Decoder:
         cnt = seg.n[start:stop]
         dev = self._last_dev_us + np.cumsum(seg.d_us[start - 1 : stop - 1])
         lost = seg.d_seq[start - 1 : stop - 1] - 1
-        where = np.flatnonzero(lost).tolist()
-        if where:
-            nexts = (dev[:-1] + cnt[:-1] * period).tolist()
-            dev_l = dev.tolist()
+        where = np.flatnonzero(lost)
+        if where.size:
+            # Where each packet after a gap was expected: after the packet before it.
+            after = np.maximum(where - 1, 0)
+            expected_a = np.where(where > 0, dev[after] + cnt[after] * period, self._next_dev_us)
             origin = self._origin_us
-            for j in where:
-                expected = nexts[j - 1] if j else self._next_dev_us
-                missing = max(0, round((dev_l[j] - expected) / period))
-                run.gaps.append(Gap((expected - origin) / 1e6, int(lost[j]), missing))
+            for expected, dev_us, n_lost in zip(
+                expected_a.tolist(), dev[where].tolist(), lost[where].tolist(), strict=True
+            ):
+                missing = max(0, round((dev_us - expected) / period))
+                run.gaps.append(Gap((expected - origin) / 1e6, n_lost, missing))
             stats.lost_packets += int(lost.sum())
-            stats.gaps += len(where)
+            stats.gaps += where.size
         self._dev_dropped_at_last = self._dev_dropped
         fl = seg.flags[start:stop]
         if np.any(fl):
@@ -964,7 +966,12 @@ class Decoder:
         period = int(periods[0]) if not np.any(periods != periods[0]) else None
         dev = each(devs) + within * (period if period is not None else each(periods))
         t_s = self._stream_s(dev)
-        t_host = _host_times(dev / 1e6, each(clock_a), each(clock_b))
+        # _host_times, in place (IEEE addition and multiplication commute: the same bits).
+        dev_s = dev / 1e6
+        t_host = each(clock_b)
+        t_host *= dev_s
+        t_host += each(clock_a)
+        t_host += dev_s
         body_at = each(starts[idx] + HEADER_SIZE)
         compact = types == _COMPACT
         kinds = (True,) if compact.all() else (False,) if not compact.any() else (False, True)
