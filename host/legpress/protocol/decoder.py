@@ -961,12 +961,20 @@ class Decoder:
             """A value per packet as a value per sample."""
             return np.repeat(values, counts_a)
 
+        # Per-sample arrays are computed in place, with as few temporaries as can be: a batch
+        # is large, and fresh memory costs page faults as well as the passes over it.
         # Which record within its packet each output sample is.
-        within = np.arange(total, dtype=np.int64) - each(first)
+        within = np.arange(total, dtype=np.int64)
+        within -= each(first)
         period = int(periods[0]) if not np.any(periods != periods[0]) else None
-        dev = each(devs) + within * (period if period is not None else each(periods))
-        t_s = self._stream_s(dev)
-        # _host_times, in place (IEEE addition and multiplication commute: the same bits).
+        step = within * period if period is not None else within * each(periods)
+        dev = each(devs)
+        dev += step
+        # _stream_s: the difference of integers below 2**53 is exact in float64, so
+        # subtracting as floats gives the same bits.
+        t_s = np.subtract(dev, self._origin_us or 0, dtype=np.float64)
+        t_s /= 1e6
+        # _host_times (IEEE addition and multiplication commute: the same bits).
         dev_s = dev / 1e6
         t_host = each(clock_b)
         t_host *= dev_s
@@ -981,8 +989,9 @@ class Decoder:
             dtype = sample_dtype(n_cells, is_compact)
             windows = np.lib.stride_tricks.sliding_window_view(buf, dtype.itemsize)
             if len(kinds) == 1:
-                rows = windows[body_at + within * dtype.itemsize].reshape(-1)
-                cells, position = _records(rows, dtype, is_compact)
+                np.multiply(within, dtype.itemsize, out=step)
+                body_at += step
+                cells, position = _records(windows[body_at].reshape(-1), dtype, is_compact)
                 break
             out = np.flatnonzero(each(compact) == is_compact)
             rows = windows[body_at[out] + within[out] * dtype.itemsize].reshape(-1)
