@@ -335,8 +335,17 @@ class LiveSession:
         ]
         analyzer = self.pipeline.analyzer
         v.lower_back, v.front = analyzer.last_position, analyzer.last_front
-        v.lift_off_below = self.config.liftoff_position
-        v.warn_below = self.config.tilt_warning_position
+        # The levels in force at the last sample (higher where the load moved up the back).
+        v.lift_off_below = (
+            analyzer.last_threshold
+            if math.isfinite(analyzer.last_threshold)
+            else self.config.liftoff_position
+        )
+        v.warn_below = (
+            analyzer.last_warn_below
+            if math.isfinite(analyzer.last_warn_below)
+            else self.config.tilt_warning_position
+        )
         v.front_below = self.config.liftoff_front_share
         reason = analyzer.unjudged_reason
         v.pad_note = _PAD_REASONS.get(reason, reason) if reason else ""

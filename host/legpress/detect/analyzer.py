@@ -123,7 +123,7 @@ class Analyzer:
         if not period_s > 0:
             raise ValueError("period_s must be positive")
         # What the lift-off rule decided on, sample by sample (see :meth:`decision_trace`).
-        self._trace: list[tuple[int, F64, F64]] | None = [] if trace else None
+        self._trace: list[tuple[int, F64, F64, F64]] | None = [] if trace else None
         self.config = config
         self.period_s = period_s
         self.n_cells = n_cells
@@ -193,10 +193,12 @@ class Analyzer:
         """Why the current (or last) rep's pad cannot be judged, or None."""
         return self._unjudged
 
-    def decision_trace(self, n_samples: int) -> tuple[F64, F64]:
-        """The lift-off rule's two signals at every sample so far, for reports that must show
-        exactly what the detector decided on: the lower-back position and the front share
-        (NaN where no rep was being judged). Only with ``trace=True``.
+    def decision_trace(self, n_samples: int) -> tuple[F64, F64, F64]:
+        """The lift-off rule's signals at every sample so far, for reports that must show
+        exactly what the detector decided on: the lower-back position, the position threshold
+        in force at that sample (``liftoff_shift_position`` where the load had moved up, else
+        ``liftoff_position``) and the front share (NaN where no rep was being judged). Only
+        with ``trace=True``.
 
         Args:
             n_samples: the number of samples fed (the length of the arrays).
@@ -204,13 +206,15 @@ class Analyzer:
         if self._trace is None:
             raise ValueError("this analyzer was made without trace=True")
         position = np.full(n_samples, np.nan)
+        threshold = np.full(n_samples, np.nan)
         front = np.full(n_samples, np.nan)
-        for g, pos, fr in self._trace:
+        for g, pos, thr, fr in self._trace:
             end = min(g + pos.size, n_samples)
             if end > g >= 0:
                 position[g:end] = pos[: end - g]
+                threshold[g:end] = thr[: end - g]
                 front[g:end] = fr[: end - g]
-        return position, front
+        return position, threshold, front
 
     def set_limit(self, rom_limit_mm: float | None) -> None:
         """Change the ROM limit; takes effect from the next sample."""
@@ -281,17 +285,30 @@ class Analyzer:
         """The lift-off rule's signals for context samples lo..hi-1 of the current rep (kept
         for the pass: ``_p_lo`` is the context index of their first element): the position of
         the lower-back share between the floor (0) and this person's clean reps at the same
-        depth (1), the share itself, and the front share (NaN: cannot be judged)."""
+        depth (1), the share itself, the front share (NaN: cannot be judged), whether the load
+        has moved up the back (the whole pad loaded ``liftoff_shift_total`` times its load at
+        the top or more) and the lift-off and warning levels in force at each sample."""
+        cfg = self.config
         self._p_lo = lo
         size = hi - lo
         if self._group is None:
             nan = np.full(size, np.nan)
-            self._p_ratio = self._p_share = self._p_front = nan
+            self._p_ratio = self._p_share = self._p_front = self._p_total = nan
+            self._p_thr = self._p_warn = nan
+            self._p_shift = self._p_moved = np.zeros(size, bool)
             return
         load = self._load[lo:hi]
-        lower = _row_sum(load[:, self._group]) * self._group_scale
+        lower_raw = _row_sum(load[:, self._group])
+        lower = lower_raw * self._group_scale
         upper = _row_sum(load[:, self._upper])
         share = np.where(upper > 0, lower / upper, np.nan)
+        self._p_total = (lower_raw + upper) / self._base_total
+        moved = self._p_total >= cfg.liftoff_shift_total
+        self._p_moved = moved  # the load moved up, whether or not the shift path is armed
+        shift = moved & self._shift_armed
+        self._p_shift = shift
+        self._p_thr = np.where(shift, cfg.liftoff_shift_position, cfg.liftoff_position)
+        self._p_warn = np.where(shift, cfg.tilt_warning_shift_position, cfg.tilt_warning_position)
         bins = (self._d[lo:hi] / self._bin_mm).astype(np.int64)
         np.maximum(bins, 0, out=bins)
         np.minimum(bins, self._n_bins - 1, out=bins)
@@ -351,11 +368,12 @@ class Analyzer:
     @property
     def floor(self) -> float:
         """The share this person's lower back keeps once off the pad, as learned so far (the
-        median of the floors seen, else the calibrated one, else 0)."""
+        median of the floors seen, else the calibrated one, else 0; at most ``floor_max``)."""
+        cap = self.config.floor_max
         if self.floors:
-            return float(statistics.median(self.floors[-5:]))
+            return min(float(statistics.median(self.floors[-5:])), cap)
         prior = self.config.lift_off_floor
-        return prior if prior is not None else 0.0
+        return min(prior, cap) if prior is not None else 0.0
 
     def _cop(self, lo: int, hi: int) -> F64:
         load = self._load[lo:hi]
@@ -398,8 +416,13 @@ class Analyzer:
         self._cell_lo = np.full(self.n_cells, np.inf)
         self._cell_hi = np.full(self.n_cells, -np.inf)
         self._unjudged: str | None = None
-        self.last_position = float("nan")  # the rule's two signals at the last sample judged
+        self.last_position = float("nan")  # the rule's signals at the last sample judged
         self.last_front = float("nan")
+        self.last_threshold = float("nan")  # the lift-off and warning levels in force there
+        self.last_warn_below = float("nan")
+        self._base_total = 1.0  # the pad's load at the top (lower back and the rest)
+        self._shift_armed = False  # a clean rep of this person is known (see _judge_pad)
+        self._shift_min = np.inf  # the lowest position while the load had moved up
         self._next_cell = -1
         self._rest: npt.NDArray[np.intp] = np.empty(0, np.intp)
         self._front_scale = 1.0
@@ -407,7 +430,9 @@ class Analyzer:
         self._top_to_front = 1.0
         # The signals of the current pass (see _signals), from context sample _p_lo.
         self._p_lo = 0
-        self._p_ratio = self._p_share = self._p_front = np.empty(0)
+        self._p_ratio = self._p_share = self._p_front = self._p_total = np.empty(0)
+        self._p_thr = self._p_warn = np.empty(0)
+        self._p_shift = self._p_moved = np.empty(0, bool)
         self._p_bins = np.empty(0, np.int64)
 
     def _emit(self, etype: str, c: int, message: str, **evidence: object) -> None:
@@ -536,6 +561,13 @@ class Analyzer:
                 gb = float(base[low].sum())
                 ub = float(base[upper].sum())
                 self._group_scale = ub / gb
+                self._base_total = gb + ub
+                # The shift path compares with this person's clean reps: not before one.
+                self._shift_armed = bool(
+                    np.isfinite(self.reference).any()
+                    or cfg.lift_off_floor is not None
+                    or cfg.lift_off_depth_mm is not None
+                )
                 # The front cell is the one right above the lower back: a cell further up
                 # (the one between is dead) lies under the lordosis and does not empty.
                 if upper.size >= 2 and int(upper[0]) == int(low[-1]) + 1:
@@ -604,18 +636,25 @@ class Analyzer:
             self._signals(lo, hi)
             ratio = self._p_ratio[i - lo :]
             front = self._p_front[i - lo :]
-            fire = self._lift_off_machine(i, ratio, front, todo)
+            thr = self._p_thr[i - lo :]
+            warn = self._p_warn[i - lo :]
+            fire = self._lift_off_machine(i, ratio, thr, front, todo)
             if not self._warned and not fired_before:
-                self._tilt_machine(i, last, down, fire, ratio, todo)
+                self._tilt_machine(i, last, down, fire, ratio, thr, warn, todo)
             else:
                 self._warn_run = 0
             self.last_position = float(ratio[-1])
             self.last_front = float(front[-1])
+            self.last_threshold = float(thr[-1])
+            self.last_warn_below = float(warn[-1])
             if self._trace is not None:
-                self._trace.append((self._base_g + i, ratio.copy(), front.copy()))
+                self._trace.append((self._base_g + i, ratio.copy(), thr.copy(), front.copy()))
             finite = ratio[np.isfinite(ratio)]
             if finite.size:
                 self._ratio_min = min(self._ratio_min, float(finite.min()))
+            moved = ratio[self._p_moved[i - lo :] & np.isfinite(ratio)]
+            if moved.size:
+                self._shift_min = min(self._shift_min, float(moved.min()))
             share = self._p_share[i - lo :]
             np.fmin.at(self._rep_bins, self._p_bins[i - lo :], share)
             fin = share[np.isfinite(share)]
@@ -720,7 +759,12 @@ class Analyzer:
         return down, up, None
 
     def _lift_off_machine(
-        self, i: int, ratio: F64, front: F64, todo: list[tuple[int, int, Callable[[], None]]]
+        self,
+        i: int,
+        ratio: F64,
+        thr: F64,
+        front: F64,
+        todo: list[tuple[int, int, Callable[[], None]]],
     ) -> int | None:
         """The lift-off episodes over this pass (samples i.. of the rep): on after a run of
         low samples, off after a run of recovered ones. Returns the sample where ``lift_off``
@@ -728,7 +772,7 @@ class Analyzer:
         cfg = self.config
         recovered = ratio > cfg.liftoff_recover_position
         # NaN (no front cell) compares False: then the lower back decides alone.
-        low = (ratio < cfg.liftoff_position) | (front < cfg.liftoff_front_share)
+        low = (ratio < thr) | (front < cfg.liftoff_front_share)
         fire = None
         pos = 0
         while pos < ratio.size:
@@ -760,6 +804,8 @@ class Analyzer:
         down: list[tuple[int, int]],
         fire: int | None,
         ratio: F64,
+        thr: F64,
+        warn: F64,
         todo: list[tuple[int, int, Callable[[], None]]],
     ) -> None:
         """The earlier warning: while lowering, once per rep, up to the sample where the
@@ -774,9 +820,9 @@ class Analyzer:
             r = ratio[a - i : bb + 1 - i]
             falling = self._trend(a, bb + 1)
             ahead = (r < cfg.tilt_warning_start) & (
-                r - cfg.liftoff_position < falling * cfg.tilt_warning_lead_s
+                r - thr[a - i : bb + 1 - i] < falling * cfg.tilt_warning_lead_s
             )
-            level = r < cfg.tilt_warning_position
+            level = r < warn[a - i : bb + 1 - i]
             deep = self.lift_off_depth_mm
             if deep is None:
                 # A trend is extrapolated only toward a lift-off this person has shown.
@@ -855,12 +901,16 @@ class Analyzer:
         share = float(self._p_share[c - self._p_lo])
         bin_ = min(max(int(self._d[c] / self._bin_mm), 0), self._n_bins - 1)
         clean = float(self._span[bin_]) + self._floor
+        k = c - self._p_lo
         ev = dict(self._group_evidence)
         ev.update(
             position=position,
             share=share,
-            front_share=float(self._p_front[c - self._p_lo]),
+            front_share=float(self._p_front[k]),
             front_threshold=self.config.liftoff_front_share,
+            pad_total=float(self._p_total[k]),
+            load_moved_up=bool(self._p_shift[k]),
+            shift_total=self.config.liftoff_shift_total,
             clean_share=clean,
             clean_reps_at_depth=bool(np.isfinite(self._filled_reference_raw(bin_))),
             depth_mm=float(self._d[c]),
@@ -877,10 +927,18 @@ class Analyzer:
         cfg = self.config
         ev = self._decision_evidence(c, position)
         falling = self._trend_at(c)
-        to_go = position - cfg.liftoff_position
+        k = c - self._p_lo
+        lift_at = float(self._p_thr[k])
+        level = float(self._p_warn[k])
+        to_go = position - lift_at
         eta = to_go / falling if falling > 0 else float("inf")
-        if position < cfg.tilt_warning_position:
-            why = f"below the warning level of {cfg.tilt_warning_position:.0%}"
+        if position < level:
+            why = f"below the warning level of {level:.0%}"
+            if ev["load_moved_up"]:
+                why += (
+                    f" (the pad carries {ev['pad_total']:.2f} times its load at the top: the "
+                    "load is moving up the back)"
+                )
         else:
             why = (
                 f"falling fast enough to reach lift-off in {eta * 1000:.0f} ms (warning within "
@@ -890,9 +948,10 @@ class Analyzer:
             "tilt_warning",
             c,
             f"lower back starting to lift: its share of the pad load is {position:.0%} of the "
-            f"way from lift-off ({cfg.liftoff_position:.0%}) to a usual rep at this depth, "
+            f"way from lift-off ({lift_at:.0%}) to a usual rep at this depth, "
             f"{why}; stop going deeper, sled at {self._d[c]:.0f} mm",
-            threshold=cfg.tilt_warning_position,
+            threshold=level,
+            liftoff_threshold=lift_at,
             falling_per_s=falling,
             time_to_lift_off_s=eta,
             lead_s=cfg.tilt_warning_lead_s,
@@ -904,17 +963,38 @@ class Analyzer:
     def _emit_lift_off(self, c: int, position: float) -> None:
         cfg = self.config
         ev = self._decision_evidence(c, position)
+        threshold = float(self._p_thr[c - self._p_lo])
+        front = float(self._p_front[c - self._p_lo])
+        cells = ev.get("cells")
+        share_text = (
+            f"cells {cells} carry {ev['share']:.0%} of their share of the load at the top, "
+            f"{position:.0%} of the way from this person's floor ({self._floor:.0%}) to a usual "
+            f"rep at this depth ({ev['clean_share']:.0%})"
+        )
+        if position < cfg.liftoff_position:
+            path = "collapse"
+            why = f"{share_text}: below {cfg.liftoff_position:.0%}"
+        elif position < threshold:
+            path = "shift"
+            why = (
+                f"{share_text}, while the pad carries {ev['pad_total']:.2f} times its load at "
+                f"the top (at least {cfg.liftoff_shift_total:.2f}: the legs press the back in, "
+                f"yet the load has moved up off the lower back): below {threshold:.0%}"
+            )
+        else:
+            path = "front"
+            why = (
+                f"the contact front has passed the lower back: {front:.0%} on the front's scale "
+                f"(cell {self._next_cell} above them against the cells above it, or the highest "
+                f"lower-back cell, empty), below {cfg.liftoff_front_share:.0%}; {share_text}"
+            )
         self._emit(
             "lift_off",
             c,
-            f"lower back off the pad: cells {ev.get('cells')} carry {ev['share']:.0%} of their "
-            f"share of the load at the top, {position:.0%} of the way from this person's floor "
-            f"({self._floor:.0%}) to a usual rep at this depth ({ev['clean_share']:.0%}); "
-            f"cell {self._next_cell} above them at {ev['front_share']:.0%} of the share "
-            f"above it; lift-off when the first is below {cfg.liftoff_position:.0%} or the "
-            f"second below {cfg.liftoff_front_share:.0%} for "
-            f"{cfg.liftoff_min_on_s * 1000:.0f} ms; sled at {self._d[c]:.0f} mm",
-            threshold=cfg.liftoff_position,
+            f"lower back off the pad: {why}, for {cfg.liftoff_min_on_s * 1000:.0f} ms; sled at "
+            f"{self._d[c]:.0f} mm",
+            threshold=threshold,
+            path=path,
             min_duration_s=cfg.liftoff_min_on_s,
             **ev,
         )
@@ -967,6 +1047,11 @@ class Analyzer:
             self.floors.append(max(self._share_min, 0.0))
             if self._lo_depth is not None:
                 self.lift_depths.append(self._lo_depth)
+            return
+        if self._shift_min < cfg.tilt_warning_shift_position:
+            # The load moved up the back and the lower back's share fell to the warning level:
+            # a lift-off in the making, or one the front did not confirm. Not a clean rep to
+            # compare the next ones with.
             return
         seen = np.isfinite(bins)
         old = self.reference[seen]

@@ -48,11 +48,27 @@ class DetectorConfig:
     1 is a usual rep, 0 is the floor.
         liftoff_position: lift-off when the position stays below this ...
         liftoff_min_on_s: ... for at least this long.
+        liftoff_shift_total: the load has moved up the back when the whole pad carries at
+            least this many times its load at the top (the legs press the back into the pad)
+            while the lower back's share falls: a lower back that kept its contact would carry
+            its part of that extra load. Foam, crosstalk and the seat corner keep 0-60 % of a
+            lifted lower back's load, so its share never collapses to the floor; then ...
+        liftoff_shift_position: ... lift-off fires below this position instead (only once a
+            clean rep of this person is known, in the session or from calibration: the first
+            rep has nothing to be compared with). While the pad carries less, a lower back
+            easing off with the rest of the back is no lift-off, and the stricter
+            ``liftoff_position`` holds.
+        floor_max: the floor learned from this person's lift-offs is capped at this share (a
+            lift-off that kept much of its load would otherwise shrink the span and make
+            every small dip a lift-off).
         liftoff_recover_position: the episode ends when it is back above this ...
         liftoff_min_off_s: ... for at least this long.
         tilt_warning_position: an earlier ``tilt_warning`` (lowering only, once per rep, before
             any lift-off) when the position stays below this for ``tilt_warning_min_s``.
         tilt_warning_min_s: see above.
+        tilt_warning_shift_position: the warning level while the load has moved up (see
+            ``liftoff_shift_total``); a clean rep whose position fell below it there is not
+            learned as this person's clean share at that depth.
         tilt_warning_start: it also fires, below this position, when the position falls fast
             enough to reach ``liftoff_position`` within ``tilt_warning_lead_s`` ...
         tilt_warning_lead_s: ... (reaction time plus stopping time, as for ``rom_warning``) ...
@@ -116,10 +132,14 @@ class DetectorConfig:
     lower_back_mm: float = 120.0
     liftoff_position: float = 0.1
     liftoff_min_on_s: float = 0.05
-    liftoff_recover_position: float = 0.5
+    liftoff_shift_total: float = 1.15
+    liftoff_shift_position: float = 0.5
+    floor_max: float = 0.4
+    liftoff_recover_position: float = 0.75
     liftoff_min_off_s: float = 0.1
     tilt_warning_position: float = 0.5
     tilt_warning_min_s: float = 0.03
+    tilt_warning_shift_position: float = 0.7
     tilt_warning_start: float = 0.9
     tilt_warning_lead_s: float = 0.5
     tilt_warning_trend_s: float = 0.1
@@ -177,6 +197,26 @@ class DetectorConfig:
                 "need liftoff_position <= tilt_warning_position <= 1.5, got "
                 f"{self.liftoff_position} and {self.tilt_warning_position}"
             )
+        if not (
+            self.liftoff_position <= self.liftoff_shift_position < self.liftoff_recover_position
+        ):
+            raise ConfigError(
+                "need liftoff_position <= liftoff_shift_position < liftoff_recover_position, "
+                f"got {self.liftoff_position}, {self.liftoff_shift_position} and "
+                f"{self.liftoff_recover_position}"
+            )
+        if not self.liftoff_shift_position <= self.tilt_warning_shift_position <= 1.5:
+            raise ConfigError(
+                "need liftoff_shift_position <= tilt_warning_shift_position <= 1.5, got "
+                f"{self.liftoff_shift_position} and {self.tilt_warning_shift_position}"
+            )
+        if not self.liftoff_shift_total > 1:
+            raise ConfigError(
+                f"liftoff_shift_total must be above 1 (times the load at the top), got "
+                f"{self.liftoff_shift_total}"
+            )
+        if not 0 < self.floor_max < 1:
+            raise ConfigError(f"floor_max must be in (0, 1), got {self.floor_max}")
         for name in (
             "contact_fraction",
             "min_load_fraction",
@@ -206,18 +246,22 @@ class DetectorConfig:
             "Lower-back position = the lower back's share of the pad load (each cell against "
             "its load at the top of the rep), placed between this person's floor (0 %, the "
             "share their lower back keeps once off the pad) and their clean reps at the same "
-            f"depth (100 %). Lift-off when it stays below {self.liftoff_position:.0%}, or when "
-            f"the contact front has passed the lower back (the cell just above it below "
-            f"{self.liftoff_front_share:.0%} of its share, or the highest lower-back cell below "
-            f"{self.liftoff_top_empty:.0%}: empty), for {self.liftoff_min_on_s * 1000:.0f} ms; "
-            f"over with the position back above {self.liftoff_recover_position:.0%}. Tilt "
-            f"warning while lowering below {self.tilt_warning_position:.0%}, or below "
-            f"{self.tilt_warning_start:.0%} when falling fast enough to reach lift-off within "
-            f"{self.tilt_warning_lead_s * 1000:.0f} ms once this person's back has been seen to "
-            "lift, and not before the sled is that close to the depth where it lifted. Lower "
-            f"back = the cells in contact among the strip's lowest {self.lower_back_mm:g} mm; a "
-            "rep whose pad cannot be judged (no load, nobody leaning on it, too few cells) says "
-            "so."
+            f"depth (100 %). Lift-off when it stays below {self.liftoff_position:.0%}; or below "
+            f"{self.liftoff_shift_position:.0%} while the whole pad carries "
+            f"{self.liftoff_shift_total:.2f} times its load at the top or more (the legs press "
+            "the back into the pad, yet the lower back's share falls: the load has moved up the "
+            "back), once a clean rep of this person is known; or when the contact front has "
+            f"passed the lower back (the cell just above it below {self.liftoff_front_share:.0%} "
+            f"of its share, or the highest lower-back cell below {self.liftoff_top_empty:.0%}: "
+            f"empty); each for {self.liftoff_min_on_s * 1000:.0f} ms. Over with the position "
+            f"back above {self.liftoff_recover_position:.0%}. Tilt warning while lowering below "
+            f"{self.tilt_warning_position:.0%} ({self.tilt_warning_shift_position:.0%} while the "
+            f"load has moved up), or below {self.tilt_warning_start:.0%} when falling fast "
+            f"enough to reach lift-off within {self.tilt_warning_lead_s * 1000:.0f} ms once this "
+            "person's back has been seen to lift, and not before the sled is that close to the "
+            f"depth where it lifted. Lower back = the cells in contact among the strip's lowest "
+            f"{self.lower_back_mm:g} mm; a rep whose pad cannot be judged (no load, nobody "
+            "leaning on it, too few cells) says so."
         )
 
     def starts_new_set(self, previous_end_s: float, t_start_s: float) -> bool:

@@ -300,9 +300,12 @@ def timeline(
     limit_mm: float | None,
     on_ratio: float,
     front_ratio: float | None = None,
+    shift_ratio: float | None = None,
 ) -> str:
     """Sled depth (top) and the lift-off rule's signals (bottom) from ``t0`` to ``t1``, with
-    lift-off shaded and labelled, the limit and both lift-off thresholds drawn and named."""
+    lift-off shaded and labelled, the limit and the lift-off thresholds drawn and named: the
+    position's threshold as it was in force at each sample (``trace.threshold``: ``on_ratio``,
+    or ``shift_ratio`` where the load had moved up the back), the front's ``front_ratio``."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -365,7 +368,16 @@ def timeline(
 
         tc, c = envelope(t, np.clip(trace.contact[sel], -0.2, 1.25) * 100.0)
         ax2.plot(tc, c, color=TEAL, linewidth=1.6)
-        ax2.axhline(on_ratio * 100, color=VERMILLION, linestyle=(0, (2, 2)), linewidth=1.4)
+        thr = trace.threshold[sel] if trace.threshold is not None else None
+        stepped = thr is not None and bool(np.isfinite(thr).any())
+        if thr is not None and stepped:
+            # The threshold in force, sample by sample (it rises where the load moved up).
+            ax2.plot(
+                t, thr * 100.0, color=VERMILLION, linestyle=(0, (2, 2)), linewidth=1.4,
+                drawstyle="steps-post",
+            )  # fmt: skip
+        else:
+            ax2.axhline(on_ratio * 100, color=VERMILLION, linestyle=(0, (2, 2)), linewidth=1.4)
         if trace.front is not None and front_ratio is not None:
             tf, f = envelope(t, np.clip(trace.front[sel], -0.2, 1.25) * 100.0)
             ax2.plot(tf, f, color=INK, linewidth=1.0, alpha=0.7)
@@ -399,7 +411,12 @@ def timeline(
                 [],
                 color=VERMILLION,
                 linestyle=(0, (2, 2)),
-                label=f"lift-off below {on_ratio * 100:.0f} %",
+                label=f"lift-off below {on_ratio * 100:.0f} %"
+                + (
+                    f" ({shift_ratio * 100:.0f} % where the load moved up)"
+                    if shift_ratio is not None and stepped
+                    else ""
+                ),
             ),
         ]
         if trace.front is not None and front_ratio is not None:

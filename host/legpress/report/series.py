@@ -39,6 +39,9 @@ class ContactTrace:
         cells: the pad cells that make up "the lower back".
         front: the front cell's share, the rule's second signal (NaN where none).
         cell_pitch_mm: the strip's cell pitch the detector ran with.
+        threshold: the lift-off threshold on ``contact`` in force at each sample (higher
+            where the load had moved up the back; see ``DetectorConfig.liftoff_shift_total``),
+            NaN where no rep was judged; None: the fixed ``liftoff_position``.
     """
 
     t_s: F64
@@ -47,6 +50,7 @@ class ContactTrace:
     cells: tuple[int, ...]
     front: F64 | None = None
     cell_pitch_mm: float = DEFAULT_CELL_PITCH_MM
+    threshold: F64 | None = None
 
 
 def _group(
@@ -83,8 +87,10 @@ def lower_back_contact(
     over the samples (the same code as live, so the same values), with its decision trace.
 
     ``contact`` is the lower-back position (1: as this person's clean reps at that depth, 0:
-    their floor; lift-off below ``liftoff_position``), ``front`` the front cell's share (lift-off
-    below ``liftoff_front_share``); NaN where no rep was being judged. The cells are those the
+    their floor; lift-off below ``threshold``, the level in force at that sample:
+    ``liftoff_position``, or ``liftoff_shift_position`` where the load had moved up the back),
+    ``front`` the front cell's share (lift-off below ``liftoff_front_share``); NaN where no rep
+    was being judged. The cells are those the
     detector named in a lift-off event, else those in contact among the strip's lowest
     ``lower_back_mm``. The strip's cell pitch is the series' own (the device's), else
     ``cell_pitch_mm``, else 40 mm.
@@ -97,10 +103,12 @@ def lower_back_contact(
     period = float(np.median(steps)) if steps.size else 0.01
     analyzer = Analyzer(config, period if period > 0 else 0.01, series.n_cells, pitch, True)
     analyzer.update(series)
-    position, front = analyzer.decision_trace(n)
-    position[~series.valid] = np.nan
-    front[~series.valid] = np.nan
-    return ContactTrace(t, series.depth_mm.astype(np.float64), position, cells, front, pitch)
+    position, threshold, front = analyzer.decision_trace(n)
+    for a in (position, threshold, front):
+        a[~series.valid] = np.nan
+    return ContactTrace(
+        t, series.depth_mm.astype(np.float64), position, cells, front, pitch, threshold
+    )
 
 
 def lift_off_spans(reps: Sequence[Rep], events: Sequence[Event]) -> list[tuple[float, float, int]]:

@@ -310,8 +310,9 @@ def _rep_table(reps: Sequence[SessionRep], limit: float | None) -> str:
         caption="Lowest lower-back position: the least value during the rep of the quantity the "
         "lift-off rule decides on, the lower back's share of the pad load placed between this "
         "person's floor (0 %) and their clean reps at the same depth (100 %); lift-off below "
-        f"{DetectorConfig().liftoff_position * 100:.0f} % with the default settings (the "
-        "settings section gives the whole rule).",
+        f"{DetectorConfig().liftoff_position * 100:.0f} % with the default settings, "
+        f"{DetectorConfig().liftoff_shift_position * 100:.0f} % where the load has moved up the "
+        "back (the settings section gives the whole rule).",
     )
 
 
@@ -431,6 +432,7 @@ def session_report_html(
                         limit,
                         cfg.liftoff_position,
                         cfg.liftoff_front_share,
+                        cfg.liftoff_shift_position,
                     ),
                     alt,
                     "Top: sled depth (rep numbers at each bottom). Bottom: what the lift-off "
@@ -438,12 +440,15 @@ def session_report_html(
                     f"({_cells(trace.cells)}, of {series.n_cells} cells at "
                     f"{trace.cell_pitch_mm:g} mm) share of the pad load, placed between this "
                     "person's floor (0 %) and their clean reps at the same depth (100 %); "
-                    f"lift-off when it stays under {cfg.liftoff_position * 100:.0f} % for "
-                    f"{cfg.liftoff_min_on_s * 1000:.0f} ms. Grey: the contact front, the lower "
-                    "of the cell just above the lower back (its share against the cells above "
-                    "it) and the highest lower-back cell (its share, times "
-                    f"{cfg.liftoff_front_share / cfg.liftoff_top_empty:g}: under the line when "
-                    f"it is under {cfg.liftoff_top_empty * 100:.0f} %, empty); lift-off also "
+                    f"lift-off when it stays under the dashed line for "
+                    f"{cfg.liftoff_min_on_s * 1000:.0f} ms: {cfg.liftoff_position * 100:.0f} %, "
+                    f"or {cfg.liftoff_shift_position * 100:.0f} % where the whole pad carries "
+                    f"{cfg.liftoff_shift_total:.2f} times its load at the top or more while the "
+                    "lower back's share falls (the load has moved up the back). Grey: the "
+                    "contact front, the lower of the cell just above the lower back (its share "
+                    "against the cells above it) and the highest lower-back cell (its share, "
+                    f"times {cfg.liftoff_front_share / cfg.liftoff_top_empty:g}: under the line "
+                    f"when it is under {cfg.liftoff_top_empty * 100:.0f} %, empty); lift-off also "
                     f"when it stays under {cfg.liftoff_front_share * 100:.0f} %. Shaded bands "
                     "are the lift-offs the detector reported.",
                     f"fig-timeline-{k + 1}",

@@ -268,10 +268,11 @@ def test_decision_trace_is_what_the_rule_fired_on() -> None:
     a = Analyzer(DetectorConfig(), 1 / FS_HZ, block.n_cells, trace=True)
     for part in chunks(block, [37, 5, 120]):
         a.update(part)
-    position, front = a.decision_trace(len(block))
+    position, threshold, front = a.decision_trace(len(block))
     (lift,) = [e for e in a.events if e.type == "lift_off"]
     i = int(np.searchsorted(block.t_s, lift.t_s))
     assert position[i] == pytest.approx(lift.evidence["position"])
+    assert threshold[i] == pytest.approx(lift.evidence["threshold"])
     assert front[i] == pytest.approx(lift.evidence["front_share"])
     assert np.isnan(position[:50]).all()  # before the first rep: nothing judged
     with pytest.raises(ValueError):
@@ -336,3 +337,63 @@ def test_a_falling_trend_warns_only_toward_a_lift_off_this_person_has_shown() ->
     assert [e.rep for e in events(out, "lift_off")] == [2]
     assert [e.rep for e in events(out, "tilt_warning")] == [2, 3]
     assert a.lift_off_depth_mm is not None and a.lift_off_depth_mm < 300
+
+
+def _kept(block, keep: float, cells: slice, leg_force_gain: float):  # type: ignore[no-untyped-def]
+    """``block`` with the lower-back cells keeping ``keep`` of their load (scaled by the leg
+    force as the rest of the back is) through every lift-off, and the cell above them left
+    as it was at that depth: the contact front never shows, only the share falls."""
+    load = block.load.copy()
+    base = load[:50].mean(axis=0)
+    scale = 1 + leg_force_gain * (block.depth_mm / 300.0)
+    load[:, cells] = np.maximum(load[:, cells], keep * base[cells] * scale[:, None])
+    load[:, 3] = base[3] * scale
+    return type(block)(block.t_s, block.depth_mm, load, block.valid)
+
+
+def test_lift_off_seen_when_the_legs_press_the_back_in_and_the_load_moves_up() -> None:
+    # Foam, crosstalk and the seat corner: the lower back keeps 45 % of its load at lift-off
+    # while the legs press the whole back 1.8 times harder into the pad at the bottom. The
+    # share never collapses to the floor; the load has moved up the back.
+    reps = [SynthRep(300), SynthRep(300, lift_off_at_mm=260), SynthRep(300)]
+    block, onsets = stream(reps, seed=8, leg_force_gain=0.8)
+    block = _kept(block, 0.45, slice(0, 3), 0.8)
+    _, out = run(block)
+    (lift,) = events(out, "lift_off")
+    ev = lift.evidence
+    assert lift.rep == 1 and abs(lift.t_s - onsets[0]) <= 0.15
+    assert ev["path"] == "shift" and ev["load_moved_up"]
+    assert ev["pad_total"] >= ev["shift_total"]
+    assert ev["threshold"] == DetectorConfig().liftoff_shift_position
+    assert DetectorConfig().liftoff_position < ev["position"] < ev["threshold"]
+    assert "moved up" in lift.message
+    # That path is what saw it: the collapse and the front alone miss it.
+    cfg = DetectorConfig(liftoff_shift_position=DetectorConfig().liftoff_position)
+    _, out = run(block, cfg)
+    assert not events(out, "lift_off")
+    # The first rep of a session has no clean rep to be compared with: the shift path waits.
+    first, _ = stream(reps[1:], seed=8, leg_force_gain=0.8)
+    _, out = run(_kept(first, 0.45, slice(0, 3), 0.8))
+    assert [e.rep for e in events(out, "lift_off")] == []
+
+
+def test_a_back_easing_off_in_one_piece_is_no_lift_off() -> None:
+    # The same 45 % kept by the lower back, but nobody presses the back into the pad (the
+    # pad's load does not rise): a lower back easing off with the rest is not lift-off.
+    reps = [SynthRep(300), SynthRep(300, lift_off_at_mm=260), SynthRep(300)]
+    block, _ = stream(reps, seed=8)
+    _, out = run(_kept(block, 0.45, slice(0, 3), 0.0))
+    assert not events(out, "lift_off")
+
+
+def test_shift_settings_are_checked() -> None:
+    with pytest.raises(ConfigError, match="liftoff_shift_position"):
+        DetectorConfig(liftoff_shift_position=0.9)
+    with pytest.raises(ConfigError, match="liftoff_shift_position"):
+        DetectorConfig(liftoff_shift_position=0.05)
+    with pytest.raises(ConfigError, match="tilt_warning_shift_position"):
+        DetectorConfig(tilt_warning_shift_position=0.3)
+    with pytest.raises(ConfigError, match="liftoff_shift_total"):
+        DetectorConfig(liftoff_shift_total=0.9)
+    with pytest.raises(ConfigError, match="floor_max"):
+        DetectorConfig(floor_max=1.0)
