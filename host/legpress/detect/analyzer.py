@@ -306,6 +306,13 @@ class Analyzer:
         moved = self._p_total >= cfg.liftoff_shift_total
         self._p_moved = moved  # the load moved up, whether or not the shift path is armed
         shift = moved & self._shift_armed
+        deep = self.lift_off_depth_mm
+        if deep is not None:
+            # Once this person's lift-off depth is known, a share that falls well short of it
+            # is their usual way of loading the pad, not a lift-off: the same reach as the
+            # tilt warning's (within tilt_warning_lead_s of it at the sled's speed).
+            v = np.maximum(self._v[lo:hi], 0.0)
+            shift &= self._d[lo:hi] >= deep - v * cfg.tilt_warning_lead_s
         self._p_shift = shift
         self._p_thr = np.where(shift, cfg.liftoff_shift_position, cfg.liftoff_position)
         self._p_warn = np.where(shift, cfg.tilt_warning_shift_position, cfg.tilt_warning_position)

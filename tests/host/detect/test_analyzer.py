@@ -397,3 +397,15 @@ def test_shift_settings_are_checked() -> None:
         DetectorConfig(liftoff_shift_total=0.9)
     with pytest.raises(ConfigError, match="floor_max"):
         DetectorConfig(floor_max=1.0)
+
+
+def test_the_shift_path_waits_for_the_depth_where_this_person_lifts_off() -> None:
+    # The same falling share with the legs pressing in, 80 mm short of where this person's
+    # back is known to lift (calibration: 300 mm): their usual way of loading the pad.
+    reps = [SynthRep(300), SynthRep(220, lift_off_at_mm=150), SynthRep(300)]
+    block, _ = stream(reps, seed=8, leg_force_gain=1.2)
+    block = _kept(block, 0.45, slice(0, 3), 1.2)
+    _, out = run(block)
+    assert [e.rep for e in events(out, "lift_off")] == [1]
+    _, out = run(block, DetectorConfig(lift_off_depth_mm=300.0))
+    assert not events(out, "lift_off")
