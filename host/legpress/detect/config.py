@@ -55,7 +55,8 @@ class DetectorConfig:
             lifted lower back's load, so its share never collapses to the floor; then ...
         liftoff_shift_position: ... lift-off fires below this position instead (only once a
             clean rep of this person is known, in the session or from calibration: the first
-            rep has nothing to be compared with). While the pad carries less, a lower back
+            rep has nothing to be compared with; and once their lift-off depth is known, only
+            within the tilt warning's reach of it). While the pad carries less, a lower back
             easing off with the rest of the back is no lift-off, and the stricter
             ``liftoff_position`` holds.
         floor_max: the floor learned from this person's lift-offs is capped at this share (a
@@ -250,7 +251,8 @@ class DetectorConfig:
             f"{self.liftoff_shift_position:.0%} while the whole pad carries "
             f"{self.liftoff_shift_total:.2f} times its load at the top or more (the legs press "
             "the back into the pad, yet the lower back's share falls: the load has moved up the "
-            "back), once a clean rep of this person is known; or when the contact front has "
+            "back), once a clean rep of this person is known and near the depth where their "
+            "back lifted, if known; or when the contact front has "
             f"passed the lower back (the cell just above it below {self.liftoff_front_share:.0%} "
             f"of its share, or the highest lower-back cell below {self.liftoff_top_empty:.0%}: "
             f"empty); each for {self.liftoff_min_on_s * 1000:.0f} ms. Over with the position "
