@@ -157,6 +157,8 @@ class Analyzer:
         self.reference = np.full(self._n_bins, np.nan)
         self.floors: list[float] = []
         self.lift_depths: list[float] = []  # sled depth at each lift-off seen
+        # How far below usual each clean rep's position went while the load had moved up.
+        self.clean_dips: list[float] = []
         self._load_ref = 0.0  # the largest baseline total seen in the session
         self._stuck = np.zeros(n_cells, bool)
 
@@ -314,8 +316,8 @@ class Analyzer:
             v = np.maximum(self._v[lo:hi], 0.0)
             shift &= self._d[lo:hi] >= deep - v * cfg.tilt_warning_lead_s
         self._p_shift = shift
-        self._p_thr = np.where(shift, cfg.liftoff_shift_position, cfg.liftoff_position)
-        self._p_warn = np.where(shift, cfg.tilt_warning_shift_position, cfg.tilt_warning_position)
+        self._p_thr = np.where(shift, self._shift_thr, cfg.liftoff_position)
+        self._p_warn = np.where(shift, self._shift_warn, cfg.tilt_warning_position)
         bins = (self._d[lo:hi] / self._bin_mm).astype(np.int64)
         np.maximum(bins, 0, out=bins)
         np.minimum(bins, self._n_bins - 1, out=bins)
@@ -371,6 +373,22 @@ class Analyzer:
         if self.config.lift_off_depth_mm is not None:
             depths = [*depths, self.config.lift_off_depth_mm]
         return min(depths) if depths else None
+
+    @property
+    def shift_levels(self) -> tuple[float, float]:
+        """The shift path's lift-off and warning levels for the next rep: the lift-off level
+        is ``1 - liftoff_shift_dip_factor`` times the deepest dip of this person's last 5 clean
+        reps (how far below usual their position went while the load had moved up), within
+        ``liftoff_shift_position`` .. ``liftoff_shift_max_position`` (the former before any);
+        the warning level lies as far above it as ``tilt_warning_shift_position`` lies above
+        ``liftoff_shift_position``."""
+        cfg = self.config
+        level = cfg.liftoff_shift_position
+        if self.clean_dips:
+            level = 1.0 - cfg.liftoff_shift_dip_factor * max(self.clean_dips[-5:])
+            level = min(max(level, cfg.liftoff_shift_position), cfg.liftoff_shift_max_position)
+        warn = level + cfg.tilt_warning_shift_position - cfg.liftoff_shift_position
+        return level, min(warn, 1.0)
 
     @property
     def floor(self) -> float:
@@ -430,6 +448,8 @@ class Analyzer:
         self._base_total = 1.0  # the pad's load at the top (lower back and the rest)
         self._shift_armed = False  # a clean rep of this person is known (see _judge_pad)
         self._shift_min = np.inf  # the lowest position while the load had moved up
+        self._shift_thr = self.config.liftoff_shift_position  # this rep's shift levels
+        self._shift_warn = self.config.tilt_warning_shift_position
         self._next_cell = -1
         self._rest: npt.NDArray[np.intp] = np.empty(0, np.intp)
         self._front_scale = 1.0
@@ -570,6 +590,7 @@ class Analyzer:
                 self._group_scale = ub / gb
                 self._base_total = gb + ub
                 # The shift path compares with this person's clean reps: not before one.
+                self._shift_thr, self._shift_warn = self.shift_levels
                 self._shift_armed = bool(
                     np.isfinite(self.reference).any()
                     or cfg.lift_off_floor is not None
@@ -1060,6 +1081,8 @@ class Analyzer:
             # a lift-off in the making, or one the front did not confirm. Not a clean rep to
             # compare the next ones with.
             return
+        if np.isfinite(self._shift_min):
+            self.clean_dips.append(max(1.0 - self._shift_min, 0.0))
         seen = np.isfinite(bins)
         old = self.reference[seen]
         w = cfg.reference_weight

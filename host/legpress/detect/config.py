@@ -59,6 +59,11 @@ class DetectorConfig:
             within the tilt warning's reach of it). While the pad carries less, a lower back
             easing off with the rest of the back is no lift-off, and the stricter
             ``liftoff_position`` holds.
+        liftoff_shift_max_position: ... or higher, up to this, for a person whose clean reps
+            stay close to usual: the level is ``1 - liftoff_shift_dip_factor`` times the
+            deepest dip below usual of their last 5 clean reps while the load had moved up
+            (clean reps that dip 5 % put it at 0.7; 25 % and more, at 0.5) ...
+        liftoff_shift_dip_factor: ... see above.
         floor_max: the floor learned from this person's lift-offs is capped at this share (a
             lift-off that kept much of its load would otherwise shrink the span and make
             every small dip a lift-off).
@@ -68,8 +73,9 @@ class DetectorConfig:
             any lift-off) when the position stays below this for ``tilt_warning_min_s``.
         tilt_warning_min_s: see above.
         tilt_warning_shift_position: the warning level while the load has moved up (see
-            ``liftoff_shift_total``); a clean rep whose position fell below it there is not
-            learned as this person's clean share at that depth.
+            ``liftoff_shift_total``), as far above the shift path's lift-off level in force as
+            this lies above ``liftoff_shift_position``; a clean rep whose position fell below
+            it there is not learned as this person's clean share at that depth.
         tilt_warning_start: it also fires, below this position, when the position falls fast
             enough to reach ``liftoff_position`` within ``tilt_warning_lead_s`` ...
         tilt_warning_lead_s: ... (reaction time plus stopping time, as for ``rom_warning``) ...
@@ -135,6 +141,8 @@ class DetectorConfig:
     liftoff_min_on_s: float = 0.05
     liftoff_shift_total: float = 1.15
     liftoff_shift_position: float = 0.5
+    liftoff_shift_max_position: float = 0.7
+    liftoff_shift_dip_factor: float = 2.0
     floor_max: float = 0.4
     liftoff_recover_position: float = 0.75
     liftoff_min_off_s: float = 0.1
@@ -205,6 +213,20 @@ class DetectorConfig:
                 "need liftoff_position <= liftoff_shift_position < liftoff_recover_position, "
                 f"got {self.liftoff_position}, {self.liftoff_shift_position} and "
                 f"{self.liftoff_recover_position}"
+            )
+        if (
+            not self.liftoff_shift_position
+            <= self.liftoff_shift_max_position
+            < (self.liftoff_recover_position)
+        ):
+            raise ConfigError(
+                "need liftoff_shift_position <= liftoff_shift_max_position < "
+                f"liftoff_recover_position, got {self.liftoff_shift_position}, "
+                f"{self.liftoff_shift_max_position} and {self.liftoff_recover_position}"
+            )
+        if not self.liftoff_shift_dip_factor >= 1:
+            raise ConfigError(
+                f"liftoff_shift_dip_factor must be at least 1, got {self.liftoff_shift_dip_factor}"
             )
         if not self.liftoff_shift_position <= self.tilt_warning_shift_position <= 1.5:
             raise ConfigError(

@@ -364,11 +364,13 @@ def test_lift_off_seen_when_the_legs_press_the_back_in_and_the_load_moves_up() -
     assert lift.rep == 1 and abs(lift.t_s - onsets[0]) <= 0.15
     assert ev["path"] == "shift" and ev["load_moved_up"]
     assert ev["pad_total"] >= ev["shift_total"]
-    assert ev["threshold"] == DetectorConfig().liftoff_shift_position
+    # The clean rep before it stayed at its usual share: the level is the most sensitive one.
+    assert ev["threshold"] == DetectorConfig().liftoff_shift_max_position
     assert DetectorConfig().liftoff_position < ev["position"] < ev["threshold"]
     assert "moved up" in lift.message
     # That path is what saw it: the collapse and the front alone miss it.
-    cfg = DetectorConfig(liftoff_shift_position=DetectorConfig().liftoff_position)
+    low = DetectorConfig().liftoff_position
+    cfg = DetectorConfig(liftoff_shift_position=low, liftoff_shift_max_position=low)
     _, out = run(block, cfg)
     assert not events(out, "lift_off")
     # The first rep of a session has no clean rep to be compared with: the shift path waits.
@@ -409,3 +411,19 @@ def test_the_shift_path_waits_for_the_depth_where_this_person_lifts_off() -> Non
     assert [e.rep for e in events(out, "lift_off")] == [1]
     _, out = run(block, DetectorConfig(lift_off_depth_mm=300.0))
     assert not events(out, "lift_off")
+
+
+def test_the_shift_level_follows_how_far_this_persons_clean_reps_dip() -> None:
+    cfg = DetectorConfig()
+    a = Analyzer(cfg, 1 / FS_HZ, 8)
+    assert a.shift_levels == (cfg.liftoff_shift_position, cfg.tilt_warning_shift_position)
+    a.clean_dips += [0.02, 0.2]  # their clean reps went 20 % below usual at worst
+    level, warn = a.shift_levels
+    assert level == pytest.approx(1 - cfg.liftoff_shift_dip_factor * 0.2)
+    assert warn == pytest.approx(
+        level + cfg.tilt_warning_shift_position - cfg.liftoff_shift_position
+    )
+    a.clean_dips.append(0.4)  # one that dipped far: back to the strictest level
+    assert a.shift_levels[0] == cfg.liftoff_shift_position
+    a.clean_dips += [0.0] * 5  # ... until it is no longer among the last 5
+    assert a.shift_levels[0] == cfg.liftoff_shift_max_position
