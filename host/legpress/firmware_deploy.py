@@ -91,6 +91,17 @@ class DeployResult:
     dry_run: bool
 
 
+def mpy_cross_command(tool: str, src: Path, out: Path, board_path: str) -> list[str]:
+    """The mpy-cross command that compiles ``src`` to ``out``, for a board that loads it from
+    ``board_path`` (its ``__file__`` there, e.g. ``/lib/legpress_fw/app.mpy``).
+
+    The source name a ``.mpy`` carries (what tracebacks name) is interned on the board as it is
+    loaded, as the module's ``__file__`` is: the same string costs the heap nothing more, where
+    mpy-cross's default, the path given here on the host, costs 30-60 bytes a module.
+    """
+    return [tool, "-s", board_path, "-o", str(out), str(src)]
+
+
 def deploy(
     port: str | None = None,
     *,
@@ -157,7 +168,7 @@ def deploy(
         compiled = []
         for src in sources:
             out = build / (src.stem + ".mpy")
-            run([tool_mpy_cross, "-o", str(out), str(src)])
+            run(mpy_cross_command(tool_mpy_cross, src, out, f"/{REMOTE_PACKAGE}/{out.name}"))
             compiled.append(out)
 
         released: bool | None = None

@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from legpress.firmware_deploy import mpy_cross_command  # noqa: E402
 from tests.bench import frozen32  # noqa: E402
 from tests.mpy.harness import run_micropython  # noqa: E402
 
@@ -72,9 +73,8 @@ def _prepare(tmp: Path) -> dict[str, tuple[list[str], str | None]]:
     mpy = tmp / "mpy" / "legpress_fw"
     mpy.mkdir(parents=True)
     for src in sorted(pkg.glob("*.py")):
-        subprocess.run(
-            [_tool("mpy-cross"), "-o", str(mpy / (src.stem + ".mpy")), str(src)], check=True
-        )
+        out = mpy / (src.stem + ".mpy")  # compiled as `legpress firmware deploy` does
+        subprocess.run(mpy_cross_command(_tool("mpy-cross"), src, out, str(out)), check=True)
     romsrc = tmp / "romsrc" / "lib"
     shutil.copytree(pkg, romsrc / "legpress_fw", ignore=shutil.ignore_patterns("__pycache__"))
     image = tmp / "fw.romfs"

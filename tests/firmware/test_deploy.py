@@ -90,7 +90,9 @@ def test_dry_run_prints_the_commands_and_runs_nothing(fake_mpremote: Path) -> No
     assert calls(fake_mpremote) == []  # nothing ran
     assert len(r.commands) == len(MODULES) + 2  # compile each module, ls, deploy
     compiles = r.commands[: len(MODULES)]
-    assert all(Path(c[0]).name == "mpy-cross" and c[1] == "-o" for c in compiles)
+    assert all(Path(c[0]).name == "mpy-cross" and c[3] == "-o" for c in compiles)
+    # The source name each .mpy carries is its path on the board, its __file__ there.
+    assert all(c[1:3] == ("-s", f"/lib/legpress_fw/{Path(c[4]).name}") for c in compiles)
     assert sorted(Path(c[-1]).stem for c in compiles) == MODULES
     assert r.commands[-2][1:] == ("connect", "/dev/ttyUSB0", "fs", "ls", ":")
     deploy_steps = steps(list(r.commands[-1][1:]))
