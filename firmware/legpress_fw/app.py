@@ -22,7 +22,7 @@ import asyncio
 import gc
 import sys
 
-from .compat import const, ticks_add, ticks_diff, ticks_ms, ticks_us
+from .compat import const, ticks_add, ticks_diff, ticks_ms
 from .device import Status  # noqa: F401  (protocol.py refers to app.Status)
 from .protocol import (
     CMD_FORGET_BONDS,
@@ -69,10 +69,6 @@ _FAULT_SHOW_MS = const(60000)
 _ACTION_DELAY_MS = const(300)
 _GC_EVERY_S = const(10)
 _GC_GARBAGE = const(4096)  # while the timer samples: collect only once this much was allocated
-_UART_FIFO = const(128)
-_UART_US_PER_BYTE = const(87)  # 10 bits at 115200 baud
-_STALL_US = const(5000)
-_STALL_PAUSE_US = const(1000000)
 _FATAL_WAIT_S = const(10)
 
 
@@ -226,49 +222,6 @@ class StdinReader:
         return n
 
 
-class PacedStdout:
-    """sys.stdout.buffer, written no faster than the console UART drains; never blocks.
-
-    On the ESP32 port a stdout write waits a 10 ms FreeRTOS tick each time the 128-byte UART
-    FIFO is full (ports/esp32/uart.c), and on an S3 it also waits, up to 500 ms, while a
-    connected USB-CDC host reads nothing (shared/tinyusb/mp_usbd_cdc.c). This writes at most
-    what the FIFO can take now, by a model of its drain at 115200 baud, and returns the count:
-    SerialLink sends the rest on its next pass. A write that still took long (a stalled
-    USB-CDC host) pauses the output for a second, so a stuck host costs one stall a second.
-    """
-
-    def __init__(self, stream, ticks=ticks_us):
-        self._write = stream.write
-        self._ticks = ticks
-        self._empty_at = ticks()  # when the FIFO will have drained what was written
-        self._pause_until = None
-        self.stalls = 0
-
-    def write(self, buf, off, n):
-        now = self._ticks()
-        if self._pause_until is not None:
-            if ticks_diff(self._pause_until, now) > 0:
-                return 0
-            self._pause_until = None
-        backlog = ticks_diff(self._empty_at, now)
-        if backlog < 0:
-            backlog = 0
-        room = _UART_FIFO - backlog // _UART_US_PER_BYTE
-        if room <= 0:
-            return 0
-        if n > room:
-            n = room
-        w = self._write(buf, off, n)
-        if w is None:
-            w = n
-        done = self._ticks()
-        if ticks_diff(done, now) > _STALL_US:
-            self.stalls += 1
-            self._pause_until = ticks_add(done, _STALL_PAUSE_US)
-        self._empty_at = ticks_add(now, backlog + w * _UART_US_PER_BYTE)
-        return w
-
-
 # --- the application -------------------------------------------------------------------
 
 
@@ -285,9 +238,10 @@ class App:
         serial_io=None,
     ):
         # timer: sample from a hardware timer (board.sample_timer), as on the device.
-        # serial_io: (stream_in, stream_out) for a SerialLink built once stream_in has a byte
-        # waiting (its waiting()), in place of `serial`: while no host talks on USB (a host on
-        # BLE, or nobody) the serial link's code and buffers stay out of the heap.
+        # serial_io: (stream_in, stream_out, paced) for a SerialLink built once stream_in has a
+        # byte waiting (its waiting()), in place of `serial`: while no host talks on USB (a host
+        # on BLE, or nobody) the serial link's code and buffers stay out of the heap. paced:
+        # stream_out is the console (serial_link.PacedStdout wraps it).
         self.device = device
         self.board = board
         self.ble_link = ble_link
@@ -394,11 +348,13 @@ class App:
     def _open_serial(self):
         # The first byte from a USB host: build the link (importing serial_link and framing
         # takes a few milliseconds, once), which then reads that byte.
-        stream_in, stream_out = self._serial_io  # pyright: ignore[reportGeneralTypeIssues]
+        stream_in, stream_out, paced = self._serial_io  # pyright: ignore[reportGeneralTypeIssues]
         if not stream_in.waiting():
             return None
-        from .serial_link import SerialLink
+        from .serial_link import PacedStdout, SerialLink
 
+        if paced:
+            stream_out = PacedStdout(stream_out)
         self.serial = SerialLink(self.device, stream_in, stream_out)
         self.serial.start()
         return self.serial

@@ -8,7 +8,7 @@
 #                               is allocated per packet); it may take fewer, or none, and never
 #                               blocks
 # On the device these wrap sys.stdin.buffer (polled with select.poll) and sys.stdout.buffer
-# (app.PacedStdout: no faster than the UART drains, so the loop never waits on its FIFO);
+# (PacedStdout: no faster than the UART drains, so the loop never waits on its FIFO);
 # the app turns Ctrl-C off (micropython.kbd_intr(-1)) while the link runs, because frames may
 # hold 0x03. Bytes that are not frames (a terminal, REPL echo) are dropped and counted.
 #
@@ -20,7 +20,7 @@
 # service(). Meanwhile a reply waits in the handler's buffer (and no further input is fed),
 # STATUS and DEVICE_INFO wait as flags, LOG lines in a short queue, samples in the ring.
 
-from .compat import const
+from .compat import const, ticks_add, ticks_diff, ticks_us
 from .control import REPLY_MAX, CommandHandler
 from .device import LINK_SERIAL, SLOT_SIZE
 from .framing import FrameReader, encode_into
@@ -41,10 +41,57 @@ _FRAME_IN_MAX = const(128)
 _MSG_MAX = const(212)  # LOG: header + 200 bytes of text; larger than every other message
 _COUNTER_MASK = const(0x3FFFFFFF)
 _LOG_QUEUE = const(8)
+_UART_FIFO = const(128)
+_UART_US_PER_BYTE = const(87)  # 10 bits at 115200 baud
+_STALL_US = const(5000)
+_STALL_PAUSE_US = const(1000000)
 
 
 def _frame_size(n):
     return n + 4 + (n + 4) // 254 + 2
+
+
+class PacedStdout:
+    """sys.stdout.buffer, written no faster than the console UART drains; never blocks.
+
+    On the ESP32 port a stdout write waits a 10 ms FreeRTOS tick each time the 128-byte UART
+    FIFO is full (ports/esp32/uart.c), and on an S3 it also waits, up to 500 ms, while a
+    connected USB-CDC host reads nothing (shared/tinyusb/mp_usbd_cdc.c). This writes at most
+    what the FIFO can take now, by a model of its drain at 115200 baud, and returns the count:
+    SerialLink sends the rest on its next pass. A write that still took long (a stalled
+    USB-CDC host) pauses the output for a second, so a stuck host costs one stall a second.
+    """
+
+    def __init__(self, stream, ticks=ticks_us):
+        self._write = stream.write
+        self._ticks = ticks
+        self._empty_at = ticks()  # when the FIFO will have drained what was written
+        self._pause_until = None
+        self.stalls = 0
+
+    def write(self, buf, off, n):
+        now = self._ticks()
+        if self._pause_until is not None:
+            if ticks_diff(self._pause_until, now) > 0:
+                return 0
+            self._pause_until = None
+        backlog = ticks_diff(self._empty_at, now)
+        if backlog < 0:
+            backlog = 0
+        room = _UART_FIFO - backlog // _UART_US_PER_BYTE
+        if room <= 0:
+            return 0
+        if n > room:
+            n = room
+        w = self._write(buf, off, n)
+        if w is None:
+            w = n
+        done = self._ticks()
+        if ticks_diff(done, now) > _STALL_US:
+            self.stalls += 1
+            self._pause_until = ticks_add(done, _STALL_PAUSE_US)
+        self._empty_at = ticks_add(now, backlog + w * _UART_US_PER_BYTE)
+        return w
 
 
 class SerialLink:

@@ -7,7 +7,7 @@ import gc
 import sys
 
 from . import VERSION
-from .app import App, PacedStdout, StdinReader, fatal
+from .app import App, StdinReader, fatal
 from .compat import ticks_us
 from .config import CHIP_ESP32S3, PIN_KEYS, ConfigError, default_name, load_text
 
@@ -127,7 +127,7 @@ def build(cfg, config_ok, board, chip):
         print("legpress: (legpress firmware repl) or hold BOOT while pressing EN/RST.")
         micropython.kbd_intr(-1)
         # The serial link itself is built once a host sends a byte (App.serial_io).
-        serial_io = (StdinReader(sys.stdin.buffer, poller), PacedStdout(sys.stdout.buffer))
+        serial_io = (StdinReader(sys.stdin.buffer, poller), sys.stdout.buffer, True)
     gc.collect()
     timer = board.has_sample_timer()
     return App(

@@ -335,7 +335,7 @@ def boot_releases_its_modules():
     # is quiet, and then a host's command.
     inp = BytesIn()
     out_stream = BytesOut()
-    a._serial_io = (inp, out_stream)
+    a._serial_io = (inp, out_stream, False)
     a.serial_step()
     out["serial_idle"] = a.serial is None
     inp.feed(b"\x00" + frame(command(protocol.CMD_GET_STATUS, b"", 5)))
@@ -406,7 +406,7 @@ async def app_runs_under_asyncio(run_ms=1200):
     out = BytesOut()
     board = FakeBoard()
     # The serial link as on the device: built once the host's first byte is waiting.
-    a = app.App(dev, board, link, rig.radio, watchdog_s=8, serial_io=(inp, out))
+    a = app.App(dev, board, link, rig.radio, watchdog_s=8, serial_io=(inp, out, False))
     logs = []
     a.log = logs.append
     rig.connect(247)

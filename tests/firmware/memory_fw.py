@@ -133,7 +133,7 @@ async def boot_and_stream(seconds=3.0, rate_hz=100, start=True, usb_host=False):
         boot_free = gc.mem_free()
         if usb_host:
             host = _UsbHost()
-            a._serial_io = (host, host)
+            a._serial_io = (host, host, False)
             a.serial_step()
             del host
             await _settle()

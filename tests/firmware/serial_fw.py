@@ -184,9 +184,9 @@ def serial_paced(chunk=40, n_samples=400):
 
 
 def paced_stdout():
-    # app.PacedStdout against a fake clock: never more than the 128-byte FIFO ahead of the
+    # serial_link.PacedStdout against a fake clock: never more than the 128-byte FIFO ahead of the
     # 115200-baud drain, and a write that blocks (a stalled USB-CDC host) pauses output 1 s.
-    from legpress_fw import app
+    from legpress_fw import serial_link
 
     t = [0]
 
@@ -201,7 +201,7 @@ def paced_stdout():
             return n
 
     s = Stream()
-    paced = app.PacedStdout(s, lambda: t[0])
+    paced = serial_link.PacedStdout(s, lambda: t[0])
     buf = bytearray(300)
     first = paced.write(buf, 0, 300)  # an empty FIFO takes 128 bytes
     again = paced.write(buf, 0, 300)  # and nothing more at the same instant
