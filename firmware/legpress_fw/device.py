@@ -27,6 +27,7 @@ from .protocol import (
     compact_record_size,
     pack_info_body,
     pack_status_body,
+    record_size,
 )
 from .ring import PacketRing
 from .sampler import Sampler
@@ -43,9 +44,10 @@ LINK_SERIAL = const(2)
 # anyway (counted in samples_dropped), so nothing longer needs holding: Linux asks for 420 ms
 # (0x002a x 10 ms, net/bluetooth/hci_core.c), phones and other hosts allow longer stalls,
 # whose oldest packets are then overwritten (DROPPED). A link that is slower than the stream
-# for longer overflows any ring. 8 cells: 11 records a packet at 400 Hz, 36 packets a second,
-# 20 slots (4.9 KB): 0.5 s at 400 Hz, 0.76 s at 100 Hz (firmware/README.md, "Memory").
-SLOT_SIZE = const(244)
+# for longer overflows any ring. A slot holds the largest packet the pad makes (slot_size_for).
+# 8 cells: 11 records a packet at 400 Hz (229 bytes), 36 packets a second, 20 slots (4.6 KB):
+# 0.5 s at 400 Hz, 0.76 s at 100 Hz (firmware/README.md, "Memory").
+SLOT_SIZE = const(244)  # the largest payload: a BLE notification at MTU 247
 _RATE_MAX_HZ = const(400)
 _RING_STALL_MS = const(500)
 _ATT_OVERHEAD = const(3)
@@ -55,9 +57,14 @@ _COUNTER_MASK = const(0x3FFFFFFF)
 
 def ring_slots_for(n_cells):
     """Ring slots for a pad of n_cells: a 0.5 s stall at 400 Hz, and the packet being filled."""
-    per_packet = batch_samples(_RATE_MAX_HZ, SLOT_SIZE, n_cells)
-    per_stall = per_packet * 1000
+    per_stall = batch_samples(_RATE_MAX_HZ, SLOT_SIZE, n_cells) * 1000
     return (_RATE_MAX_HZ * _RING_STALL_MS + per_stall - 1) // per_stall + 1
+
+
+def slot_size_for(n_cells):
+    """A ring slot for a pad of n_cells: its largest packet, the records that fit SLOT_SIZE at
+    400 Hz (at any lower rate a packet holds no more: protocol.batch_samples)."""
+    return HEADER_SIZE + batch_samples(_RATE_MAX_HZ, SLOT_SIZE, n_cells) * record_size(n_cells)
 
 
 class Status:
@@ -126,7 +133,7 @@ class Device:
         self.clock = DeviceClock(ticks_us)
         if ring_slots is None:
             ring_slots = ring_slots_for(pad.n_cells)
-        self.ring = PacketRing(ring_slots, SLOT_SIZE)
+        self.ring = PacketRing(ring_slots, slot_size_for(pad.n_cells))
         self.n_cells = pad.n_cells
         self.rate_hz = cfg.rate_hz
         self.ble_connected = False
