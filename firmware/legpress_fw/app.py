@@ -24,15 +24,17 @@ import sys
 
 from .compat import const, ticks_add, ticks_diff, ticks_ms
 from .device import Status  # noqa: F401  (protocol.py refers to app.Status)
-from .protocol import (
-    CMD_FORGET_BONDS,
-    CMD_REBOOT,
-    CMD_REPL,
-    FAULT_CELL,
-    FAULT_LOW_HEAP,
-    FAULT_MTU_TOO_SMALL,
-    FAULT_POSITION,
-)
+
+# The constants of protocol.py used here, as this module's own: imported, each would cost a
+# dict entry and a lookup on the device; these are folded into the code
+# (tests/firmware/test_consts.py checks them against their source).
+_CMD_FORGET_BONDS = const(0x0D)
+_CMD_REBOOT = const(0x08)
+_CMD_REPL = const(0x0A)
+_FAULT_CELL = const(0x0001)
+_FAULT_LOW_HEAP = const(0x0008)
+_FAULT_MTU_TOO_SMALL = const(0x0010)
+_FAULT_POSITION = const(0x0002)
 
 try:
     sleep_ms = asyncio.sleep_ms
@@ -81,7 +83,7 @@ LED_STREAMING = const(0b1111100000)  # slow even blink: samples are flowing
 LED_FAULT = const(0b1010100000)  # three quick blinks a second: see STATUS.faults
 LED_IDENTIFY = const(0b1010101010)  # fast blink: the IDENTIFY command
 LED_IDLE = const(0b0000000000)  # no radio, nobody connected
-_LED_FAULTS = FAULT_CELL | FAULT_POSITION | FAULT_LOW_HEAP | FAULT_MTU_TOO_SMALL
+_LED_FAULTS = _FAULT_CELL | _FAULT_POSITION | _FAULT_LOW_HEAP | _FAULT_MTU_TOO_SMALL
 
 
 def led_pattern(device, advertising, now_ms, last_restart_ms):
@@ -447,15 +449,15 @@ class App:
     def do_action(self, command):
         dev = self.device
         dev.pending = 0
-        if command == CMD_REPL:
+        if command == _CMD_REPL:
             self.board.request_repl()  # main.py then leaves the REPL alone after the reset
-        if command == CMD_FORGET_BONDS and self.radio is not None:
+        if command == _CMD_FORGET_BONDS and self.radio is not None:
             try:
                 self.radio.forget_bonds()
                 self.log("forgot every Bluetooth bond; resetting")
             except OSError as e:
                 self.log("could not forget the bonds: %s" % e)
-        if command in (CMD_REBOOT, CMD_REPL, CMD_FORGET_BONDS):
+        if command in (_CMD_REBOOT, _CMD_REPL, _CMD_FORGET_BONDS):
             self.board.reset()  # also drops a host still on a link keyed by a forgotten bond
 
 

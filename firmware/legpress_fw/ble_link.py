@@ -12,23 +12,27 @@
 
 from .compat import const
 from .control import CommandHandler
-from .device import LINK_BLE
 from .protocol import (
-    CMD_START,
-    HEADER_SIZE,
-    INFO_FIXED_SIZE,
-    NAME_MAX,
-    STATUS_BODY_SIZE,
-    T_COMMAND,
-    T_DEVICE_INFO,
-    T_STATUS,
-    VERSION,
     compact_into,
     compact_record_size,
     pack_header,
     pack_info_body,
     pack_status_body,
 )
+
+# The constants of device.py and protocol.py used here, as this module's own: imported, each
+# would cost a dict entry and a lookup on the device; these are folded into the code
+# (tests/firmware/test_consts.py checks them against their source).
+_CMD_START = const(0x01)
+_HEADER_SIZE = const(9)
+_INFO_FIXED_SIZE = const(26)
+_LINK_BLE = const(1)
+_NAME_MAX = const(29)
+_STATUS_BODY_SIZE = const(53)
+_T_COMMAND = const(0x05)
+_T_DEVICE_INFO = const(0x03)
+_T_STATUS = const(0x04)
+_VERSION = const(1)
 
 _ENOMEM = const(12)
 _COUNTER_MASK = const(0x3FFFFFFF)
@@ -41,9 +45,9 @@ class BLELink:
         self._ring = device.ring
         self.handler = handler if handler is not None else CommandHandler(device)
         k = device.n_cells
-        self._compact = bytearray(HEADER_SIZE + compact_record_size(k))  # exactly one packet
-        self._info = bytearray(HEADER_SIZE + INFO_FIXED_SIZE + 3 * k + 1 + NAME_MAX)
-        self._status = bytearray(HEADER_SIZE + STATUS_BODY_SIZE)
+        self._compact = bytearray(_HEADER_SIZE + compact_record_size(k))  # exactly one packet
+        self._info = bytearray(_HEADER_SIZE + _INFO_FIXED_SIZE + 3 * k + 1 + _NAME_MAX)
+        self._status = bytearray(_HEADER_SIZE + _STATUS_BODY_SIZE)
         self._seen_connects = 0
         self._seen_disconnects = 0
         self._seen_mtu = 0
@@ -63,7 +67,7 @@ class BLELink:
         if radio.events != self._seen_events:
             self._seen_events = radio.events
             self._radio_events()
-        if self._dev.stream_link == LINK_BLE and self._ring.pending():
+        if self._dev.stream_link == _LINK_BLE and self._ring.pending():
             self._send_samples()
         if self._dev.info_changed:
             self._dev.info_changed = False
@@ -118,14 +122,14 @@ class BLELink:
         radio = self._radio
         n = len(msg)
         if (
-            n > HEADER_SIZE
-            and msg[0] == VERSION
-            and msg[1] == T_COMMAND
-            and msg[HEADER_SIZE] == CMD_START
+            n > _HEADER_SIZE
+            and msg[0] == _VERSION
+            and msg[1] == _T_COMMAND
+            and msg[_HEADER_SIZE] == _CMD_START
         ):
             radio.stream_requested()  # NimBLE hides the CCCD write; see radio.py
         handler = self.handler
-        length = handler.handle(msg, n, LINK_BLE)
+        length = handler.handle(msg, n, _LINK_BLE)
         if length:
             radio.notify_control(memoryview(handler.reply)[:length])
 
@@ -160,14 +164,14 @@ class BLELink:
     def _write_info(self):
         dev = self._dev
         buf = self._info
-        pack_header(buf, T_DEVICE_INFO, 0, dev.next_seq(), dev.clock, dev.clock.now())
-        n = pack_info_body(buf, HEADER_SIZE, dev.info)
+        pack_header(buf, _T_DEVICE_INFO, 0, dev.next_seq(), dev.clock, dev.clock.now())
+        n = pack_info_body(buf, _HEADER_SIZE, dev.info)
         self._radio.write_info(memoryview(buf)[:n])
 
     def send_status(self):
         # Once a second from the housekeeping task: the readable value, notified to subscribers.
         dev = self._dev
         buf = self._status
-        pack_header(buf, T_STATUS, 0, dev.next_seq(), dev.clock, dev.clock.now())
-        pack_status_body(buf, HEADER_SIZE, dev.status)
+        pack_header(buf, _T_STATUS, 0, dev.next_seq(), dev.clock, dev.clock.now())
+        pack_status_body(buf, _HEADER_SIZE, dev.status)
         self._radio.write_status(buf, self._radio.conn_handle is not None)

@@ -23,42 +23,44 @@
 import struct
 
 from .compat import const
-from .device import LINK_BLE
-from .protocol import (
-    CMD_BEEP,
-    CMD_FORGET_BONDS,
-    CMD_GET_INFO,
-    CMD_GET_STATUS,
-    CMD_IDENTIFY,
-    CMD_REBOOT,
-    CMD_REPL,
-    CMD_SET_LIMIT,
-    CMD_SET_RATE,
-    CMD_START,
-    CMD_STOP,
-    CMD_TARE,
-    CMD_ZERO,
-    HEADER_SIZE,
-    INFO_FIXED_SIZE,
-    NAME_MAX,
-    R_BAD_ARGUMENT,
-    R_BAD_LENGTH,
-    R_BAD_TYPE,
-    R_BAD_VERSION,
-    R_INTERNAL,
-    R_NOT_PERMITTED,
-    R_OK,
-    R_UNKNOWN_COMMAND,
-    REPLY_HEADER_SIZE,
-    T_COMMAND,
-    VERSION,
-    pack_reply,
-)
+from .protocol import pack_reply
+
+# The constants of device.py and protocol.py used here, as this module's own: imported, each
+# would cost a dict entry and a lookup on the device; these are folded into the code
+# (tests/firmware/test_consts.py checks them against their source).
+_CMD_BEEP = const(0x0B)
+_CMD_FORGET_BONDS = const(0x0D)
+_CMD_GET_INFO = const(0x09)
+_CMD_GET_STATUS = const(0x07)
+_CMD_IDENTIFY = const(0x06)
+_CMD_REBOOT = const(0x08)
+_CMD_REPL = const(0x0A)
+_CMD_SET_LIMIT = const(0x0C)
+_CMD_SET_RATE = const(0x05)
+_CMD_START = const(0x01)
+_CMD_STOP = const(0x02)
+_CMD_TARE = const(0x04)
+_CMD_ZERO = const(0x03)
+_HEADER_SIZE = const(9)
+_INFO_FIXED_SIZE = const(26)
+_LINK_BLE = const(1)
+_NAME_MAX = const(29)
+_REPLY_HEADER_SIZE = const(13)
+_R_BAD_ARGUMENT = const(3)
+_R_BAD_LENGTH = const(2)
+_R_BAD_TYPE = const(5)
+_R_BAD_VERSION = const(4)
+_R_INTERNAL = const(7)
+_R_NOT_PERMITTED = const(8)
+_R_OK = const(0)
+_R_UNKNOWN_COMMAND = const(1)
+_T_COMMAND = const(0x05)
+_VERSION = const(1)
 
 # Argument bytes per command code (index); 0xFF marks a code that is not a command.
 _ARG_LEN = b"\xff\x00\x00\x00\x01\x02\x01\x00\x00\x00\x00\x02\x08\x00"
 # The largest reply: DEVICE_INFO body with 16 cells and a 29-byte name.
-REPLY_MAX = REPLY_HEADER_SIZE + INFO_FIXED_SIZE + 3 * 16 + 1 + NAME_MAX
+REPLY_MAX = _REPLY_HEADER_SIZE + _INFO_FIXED_SIZE + 3 * 16 + 1 + _NAME_MAX
 _TARE_DEFAULT = const(32)
 _COUNTER_MASK = const(0x3FFFFFFF)
 
@@ -78,10 +80,10 @@ class CommandHandler:
         try:
             if n >= 5:
                 request_seq = msg[3] | (msg[4] << 8)
-            if n >= HEADER_SIZE + 1:
-                command = msg[HEADER_SIZE]
+            if n >= _HEADER_SIZE + 1:
+                command = msg[_HEADER_SIZE]
             result = self._check(msg, n)
-            if result != R_OK:
+            if result != _R_OK:
                 # Counted here and in the device, which sums both links for STATUS.
                 self.bad_commands = (self.bad_commands + 1) & _COUNTER_MASK
                 dev = self._dev
@@ -92,31 +94,31 @@ class CommandHandler:
             self.errors += 1
             self.last_error = e
             try:
-                return self._reply(request_seq, command, R_INTERNAL)
+                return self._reply(request_seq, command, _R_INTERNAL)
             except Exception:
                 return 0
 
     def _check(self, msg, n):
-        if n < HEADER_SIZE:
-            return R_BAD_LENGTH
-        if msg[0] != VERSION:
-            return R_BAD_VERSION
-        if msg[1] != T_COMMAND:
-            return R_BAD_TYPE
-        if n < HEADER_SIZE + 1:
-            return R_BAD_LENGTH
-        command = msg[HEADER_SIZE]
+        if n < _HEADER_SIZE:
+            return _R_BAD_LENGTH
+        if msg[0] != _VERSION:
+            return _R_BAD_VERSION
+        if msg[1] != _T_COMMAND:
+            return _R_BAD_TYPE
+        if n < _HEADER_SIZE + 1:
+            return _R_BAD_LENGTH
+        command = msg[_HEADER_SIZE]
         if command >= len(_ARG_LEN) or _ARG_LEN[command] == 0xFF:
-            return R_UNKNOWN_COMMAND
-        if n != HEADER_SIZE + 1 + _ARG_LEN[command]:
-            return R_BAD_LENGTH
-        if command == CMD_SET_RATE:
+            return _R_UNKNOWN_COMMAND
+        if n != _HEADER_SIZE + 1 + _ARG_LEN[command]:
+            return _R_BAD_LENGTH
+        if command == _CMD_SET_RATE:
             rate = msg[10] | (msg[11] << 8)
             if not 50 <= rate <= 400:
-                return R_BAD_ARGUMENT
-        elif command == CMD_IDENTIFY and not 1 <= msg[10] <= 60:
-            return R_BAD_ARGUMENT
-        return R_OK
+                return _R_BAD_ARGUMENT
+        elif command == _CMD_IDENTIFY and not 1 <= msg[10] <= 60:
+            return _R_BAD_ARGUMENT
+        return _R_OK
 
     def _reply(self, request_seq, command, result):
         dev = self._dev
@@ -128,44 +130,44 @@ class CommandHandler:
     def _run(self, msg, n, link, request_seq, command):
         dev = self._dev
         buf = self.reply
-        o = REPLY_HEADER_SIZE
-        result = R_OK
-        if command == CMD_START:
+        o = _REPLY_HEADER_SIZE
+        result = _R_OK
+        if command == _CMD_START:
             result = dev.start(link)
-        elif command == CMD_STOP:
+        elif command == _CMD_STOP:
             result = dev.stop(link)
-        elif command == CMD_ZERO:
+        elif command == _CMD_ZERO:
             before = dev.zero()
             struct.pack_into("<i", buf, o, before)
             o += 4
-        elif command == CMD_TARE:
+        elif command == _CMD_TARE:
             samples = msg[10] or _TARE_DEFAULT
             result = dev.tare(samples)
-            if result == R_OK:
+            if result == _R_OK:
                 tare = dev.info.tare
                 for c in range(len(tare)):
                     struct.pack_into("<H", buf, o + 2 * c, tare[c])
                 o += 2 * len(tare)
-        elif command == CMD_SET_RATE:
+        elif command == _CMD_SET_RATE:
             period_us = dev.set_rate(msg[10] | (msg[11] << 8))
             struct.pack_into("<I", buf, o, period_us)
             o += 4
-        elif command == CMD_IDENTIFY:
+        elif command == _CMD_IDENTIFY:
             dev.identify(msg[10])
-        elif command == CMD_BEEP:
+        elif command == _CMD_BEEP:
             dev.beep(msg[10] | (msg[11] << 8))
-        elif command == CMD_SET_LIMIT:
+        elif command == _CMD_SET_LIMIT:
             limit, rearm, pattern = struct.unpack_from("<iHH", msg, 10)
             dev.set_limit(limit, rearm, pattern)
-        elif command == CMD_GET_STATUS:
+        elif command == _CMD_GET_STATUS:
             o = dev.pack_status_body(buf, o)
-        elif command == CMD_GET_INFO:
+        elif command == _CMD_GET_INFO:
             o = dev.pack_info_body(buf, o)
-        elif command in (CMD_REPL, CMD_FORGET_BONDS) and link == LINK_BLE:
-            result = R_NOT_PERMITTED
-        elif command in (CMD_REBOOT, CMD_REPL, CMD_FORGET_BONDS):
+        elif command in (_CMD_REPL, _CMD_FORGET_BONDS) and link == _LINK_BLE:
+            result = _R_NOT_PERMITTED
+        elif command in (_CMD_REBOOT, _CMD_REPL, _CMD_FORGET_BONDS):
             result = dev.request(command, link)
         # The header goes in last: the payload above may have failed, and then the INTERNAL
         # reply from handle() replaces everything.
         self._reply(request_seq, command, result)
-        return o if result == R_OK else REPLY_HEADER_SIZE
+        return o if result == _R_OK else _REPLY_HEADER_SIZE

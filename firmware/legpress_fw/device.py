@@ -12,16 +12,6 @@ from . import VERSION
 from .buzzer import Buzzer
 from .compat import TICKS_PERIOD_LOG2, const, ticks_add, ticks_diff, ticks_ms
 from .protocol import (
-    FAULT_CELL,
-    FAULT_CONFIG,
-    FAULT_LOW_HEAP,
-    FAULT_MTU_TOO_SMALL,
-    FAULT_POSITION,
-    FAULT_TASK_RESTARTED,
-    FAULT_WATCHDOG_RESET,
-    HEADER_SIZE,
-    R_BUSY,
-    R_OK,
     DeviceClock,
     batch_samples,
     compact_record_size,
@@ -31,6 +21,20 @@ from .protocol import (
 )
 from .ring import PacketRing
 from .sampler import Sampler
+
+# The constants of protocol.py used here, as this module's own: imported, each would cost a
+# dict entry and a lookup on the device; these are folded into the code
+# (tests/firmware/test_consts.py checks them against their source).
+_FAULT_CELL = const(0x0001)
+_FAULT_CONFIG = const(0x0040)
+_FAULT_LOW_HEAP = const(0x0008)
+_FAULT_MTU_TOO_SMALL = const(0x0010)
+_FAULT_POSITION = const(0x0002)
+_FAULT_TASK_RESTARTED = const(0x0004)
+_FAULT_WATCHDOG_RESET = const(0x0020)
+_HEADER_SIZE = const(9)
+_R_BUSY = const(6)
+_R_OK = const(0)
 
 LINK_NONE = const(0)
 LINK_BLE = const(1)
@@ -64,7 +68,7 @@ def ring_slots_for(n_cells):
 def slot_size_for(n_cells):
     """A ring slot for a pad of n_cells: its largest packet, the records that fit SLOT_SIZE at
     400 Hz (at any lower rate a packet holds no more: protocol.batch_samples)."""
-    return HEADER_SIZE + batch_samples(_RATE_MAX_HZ, SLOT_SIZE, n_cells) * record_size(n_cells)
+    return _HEADER_SIZE + batch_samples(_RATE_MAX_HZ, SLOT_SIZE, n_cells) * record_size(n_cells)
 
 
 class Status:
@@ -152,8 +156,8 @@ class Device:
         self.sampler.on_limit = self.buzzer.play  # the device's own depth alarm
         self.status = Status()
         self.status.reset_cause = reset_cause
-        self._boot_faults = (FAULT_WATCHDOG_RESET if watchdog_reset else 0) | (
-            0 if config_ok else FAULT_CONFIG
+        self._boot_faults = (_FAULT_WATCHDOG_RESET if watchdog_reset else 0) | (
+            0 if config_ok else _FAULT_CONFIG
         )
         self._mem_free = mem_free
         self.status.heap_free_bytes = mem_free() if mem_free is not None else 0
@@ -206,7 +210,7 @@ class Device:
         if n:
             return n, False, False
         # Not one SAMPLES record fits: one SAMPLES_COMPACT record per packet, if even that fits.
-        if HEADER_SIZE + compact_record_size(self.n_cells) <= payload_max:
+        if _HEADER_SIZE + compact_record_size(self.n_cells) <= payload_max:
             return 1, True, False
         return 1, False, True
 
@@ -277,11 +281,11 @@ class Device:
         self._restart_sampler()
         if link == LINK_SERIAL:
             self.info_due_serial = True
-        return R_OK
+        return _R_OK
 
     def stop(self, link):
         self._stop_stream()
-        return R_OK
+        return _R_OK
 
     def _stop_stream(self):
         self.sampler.stop()  # commits the partial packet, which the link still sends
@@ -314,7 +318,7 @@ class Device:
         for c in range(k):
             tare[c] = (sums[c] + samples // 2) // samples
         self.info_changed = True
-        return R_OK
+        return _R_OK
 
     def set_rate(self, rate_hz):
         self.rate_hz = rate_hz
@@ -343,9 +347,9 @@ class Device:
 
     def request(self, command, link):
         if self.pending:
-            return R_BUSY
+            return _R_BUSY
         self.pending = command
-        return R_OK
+        return _R_OK
 
     # --- STATUS / DEVICE_INFO ------------------------------------------------------------
 
@@ -353,15 +357,15 @@ class Device:
         st = self.status
         f = self._boot_faults
         if st.dead_cells:
-            f |= FAULT_CELL
+            f |= _FAULT_CELL
         if self.sampler.position_errors:
-            f |= FAULT_POSITION
+            f |= _FAULT_POSITION
         if self.task_restarts:
-            f |= FAULT_TASK_RESTARTED
+            f |= _FAULT_TASK_RESTARTED
         if self._mem_free is not None and st.heap_free_bytes < _LOW_HEAP:
-            f |= FAULT_LOW_HEAP
+            f |= _FAULT_LOW_HEAP
         if self.want_stream and self.mtu_too_small:
-            f |= FAULT_MTU_TOO_SMALL
+            f |= _FAULT_MTU_TOO_SMALL
         return f
 
     def update_status(self):

@@ -29,16 +29,18 @@
 import struct
 
 from .compat import const, ticks_add, ticks_diff
-from .protocol import (
-    F_DROPPED,
-    F_OVERRUN,
-    F_RESTART,
-    F_SENSOR_FAULT,
-    HEADER_SIZE,
-    T_SAMPLES,
-    VERSION,
-    record_size,
-)
+from .protocol import record_size
+
+# The constants of protocol.py used here, as this module's own: imported, each would cost a
+# dict entry and a lookup on the device; these are folded into the code
+# (tests/firmware/test_consts.py checks them against their source).
+_F_DROPPED = const(0x01)
+_F_OVERRUN = const(0x02)
+_F_RESTART = const(0x10)
+_F_SENSOR_FAULT = const(0x04)
+_HEADER_SIZE = const(9)
+_T_SAMPLES = const(0x01)
+_VERSION = const(1)
 
 _COUNTER_MASK = const(0x3FFFFFFF)
 _NO_LIMIT = const(0x3FFFFFFF)  # beyond every position (counts) a sled can reach
@@ -106,11 +108,11 @@ class Sampler:
             self._pool_view = [memoryview(b)[: self._end] for b in self._pool]
 
     def configure(self, period_us, batch):
-        if batch < 1 or HEADER_SIZE + batch * self._rec > self._ring.slot_size:
+        if batch < 1 or _HEADER_SIZE + batch * self._rec > self._ring.slot_size:
             raise ValueError("batch does not fit a ring slot")
         self.period_us = period_us
         self.batch = batch
-        self._end = HEADER_SIZE + batch * self._rec  # offset just past a full packet
+        self._end = _HEADER_SIZE + batch * self._rec  # offset just past a full packet
         self._ring.configure(self._end)
         self._view_pool()
         if self._pool is not None:
@@ -121,8 +123,8 @@ class Sampler:
         # timer is (re)armed here, so its fires fall just after the deadlines, and the first
         # sample comes with the first fire, one period on.
         self.running = False
-        self._off = HEADER_SIZE
-        self._flags = F_RESTART
+        self._off = _HEADER_SIZE
+        self._flags = _F_RESTART
         self._rail = 0
         if self._pool is None:
             self._deadline = self._ticks_us() if now is None else now
@@ -140,7 +142,7 @@ class Sampler:
         # Commit a partly filled packet so no sample taken is lost.
         was = self.running
         self.running = False  # first: from here on take() does nothing
-        if was and self._off != HEADER_SIZE:
+        if was and self._off != _HEADER_SIZE:
             self._commit()
         self.drain()
 
@@ -198,7 +200,7 @@ class Sampler:
         if late >= self.period_us:
             late = self._overrun(late)
         off = self._off
-        if off == HEADER_SIZE:
+        if off == _HEADER_SIZE:
             if self._pool is None:
                 self._clock.pack_time(self._buf, 5, self._deadline)
             else:  # raw ticks: drain() extends them, in task context
@@ -233,7 +235,7 @@ class Sampler:
             t = buf[5] | (buf[6] << 8) | (buf[7] << 16) | (buf[8] << 24)
             self._clock.pack_time(buf, 5, t)
             if ring.dropped_pending:
-                buf[2] |= F_DROPPED
+                buf[2] |= _F_DROPPED
                 ring.dropped_pending = False
             pool[r] = ring.exchange(buf, self._pool_view[r], self._pool_len[r], self._pool_n[r])
             self._pool_view[r] = ring.out_view
@@ -253,30 +255,30 @@ class Sampler:
         skipped = late // period
         self.overruns = (self.overruns + skipped) & _COUNTER_MASK
         self._deadline = ticks_add(self._deadline, skipped * period)
-        if self._off != HEADER_SIZE:
+        if self._off != _HEADER_SIZE:
             self._commit()
-        self._flags |= F_OVERRUN
+        self._flags |= _F_OVERRUN
         return late - skipped * period
 
     def _commit(self):
         flags = self._flags
         if self._rail:
-            flags |= F_SENSOR_FAULT
+            flags |= _F_SENSOR_FAULT
             self.rail_cells |= self._rail
             self._rail = 0
-        n = (self._off - HEADER_SIZE) // self._rec
+        n = (self._off - _HEADER_SIZE) // self._rec
         if self._pool is not None:
             self._publish(flags, n)
             return
         ring = self._ring
         if ring.dropped_pending:
-            flags |= F_DROPPED
+            flags |= _F_DROPPED
             ring.dropped_pending = False
-        _pack_into("<BBBH", self._buf, 0, VERSION, T_SAMPLES, flags, self.seq)
+        _pack_into("<BBBH", self._buf, 0, _VERSION, _T_SAMPLES, flags, self.seq)
         self.seq = (self.seq + 1) & 0xFFFF
         ring.commit(self._off, n)
         self._buf = ring.writable()
-        self._off = HEADER_SIZE
+        self._off = _HEADER_SIZE
         self._flags = 0
         if self.on_commit is not None:
             self.on_commit()
@@ -289,14 +291,14 @@ class Sampler:
         nxt = w + 1
         if nxt == self._pool_slots:
             nxt = 0
-        self._off = HEADER_SIZE
+        self._off = _HEADER_SIZE
         if nxt == self._pr:
             self.pool_dropped = (self.pool_dropped + n) & _COUNTER_MASK
-            self._flags = F_OVERRUN
+            self._flags = _F_OVERRUN
             return
-        _pack_into("<BBBH", self._buf, 0, VERSION, T_SAMPLES, flags, self.seq)
+        _pack_into("<BBBH", self._buf, 0, _VERSION, _T_SAMPLES, flags, self.seq)
         self.seq = (self.seq + 1) & 0xFFFF
-        self._pool_len[w] = HEADER_SIZE + n * self._rec
+        self._pool_len[w] = _HEADER_SIZE + n * self._rec
         self._pool_n[w] = n
         self._buf = self._pool[nxt]  # pyright: ignore[reportOptionalSubscript]
         self._flags = 0

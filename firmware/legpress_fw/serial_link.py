@@ -22,18 +22,23 @@
 
 from .compat import const, ticks_add, ticks_diff, ticks_us
 from .control import REPLY_MAX, CommandHandler
-from .device import LINK_SERIAL, SLOT_SIZE
 from .framing import FrameReader, encode_into
 from .protocol import (
-    HEADER_SIZE,
-    STATUS_BODY_SIZE,
-    T_DEVICE_INFO,
-    T_STATUS,
     pack_header,
     pack_info_body,
     pack_log,
     pack_status_body,
 )
+
+# The constants of device.py and protocol.py used here, as this module's own: imported, each
+# would cost a dict entry and a lookup on the device; these are folded into the code
+# (tests/firmware/test_consts.py checks them against their source).
+_HEADER_SIZE = const(9)
+_LINK_SERIAL = const(2)
+_SLOT_SIZE = const(244)
+_STATUS_BODY_SIZE = const(53)
+_T_DEVICE_INFO = const(0x03)
+_T_STATUS = const(0x04)
 
 _RX_CHUNK = const(64)
 # Commands are at most 12 bytes (16 framed with the CRC); longer frames are dropped as bad.
@@ -105,7 +110,7 @@ class SerialLink:
         self._rx_at = 0  # _rx[_rx_at:_rx_n] is read but not yet fed to the frame reader
         self._rx_n = 0
         self._reader = FrameReader(_FRAME_IN_MAX)
-        n = max(SLOT_SIZE, _MSG_MAX, REPLY_MAX)
+        n = max(_SLOT_SIZE, _MSG_MAX, REPLY_MAX)
         self._msg = bytearray(n)
         self._tx = bytearray(_frame_size(n))
         self._zero = bytearray(1)
@@ -162,7 +167,7 @@ class SerialLink:
             self.send_status()
         while self._logs and self._send_log(self._logs[0]):
             self._logs.pop(0)
-        if dev.stream_link == LINK_SERIAL and self._ring.pending():
+        if dev.stream_link == _LINK_SERIAL and self._ring.pending():
             self._send_samples()
         return n
 
@@ -187,7 +192,7 @@ class SerialLink:
             self.active = True
             dev.serial_active = True
         handler = self.handler
-        length = handler.handle(msg, n, LINK_SERIAL)
+        length = handler.handle(msg, n, _LINK_SERIAL)
         if length and not self._send(handler.reply, length):
             self._reply_len = length
 
@@ -217,25 +222,25 @@ class SerialLink:
     def send_info(self):
         dev = self._dev
         buf = self._msg
-        pack_header(buf, T_DEVICE_INFO, 0, dev.next_seq(), dev.clock, dev.clock.now())
+        pack_header(buf, _T_DEVICE_INFO, 0, dev.next_seq(), dev.clock, dev.clock.now())
         if not self._flush():
             return False
-        return self._send(buf, pack_info_body(buf, HEADER_SIZE, dev.info))
+        return self._send(buf, pack_info_body(buf, _HEADER_SIZE, dev.info))
 
     def send_status(self):
         # Once a second while samples stream here; dev.status was just refreshed. Waits for the
         # next service() while a frame is in flight.
         dev = self._dev
         self._status_due = False
-        if not (dev.want_stream and dev.stream_link == LINK_SERIAL):
+        if not (dev.want_stream and dev.stream_link == _LINK_SERIAL):
             return
         if not self._flush():
             self._status_due = True
             return
         buf = self._msg
-        pack_header(buf, T_STATUS, 0, dev.next_seq(), dev.clock, dev.clock.now())
-        pack_status_body(buf, HEADER_SIZE, dev.status)
-        self._send(buf, HEADER_SIZE + STATUS_BODY_SIZE)
+        pack_header(buf, _T_STATUS, 0, dev.next_seq(), dev.clock, dev.clock.now())
+        pack_status_body(buf, _HEADER_SIZE, dev.status)
+        self._send(buf, _HEADER_SIZE + _STATUS_BODY_SIZE)
 
     def log(self, text):
         # A LOG message (UTF-8, cut at 200 bytes); only once a host has spoken to us. Lines
