@@ -39,27 +39,17 @@ _FAULT_POSITION = const(0x0002)
 try:
     sleep_ms = asyncio.sleep_ms
 except AttributeError:  # CPython
-
-    async def sleep_ms(ms):
-        await asyncio.sleep(ms / 1000)
-
-
-class _Flag:
-    # asyncio.ThreadSafeFlag where there is none (CPython): wait() returns once set, clearing it.
-    def __init__(self):
-        self._event = asyncio.Event()
-
-    def set(self):
-        self._event.set()
-
-    async def wait(self):
-        await self._event.wait()
-        self._event.clear()
+    from .cpython import async_sleep_ms as sleep_ms
 
 
 def make_flag():
+    # asyncio.ThreadSafeFlag, or where there is none (CPython) a stand-in.
     tsf = getattr(asyncio, "ThreadSafeFlag", None)
-    return tsf() if tsf is not None else _Flag()
+    if tsf is not None:
+        return tsf()
+    from .cpython import Flag
+
+    return Flag()
 
 
 _TICK_MS = const(100)
