@@ -91,15 +91,21 @@ class DeployResult:
     dry_run: bool
 
 
-def mpy_cross_command(tool: str, src: Path, out: Path, board_path: str) -> list[str]:
+def mpy_cross_command(
+    tool: str, src: Path, out: Path, board_path: str, line_numbers: bool = False
+) -> list[str]:
     """The mpy-cross command that compiles ``src`` to ``out``, for a board that loads it from
     ``board_path`` (its ``__file__`` there, e.g. ``/lib/legpress_fw/app.mpy``).
 
     The source name a ``.mpy`` carries (what tracebacks name) is interned on the board as it is
     loaded, as the module's ``__file__`` is: the same string costs the heap nothing more, where
-    mpy-cross's default, the path given here on the host, costs 30-60 bytes a module.
+    mpy-cross's default, the path given here on the host, costs 30-60 bytes a module. Without
+    ``line_numbers`` the bytecode carries no line-number table, which the board loads into
+    its heap with the code (1.8 KiB for the firmware): tracebacks then name the file and the
+    function, and say line 1.
     """
-    return [tool, "-s", board_path, "-o", str(out), str(src)]
+    lines = [] if line_numbers else ["-X", "no-source-lines"]
+    return [tool, *lines, "-s", board_path, "-o", str(out), str(src)]
 
 
 def deploy(
@@ -110,6 +116,7 @@ def deploy(
     firmware_dir: str | os.PathLike[str] | None = None,
     mpremote: str | None = None,
     mpy_cross: str | None = None,
+    line_numbers: bool = False,
     release: bool = True,
     open_serial: Callable[[str], SerialLike] | None = None,
     echo: Callable[[str], None] = print,
@@ -124,6 +131,8 @@ def deploy(
         firmware_dir: the ``firmware`` directory (default: the one of this checkout).
         mpremote: the mpremote executable (default: found on PATH or next to Python).
         mpy_cross: the mpy-cross executable (same default).
+        line_numbers: keep source line numbers for tracebacks (1.8 KiB more of the board's
+            heap: firmware/README.md, "Memory").
         release: first ask a running legpress app to hand the port back to the REPL.
         open_serial: opens a port for the release step (default: pyserial at 115200 baud).
         echo: receives each line of progress (the commands, prefixed with ``$``).
@@ -168,7 +177,8 @@ def deploy(
         compiled = []
         for src in sources:
             out = build / (src.stem + ".mpy")
-            run(mpy_cross_command(tool_mpy_cross, src, out, f"/{REMOTE_PACKAGE}/{out.name}"))
+            board_path = f"/{REMOTE_PACKAGE}/{out.name}"
+            run(mpy_cross_command(tool_mpy_cross, src, out, board_path, line_numbers))
             compiled.append(out)
 
         released: bool | None = None

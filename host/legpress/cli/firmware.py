@@ -35,6 +35,11 @@ def register(subparsers: Any) -> None:
     d.add_argument(
         "--force", action="store_true", help="replace the board's config.json with the default"
     )
+    d.add_argument(
+        "--line-numbers",
+        action="store_true",
+        help="keep source line numbers in the board's tracebacks (takes 1.8 KiB more of its heap)",
+    )
     d.set_defaults(func=cmd_deploy)
     r = sub.add_parser(
         "repl",
@@ -59,7 +64,9 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     """Deploy; exit 0 when the board has the firmware."""
     from legpress.firmware_deploy import deploy
 
-    result = deploy(args.port, dry_run=args.dry_run, force=args.force)
+    result = deploy(
+        args.port, dry_run=args.dry_run, force=args.force, line_numbers=args.line_numbers
+    )
     if not args.dry_run:
         print(
             f"firmware on {result.port}: {len(result.remote_files)} files"
