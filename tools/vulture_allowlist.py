@@ -55,15 +55,3 @@ _.KNEE_LOCK
 # Device commands in the public API (PROTOCOL.md REBOOT, REPL) that the CLI does not call.
 _.reboot
 _.repl
-
-# protocol.py's constants that every firmware module using them folds as its own _NAME copy
-# (firmware/README.md "Memory"): protocol.py holds the values the copies are checked against
-# (tests/firmware/test_consts.py, by name) and PROTOCOL.md names.
-R_INTERNAL
-FAULT_CELL
-FAULT_POSITION
-FAULT_LOW_HEAP
-FAULT_WATCHDOG_RESET
-POSITION_NONE
-POSITION_PIN_IRQ
-POSITION_ANALOG

@@ -16,68 +16,25 @@ import struct
 
 from .compat import const
 
-VERSION = const(1)
-
-T_SAMPLES = const(0x01)
-T_SAMPLES_COMPACT = const(0x02)
-T_DEVICE_INFO = const(0x03)
-T_STATUS = const(0x04)
-T_COMMAND = const(0x05)
-T_REPLY = const(0x06)
-T_LOG = const(0x07)
-
-F_DROPPED = const(0x01)
-F_OVERRUN = const(0x02)
-F_SENSOR_FAULT = const(0x04)
-F_CLIPPED = const(0x08)
-F_RESTART = const(0x10)
-
-HEADER_SIZE = const(9)
+# The protocol's numbers that this module uses, folded into its code. Each firmware module keeps
+# its own copy of those it uses (a constant imported from another module would cost a dict
+# entry and a lookup on the device); PROTOCOL.md has them all, and tests/firmware/test_consts.py
+# checks every copy against it (tests/firmware/wire.py).
+_VERSION = const(1)
+_T_SAMPLES_COMPACT = const(0x02)
+_T_DEVICE_INFO = const(0x03)
+_T_STATUS = const(0x04)
+_T_REPLY = const(0x06)
+_T_LOG = const(0x07)
+_F_CLIPPED = const(0x08)
+_HEADER_SIZE = const(9)
 # "<BBBH" then the time as two u16 halves: the 32-bit value would be a heap-allocated long int
 # on a 32-bit MicroPython port, its halves are small ints: "<BBBHHH".
-
-CMD_START = const(0x01)
-CMD_STOP = const(0x02)
-CMD_ZERO = const(0x03)
-CMD_TARE = const(0x04)
-CMD_SET_RATE = const(0x05)
-CMD_IDENTIFY = const(0x06)
-CMD_GET_STATUS = const(0x07)
-CMD_REBOOT = const(0x08)
-CMD_GET_INFO = const(0x09)
-CMD_REPL = const(0x0A)
-CMD_BEEP = const(0x0B)
-CMD_SET_LIMIT = const(0x0C)
-CMD_FORGET_BONDS = const(0x0D)
-
-R_OK = const(0)
-R_UNKNOWN_COMMAND = const(1)
-R_BAD_LENGTH = const(2)
-R_BAD_ARGUMENT = const(3)
-R_BAD_VERSION = const(4)
-R_BAD_TYPE = const(5)
-R_BUSY = const(6)
-R_INTERNAL = const(7)
-R_NOT_PERMITTED = const(8)
-
-FAULT_CELL = const(0x0001)
-FAULT_POSITION = const(0x0002)
-FAULT_TASK_RESTARTED = const(0x0004)
-FAULT_LOW_HEAP = const(0x0008)
-FAULT_MTU_TOO_SMALL = const(0x0010)
-FAULT_WATCHDOG_RESET = const(0x0020)
-FAULT_CONFIG = const(0x0040)
-
-POSITION_NONE = const(0)
-POSITION_PCNT = const(1)
-POSITION_PIN_IRQ = const(2)
-POSITION_ANALOG = const(3)
-
-REPLY_HEADER_SIZE = const(13)  # header + request_seq u16 + command u8 + result u8
-STATUS_BODY_SIZE = const(53)
+_REPLY_HEADER_SIZE = const(13)  # header + request_seq u16 + command u8 + result u8
+_STATUS_BODY_SIZE = const(53)
 STATUS_BODY_FMT = "<BBHIIIIIIIIIHHHIHB"
-INFO_FIXED_SIZE = const(26)  # bytes 9..34: everything before the per-cell tables
-NAME_MAX = const(29)
+_INFO_FIXED_SIZE = const(26)  # bytes 9..34: everything before the per-cell tables
+_NAME_MAX = const(29)
 
 _HALF_PERIOD = const(1 << 29)
 _TICKS_MAX = const((1 << 30) - 1)
@@ -93,13 +50,13 @@ def compact_record_size(n_cells):
 
 def batch_samples(rate_hz, payload_max, n_cells):
     # About 25 notifications a second, never more records than fit in the payload.
-    fit = (payload_max - HEADER_SIZE) // record_size(n_cells)
+    fit = (payload_max - _HEADER_SIZE) // record_size(n_cells)
     want = (rate_hz + 24) // 25
     return min(want, fit) if fit > 0 else 0
 
 
 def info_size(n_cells, name_len):
-    return HEADER_SIZE + INFO_FIXED_SIZE + 3 * n_cells + 1 + name_len
+    return _HEADER_SIZE + _INFO_FIXED_SIZE + 3 * n_cells + 1 + name_len
 
 
 class DeviceClock:
@@ -146,15 +103,15 @@ class DeviceClock:
 
 
 def pack_header(buf, msg_type, flags, seq, clock, t):
-    struct.pack_into("<BBBH", buf, 0, VERSION, msg_type, flags, seq)
+    struct.pack_into("<BBBH", buf, 0, _VERSION, msg_type, flags, seq)
     clock.pack_time(buf, 5, t)
 
 
 def compact_into(dst, src, n_cells, record, flags_extra):
     # Rewrites SAMPLES record `record` of `src` as a one-record SAMPLES_COMPACT packet in `dst`
     # (MTU 23 links). Returns the packet length. Allocation-free; only used on small-MTU links.
-    dst[0] = VERSION
-    dst[1] = T_SAMPLES_COMPACT
+    dst[0] = _VERSION
+    dst[1] = _T_SAMPLES_COMPACT
     flags = src[2]
     dst[3] = src[3]
     dst[4] = src[4]
@@ -162,9 +119,9 @@ def compact_into(dst, src, n_cells, record, flags_extra):
     dst[6] = src[6]
     dst[7] = src[7]
     dst[8] = src[8]
-    off = HEADER_SIZE + record * record_size(n_cells)
+    off = _HEADER_SIZE + record * record_size(n_cells)
     for c in range(n_cells):
-        dst[HEADER_SIZE + c] = (src[off + 2 * c] | (src[off + 2 * c + 1] << 8)) >> 4
+        dst[_HEADER_SIZE + c] = (src[off + 2 * c] | (src[off + 2 * c + 1] << 8)) >> 4
     # The i32 position, saturated to i16, from its bytes: unpack_from would allocate a tuple
     # for every compact packet, and the full 32-bit value may not be a small int.
     o = off + 2 * n_cells
@@ -176,16 +133,16 @@ def compact_into(dst, src, n_cells, record, flags_extra):
         pos = low - 0x10000
     else:
         pos = 32767 if hi < 0x80 else -32767
-        flags |= F_CLIPPED
-    struct.pack_into("<h", dst, HEADER_SIZE + n_cells, pos)
+        flags |= _F_CLIPPED
+    struct.pack_into("<h", dst, _HEADER_SIZE + n_cells, pos)
     dst[2] = flags | flags_extra
-    return HEADER_SIZE + n_cells + 2
+    return _HEADER_SIZE + n_cells + 2
 
 
 def pack_info(buf, seq, clock, t, info):
     # info: an object with the DEVICE_INFO fields as attributes (config.DeviceInfo).
-    pack_header(buf, T_DEVICE_INFO, 0, seq, clock, t)
-    return pack_info_body(buf, HEADER_SIZE, info)
+    pack_header(buf, _T_DEVICE_INFO, 0, seq, clock, t)
+    return pack_info_body(buf, _HEADER_SIZE, info)
 
 
 def pack_info_body(buf, offset, info):
@@ -222,17 +179,17 @@ def pack_info_body(buf, offset, info):
     o += 2 * k
     name = info.name
     n = len(name)
-    if n > NAME_MAX:
-        n = NAME_MAX
+    if n > _NAME_MAX:
+        n = _NAME_MAX
     buf[o] = n
     buf[o + 1 : o + 1 + n] = name[:n]
     return o + 1 + n
 
 
 def pack_status(buf, seq, clock, t, st):
-    pack_header(buf, T_STATUS, 0, seq, clock, t)
-    pack_status_body(buf, HEADER_SIZE, st)
-    return HEADER_SIZE + STATUS_BODY_SIZE
+    pack_header(buf, _T_STATUS, 0, seq, clock, t)
+    pack_status_body(buf, _HEADER_SIZE, st)
+    return _HEADER_SIZE + _STATUS_BODY_SIZE
 
 
 def pack_status_body(buf, offset, st):
@@ -260,20 +217,20 @@ def pack_status_body(buf, offset, st):
         st.dead_cells,
         st.reset_cause,
     )
-    return offset + STATUS_BODY_SIZE
+    return offset + _STATUS_BODY_SIZE
 
 
 def pack_reply(buf, seq, clock, t, request_seq, command, result):
     # Returns the offset where the payload goes; the caller adds it and sends buf[:length].
-    pack_header(buf, T_REPLY, 0, seq, clock, t)
-    struct.pack_into("<HBB", buf, HEADER_SIZE, request_seq, command, result)
-    return REPLY_HEADER_SIZE
+    pack_header(buf, _T_REPLY, 0, seq, clock, t)
+    struct.pack_into("<HBB", buf, _HEADER_SIZE, request_seq, command, result)
+    return _REPLY_HEADER_SIZE
 
 
 def pack_log(buf, seq, clock, t, text):
-    pack_header(buf, T_LOG, 0, seq, clock, t)
+    pack_header(buf, _T_LOG, 0, seq, clock, t)
     n = len(text)
     if n > 200:
         n = 200
-    buf[HEADER_SIZE : HEADER_SIZE + n] = text[:n]
-    return HEADER_SIZE + n
+    buf[_HEADER_SIZE : _HEADER_SIZE + n] = text[:n]
+    return _HEADER_SIZE + n

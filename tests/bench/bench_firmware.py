@@ -38,7 +38,8 @@ SAMPLES = 1000
 # Builds the device as app.build() does, minus the hardware. `step()` is one sample period.
 SETUP = """
 import gc
-from legpress_fw import app, config, protocol
+import wire
+from legpress_fw import app, config
 from legpress_fw.device import Device, DeviceInfo
 from legpress_fw.pad import DirectPad
 from legpress_fw.position import EncoderPosition
@@ -142,7 +143,7 @@ if PATH == "ble":
     ble.handler(1, (0, 0, memoryview(b"\\xc0\\xff\\xee\\x00\\x00\\x01")))
     if MTU > 23:
         ble.handler(21, (0, MTU))
-    ble.value = bytes((1, 5, 0, 1, 0, 0, 0, 0, 0, protocol.CMD_START))
+    ble.value = bytes((1, 5, 0, 1, 0, 0, 0, 0, 0, wire.CMD_START))
     ble.handler(3, (0, radio.h_control))
     a.ble_step()
     sink = ble

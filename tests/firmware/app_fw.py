@@ -7,9 +7,10 @@
 import os
 import struct
 
+import wire
 from fw_rigs import BLERig, BytesIn, BytesOut, FakeBoard, command, frame, make_device, read_frames
 
-from legpress_fw import config, protocol
+from legpress_fw import config
 from legpress_fw.device import LINK_BLE, LINK_SERIAL, Device
 
 
@@ -140,14 +141,14 @@ def app_actions_and_led():
     out["fault"] = app.led_pattern(dev, False, 0, None) == app.LED_FAULT
     out["blink"] = [app.led_on(app.LED_FAULT, t) for t in range(0, 1000, 100)]
     # REBOOT and REPL happen after a pause that lets the reply go out.
-    dev.request(protocol.CMD_REPL, LINK_SERIAL)
+    dev.request(wire.CMD_REPL, LINK_SERIAL)
     a.housekeeping_step(1000, 1)
     out["reset_at_once"] = board.resets
     a.housekeeping_step(1400, 5)
     out["resets"] = board.resets
     out["repl_requests"] = board.repl_requests
     out["pending_after"] = dev.pending
-    dev.request(protocol.CMD_REBOOT, LINK_BLE)
+    dev.request(wire.CMD_REBOOT, LINK_BLE)
     a.housekeeping_step(2000, 11)
     a.housekeeping_step(2400, 15)
     out["resets_after_reboot"] = board.resets
@@ -338,7 +339,7 @@ def boot_releases_its_modules():
     a._serial_io = (inp, out_stream, False)
     a.serial_step()
     out["serial_idle"] = a.serial is None
-    inp.feed(b"\x00" + frame(command(protocol.CMD_GET_STATUS, b"", 5)))
+    inp.feed(b"\x00" + frame(command(wire.CMD_GET_STATUS, b"", 5)))
     a.serial_step()
     out["after_a_byte"] = loaded()
     frames, _bad = read_frames(out_stream.data)
@@ -410,8 +411,8 @@ async def app_runs_under_asyncio(run_ms=1200):
     logs = []
     a.log = logs.append
     rig.connect(247)
-    rig.write(protocol.CMD_START)
-    inp.feed(b"\x00" + frame(command(protocol.CMD_GET_STATUS, b"", 77)))
+    rig.write(wire.CMD_START)
+    inp.feed(b"\x00" + frame(command(wire.CMD_GET_STATUS, b"", 77)))
     task = asyncio.create_task(a.run())
     await asyncio.sleep(run_ms / 1000)
     task.cancel()

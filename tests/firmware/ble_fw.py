@@ -8,16 +8,15 @@ import os
 import struct
 from binascii import unhexlify
 
+import wire
 from fw_rigs import BLERig, packet_fields, stream_summary
-
-from legpress_fw import protocol
 
 
 def ble_batching(mtu, rate_hz, cells, seconds=2):
     rig = BLERig(cells, rate_hz)
     rig.connect(mtu)
     rig.subscribe(rig.radio.h_stream)  # invisible on NimBLE; START implies it
-    rig.write(protocol.CMD_START)
+    rig.write(wire.CMD_START)
     rig.run(rate_hz * seconds)
     out = stream_summary(rig, cells, compact=rig.dev.compact)
     out["per_second"] = out["packets"] // seconds
@@ -38,7 +37,7 @@ def ble_mtu_too_small(cells=10):
     rig = BLERig(cells, 100)
     rig.connect()  # no MTU exchange: 23
     rig.subscribe(rig.radio.h_stream)
-    rig.write(protocol.CMD_START)
+    rig.write(wire.CMD_START)
     rig.run(100)
     before = {
         "packets": len(rig.stream()),
@@ -66,10 +65,10 @@ def ble_subscriptions_nimble():
     rig.link.send_status()
     status_subscribed = len(rig.sent(h_status))
     rig.subscribe(h_stream)
-    rig.write(protocol.CMD_START)
+    rig.write(wire.CMD_START)
     rig.run(100)
     streaming = len(rig.stream())
-    rig.write(protocol.CMD_STOP)
+    rig.write(wire.CMD_STOP)
     rig.run(100)
     after_stop = len(rig.stream())
     return {
@@ -89,7 +88,7 @@ def ble_subscriptions_cccd():
     h_stream = rig.radio.h_stream
     rig.connect(247)
     rig.subscribe(rig.radio.h_control)
-    rig.write(protocol.CMD_START)  # not subscribed to the stream yet
+    rig.write(wire.CMD_START)  # not subscribed to the stream yet
     rig.run(100)
     before = len(rig.stream())
     rig.subscribe(h_stream)
@@ -119,7 +118,7 @@ def ble_reconnect():
     out["resp_name"] = bytes(adv[2][2:]).decode()
     rig.connect(247)
     out["advertising_connected"] = ble.advertising
-    rig.write(protocol.CMD_START)
+    rig.write(wire.CMD_START)
     rig.run(40)
     out["first_session"] = len(rig.stream())
     ble.disconnect(0)
@@ -131,7 +130,7 @@ def ble_reconnect():
     rig.run(40)  # nothing runs while nobody is connected
     out["samples_while_away"] = rig.dev.sampler.running
     rig.connect(247)
-    rig.write(protocol.CMD_START)
+    rig.write(wire.CMD_START)
     rig.run(40)
     pkts = rig.stream()
     second = pkts[out["first_session"] :]
@@ -156,7 +155,7 @@ def ble_link_lost_mid_packet():
     # one the stack refused (ENOMEM) still waiting: both are forgotten, counted as dropped.
     rig = BLERig(8, 100)
     rig.connect(247)
-    rig.write(protocol.CMD_START)
+    rig.write(wire.CMD_START)
     rig.run(40)
     sent = len(rig.stream())
     rig.ble.fail_notify(3)  # each of the 3 tries while the 6 samples are taken
@@ -167,7 +166,7 @@ def ble_link_lost_mid_packet():
     out = {"sent": sent, "waiting": waiting, "ring_after": rig.dev.ring.pending()}
     out["dropped"] = rig.dev.update_status().samples_dropped
     rig.connect(247)
-    rig.write(protocol.CMD_START)
+    rig.write(wire.CMD_START)
     rig.run(8)
     second = rig.stream()[sent:]
     out["second_first_flags"] = second[0][2] if second else None
@@ -176,7 +175,7 @@ def ble_link_lost_mid_packet():
     sent = len(rig.stream())
     rig.ble.fail_notify(3)
     rig.run(6)
-    rig.write(protocol.CMD_START)
+    rig.write(wire.CMD_START)
     rig.run(4)
     out["dropped_after_restart"] = rig.dev.update_status().samples_dropped
     third = rig.stream()[sent:]
@@ -187,7 +186,7 @@ def ble_link_lost_mid_packet():
 def ble_enomem(failures, ring_slots=None, samples=200, recover=True):
     rig = BLERig(8, 100, ring_slots=ring_slots)
     rig.connect(247)
-    rig.write(protocol.CMD_START)
+    rig.write(wire.CMD_START)
     rig.ble.fail_notify(failures)
     raised = None
     try:
@@ -210,7 +209,7 @@ def ble_enomem(failures, ring_slots=None, samples=200, recover=True):
         "seq_gaps": gaps,
         "enomem": st.notify_enomem,
         "dropped_samples": st.samples_dropped,
-        "dropped_flags": sum(1 for f in fields if f["flags"] & protocol.F_DROPPED),
+        "dropped_flags": sum(1 for f in fields if f["flags"] & wire.F_DROPPED),
         "samples_total": st.samples_total,
         "received_samples": sum(f["records"] for f in fields),
         "pending": rig.dev.ring.pending(),
@@ -224,7 +223,7 @@ def ble_ring_stall(rate_hz, cells, stall_ms):
     # samples, then the stack takes them again. The ring (device.ring_slots_for) holds them.
     rig = BLERig(cells, rate_hz)
     rig.connect(247)
-    rig.write(protocol.CMD_START)
+    rig.write(wire.CMD_START)
     rig.run(rate_hz // 10)
     rig.ble.fail_notify(1000000)
     rig.run(rate_hz * stall_ms // 1000)
@@ -249,12 +248,12 @@ def ble_info_and_security():
     rig.connect(247)
     out["info_mtu"] = rig.info()
     # The fake stack delivers writes over an unencrypted link: the firmware refuses them itself.
-    rig.write(protocol.CMD_SET_RATE, struct.pack("<H", 200))
+    rig.write(wire.CMD_SET_RATE, struct.pack("<H", 200))
     out["unencrypted_replies"] = len(rig.replies())
     out["unencrypted_bad_commands"] = rig.dev.bad_commands
     out["unencrypted_period_us"] = rig.info()["period_us"]
     rig.ble.inject(28, (0, 1, 0, 1, 16))  # _IRQ_ENCRYPTION_UPDATE: encrypted, bonded
-    rig.write(protocol.CMD_SET_RATE, struct.pack("<H", 200))
+    rig.write(wire.CMD_SET_RATE, struct.pack("<H", 200))
     out["info_rate"] = rig.info()
     out["replies"] = [r["result"] for r in rig.replies()]
     # The control value holds the whole last reply (for a host whose MTU cuts notifications).
@@ -291,12 +290,12 @@ def ble_security_levels():
     out["passkey_answer"] = ble.inject(31, (0, 3, 0))  # _IRQ_PASSKEY_ACTION, display
     out["passkeys"] = [list(p) for p in ble.passkeys]
     ble.inject(28, (0, 1, 0, 1, 16))  # encrypted but not authenticated (Just Works)
-    rig.write(protocol.CMD_IDENTIFY, b"\x02")
+    rig.write(wire.CMD_IDENTIFY, b"\x02")
     out["just_works_replies"] = len(rig.replies())
     ble.inject(28, (0, 1, 1, 1, 16))  # encrypted and authenticated (passkey entry)
-    rig.write(protocol.CMD_IDENTIFY, b"\x02")
-    rig.write(protocol.CMD_REPL)
-    rig.write(protocol.CMD_FORGET_BONDS)
+    rig.write(wire.CMD_IDENTIFY, b"\x02")
+    rig.write(wire.CMD_REPL)
+    rig.write(wire.CMD_FORGET_BONDS)
     out["replies"] = [[r["command"], r["result"]] for r in rig.replies()]
     out["pending"] = rig.dev.pending
     out["bad_commands"] = rig.dev.bad_commands

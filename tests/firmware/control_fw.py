@@ -6,9 +6,9 @@
 
 import struct
 
+import wire
 from fw_rigs import BLERig, BytesIn, BytesOut, Rng, command, frame, make_device, parse_reply
 
-from legpress_fw import protocol
 from legpress_fw.control import CommandHandler
 from legpress_fw.device import LINK_BLE, LINK_SERIAL
 
@@ -26,41 +26,41 @@ def command_replies():
         out[name]["len"] = n
 
     enc.v = 1234
-    run("zero", command(protocol.CMD_ZERO))
+    run("zero", command(wire.CMD_ZERO))
     out["position_after_zero"] = dev.position.value()
-    run("tare", command(protocol.CMD_TARE, b"\x04"))
-    run("tare_default", command(protocol.CMD_TARE, b"\x00"))
-    run("set_rate", command(protocol.CMD_SET_RATE, struct.pack("<H", 200)))
-    run("set_rate_low", command(protocol.CMD_SET_RATE, struct.pack("<H", 49)))
-    run("set_rate_high", command(protocol.CMD_SET_RATE, struct.pack("<H", 401)))
-    run("identify", command(protocol.CMD_IDENTIFY, b"\x05"))
-    run("identify_zero", command(protocol.CMD_IDENTIFY, b"\x00"))
-    run("start", command(protocol.CMD_START))
+    run("tare", command(wire.CMD_TARE, b"\x04"))
+    run("tare_default", command(wire.CMD_TARE, b"\x00"))
+    run("set_rate", command(wire.CMD_SET_RATE, struct.pack("<H", 200)))
+    run("set_rate_low", command(wire.CMD_SET_RATE, struct.pack("<H", 49)))
+    run("set_rate_high", command(wire.CMD_SET_RATE, struct.pack("<H", 401)))
+    run("identify", command(wire.CMD_IDENTIFY, b"\x05"))
+    run("identify_zero", command(wire.CMD_IDENTIFY, b"\x00"))
+    run("start", command(wire.CMD_START))
     out["streaming"] = dev.want_stream
     out["stream_link"] = dev.stream_link
-    run("stop", command(protocol.CMD_STOP))
+    run("stop", command(wire.CMD_STOP))
     out["streaming_after_stop"] = dev.want_stream
-    run("get_status", command(protocol.CMD_GET_STATUS))
-    run("get_info", command(protocol.CMD_GET_INFO))
-    run("reboot", command(protocol.CMD_REBOOT))
+    run("get_status", command(wire.CMD_GET_STATUS))
+    run("get_info", command(wire.CMD_GET_INFO))
+    run("reboot", command(wire.CMD_REBOOT))
     out["pending"] = dev.pending
-    run("reboot_again", command(protocol.CMD_REBOOT))
+    run("reboot_again", command(wire.CMD_REBOOT))
     dev.pending = 0
-    run("repl", command(protocol.CMD_REPL))
+    run("repl", command(wire.CMD_REPL))
     out["pending_repl"] = dev.pending
     dev.pending = 0
     run("unknown", command(0x42))
     run("zero_code", command(0))
-    run("start_with_arg", command(protocol.CMD_START, b"\x01"))
-    run("tare_no_arg", command(protocol.CMD_TARE))
+    run("start_with_arg", command(wire.CMD_START, b"\x01"))
+    run("tare_no_arg", command(wire.CMD_TARE))
     run("short", b"\x01\x05\x00\x09")
     run("empty", b"")
-    run("header_only", command(protocol.CMD_START)[:9])
-    bad_version = bytearray(command(protocol.CMD_START))
+    run("header_only", command(wire.CMD_START)[:9])
+    bad_version = bytearray(command(wire.CMD_START))
     bad_version[0] = 2
     run("bad_version", bytes(bad_version))
-    bad_type = bytearray(command(protocol.CMD_START))
-    bad_type[1] = protocol.T_SAMPLES
+    bad_type = bytearray(command(wire.CMD_START))
+    bad_type[1] = wire.T_SAMPLES
     run("bad_type", bytes(bad_type))
     out["bad_commands"] = h.bad_commands
     out["errors"] = h.errors
@@ -76,7 +76,7 @@ def random_commands(seed=12345, n=10000):
     rng = Rng(seed)
     dev, _adcs, enc, clock = make_device(8, 100, 5)
     h = CommandHandler(dev)
-    results = [0] * (protocol.R_NOT_PERMITTED + 1)
+    results = [0] * (wire.R_NOT_PERMITTED + 1)
     bad_replies = 0
     escaped = 0
     first_escape = None
@@ -102,10 +102,10 @@ def random_commands(seed=12345, n=10000):
                 first_escape = repr(e)
             continue
         r = parse_reply(h.reply, n_reply)
-        ok = n_reply >= 13 and r["version"] == 1 and r["type"] == protocol.T_REPLY
+        ok = n_reply >= 13 and r["version"] == 1 and r["type"] == wire.T_REPLY
         if len(msg) >= 5:
             ok = ok and r["request_seq"] == msg[3] | (msg[4] << 8)
-        ok = ok and 0 <= r["result"] <= protocol.R_NOT_PERMITTED
+        ok = ok and 0 <= r["result"] <= wire.R_NOT_PERMITTED
         if not ok:
             bad_replies += 1
         else:
@@ -140,7 +140,7 @@ def bad_commands_both_links():
     rig.write(0x42)  # unknown, over BLE
     inp.feed(frame(command(0x43, b"", 1)))  # unknown, over serial
     serial.service()
-    rig.write(protocol.CMD_IDENTIFY, b"\x00")  # out of range, over BLE
+    rig.write(wire.CMD_IDENTIFY, b"\x00")  # out of range, over BLE
     return {"status": rig.dev.update_status().bad_commands}
 
 
@@ -162,19 +162,19 @@ def beep_and_limit():
         n = handler.handle(msg, len(msg), LINK_BLE)
         return parse_reply(handler.reply, n)["result"]
 
-    out["beep"] = send(protocol.CMD_BEEP, struct.pack("<H", 0b10101))
+    out["beep"] = send(wire.CMD_BEEP, struct.pack("<H", 0b10101))
     out["on_at_once"] = drive[:]
     for _ in range(8):  # housekeeping steps, 100 ms apart
         buzzer.step()
     out["pattern"] = [on for _i, on in drive]
     out["playing_after"] = buzzer.playing()
-    out["beep_bad_length"] = send(protocol.CMD_BEEP, b"\x01")
-    out["limit_bad_length"] = send(protocol.CMD_SET_LIMIT, b"\x00" * 7)
+    out["beep_bad_length"] = send(wire.CMD_BEEP, b"\x01")
+    out["limit_bad_length"] = send(wire.CMD_SET_LIMIT, b"\x00" * 7)
     drive.clear()
-    out["set_limit"] = send(protocol.CMD_SET_LIMIT, struct.pack("<iHH", 500, 100, 0b111))
+    out["set_limit"] = send(wire.CMD_SET_LIMIT, struct.pack("<iHH", 500, 100, 0b111))
     dev.on_ble_connect()
     dev.on_ble_mtu(247)
-    out["start"] = send(protocol.CMD_START)
+    out["start"] = send(wire.CMD_START)
     # The sled goes down past 500, back up to 420 (not yet re-armed: 500 - 100 = 400), down
     # again (no second beep), up to 300 (re-armed), down again (a beep).
     path = list(range(0, 620, 20)) + list(range(600, 410, -20)) + list(range(420, 620, 20))
@@ -199,7 +199,7 @@ def beep_and_limit():
     out["beeps_at"] = [i for i, on in drive if on]
     out["streaming_at_end"] = dev.want_stream
     out["limit_beeps"] = dev.sampler.limit_beeps
-    out["off"] = send(protocol.CMD_SET_LIMIT, struct.pack("<iHH", 500, 100, 0))
+    out["off"] = send(wire.CMD_SET_LIMIT, struct.pack("<iHH", 500, 100, 0))
     drive.clear()
     for pos in (0, 600, 0, 600):
         enc.v = pos

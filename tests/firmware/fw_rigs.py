@@ -5,9 +5,10 @@
 
 import struct
 
+import wire
 from fw_fakes import ADC, Clock, Encoder
 
-from legpress_fw import config, protocol
+from legpress_fw import config
 from legpress_fw.device import Device, DeviceInfo
 from legpress_fw.pad import DirectPad
 from legpress_fw.position import EncoderPosition
@@ -51,7 +52,7 @@ def make_device(cells=8, rate_hz=100, t0=0, ring_slots=None, mem_free=None, buzz
 
 
 def command(code, args=b"", seq=7):
-    return bytes((1, protocol.T_COMMAND, 0, seq & 0xFF, seq >> 8, 0, 0, 0, 0, code)) + args
+    return bytes((1, wire.T_COMMAND, 0, seq & 0xFF, seq >> 8, 0, 0, 0, 0, code)) + args
 
 
 def parse_reply(buf, n):

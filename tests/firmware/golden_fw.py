@@ -7,6 +7,7 @@
 import struct
 from binascii import hexlify
 
+import wire
 from fw_fakes import ADC, TICKS_MASK, Clock, Encoder
 
 from legpress_fw import framing, protocol
@@ -37,7 +38,7 @@ def samples_packet(v):
     ticks = Clock(fw["ticks"])
     clock = DeviceClock(ticks)
     clock._epoch = fw["epoch"]
-    ring = PacketRing(4, protocol.HEADER_SIZE + fw["batch"] * protocol.record_size(k))
+    ring = PacketRing(4, wire.HEADER_SIZE + fw["batch"] * protocol.record_size(k))
     pad = DirectPad(adcs)
     s = Sampler(pad, EncoderPosition(enc), ticks, clock, ring, f["period_us"], fw["batch"])
     s.seq = f["seq"]
@@ -118,8 +119,8 @@ def build_all(vectors):
             # Host-to-device: the firmware parses it (the control handler's tests answer it).
             raw = bytes.fromhex(v["hex"])
             version, mtype, _flags, seq = struct.unpack_from("<BBBH", raw, 0)
-            assert (version, mtype, seq, raw[9]) == (1, protocol.T_COMMAND, f["seq"], f["command"])
-            if raw[9] in (protocol.CMD_BEEP, protocol.CMD_SET_LIMIT):
+            assert (version, mtype, seq, raw[9]) == (1, wire.T_COMMAND, f["seq"], f["command"])
+            if raw[9] in (wire.CMD_BEEP, wire.CMD_SET_LIMIT):
                 _run_buzzer_command(raw)
             out[v["name"]] = v["hex"]
     return out
@@ -137,8 +138,8 @@ def _run_buzzer_command(raw):
     dev = make_device(buzzer=Buzzer(drive.append))[0]
     handler = CommandHandler(dev)
     handler.handle(raw, len(raw), 1)
-    assert handler.reply[12] == protocol.R_OK, raw
-    if raw[9] == protocol.CMD_BEEP:
+    assert handler.reply[12] == wire.R_OK, raw
+    if raw[9] == wire.CMD_BEEP:
         assert drive == [True] and dev.buzzer.plays == 1
     else:
         limit, rearm, pattern = struct.unpack_from("<iHH", raw, 10)

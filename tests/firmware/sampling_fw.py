@@ -6,10 +6,10 @@
 
 import struct
 
+import wire
 from fw_fakes import TICKS_MASK
 from fw_rigs import Rng, make_device, packet_fields
 
-from legpress_fw import protocol
 from legpress_fw.device import LINK_SERIAL
 
 
@@ -63,9 +63,9 @@ def sampling_drift(n_samples=100000, period_us=10000, seed=1):
             if last_seq is not None and f["seq"] != (last_seq + 1) & 0xFFFF:
                 gaps += 1
             last_seq = f["seq"]
-            if f["flags"] & protocol.F_OVERRUN:
+            if f["flags"] & wire.F_OVERRUN:
                 overrun_flags += 1
-            if f["flags"] & protocol.F_RESTART:
+            if f["flags"] & wire.F_RESTART:
                 restart_flags += 1
             for r_i in range(f["records"]):
                 # The encoder value is the slot number: which slot was this record taken in?
@@ -120,7 +120,7 @@ def ring_overflow(slots=4, packets=10):
     return {
         "batch": batch,
         "pending_seqs": [f["seq"] for f in kept],
-        "dropped_flags": [f["flags"] & protocol.F_DROPPED for f in kept],
+        "dropped_flags": [f["flags"] & wire.F_DROPPED for f in kept],
         "dropped_samples": ring.dropped_samples,
         "status_dropped": st.samples_dropped,
         "samples_total": st.samples_total,

@@ -7,9 +7,8 @@
 
 import struct
 
+import wire
 from fw_rigs import BytesIn, BytesOut, Rng, command, frame, make_device, parse_reply, read_frames
-
-from legpress_fw import protocol
 
 
 def serial_session():
@@ -23,14 +22,14 @@ def serial_session():
     r = {"start_bytes": list(out.data), "log_before_active": link.log("not yet")}
     # REPL noise, a frame with a broken CRC, then commands.
     inp.feed(b">>> print('hi')\r\nhi\r\n>>> ")
-    bad = bytearray(frame(command(protocol.CMD_GET_INFO, b"", 1)))
+    bad = bytearray(frame(command(wire.CMD_GET_INFO, b"", 1)))
     bad[3] ^= 0x55
     inp.feed(bytes(bad))
-    inp.feed(frame(command(protocol.CMD_GET_INFO, b"", 2)))
+    inp.feed(frame(command(wire.CMD_GET_INFO, b"", 2)))
     inp.feed(b"\x03\x03\r\n")  # a terminal's Ctrl-C: noise that runs into the next frame
-    inp.feed(frame(command(protocol.CMD_GET_STATUS, b"", 9)))  # ... so this one is lost
+    inp.feed(frame(command(wire.CMD_GET_STATUS, b"", 9)))  # ... so this one is lost
     # A host leads each command with 0x00: whatever came before is then a frame of its own.
-    inp.feed(b"\x03\x03\r\n\x00" + frame(command(protocol.CMD_START, b"", 3)))
+    inp.feed(b"\x03\x03\r\n\x00" + frame(command(wire.CMD_START, b"", 3)))
     for i in range(100):
         link.service()
         enc.v = i
@@ -40,9 +39,9 @@ def serial_session():
     dev.update_status()
     link.send_status()
     r["log_after_active"] = link.log("hello from the device")
-    inp.feed(frame(command(protocol.CMD_STOP, b"", 4)))
+    inp.feed(frame(command(wire.CMD_STOP, b"", 4)))
     inp.feed(frame(command(0x7F, b"", 5)))
-    inp.feed(frame(command(protocol.CMD_REPL, b"", 6)))
+    inp.feed(frame(command(wire.CMD_REPL, b"", 6)))
     link.service()
     link.send_status()  # not streaming any more: no STATUS
     frames, host_bad = read_frames(out.data)
@@ -52,13 +51,13 @@ def serial_session():
     seqs = []
     for f in frames:
         kinds.append(f[1])
-        if f[1] == protocol.T_REPLY:
+        if f[1] == wire.T_REPLY:
             rep = parse_reply(f, len(f))
             replies.append([rep["request_seq"], rep["command"], rep["result"]])
-        elif f[1] == protocol.T_SAMPLES:
+        elif f[1] == wire.T_SAMPLES:
             samples += (len(f) - 9) // 20
             seqs.append(f[3] | (f[4] << 8))
-        elif f[1] == protocol.T_LOG:
+        elif f[1] == wire.T_LOG:
             r["log_text"] = bytes(f[9:]).decode()
     r.update(
         {
@@ -141,12 +140,12 @@ def serial_paced(chunk=40, n_samples=400):
     out = TrickleOut(chunk)
     link = SerialLink(dev, inp, out)
     link.start()
-    inp.feed(b"\x00" + frame(command(protocol.CMD_START, b"", 3)))
+    inp.feed(b"\x00" + frame(command(wire.CMD_START, b"", 3)))
     for i in range(n_samples):
         link.service()
         if i == 100:  # two commands in one read, while a sample frame is in flight
-            inp.feed(frame(command(protocol.CMD_GET_STATUS, b"", 8)))
-            inp.feed(frame(command(protocol.CMD_IDENTIFY, b"\x02", 9)))
+            inp.feed(frame(command(wire.CMD_GET_STATUS, b"", 8)))
+            inp.feed(frame(command(wire.CMD_IDENTIFY, b"\x02", 9)))
         if i % 100 == 50:
             dev.update_status()
             link.send_status()
@@ -158,23 +157,23 @@ def serial_paced(chunk=40, n_samples=400):
         link.service()
     frames, host_bad = read_frames(out.data)
     kinds = [f[1] for f in frames]
-    seqs = [f[3] | (f[4] << 8) for f in frames if f[1] == protocol.T_SAMPLES]
+    seqs = [f[3] | (f[4] << 8) for f in frames if f[1] == wire.T_SAMPLES]
     positions = []
     for f in frames:
-        if f[1] == protocol.T_SAMPLES:
+        if f[1] == wire.T_SAMPLES:
             for r in range((len(f) - 9) // 20):
                 positions.append(struct.unpack_from("<i", f, 9 + 20 * r + 16)[0])
     replies = []
     for f in frames:
-        if f[1] == protocol.T_REPLY:
+        if f[1] == wire.T_REPLY:
             rep = parse_reply(f, len(f))
             replies.append([rep["request_seq"], rep["command"], rep["result"]])
     return {
         "host_bad_frames": host_bad,
         "replies": replies,
-        "status": kinds.count(protocol.T_STATUS),
-        "logs": kinds.count(protocol.T_LOG),
-        "info": kinds.count(protocol.T_DEVICE_INFO),
+        "status": kinds.count(wire.T_STATUS),
+        "logs": kinds.count(wire.T_LOG),
+        "info": kinds.count(wire.T_DEVICE_INFO),
         "positions_in_order": positions == list(range(len(positions))),
         "samples": len(positions),
         "seqs_contiguous": seqs == list(range(seqs[0], seqs[0] + len(seqs))),

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from legpress_fw import protocol as p
+from tests.firmware import wire as p
 from tests.firmware.conftest import Scenario
 
 _HERE = Path(__file__).resolve().parent

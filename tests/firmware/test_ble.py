@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from legpress_fw import protocol as p
+from tests.firmware import wire as p
 from tests.firmware.conftest import Scenario
 
 

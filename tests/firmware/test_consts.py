@@ -1,21 +1,33 @@
-"""The firmware's folded constants match their source.
+"""The firmware's folded constants match the protocol.
 
-A module that uses a constant of protocol.py or device.py keeps its own `_NAME = const(...)`
-copy (MicroPython folds those into the code; an imported name would cost a dict entry and a
-lookup on the device, firmware/README.md "Memory"). Under CPython `const` returns its value, so
-each copy is a module attribute here, and must equal the public constant it copies.
+Each firmware module keeps its own `_NAME = const(...)` copy of the protocol's numbers (and of
+device.py's) that it uses: MicroPython folds those into the code, where a name imported from
+another module would cost a dict entry, a name and a lookup on the device (firmware/README.md
+"Memory"). Under CPython `const` returns its value, so each copy is a module attribute here.
+The reference is tests/firmware/wire.py, itself checked against the host's own definitions.
 """
 
 from __future__ import annotations
 
 import ast
 import importlib
+import struct
 from pathlib import Path
 
 import pytest
 
+from legpress.protocol import messages, spec
+from tests.firmware import wire
+
 PACKAGE = Path(__file__).resolve().parents[2] / "firmware" / "legpress_fw"
-SOURCES = ("protocol", "device")
+ENUMS = {
+    "T_": spec.MsgType,
+    "F_": spec.Flag,
+    "CMD_": spec.Command,
+    "R_": spec.Result,
+    "FAULT_": spec.Fault,
+    "POSITION_": spec.PositionSensor,
+}
 
 
 def _consts(module: str, private: bool) -> set[str]:
@@ -33,34 +45,47 @@ def _consts(module: str, private: bool) -> set[str]:
     }
 
 
-def _public_consts(module: str) -> set[str]:
-    return _consts(module, private=False)
+def _wire_names() -> set[str]:
+    return {n for n in vars(wire) if n.isupper()}
 
 
-def _private_consts(module: str) -> set[str]:
-    return _consts(module, private=True)
+def test_the_table_is_the_hosts() -> None:
+    names = _wire_names()
+    for name in names:
+        prefix = next((p for p in ENUMS if name.startswith(p)), None)
+        if prefix is not None:
+            assert getattr(wire, name) == ENUMS[prefix][name[len(prefix) :]], name
+    for enum_prefix, enum in ENUMS.items():
+        for member in enum.__members__:
+            if member != "NONE" or enum is spec.PositionSensor:
+                assert enum_prefix + member in names, (enum, member)
+    assert (wire.VERSION, wire.HEADER_SIZE) == (spec.VERSION, spec.HEADER_SIZE)
+    assert wire.NAME_MAX == messages.NAME_MAX
+    assert spec.HEADER_SIZE + struct.calcsize("<HBB") == wire.REPLY_HEADER_SIZE
+    assert struct.calcsize("<BBBIBBIBBBBBH6s") == wire.INFO_FIXED_SIZE
+    assert struct.calcsize("<BBHIIIIIIIIIHHHIHB") == wire.STATUS_BODY_SIZE
 
 
 @pytest.mark.parametrize("module", sorted(p.stem for p in PACKAGE.glob("*.py")))
-def test_each_copied_constant_equals_its_source(module: str) -> None:
-    checked = 0
-    for source in SOURCES:
-        copied = _private_consts(module) & _public_consts(source)
-        if source == module or not copied:
-            continue  # (board.py and radio.py, which need machine and bluetooth, copy none)
-        mod = importlib.import_module(f"legpress_fw.{module}")
-        src = importlib.import_module(f"legpress_fw.{source}")
-        for name in copied:
-            assert getattr(mod, "_" + name) == getattr(src, name), (module, name, source)
-            checked += 1
-    if module in ("control", "ble_link", "serial_link"):
-        assert checked > 5  # the check sees the copies
+def test_each_copied_constant_equals_the_protocol(module: str) -> None:
+    device_names = _consts("device", private=False)
+    copied = _consts(module, private=True) & (_wire_names() | device_names)
+    if not copied:
+        return  # (board.py and radio.py, which need machine and bluetooth, copy none)
+    mod = importlib.import_module(f"legpress_fw.{module}")
+    device = importlib.import_module("legpress_fw.device")
+    for name in copied:
+        source = device if name in device_names else wire
+        assert getattr(mod, "_" + name) == getattr(source, name), (module, name)
+    if module in ("control", "ble_link", "serial_link", "protocol"):
+        assert len(copied) > 5  # the check sees the copies
 
 
 def test_no_module_imports_a_constant_it_could_fold() -> None:
-    public = {name for source in SOURCES for name in _public_consts(source)}
+    public = _consts("device", private=False)
     for path in PACKAGE.glob("*.py"):
         for node in ast.parse(path.read_text()).body:
-            if isinstance(node, ast.ImportFrom) and node.module in SOURCES and node.level == 1:
+            if isinstance(node, ast.ImportFrom) and node.module == "device" and node.level == 1:
                 imported = {alias.name for alias in node.names} & public
                 assert not imported, f"{path.name} imports {sorted(imported)}: fold them"
+    assert not _consts("protocol", private=False)  # every module keeps its own copies

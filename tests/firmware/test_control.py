@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from legpress_fw import protocol as p
+from legpress_fw.protocol import STATUS_BODY_FMT
+from tests.firmware import wire as p
 from tests.firmware.conftest import Scenario
 
 
@@ -65,7 +66,7 @@ def test_start_stop(replies: dict[str, Any]) -> None:
 def test_status_and_info_bodies(replies: dict[str, Any]) -> None:
     status = bytes(replies["get_status"]["payload"])
     assert len(status) == p.STATUS_BODY_SIZE
-    fields = struct.unpack(p.STATUS_BODY_FMT, status)
+    fields = struct.unpack(STATUS_BODY_FMT, status)
     assert fields[0] == 0  # idle after STOP
     info = bytes(replies["get_info"]["payload"])
     assert len(info) == p.INFO_FIXED_SIZE + 3 * 8 + 1 + len("LegPress-1E92")

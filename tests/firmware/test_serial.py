@@ -3,7 +3,7 @@ STATUS, LOG, and resynchronisation after REPL text, under CPython and MicroPytho
 
 from __future__ import annotations
 
-from legpress_fw import protocol as p
+from tests.firmware import wire as p
 from tests.firmware.conftest import Scenario
 
 

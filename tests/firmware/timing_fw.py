@@ -157,7 +157,9 @@ class _Rig:
 def _run(
     chip, rate_hz, pad_kind, timer, seconds, cells, limit, drop_at_ms, collect_at_ms, garbage
 ):
-    from legpress_fw import app, config, protocol
+    import wire
+
+    from legpress_fw import app, config
     from legpress_fw.ble_link import BLELink
     from legpress_fw.buzzer import Buzzer
     from legpress_fw.device import Device, DeviceInfo
@@ -196,7 +198,7 @@ def _run(
     # A host connects with MTU 247 and sends START, 50 ms into the run.
     ble.handler(1, (0, 0, memoryview(b"\xc0\xff\xee\x00\x00\x01")))
     ble.handler(21, (0, 247))
-    ble.value = bytes((1, 5, 0, 1, 0, 0, 0, 0, 0, protocol.CMD_START))
+    ble.value = bytes((1, 5, 0, 1, 0, 0, 0, 0, 0, wire.CMD_START))
 
     async def host():
         await chip.asyncio.sleep_ms(50)

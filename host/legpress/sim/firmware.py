@@ -18,6 +18,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from legpress.protocol.spec import HEADER_SIZE
 from legpress.sim.params import LinkParams
 from legpress_fw import VERSION as FW_VERSION
 from legpress_fw.compat import TICKS_PERIOD_LOG2
@@ -26,7 +27,6 @@ from legpress_fw.device import Device as FirmwareDevice
 from legpress_fw.pad import DirectPad
 from legpress_fw.position import EncoderPosition
 from legpress_fw.protocol import (
-    HEADER_SIZE,
     DeviceClock,
     compact_into,
     compact_record_size,

@@ -20,11 +20,11 @@ from legpress.protocol.messages import (
     SamplesMessage,
     Status,
 )
-from legpress.protocol.spec import Fault, Flag
+from legpress.protocol.spec import Fault, Flag, Result
 from legpress.sim.firmware import TICKS_MASK, plan_batch
 from legpress_fw.control import CommandHandler
 from legpress_fw.device import LINK_BLE
-from legpress_fw.protocol import R_OK, DeviceClock
+from legpress_fw.protocol import DeviceClock
 
 NAME = "LegPress-0001"
 INFO = DeviceInfo(
@@ -121,11 +121,11 @@ class FakeLegPress:
         if not self.streaming:
             self._restart = True
         self.streaming = True
-        return R_OK
+        return Result.OK
 
     def stop(self, _link: int) -> int:
         self.streaming = False
-        return R_OK
+        return Result.OK
 
     def zero(self) -> int:
         self.zero_reply = position_value(self.index)
@@ -133,7 +133,7 @@ class FakeLegPress:
 
     def tare(self, _samples: int) -> int:
         self.info = replace(self.info, tare=tuple(100 + c for c in range(self.info.n_cells)))
-        return R_OK
+        return Result.OK
 
     def set_rate(self, rate_hz: int) -> int:
         self.info = replace(self.info, period_us=1_000_000 // rate_hz)
@@ -150,7 +150,7 @@ class FakeLegPress:
         return None
 
     def request(self, _command: int, _link: int) -> int:
-        return R_OK
+        return Result.OK
 
     def next_seq(self) -> int:
         self.other_seq = (self.other_seq + 1) & 0xFFFF
