@@ -22,8 +22,6 @@ from .compat import const
 # checks every copy against it (tests/firmware/wire.py).
 _VERSION = const(1)
 _T_SAMPLES_COMPACT = const(0x02)
-_T_DEVICE_INFO = const(0x03)
-_T_STATUS = const(0x04)
 _T_REPLY = const(0x06)
 _T_LOG = const(0x07)
 _F_CLIPPED = const(0x08)
@@ -33,7 +31,6 @@ _HEADER_SIZE = const(9)
 _REPLY_HEADER_SIZE = const(13)  # header + request_seq u16 + command u8 + result u8
 _STATUS_BODY_SIZE = const(53)
 STATUS_BODY_FMT = "<BBHIIIIIIIIIHHHIHB"
-_INFO_FIXED_SIZE = const(26)  # bytes 9..34: everything before the per-cell tables
 _NAME_MAX = const(29)
 
 _HALF_PERIOD = const(1 << 29)
@@ -53,10 +50,6 @@ def batch_samples(rate_hz, payload_max, n_cells):
     fit = (payload_max - _HEADER_SIZE) // record_size(n_cells)
     want = (rate_hz + 24) // 25
     return min(want, fit) if fit > 0 else 0
-
-
-def info_size(n_cells, name_len):
-    return _HEADER_SIZE + _INFO_FIXED_SIZE + 3 * n_cells + 1 + name_len
 
 
 class DeviceClock:
@@ -139,13 +132,8 @@ def compact_into(dst, src, n_cells, record, flags_extra):
     return _HEADER_SIZE + n_cells + 2
 
 
-def pack_info(buf, seq, clock, t, info):
-    # info: an object with the DEVICE_INFO fields as attributes (config.DeviceInfo).
-    pack_header(buf, _T_DEVICE_INFO, 0, seq, clock, t)
-    return pack_info_body(buf, _HEADER_SIZE, info)
-
-
 def pack_info_body(buf, offset, info):
+    # info: an object with the DEVICE_INFO fields as attributes (device.DeviceInfo).
     k = info.n_cells
     fw = info.fw_version
     struct.pack_into(
@@ -184,12 +172,6 @@ def pack_info_body(buf, offset, info):
     buf[o] = n
     buf[o + 1 : o + 1 + n] = name[:n]
     return o + 1 + n
-
-
-def pack_status(buf, seq, clock, t, st):
-    pack_header(buf, _T_STATUS, 0, seq, clock, t)
-    pack_status_body(buf, _HEADER_SIZE, st)
-    return _HEADER_SIZE + _STATUS_BODY_SIZE
 
 
 def pack_status_body(buf, offset, st):

@@ -88,11 +88,13 @@ def build_all(vectors):
                 tare=f["tare"],
                 name=f["name"].encode(),
             )
-            n = protocol.pack_info(buf, f["seq"], clock, t, info)
+            protocol.pack_header(buf, wire.T_DEVICE_INFO, 0, f["seq"], clock, t)  # as the links do
+            n = protocol.pack_info_body(buf, wire.HEADER_SIZE, info)
             out[v["name"]] = _hex(buf, n)
         elif kind == "status":
             st = _Obj(**f)
-            n = protocol.pack_status(buf, f["seq"], clock, t, st)
+            protocol.pack_header(buf, wire.T_STATUS, 0, f["seq"], clock, t)
+            n = protocol.pack_status_body(buf, wire.HEADER_SIZE, st)
             out[v["name"]] = _hex(buf, n)
         elif kind == "reply":
             n = protocol.pack_reply(

@@ -18,7 +18,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from legpress.protocol.spec import HEADER_SIZE
+from legpress.protocol.spec import HEADER_SIZE, MsgType
 from legpress.sim.params import LinkParams
 from legpress_fw import VERSION as FW_VERSION
 from legpress_fw.compat import TICKS_PERIOD_LOG2
@@ -30,11 +30,12 @@ from legpress_fw.protocol import (
     DeviceClock,
     compact_into,
     compact_record_size,
-    info_size,
-    pack_info,
+    pack_header,
+    pack_info_body,
 )
 
 TICKS_MASK: Final = (1 << 30) - 1
+INFO_MAX_BODY: Final = 26 + 3 * 16 + 1 + 29  # DEVICE_INFO: 16 cells, a 29-byte name
 POSITION_PCNT: Final = 1
 ADC1_PINS: Final = (36, 37, 38, 39, 32, 33, 34, 35)  # classic ESP32 ADC1 channels 0-7
 
@@ -88,7 +89,7 @@ class SimEncoder:
 
 @dataclass(slots=True)
 class InfoFields:
-    """The DEVICE_INFO fields, as the attributes ``legpress_fw.protocol.pack_info`` reads (the
+    """The DEVICE_INFO fields, as the attributes ``legpress_fw.protocol.pack_info_body`` reads (the
     firmware's ``Device`` keeps ``period_us``, ``batch_samples`` and ``mtu`` up to date)."""
 
     fw_version: tuple[int, int, int]
@@ -226,10 +227,11 @@ def make_info(
 
 
 def info_packet(info: InfoFields, ticks: int) -> bytes:
-    """The DEVICE_INFO message bytes, packed by the firmware's own ``pack_info``."""
-    buf = bytearray(info_size(info.n_cells, len(info.name)))
+    """The DEVICE_INFO message bytes, packed by the firmware's own code (as its links do)."""
+    buf = bytearray(HEADER_SIZE + INFO_MAX_BODY)
     clock = DeviceClock(lambda: ticks & TICKS_MASK)
-    n = pack_info(buf, 0, clock, ticks & TICKS_MASK, info)
+    pack_header(buf, MsgType.DEVICE_INFO, 0, 0, clock, ticks & TICKS_MASK)
+    n = pack_info_body(buf, HEADER_SIZE, info)
     return bytes(buf[:n])
 
 

@@ -249,7 +249,7 @@ class Scenario:
 
     @property
     def info_packet(self) -> bytes:
-        """The DEVICE_INFO message bytes (packed by the firmware's ``pack_info``)."""
+        """The DEVICE_INFO message bytes (packed by the firmware's own code)."""
         return info_packet(self.info, self.start_ticks)
 
     def cell_y_mm(self) -> FloatArray:
