@@ -40,17 +40,17 @@ LINK_NONE = const(0)
 LINK_BLE = const(1)
 LINK_SERIAL = const(2)
 
-# Ring: slots of one full BLE payload (MTU 247 - 3), as many as the packets of a 0.5 s stall
-# at the highest rate (400 Hz) for the pad's cell count, plus the one being filled
-# (ring_slots_for()). The ring rides out a link that stalls but stays up: NimBLE refuses
-# notifications (ENOMEM) while the central misses connection events. A stall that outlasts
-# the central's supervision timeout ends the link, and the unsent packets are forgotten then
-# anyway (counted in samples_dropped), so nothing longer needs holding: Linux asks for 420 ms
-# (0x002a x 10 ms, net/bluetooth/hci_core.c), phones and other hosts allow longer stalls,
-# whose oldest packets are then overwritten (DROPPED). A link that is slower than the stream
-# for longer overflows any ring. A slot holds the largest packet the pad makes (slot_size_for).
-# 8 cells: 11 records a packet at 400 Hz (229 bytes), 36 packets a second, 20 slots (4.6 KB):
-# 0.5 s at 400 Hz, 0.76 s at 100 Hz (firmware/README.md, "Memory").
+# Ring: as many slots as the packets of a 0.5 s stall at the stream's rate, plus the one being
+# filled, each of exactly one packet (ring_slots_for(), slot_size(); Device._fit_ring() makes
+# it anew when a new rate, link or MTU needs more, while the sampler is stopped). The ring rides
+# out a link that stalls but stays up: NimBLE refuses notifications (ENOMEM) while the central
+# misses connection events. A stall that outlasts the central's supervision timeout ends the
+# link, and the unsent packets are forgotten then anyway (counted in samples_dropped), so
+# nothing longer needs holding: Linux asks for 420 ms (0x002a x 10 ms,
+# net/bluetooth/hci_core.c), phones and other hosts allow longer stalls, whose oldest packets
+# are then overwritten (DROPPED). A link that is slower than the stream for longer overflows
+# any ring. 8 cells at MTU 247: at 100 Hz 4 records a packet (89 bytes), 14 slots (1.2 KB); at
+# 400 Hz 11 records (229 bytes), 20 slots (4.6 KB) (firmware/README.md, "Memory").
 SLOT_SIZE = const(244)  # the largest payload: a BLE notification at MTU 247
 _RATE_MAX_HZ = const(400)
 _RING_STALL_MS = const(500)
@@ -59,16 +59,11 @@ _LOW_HEAP = const(8192)
 _COUNTER_MASK = const(0x3FFFFFFF)
 
 
-def ring_slots_for(n_cells):
-    """Ring slots for a pad of n_cells: a 0.5 s stall at 400 Hz, and the packet being filled."""
-    per_stall = batch_samples(_RATE_MAX_HZ, SLOT_SIZE, n_cells) * 1000
-    return (_RATE_MAX_HZ * _RING_STALL_MS + per_stall - 1) // per_stall + 1
-
-
-def slot_size_for(n_cells):
-    """A ring slot for a pad of n_cells: its largest packet, the records that fit SLOT_SIZE at
-    400 Hz (at any lower rate a packet holds no more: protocol.batch_samples)."""
-    return _HEADER_SIZE + batch_samples(_RATE_MAX_HZ, SLOT_SIZE, n_cells) * record_size(n_cells)
+def ring_slots_for(rate_hz, batch):
+    """Ring slots for packets of `batch` records at rate_hz: a 0.5 s stall, and the packet
+    being filled."""
+    per_stall = batch * 1000
+    return (rate_hz * _RING_STALL_MS + per_stall - 1) // per_stall + 1
 
 
 class Status:
@@ -135,21 +130,21 @@ class Device:
         self.pad = pad
         self.position = position
         self.clock = DeviceClock(ticks_us)
-        if ring_slots is None:
-            ring_slots = ring_slots_for(pad.n_cells)
-        self.ring = PacketRing(ring_slots, slot_size_for(pad.n_cells))
         self.n_cells = pad.n_cells
         self.rate_hz = cfg.rate_hz
         self.ble_connected = False
         self.ble_mtu = 0
+        batch = self._plan(SLOT_SIZE)[0]
+        # ring_slots (tests, the host simulator): that many slots, each for the largest packet
+        # at any rate, kept as they are; else fitted to the stream (_fit_ring).
+        self._ring_fixed = ring_slots is not None
+        if ring_slots is None:
+            self.ring = PacketRing(ring_slots_for(self.rate_hz, batch), self._slot_size(batch))
+        else:
+            most = batch_samples(_RATE_MAX_HZ, SLOT_SIZE, self.n_cells)
+            self.ring = PacketRing(ring_slots, self._slot_size(most))
         self.sampler = Sampler(
-            pad,
-            position,
-            ticks_us,
-            self.clock,
-            self.ring,
-            info.period_us,
-            self._plan(SLOT_SIZE)[0],
+            pad, position, ticks_us, self.clock, self.ring, info.period_us, batch
         )
         info.batch_samples = self.sampler.batch
         self.buzzer = buzzer if buzzer is not None else Buzzer()
@@ -220,10 +215,27 @@ class Device:
         s = self.sampler
         s.stop()  # commits a partial packet; the link still sends it
         batch, self.compact, self.mtu_too_small = self._plan(self._payload_max(self._link()))
+        if not self.mtu_too_small:
+            self._fit_ring(batch)
         s.configure(1000000 // self.rate_hz, batch)
         self._update_info()
         if self.want_stream and not self.mtu_too_small:
             s.start()
+
+    def _slot_size(self, batch):
+        return _HEADER_SIZE + batch * record_size(self.n_cells)
+
+    def _fit_ring(self, batch):
+        # With the sampler stopped: a ring that cannot hold 0.5 s of packets of `batch` records
+        # at the current rate is made anew for them (the packets it holds move over; the timer's
+        # pool too). One that can is kept, even if larger (a rate set lower, say): no churn.
+        ring = self.ring
+        slots = ring_slots_for(self.rate_hz, batch)
+        size = self._slot_size(batch)
+        if self._ring_fixed or (ring.slot_size >= size and ring.slots >= slots):
+            return
+        ring.resize(slots, size)
+        self.sampler.resize_pool()
 
     def _link(self):
         # The link samples go to, or would go to after a START: DEVICE_INFO describes it.

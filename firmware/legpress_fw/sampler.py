@@ -82,6 +82,7 @@ class Sampler:
         # once, so the caller's call is the whole cost.
         self.poll = self.take
         self._pool = None
+        self._pool_slots = 0
         self._early = 0
         self._rail = 0
         self.reset_jitter()
@@ -90,18 +91,25 @@ class Sampler:
     def use_timer(self, packets=4):
         # Timer mode (see the top): `packets` finished packets can wait for the sampler task
         # (160 ms at 100 Hz, 110 ms at 400 Hz), plus the one being filled.
-        n = packets + 1
+        self._pool_slots = packets + 1
+        self.resize_pool()
+        self._early = self.period_us >> 1  # the timer, not a clock read, says a slot is due
+        self.poll = self._poll_timed
+
+    def resize_pool(self):
+        # Timer mode: the pool's buffers, as large as the ring's slots (they change places with
+        # them); made anew when the ring is (Device._fit_ring), while stopped and drained.
+        n = self._pool_slots
+        if not n:
+            return
         size = self._ring.slot_size
         self._pool = [bytearray(size) for _ in range(n)]
         self._pool_view = [None] * n
         self._pool_len = [0] * n
         self._pool_n = [0] * n
-        self._pool_slots = n
         self._pw = 0  # the buffer take() fills; written by the callback only
         self._pr = 0  # the oldest finished one; written by drain() only
         self._view_pool()
-        self._early = self.period_us >> 1  # the timer, not a clock read, says a slot is due
-        self.poll = self._poll_timed
 
     def _view_pool(self):
         if self._pool is not None:

@@ -17,8 +17,9 @@ heap), from a ROMFS image (bytecode executed in place; the image is flash on a c
 three on an image that, like a stock one, has only asyncio frozen in; and frozen into the
 image (a custom build with firmware/manifest.py). The USB serial link, which the app opens
 when a host first sends a byte there, is not loaded in these runs (streaming goes over BLE);
-one more run, from `.mpy` files, has a USB host talk right after boot, and another loads
-`.mpy` files compiled with line numbers (`legpress firmware deploy --line-numbers`). Then the
+one more run, from `.mpy` files, has a USB host talk right after boot, another streams at
+400 Hz (the ring, which holds 0.5 s of the stream, is larger), and another loads `.mpy` files
+compiled with line numbers (`legpress firmware deploy --line-numbers`). Then the
 heap each module's import holds, per way. For comparison, the WebAssembly port (the tests'
 interpreter) from sources. Target: <= 50 KB (48.8 KiB) after boot and at the peak. Last line:
 one JSON object.
@@ -100,13 +101,16 @@ def _prepare(tmp: Path) -> dict[str, tuple[list[str], str | None]]:
 
 
 def _run_unix(binary: Path, mode: str, seconds: float, paths: list[str], image: str | None,
-              cwd: Path, usb_host: bool = False) -> dict[str, Any]:  # fmt: skip
+              cwd: Path, usb_host: bool = False, rate_hz: int = 100,
+              ) -> dict[str, Any]:  # fmt: skip
     cmd = [str(binary), str(ROOT / "tests" / "firmware" / "memory_main.py"), mode, str(seconds)]
     cmd.append(":".join(paths))
     if image is not None:
         cmd.append(image)
     if usb_host:
         cmd.append("usb")
+    if rate_hz == 400:
+        cmd.append("400hz")
     env = {k: v for k, v in os.environ.items() if k != "MICROPYPATH"}
     # stdin: a pipe that stays open and silent, as a USB port no host talks on (at end of file
     # it would poll readable, and the app would open its serial link).
@@ -173,6 +177,19 @@ def main(argv: list[str]) -> int:
             unix["mpy_line_numbers"] = {k: r[k] for k in keys}
             print(
                 f"unix 32-bit, {'mpy, with line numbers':28s} "
+                f"{_kib(r['boot_bytes']):6.1f} K {_kib(r['stream_peak_bytes']):6.1f} K "
+                f"{_kib(r['stream_steady_bytes']):6.1f} K"
+            )
+            # At 400 Hz (rate_hz in config.json; SET_RATE grows the ring to the same): the
+            # ring holds 0.5 s of it, in larger packets.
+            paths, image = prepared["mpy"]
+            r = _run_unix(
+                binaries["mpy"], "mpy", args.seconds, paths, image, Path(tmp), rate_hz=400
+            )
+            unix["mpy_400hz"] = {k: r[k] for k in keys}
+            unix["mpy_400hz"]["ring_bytes"] = r["ring_bytes"]
+            print(
+                f"unix 32-bit, {'mpy, streaming at 400 Hz':28s} "
                 f"{_kib(r['boot_bytes']):6.1f} K {_kib(r['stream_peak_bytes']):6.1f} K "
                 f"{_kib(r['stream_steady_bytes']):6.1f} K"
             )

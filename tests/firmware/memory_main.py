@@ -1,6 +1,6 @@
 # Runs the memory scenario (memory_fw.py) on MicroPython's unix port, for bench_memory.py:
 #
-#   micropython memory_main.py MODE SECONDS PATH[:PATH...] [ROMFS_IMAGE] [usb]
+#   micropython memory_main.py MODE SECONDS PATH[:PATH...] [ROMFS_IMAGE] [usb] [400hz]
 #
 # MODE says where legpress_fw comes from: "source" (.py files, compiled at import), "mpy"
 # (.mpy files, as `legpress firmware deploy` installs them), "frozen" (built into the binary:
@@ -8,7 +8,8 @@
 # the board mounts its ROMFS partition; the image's bytes are the partition, flash on a chip,
 # and are held before the rig's baseline). PATHs go in front of sys.path. Prints one JSON
 # line: boot_and_stream's figures, and "imports" (import_costs) from a second pass. "usb": a
-# USB host talks after boot (the serial link is opened).
+# USB host talks after boot (the serial link is opened); "400hz": config.json sets rate_hz 400
+# (100 otherwise).
 import sys
 
 mode = sys.argv[1]
@@ -33,8 +34,9 @@ MODULES += ["device", "control", "framing", "ble_link", "serial_link", "radio", 
 MODULES += ["startup"]
 
 if seconds > 0:
-    usb_host = sys.argv[-1] == "usb"
-    r = asyncio.run(memory_fw.boot_and_stream(seconds, usb_host=usb_host))
+    usb_host = "usb" in sys.argv[4:]
+    rate_hz = 400 if "400hz" in sys.argv[4:] else 100
+    r = asyncio.run(memory_fw.boot_and_stream(seconds, rate_hz=rate_hz, usb_host=usb_host))
 else:
     r = {"imports": memory_fw.import_costs(MODULES)}
 r["mode"] = mode

@@ -125,3 +125,68 @@ def ring_overflow(slots=4, packets=10):
         "status_dropped": st.samples_dropped,
         "samples_total": st.samples_total,
     }
+
+
+def ring_resize():
+    # PacketRing.resize: the unsent packets move to the new slots, oldest first; those beyond
+    # the new count (the oldest) or longer than a new slot are counted as dropped.
+    from legpress_fw.ring import PacketRing
+
+    out = {}
+    ring = PacketRing(4, 40)
+    ring.configure(40)
+    for i in range(3):
+        buf = ring.writable()
+        buf[0] = i
+        ring.commit(20 + i, 1 + i)  # packets of 20, 21, 22 bytes, 1, 2, 3 samples
+    ring.resize(6, 30)
+    out["grown"] = [ring.slots, ring.slot_size, ring.pending(), ring.dropped_samples]
+    out["grown_packets"] = []
+    while ring.pending():
+        pkt = ring.peek()
+        out["grown_packets"].append([len(pkt), pkt[0]])
+        ring.pop()
+    for i in range(5):
+        ring.writable()[0] = 10 + i
+        ring.commit(10 + 5 * i, 1)  # 10, 15, 20, 25, 30 bytes
+    ring.resize(3, 20)  # room for 2: the 3 oldest go, and of the rest the 25 and 30 too long
+    out["shrunk"] = [ring.slots, ring.pending(), ring.dropped_samples, ring.dropped_pending]
+    return out
+
+
+def ring_fits_the_stream():
+    # The device's ring holds 0.5 s at the stream's rate, in slots of one packet: made anew
+    # when a rate set at run time (or a smaller MTU) needs more, keeping what was unsent.
+    from fw_rigs import BLERig
+
+    out = {}
+    rig = BLERig(8, 100)
+    rig.dev.sampler.use_timer()  # the timer's pool, as on the device, is made anew with the ring
+
+    def shape():
+        ring = rig.dev.ring
+        pool = rig.dev.sampler._pool
+        return [ring.slots, ring.slot_size, len(pool[0]) if pool else 0]
+
+    out["boot"] = shape()
+    rig.connect(247)
+    rig.write(wire.CMD_START)
+    rig.run(30)
+    out["streaming_100"] = shape()
+    rig.ble.fail_notify(1000000)  # a stall: packets wait in the ring...
+    rig.run(20)
+    waiting = rig.dev.ring.pending()
+    rig.write(wire.CMD_SET_RATE, struct.pack("<H", 400))  # ... across the new ring
+    out["waiting_moved"] = [waiting, rig.dev.ring.pending()]
+    out["streaming_400"] = shape()
+    rig.run(400 * 3 // 10)  # the stall goes on, 0.5 s in all: held
+    rig.ble._fail = []
+    rig.run(40)
+    st = rig.dev.update_status()
+    fields = [packet_fields(p, 8) for p in rig.stream()]
+    out["dropped"] = st.samples_dropped
+    out["lost"] = st.samples_total - sum(f["records"] for f in fields)
+    out["batch"] = rig.dev.sampler.batch
+    rig.write(wire.CMD_SET_RATE, struct.pack("<H", 100))
+    out["back_to_100"] = shape()  # kept: no churn
+    return out

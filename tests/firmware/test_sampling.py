@@ -41,3 +41,25 @@ def test_ring_overflow_keeps_newest_and_counts_dropped(scenario: Scenario) -> No
     assert r["samples_total"] == 10 * batch
     # Every packet committed after an overwrite says so.
     assert all(r["dropped_flags"])
+
+
+def test_ring_resize_moves_what_was_unsent(scenario: Scenario) -> None:
+    r = scenario("ring_resize")
+    assert r["grown"] == [6, 30, 3, 0]
+    assert r["grown_packets"] == [[20, 0], [21, 1], [22, 2]]  # in order, intact
+    # 5 waiting, room for 2: the 3 oldest dropped, then 25 and 30 bytes too long for 20.
+    assert r["shrunk"] == [3, 0, 5, True]
+
+
+def test_the_ring_fits_the_stream_and_grows_for_a_higher_rate(scenario: Scenario) -> None:
+    r = scenario("ring_fits_the_stream")
+    # 8 cells at 100 Hz: packets of 4 records (89 bytes), 0.5 s = 13 of them, + 1 being filled.
+    assert r["boot"] == [14, 89, 89] and r["streaming_100"] == [14, 89, 89]
+    # SET_RATE 400: 11 records a packet (229 bytes), 0.5 s = 19 packets; the waiting ones kept.
+    assert r["streaming_400"] == [20, 229, 229]
+    waiting, moved = r["waiting_moved"]
+    assert waiting > 0 and moved == waiting + 1  # and the partial packet the restart committed
+    assert r["batch"] == 11
+    assert r["dropped"] == 0  # the half-second stall across the change was held...
+    assert 0 <= r["lost"] < r["batch"]  # ... all sent but the packet still being filled
+    assert r["back_to_100"] == [20, 229, 229]

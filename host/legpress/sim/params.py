@@ -314,8 +314,9 @@ class LinkParams:
     Attributes:
         mtu: ATT MTU; the payload is MTU - 3 (PROTOCOL.md). At 23 (no MTU exchange) the
             device sends one record per SAMPLES_COMPACT packet (up to 9 cells).
-        ring_slots: packet slots in the firmware ring; 0: the firmware's own
-            (``legpress_fw.device.ring_slots_for``: 20 for 8 cells, about 0.76 s at 100 Hz).
+        ring_slots: packet slots in the firmware ring; 0: the firmware's own, fitted to the
+            stream (``legpress_fw.device.ring_slots_for``: 0.5 s, 14 slots for 8 cells at
+            100 Hz).
         conn_interval_ms: BLE connection interval.
         packets_per_event: notifications sent per connection event.
         latency_ms, latency_jitter_ms: host stack latency after the connection event.
