@@ -67,28 +67,28 @@ _FATAL_WAIT_S = const(10)
 # --- LED -------------------------------------------------------------------------------
 # Ten 100 ms slots per second, first slot in the top bit.
 
-LED_ADVERTISING = const(0b1000000000)  # one short blink a second: waiting for a host
-LED_CONNECTED = const(0b1111111111)  # steady: a host is connected, not streaming
-LED_STREAMING = const(0b1111100000)  # slow even blink: samples are flowing
-LED_FAULT = const(0b1010100000)  # three quick blinks a second: see STATUS.faults
-LED_IDENTIFY = const(0b1010101010)  # fast blink: the IDENTIFY command
-LED_IDLE = const(0b0000000000)  # no radio, nobody connected
+_LED_ADVERTISING = const(0b1000000000)  # one short blink a second: waiting for a host
+_LED_CONNECTED = const(0b1111111111)  # steady: a host is connected, not streaming
+_LED_STREAMING = const(0b1111100000)  # slow even blink: samples are flowing
+_LED_FAULT = const(0b1010100000)  # three quick blinks a second: see STATUS.faults
+_LED_IDENTIFY = const(0b1010101010)  # fast blink: the IDENTIFY command
+_LED_IDLE = const(0b0000000000)  # no radio, nobody connected
 _LED_FAULTS = _FAULT_CELL | _FAULT_POSITION | _FAULT_LOW_HEAP | _FAULT_MTU_TOO_SMALL
 
 
 def led_pattern(device, advertising, now_ms, last_restart_ms):
     if device.identifying(now_ms):
-        return LED_IDENTIFY
+        return _LED_IDENTIFY
     recent_restart = (
         last_restart_ms is not None and ticks_diff(now_ms, last_restart_ms) < _FAULT_SHOW_MS
     )
     if device.faults() & _LED_FAULTS or recent_restart:
-        return LED_FAULT
+        return _LED_FAULT
     if device.want_stream:
-        return LED_STREAMING
+        return _LED_STREAMING
     if device.ble_connected or device.serial_active:
-        return LED_CONNECTED
-    return LED_ADVERTISING if advertising else LED_IDLE
+        return _LED_CONNECTED
+    return _LED_ADVERTISING if advertising else _LED_IDLE
 
 
 def led_on(pattern, now_ms):
@@ -136,10 +136,10 @@ class Supervisor:
 
 
 # Task indices into Health.progress.
-SAMPLER = const(0)
-BLE = const(1)
-SERIAL = const(2)
-HOUSEKEEPING = const(3)
+_SAMPLER = const(0)
+_BLE = const(1)
+_SERIAL = const(2)
+_HOUSEKEEPING = const(3)
 _TASK_NAMES = ("sampler", "ble", "serial", "housekeeping")
 
 
@@ -250,12 +250,12 @@ class App:
             sampler.on_ready = self.sample_wake.set  # in the timer callback: a packet is done
             sampler.arm_timer = self._arm_timer
             sampler.collect = self.collect
-        tasks = [SAMPLER, HOUSEKEEPING]
+        tasks = [_SAMPLER, _HOUSEKEEPING]
         if ble_link is not None:
-            tasks.append(BLE)
+            tasks.append(_BLE)
             device.sampler.on_commit = self.ble_wake.set  # a packet is ready to go out
         if serial is not None or serial_io is not None:
-            tasks.append(SERIAL)
+            tasks.append(_SERIAL)
         self.health = Health(tasks)
         self._progress = self.health.progress
         self._poll = sampler.poll
@@ -298,13 +298,13 @@ class App:
     def sample_step(self):
         # One pass of the sampler task (the benchmark counts it per sample): take the sample
         # that is due; a full packet wakes the BLE task through sampler.on_commit.
-        self._progress[SAMPLER] += 1
+        self._progress[_SAMPLER] += 1
         return self._poll()
 
     def drain_step(self):
         # One pass of the sampler task in timer mode: the timer callback took the samples;
         # move its finished packets into the ring (each wakes the BLE task).
-        self._progress[SAMPLER] += 1
+        self._progress[_SAMPLER] += 1
         return self._drain()
 
     async def sample_task(self):
@@ -321,7 +321,7 @@ class App:
 
     def ble_step(self):
         self.ble_link.service()  # pyright: ignore[reportOptionalMemberAccess]
-        self._progress[BLE] += 1
+        self._progress[_BLE] += 1
 
     async def ble_task(self):
         wake = self.ble_wake
@@ -335,7 +335,7 @@ class App:
             link = self._open_serial()
         if link is not None:
             link.service()
-        self._progress[SERIAL] += 1
+        self._progress[_SERIAL] += 1
 
     def _open_serial(self):
         # The first byte from a USB host: build the link (importing serial_link and framing
@@ -374,7 +374,7 @@ class App:
 
     def housekeeping_step(self, now, tick):
         dev = self.device
-        self._progress[HOUSEKEEPING] += 1
+        self._progress[_HOUSEKEEPING] += 1
         self.ble_wake.set()  # the BLE task beats and retries refused packets at least 10x/s
         self.sample_wake.set()  # and the sampler task drains, and beats, while idle
         dev.buzzer.step()

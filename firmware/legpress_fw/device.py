@@ -36,7 +36,7 @@ _HEADER_SIZE = const(9)
 _R_BUSY = const(6)
 _R_OK = const(0)
 
-LINK_NONE = const(0)
+_LINK_NONE = const(0)
 LINK_BLE = const(1)
 LINK_SERIAL = const(2)
 
@@ -71,7 +71,7 @@ class Status:
 
     def __init__(self):
         self.state = 0
-        self.link = LINK_NONE
+        self.link = _LINK_NONE
         self.faults = 0
         self.uptime_s = 0
         self.samples_total = 0
@@ -161,7 +161,7 @@ class Device:
         self._tare_buf = bytearray(2 * self.n_cells)
         # Streaming: `stream_link` is where samples go; `want_stream` stays set while the
         # sampler waits for a usable MTU.
-        self.stream_link = LINK_NONE
+        self.stream_link = _LINK_NONE
         self.want_stream = False
         self.compact = False
         self.mtu_too_small = False
@@ -275,7 +275,7 @@ class Device:
             # stream's first packet says DROPPED as well as RESTART.
             self._stop_stream()
             self.ring.discard()
-            self.stream_link = LINK_NONE
+            self.stream_link = _LINK_NONE
 
     def on_ble_unsubscribe(self):
         if self.stream_link == LINK_BLE and self.want_stream:
@@ -392,7 +392,7 @@ class Device:
         elif self.serial_active:
             st.link = LINK_SERIAL
         else:
-            st.link = LINK_NONE
+            st.link = _LINK_NONE
         st.uptime_s = (ticks_diff(ticks_ms(), self._boot_ms) // 1000) & _COUNTER_MASK
         st.samples_total = s.samples_total
         st.samples_dropped = self.ring.dropped_samples

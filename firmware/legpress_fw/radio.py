@@ -56,16 +56,20 @@ _IO_CAPABILITY_DISPLAY_ONLY = const(0)
 _IO_CAPABILITY_NO_INPUT_OUTPUT = const(3)
 
 # Security levels (config.json "security").
-SECURITY_OPEN = const(0)
-SECURITY_BONDED = const(1)
-SECURITY_PASSKEY = const(2)
+_SECURITY_OPEN = const(0)
+_SECURITY_BONDED = const(1)
+_SECURITY_PASSKEY = const(2)
 
-SECURITY_LEVELS = {"open": SECURITY_OPEN, "bonded": SECURITY_BONDED, "passkey": SECURITY_PASSKEY}
+SECURITY_LEVELS = {
+    "open": _SECURITY_OPEN,
+    "bonded": _SECURITY_BONDED,
+    "passkey": _SECURITY_PASSKEY,
+}
 
 # Subscription bits (CCCD-style), one per notifying characteristic.
-SUB_STREAM = const(1)
-SUB_STATUS = const(2)
-SUB_CONTROL = const(4)
+_SUB_STREAM = const(1)
+_SUB_STATUS = const(2)
+_SUB_CONTROL = const(4)
 
 _ADV_TYPE_FLAGS = const(0x01)
 _ADV_TYPE_UUID128_COMPLETE = const(0x07)
@@ -121,14 +125,14 @@ class BLERadio:
     """The GATT server on a started stack (see start()).
 
     model, firmware and serial fill the Device Information Service; passkey (an int,
-    0-999999) is the code of SECURITY_PASSKEY.
+    0-999999) is the code of _SECURITY_PASSKEY.
     """
 
     def __init__(
         self,
         ble,
         name,
-        security=SECURITY_BONDED,
+        security=_SECURITY_BONDED,
         passkey=0,
         model="legpress",
         firmware="",
@@ -149,7 +153,7 @@ class BLERadio:
         ble.config(mtu=_MTU, gap_name=name)
         # Readable: the last reply whole, for a host whose MTU cuts its notification.
         control_flags = _FLAG_READ | _FLAG_WRITE | _FLAG_WRITE_NO_RESPONSE | _FLAG_NOTIFY
-        if security == SECURITY_PASSKEY:
+        if security == _SECURITY_PASSKEY:
             # The device "displays" its passkey (on the label): the host enters it.
             ble.config(bond=True, le_secure=True, mitm=True, io=_IO_CAPABILITY_DISPLAY_ONLY)
             control_flags |= _FLAG_WRITE_ENCRYPTED | _FLAG_WRITE_AUTHENTICATED
@@ -241,11 +245,11 @@ class BLERadio:
         elif event == _IRQ_ENCRYPTION_UPDATE:
             # (conn_handle, encrypted, authenticated, bonded, key_size)
             if data[0] == self.conn_handle:
-                secure = bool(data[1]) and (self.security != SECURITY_PASSKEY or bool(data[2]))
+                secure = bool(data[1]) and (self.security != _SECURITY_PASSKEY or bool(data[2]))
                 self._secure_link = secure
         elif event == _IRQ_PASSKEY_ACTION:
             conn_handle, action, _ = data
-            if action == _PASSKEY_ACTION_DISPLAY and self.security == SECURITY_PASSKEY:
+            if action == _PASSKEY_ACTION_DISPLAY and self.security == _SECURITY_PASSKEY:
                 self._ble.gap_passkey(conn_handle, action, self._passkey)
             return None
         elif event == _IRQ_GET_SECRET:
@@ -261,24 +265,24 @@ class BLERadio:
 
     def _cccd_written(self, handle, value):
         bit = (
-            SUB_STREAM
+            _SUB_STREAM
             if handle == self.h_stream + 1
-            else SUB_STATUS
+            else _SUB_STATUS
             if handle == self.h_status + 1
-            else SUB_CONTROL
+            else _SUB_CONTROL
         )
         self.cccd_reported = True
         if len(value) and value[0] & 1:
             self._set_subs(self._subs | bit)
         else:
-            if self._subs & bit and bit == SUB_STREAM:
+            if self._subs & bit and bit == _SUB_STREAM:
                 self.unsubscribes += 1
             self._set_subs(self._subs & ~bit)
 
     def _set_subs(self, subs):
         self._subs = subs
         # Read on every packet: kept as a plain attribute.
-        self.stream_subscribed = self.conn_handle is not None and bool(subs & SUB_STREAM)
+        self.stream_subscribed = self.conn_handle is not None and bool(subs & _SUB_STREAM)
 
     # --- subscriptions -------------------------------------------------------------------
 
@@ -294,7 +298,7 @@ class BLERadio:
 
     def stream_requested(self):
         # The client sent START on this connection: it subscribed to the stream first.
-        self.assume_subscribed(SUB_STREAM)
+        self.assume_subscribed(_SUB_STREAM)
 
     # --- link operations -----------------------------------------------------------------
 
@@ -318,8 +322,8 @@ class BLERadio:
     def notify_control(self, data):
         if self.conn_handle is None:
             return False
-        self.assume_subscribed(SUB_CONTROL)
-        if not self.subscribed(SUB_CONTROL):
+        self.assume_subscribed(_SUB_CONTROL)
+        if not self.subscribed(_SUB_CONTROL):
             return False
         try:
             # The value first: NimBLE cuts a notification to MTU - 3 bytes, and a host that

@@ -13,6 +13,18 @@ from fw_rigs import BLERig, BytesIn, BytesOut, FakeBoard, command, frame, make_d
 from legpress_fw import config
 from legpress_fw.device import LINK_BLE, LINK_SERIAL, Device
 
+# The LED patterns (firmware/README.md, section 5): ten 100 ms slots a second, the first in the
+# top bit. The firmware folds them into its code, so the tests keep their own copy.
+LED_ADVERTISING = 0b1000000000
+LED_CONNECTED = 0b1111111111
+LED_STREAMING = 0b1111100000
+LED_FAULT = 0b1010100000
+LED_IDENTIFY = 0b1010101010
+LED_IDLE = 0
+# Health.progress indices of the sampler and housekeeping tasks.
+SAMPLER = 0
+HOUSEKEEPING = 3
+
 
 async def supervisor_restarts():
     import asyncio
@@ -68,8 +80,7 @@ async def supervisor_restarts():
         "faults": dev.faults(),
         "forever_runs": runs[0],
         "cancelled": cancelled,
-        "led_fault": app.led_pattern(dev, True, app.ticks_ms(), sup.last_restart_ms)
-        == app.LED_FAULT,
+        "led_fault": app.led_pattern(dev, True, app.ticks_ms(), sup.last_restart_ms) == LED_FAULT,
     }
 
 
@@ -96,8 +107,8 @@ def watchdog_feeding():
                     s.poll()
                     clock.advance(s.period_us)
             if beat_sampler:
-                health.progress[app.SAMPLER] += 1
-            health.progress[app.HOUSEKEEPING] += 1
+                health.progress[SAMPLER] += 1
+            health.progress[HOUSEKEEPING] += 1
         seconds.append([a.check_watchdog(now), health.reason])
 
     dev.start(LINK_SERIAL)
@@ -121,16 +132,16 @@ def app_actions_and_led():
     a = app.App(dev, board, watchdog_s=8)
     a.log = lambda text: None
     out = {}
-    out["advertising"] = app.led_pattern(dev, True, 0, None) == app.LED_ADVERTISING
-    out["idle"] = app.led_pattern(dev, False, 0, None) == app.LED_IDLE
+    out["advertising"] = app.led_pattern(dev, True, 0, None) == LED_ADVERTISING
+    out["idle"] = app.led_pattern(dev, False, 0, None) == LED_IDLE
     dev.on_ble_connect()
-    out["connected"] = app.led_pattern(dev, False, 0, None) == app.LED_CONNECTED
+    out["connected"] = app.led_pattern(dev, False, 0, None) == LED_CONNECTED
     dev.start(LINK_BLE)
-    out["streaming_mtu23_fault"] = app.led_pattern(dev, False, 0, None) == app.LED_STREAMING
+    out["streaming_mtu23_fault"] = app.led_pattern(dev, False, 0, None) == LED_STREAMING
     dev.on_ble_mtu(247)
-    out["streaming"] = app.led_pattern(dev, False, 0, None) == app.LED_STREAMING
+    out["streaming"] = app.led_pattern(dev, False, 0, None) == LED_STREAMING
     dev.identify(2)
-    out["identify"] = app.led_pattern(dev, False, app.ticks_ms(), None) == app.LED_IDENTIFY
+    out["identify"] = app.led_pattern(dev, False, app.ticks_ms(), None) == LED_IDENTIFY
     dev.identify_until = None
     adcs[3].v = 4095  # a shorted cell reads at the rail
     for _ in range(dev.sampler.batch):  # rails count once their packet is in the ring
@@ -138,8 +149,8 @@ def app_actions_and_led():
         clock.advance(dev.sampler.period_us)
     dev.update_status()
     out["dead_cells"] = dev.status.dead_cells
-    out["fault"] = app.led_pattern(dev, False, 0, None) == app.LED_FAULT
-    out["blink"] = [app.led_on(app.LED_FAULT, t) for t in range(0, 1000, 100)]
+    out["fault"] = app.led_pattern(dev, False, 0, None) == LED_FAULT
+    out["blink"] = [app.led_on(LED_FAULT, t) for t in range(0, 1000, 100)]
     # REBOOT and REPL happen after a pause that lets the reply go out.
     dev.request(wire.CMD_REPL, LINK_SERIAL)
     a.housekeeping_step(1000, 1)
