@@ -453,20 +453,17 @@ class App:
 
 # --- entry point (device) ----------------------------------------------------------------
 
-# Modules only boot needs: startup.py builds the app from config.json, config.py checks it.
-_BOOT_ONLY = ("startup", "config")
-
 
 def main(config_path="/config.json"):
     # Boots (startup.boot: config.json, the board, the radio, the device, the links), lets go
-    # of the modules only boot needed, then runs the app until a reset.
+    # of the modules only boot needed (startup.release), then runs the app until a reset.
     from . import startup
 
     app = startup.boot(config_path)
+    startup.release()
     del startup
     if app is None:
         return None
-    release_boot_modules()
     app.collect()
     try:
         asyncio.run(app.run())
@@ -477,22 +474,6 @@ def main(config_path="/config.json"):
     finally:
         _restore_console()
     return None
-
-
-def release_boot_modules():
-    # On MicroPython: forgets the modules only boot needed, so that the next collection frees
-    # their code and constants (about 9 KB from .mpy files; the names they interned stay), as
-    # nothing running refers to them. CPython keeps them (the host's simulator imports them).
-    if sys.implementation.name != "micropython":
-        return
-    package = __name__.rpartition(".")[0]
-    parent = sys.modules.get(package)
-    for name in _BOOT_ONLY:
-        sys.modules.pop(package + "." + name, None)
-        try:
-            delattr(parent, name)
-        except AttributeError:
-            pass
 
 
 def fatal(board, e):

@@ -23,7 +23,7 @@ _REPL_FLAG = b"legpress:repl"
 
 
 def chip():
-    from .config import chip_of  # config.py is boot-only (app.release_boot_modules)
+    from .config import chip_of  # config.py is boot-only (startup.release)
 
     return chip_of(getattr(sys.implementation, "_machine", ""))
 

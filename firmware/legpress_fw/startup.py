@@ -1,7 +1,7 @@
 # Boot: builds the app from /config.json (boot() for app.main(), build() for the wiring). Only
 # boot needs this module and config.py: app.main() lets go of both before the app runs
-# (app.release_boot_modules), so that on a board their code does not stay in the heap
-# (firmware/README.md, "Memory"). Nothing the running app keeps may refer to them.
+# (release()), so that on a board their code does not stay in the heap (firmware/README.md,
+# "Memory"). Nothing the running app keeps may refer to them.
 
 import gc
 import sys
@@ -10,6 +10,26 @@ from . import VERSION
 from .app import App, StdinReader, fatal
 from .compat import ticks_us
 from .config import CHIP_ESP32S3, PIN_KEYS, ConfigError, default_name, load_text
+
+# Modules only boot needs: this one builds the app from config.json, config.py checks it.
+_BOOT_ONLY = ("startup", "config")
+
+
+def release():
+    # On MicroPython: forgets the modules only boot needed, this one too, so that the next
+    # collection frees their code and constants (about 9 KB from .mpy files; the names they
+    # interned stay), as nothing running refers to them. CPython keeps them (the host's
+    # simulator imports them).
+    if sys.implementation.name != "micropython":
+        return
+    package = __name__.rpartition(".")[0]
+    parent = sys.modules.get(package)
+    for name in _BOOT_ONLY:
+        sys.modules.pop(package + "." + name, None)
+        try:
+            delattr(parent, name)
+        except AttributeError:
+            pass
 
 
 def _read_config(path):

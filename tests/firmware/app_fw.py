@@ -318,14 +318,14 @@ def bluetooth_started_once():
 
 
 def boot_releases_its_modules():
-    # As app.main() boots (startup.boot, release_boot_modules, a collection), then a USB host's
+    # As app.main() boots (startup.boot, startup.release, a collection), then a USB host's
     # first byte: which firmware modules the heap holds at each step.
     import sys
 
     import bluetooth
     import machine
 
-    from legpress_fw import app, startup
+    from legpress_fw import startup
 
     machine.reset_fakes()
     bluetooth.BLE().reset()
@@ -333,14 +333,14 @@ def boot_releases_its_modules():
     with open(path, "w") as f:
         f.write('{"security": "open"}')
     a = startup.boot(path)
-    del startup
     os.remove(path)
 
     def loaded():
         return sorted(m[12:] for m in sys.modules if m.startswith("legpress_fw."))
 
     out = {"booted": loaded()}
-    app.release_boot_modules()
+    startup.release()
+    del startup
     a.collect()
     out["running"] = loaded()
     # The console's streams in place of this interpreter's stdin and stdout: a USB port that

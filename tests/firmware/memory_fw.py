@@ -112,7 +112,7 @@ async def boot_and_stream(seconds=3.0, rate_hz=100, start=True, usb_host=False):
     try:
         # As app.main() boots: startup.boot() from the config file, then the boot-only
         # modules are let go of and the heap collected (all but asyncio.run).
-        from legpress_fw import app, startup
+        from legpress_fw import startup
         from legpress_fw.board import Board
 
         with open(CONFIG_PATH, "w") as f:
@@ -123,8 +123,8 @@ async def boot_and_stream(seconds=3.0, rate_hz=100, start=True, usb_host=False):
         Board.has_sample_timer = lambda self: True
         del Board
         a = startup.boot(CONFIG_PATH)
+        startup.release()
         del startup
-        app.release_boot_modules()
         a.collect()
         a.log = lambda text: None
         await _settle()
