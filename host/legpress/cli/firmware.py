@@ -38,7 +38,7 @@ def register(subparsers: Any) -> None:
     d.add_argument(
         "--line-numbers",
         action="store_true",
-        help="keep source line numbers in the board's tracebacks (takes 1.8 KiB more of its heap)",
+        help="keep source line numbers in the board's tracebacks (takes 1.6 KiB more of its heap)",
     )
     d.set_defaults(func=cmd_deploy)
     r = sub.add_parser(
