@@ -855,15 +855,21 @@ class Analyzer:
             if deep is None:
                 # A trend is extrapolated only toward a lift-off this person has shown.
                 ahead[:] = False
+                reach = ahead
             else:
                 # Not before the sled is within reach of the depth where this person's back
                 # has lifted: at this speed, within tilt_warning_lead_s of it.
                 v = np.maximum(self._v[a : bb + 1], 0.0)
-                near = self._d[a : bb + 1] >= deep - v * cfg.tilt_warning_lead_s
+                d = self._d[a : bb + 1]
+                near = d >= deep - v * cfg.tilt_warning_lead_s
                 level &= near
                 ahead &= near
+                # And, whatever the pad shows, within tilt_warning_depth_lead_s of it.
+                reach = (d >= deep - v * cfg.tilt_warning_depth_lead_s) & (
+                    cfg.tilt_warning_depth_lead_s > 0
+                )
             k, run = _first_run(
-                level | ahead,
+                level | ahead | reach,
                 self._warn_run if a == i else 0,
                 self._m_warn,
             )
@@ -960,24 +966,45 @@ class Analyzer:
         level = float(self._p_warn[k])
         to_go = position - lift_at
         eta = to_go / falling if falling > 0 else float("inf")
-        if position < level:
+        deep = self.lift_off_depth_mm
+        d = float(self._d[c])
+        v = max(float(self._v[c]), 0.0)
+        near = deep is None or d >= deep - v * cfg.tilt_warning_lead_s
+        share_text = (
+            f"its share of the pad load is {position:.0%} of the way from lift-off "
+            f"({lift_at:.0%}) to a usual rep at this depth"
+        )
+        if position < level and near:
+            path = "level"
             why = f"below the warning level of {level:.0%}"
             if ev["load_moved_up"]:
                 why += (
                     f" (the pad carries {ev['pad_total']:.2f} times its load at the top: the "
                     "load is moving up the back)"
                 )
-        else:
+            message = f"lower back starting to lift: {share_text}, {why}"
+        elif deep is not None and near and position < cfg.tilt_warning_start and eta <= (
+            cfg.tilt_warning_lead_s
+        ):
+            path = "trend"
             why = (
                 f"falling fast enough to reach lift-off in {eta * 1000:.0f} ms (warning within "
                 f"{cfg.tilt_warning_lead_s * 1000:.0f} ms, below {cfg.tilt_warning_start:.0%})"
             )
+            message = f"lower back starting to lift: {share_text}, {why}"
+        else:
+            path = "depth"
+            ahead_ms = (deep - d) / v * 1000 if deep is not None and v > 0 and d < deep else 0.0
+            message = (
+                f"nearing lift-off depth: the sled, moving {v:.0f} mm/s, is {ahead_ms:.0f} ms "
+                f"from {deep:.0f} mm, where this person's lower back lifted before (warning "
+                f"within {cfg.tilt_warning_depth_lead_s * 1000:.0f} ms of it); {share_text}"
+            )
         self._emit(
             "tilt_warning",
             c,
-            f"lower back starting to lift: its share of the pad load is {position:.0%} of the "
-            f"way from lift-off ({lift_at:.0%}) to a usual rep at this depth, "
-            f"{why}; stop going deeper, sled at {self._d[c]:.0f} mm",
+            f"{message}; stop going deeper, sled at {d:.0f} mm",
+            path=path,
             threshold=level,
             liftoff_threshold=lift_at,
             falling_per_s=falling,
@@ -985,6 +1012,9 @@ class Analyzer:
             lead_s=cfg.tilt_warning_lead_s,
             start=cfg.tilt_warning_start,
             min_duration_s=cfg.tilt_warning_min_s,
+            lift_off_depth_mm=deep,
+            depth_lead_s=cfg.tilt_warning_depth_lead_s,
+            velocity_mm_s=v,
             **ev,
         )
 

@@ -83,6 +83,10 @@ class DetectorConfig:
             only followed once this person's back has been seen to lift (in the session or in
             calibration), and either kind of warning waits until the sled is within
             ``tilt_warning_lead_s`` at its speed of the shallowest depth of their last lifts.
+        tilt_warning_depth_lead_s: it also fires, whatever the pad shows, when the sled would
+            reach that depth (the shallowest of this person's last lifts, or the calibrated
+            one) within this time at its speed: the back lifts where the hips run out of
+            range, and the pad's signal comes too late to stop in time. 0 disables it.
         reference_bin_mm: clean reps are remembered per this much sled depth.
         reference_weight: weight of the newest clean rep in each depth bin (moving average).
         liftoff_front_share: lift-off also fires when the contact front has passed the lower
@@ -152,6 +156,7 @@ class DetectorConfig:
     tilt_warning_start: float = 0.9
     tilt_warning_lead_s: float = 0.5
     tilt_warning_trend_s: float = 0.1
+    tilt_warning_depth_lead_s: float = 0.2
     reference_bin_mm: float = 10.0
     reference_weight: float = 0.3
     liftoff_front_share: float = 0.3
@@ -223,6 +228,11 @@ class DetectorConfig:
                 "need liftoff_shift_position <= liftoff_shift_max_position < "
                 f"liftoff_recover_position, got {self.liftoff_shift_position}, "
                 f"{self.liftoff_shift_max_position} and {self.liftoff_recover_position}"
+            )
+        if not self.tilt_warning_depth_lead_s >= 0:
+            raise ConfigError(
+                "tilt_warning_depth_lead_s must be 0 (off) or more, got "
+                f"{self.tilt_warning_depth_lead_s}"
             )
         if not self.liftoff_shift_dip_factor >= 1:
             raise ConfigError(

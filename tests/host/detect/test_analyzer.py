@@ -427,3 +427,33 @@ def test_the_shift_level_follows_how_far_this_persons_clean_reps_dip() -> None:
     assert a.shift_levels[0] == cfg.liftoff_shift_position
     a.clean_dips += [0.0] * 5  # ... until it is no longer among the last 5
     assert a.shift_levels[0] == cfg.liftoff_shift_max_position
+
+
+def test_nearing_the_depth_where_this_persons_back_lifted_warns_ahead() -> None:
+    # Rep 0 lifts off; rep 1 goes as deep with the pad untouched; rep 2 stays well short.
+    block, _ = stream([SynthRep(300, lift_off_at_mm=260), SynthRep(300), SynthRep(200)], seed=4)
+    a, out = run(block)
+    deep = a.lift_off_depth_mm
+    assert deep is not None and 250 < deep < 290
+    (warn,) = [e for e in events(out, "tilt_warning") if e.rep == 1]
+    assert warn.evidence["path"] == "depth"
+    assert warn.evidence["lift_off_depth_mm"] == deep
+    assert "nearing lift-off depth" in warn.message
+    # Ahead of the sled reaching that depth by about tilt_warning_depth_lead_s, never after.
+    reached = block.t_s[(block.t_s > warn.t_s) & (block.depth_mm >= deep)][0]
+    lead = DetectorConfig().tilt_warning_depth_lead_s
+    assert 0.5 * lead <= reached - warn.t_s <= 3 * lead
+    assert warn.evidence["depth_mm"] < deep
+    assert not [e for e in events(out, "tilt_warning") if e.rep == 2]
+    assert [e.rep for e in events(out, "lift_off")] == [0]
+
+    _, out = run(block, DetectorConfig(tilt_warning_depth_lead_s=0.0))
+    assert not [e for e in events(out, "tilt_warning") if e.rep == 1]
+
+    # From calibration, before the session has shown a lift-off.
+    clean, _ = stream([SynthRep(300)], seed=4)
+    _, out = run(clean, DetectorConfig(lift_off_depth_mm=270.0))
+    (warn,) = events(out, "tilt_warning")
+    assert warn.evidence["path"] == "depth" and warn.evidence["depth_mm"] < 270
+    with pytest.raises(ConfigError, match="tilt_warning_depth_lead_s"):
+        DetectorConfig(tilt_warning_depth_lead_s=-0.1)
