@@ -306,8 +306,8 @@ class Analyzer:
         share = np.where(upper > 0, lower / upper, np.nan)
         self._p_total = (lower_raw + upper) / self._base_total
         moved = self._p_total >= cfg.liftoff_shift_total
-        self._p_moved = moved  # the load moved up, whether or not the shift path is armed
-        shift = moved & self._shift_armed
+        self._p_moved = moved  # the load moved up, whether or not the depth gate lets it count
+        shift = moved.copy()
         deep = self.lift_off_depth_mm
         if deep is not None:
             # Once this person's lift-off depth is known, a share that falls well short of it
@@ -446,7 +446,6 @@ class Analyzer:
         self.last_threshold = float("nan")  # the lift-off and warning levels in force there
         self.last_warn_below = float("nan")
         self._base_total = 1.0  # the pad's load at the top (lower back and the rest)
-        self._shift_armed = False  # a clean rep of this person is known (see _judge_pad)
         self._shift_min = np.inf  # the lowest position while the load had moved up
         self._shift_thr = self.config.liftoff_shift_position  # this rep's shift levels
         self._shift_warn = self.config.tilt_warning_shift_position
@@ -589,13 +588,21 @@ class Analyzer:
                 ub = float(base[upper].sum())
                 self._group_scale = ub / gb
                 self._base_total = gb + ub
-                # The shift path compares with this person's clean reps: not before one.
+                # The shift path compares with this person's clean reps; before one (and
+                # without calibration) only with the rep's own top, at the stricter first
+                # level: clean reps of some people halve their share at depth under a hard
+                # leg press.
                 self._shift_thr, self._shift_warn = self.shift_levels
-                self._shift_armed = bool(
+                if not (
                     np.isfinite(self.reference).any()
                     or cfg.lift_off_floor is not None
                     or cfg.lift_off_depth_mm is not None
-                )
+                ):
+                    level = cfg.liftoff_shift_first_position
+                    self._shift_thr = level
+                    self._shift_warn = min(
+                        level + cfg.tilt_warning_shift_position - cfg.liftoff_shift_position, 1.0
+                    )
                 # The front cell is the one right above the lower back: a cell further up
                 # (the one between is dead) lies under the lordosis and does not empty.
                 if upper.size >= 2 and int(upper[0]) == int(low[-1]) + 1:

@@ -53,12 +53,14 @@ class DetectorConfig:
             while the lower back's share falls: a lower back that kept its contact would carry
             its part of that extra load. Foam, crosstalk and the seat corner keep 0-60 % of a
             lifted lower back's load, so its share never collapses to the floor; then ...
-        liftoff_shift_position: ... lift-off fires below this position instead (only once a
-            clean rep of this person is known, in the session or from calibration: the first
-            rep has nothing to be compared with; and once their lift-off depth is known, only
-            within the tilt warning's reach of it). While the pad carries less, a lower back
-            easing off with the rest of the back is no lift-off, and the stricter
-            ``liftoff_position`` holds.
+        liftoff_shift_position: ... lift-off fires below this position instead (once their
+            lift-off depth is known, only within the tilt warning's reach of it). While the
+            pad carries less, a lower back easing off with the rest of the back is no
+            lift-off, and the stricter ``liftoff_position`` holds.
+        liftoff_shift_first_position: ... but below this stricter level until a clean rep of
+            this person is known (in the session, or from calibration): until then a rep is
+            compared with its own top alone, and the clean reps of some people halve their
+            share at depth under a hard leg press.
         liftoff_shift_max_position: ... or higher, up to this, for a person whose clean reps
             stay close to usual: the level is ``1 - liftoff_shift_dip_factor`` times the
             deepest dip below usual of their last 5 clean reps while the load had moved up
@@ -145,6 +147,7 @@ class DetectorConfig:
     liftoff_min_on_s: float = 0.05
     liftoff_shift_total: float = 1.15
     liftoff_shift_position: float = 0.5
+    liftoff_shift_first_position: float = 0.3
     liftoff_shift_max_position: float = 0.7
     liftoff_shift_dip_factor: float = 2.0
     floor_max: float = 0.4
@@ -219,6 +222,16 @@ class DetectorConfig:
                 f"got {self.liftoff_position}, {self.liftoff_shift_position} and "
                 f"{self.liftoff_recover_position}"
             )
+        if not (
+            self.liftoff_position
+            <= self.liftoff_shift_first_position
+            <= self.liftoff_shift_position
+        ):
+            raise ConfigError(
+                "need liftoff_position <= liftoff_shift_first_position <= "
+                f"liftoff_shift_position, got {self.liftoff_position}, "
+                f"{self.liftoff_shift_first_position} and {self.liftoff_shift_position}"
+            )
         if (
             not self.liftoff_shift_position
             <= self.liftoff_shift_max_position
@@ -275,6 +288,12 @@ class DetectorConfig:
     def lift_off_rule(self) -> str:
         """The whole lift-off rule in words, with this configuration's thresholds: what the
         report, ``sessions show`` and the monitor print beside the quantity it decides on."""
+        depth_text = (
+            "; and, once that depth is known, whatever the pad shows when the sled would reach "
+            f"it within {self.tilt_warning_depth_lead_s * 1000:.0f} ms"
+            if self.tilt_warning_depth_lead_s > 0
+            else ""
+        )
         return (
             "Lower-back position = the lower back's share of the pad load (each cell against "
             "its load at the top of the rep), placed between this person's floor (0 %, the "
@@ -285,8 +304,9 @@ class DetectorConfig:
             "carries "
             f"{self.liftoff_shift_total:.2f} times its load at the top or more (the legs press "
             "the back into the pad, yet the lower back's share falls: the load has moved up the "
-            "back), once a clean rep of this person is known and near the depth where their "
-            "back lifted, if known; or when the contact front has "
+            f"back), below {self.liftoff_shift_first_position:.0%} until a clean rep of this "
+            "person is known, and near the depth where their back lifted, if known; or when "
+            "the contact front has "
             f"passed the lower back (the cell just above it below {self.liftoff_front_share:.0%} "
             f"of its share, or the highest lower-back cell below {self.liftoff_top_empty:.0%}: "
             f"empty); each for {self.liftoff_min_on_s * 1000:.0f} ms. Over with the position "
@@ -295,7 +315,7 @@ class DetectorConfig:
             f"load has moved up), or below {self.tilt_warning_start:.0%} when falling fast "
             f"enough to reach lift-off within {self.tilt_warning_lead_s * 1000:.0f} ms once this "
             "person's back has been seen to lift, and not before the sled is that close to the "
-            f"depth where it lifted. Lower back = the cells in contact among the strip's lowest "
+            f"depth where it lifted{depth_text}. Lower back = the cells in contact among the strip's lowest "
             f"{self.lower_back_mm:g} mm; a rep whose pad cannot be judged (no load, nobody "
             "leaning on it, too few cells) says so."
         )

@@ -370,13 +370,24 @@ def test_lift_off_seen_when_the_legs_press_the_back_in_and_the_load_moves_up() -
     assert "moved up" in lift.message
     # That path is what saw it: the collapse and the front alone miss it.
     low = DetectorConfig().liftoff_position
-    cfg = DetectorConfig(liftoff_shift_position=low, liftoff_shift_max_position=low)
+    cfg = DetectorConfig(
+        liftoff_shift_first_position=low,
+        liftoff_shift_position=low,
+        liftoff_shift_max_position=low,
+    )
     _, out = run(block, cfg)
     assert not events(out, "lift_off")
-    # The first rep of a session has no clean rep to be compared with: the shift path waits.
+    # The first rep of a session has only its own top to be compared with: the stricter
+    # first level, which a lower back keeping 45 % does not cross, and one keeping 15 % does
+    # (pressed in harder, so that the pad carries more than at the top).
     first, _ = stream(reps[1:], seed=8, leg_force_gain=0.8)
     _, out = run(_kept(first, 0.45, slice(0, 3), 0.8))
     assert [e.rep for e in events(out, "lift_off")] == []
+    first, _ = stream(reps[1:], seed=8, leg_force_gain=1.5)
+    _, out = run(_kept(first, 0.15, slice(0, 3), 1.5))
+    (lift,) = events(out, "lift_off")
+    assert lift.rep == 0 and lift.evidence["path"] == "shift"
+    assert lift.evidence["threshold"] == DetectorConfig().liftoff_shift_first_position
 
 
 def test_a_back_easing_off_in_one_piece_is_no_lift_off() -> None:
@@ -399,6 +410,8 @@ def test_shift_settings_are_checked() -> None:
         DetectorConfig(liftoff_shift_total=0.9)
     with pytest.raises(ConfigError, match="floor_max"):
         DetectorConfig(floor_max=1.0)
+    with pytest.raises(ConfigError, match="liftoff_shift_first_position"):
+        DetectorConfig(liftoff_shift_first_position=0.6)
 
 
 def test_the_shift_path_waits_for_the_depth_where_this_person_lifts_off() -> None:
