@@ -972,7 +972,7 @@ class Analyzer:
         lift_at = float(self._p_thr[k])
         level = float(self._p_warn[k])
         to_go = position - lift_at
-        eta = to_go / falling if falling > 0 else float("inf")
+        eta = to_go / falling if falling > 0 else None  # None: not falling
         deep = self.lift_off_depth_mm
         d = float(self._d[c])
         v = max(float(self._v[c]), 0.0)
@@ -990,8 +990,12 @@ class Analyzer:
                     "load is moving up the back)"
                 )
             message = f"lower back starting to lift: {share_text}, {why}"
-        elif deep is not None and near and position < cfg.tilt_warning_start and eta <= (
-            cfg.tilt_warning_lead_s
+        elif (
+            deep is not None
+            and near
+            and position < cfg.tilt_warning_start
+            and eta is not None
+            and eta <= cfg.tilt_warning_lead_s
         ):
             path = "trend"
             why = (

@@ -315,9 +315,9 @@ class DetectorConfig:
             f"load has moved up), or below {self.tilt_warning_start:.0%} when falling fast "
             f"enough to reach lift-off within {self.tilt_warning_lead_s * 1000:.0f} ms once this "
             "person's back has been seen to lift, and not before the sled is that close to the "
-            f"depth where it lifted{depth_text}. Lower back = the cells in contact among the strip's lowest "
-            f"{self.lower_back_mm:g} mm; a rep whose pad cannot be judged (no load, nobody "
-            "leaning on it, too few cells) says so."
+            f"depth where it lifted{depth_text}. Lower back = the cells in contact among the "
+            f"strip's lowest {self.lower_back_mm:g} mm; a rep whose pad cannot be judged (no "
+            "load, nobody leaning on it, too few cells) says so."
         )
 
     def starts_new_set(self, previous_end_s: float, t_start_s: float) -> bool:
