@@ -71,6 +71,7 @@ class ViewState:
     limit_mm: float | None = None
     warn_mm: float | None = None
     max_depth_mm: float = 0.0
+    lift_depth_mm: float | None = None  # where their back lifted (recent reps, calibration)
     contact: list[float] = field(default_factory=list)  # per cell, seat first, 1.0 = baseline
     lower_back: float = math.nan  # the lift-off rule's position (1: usual rep, 0: floor)
     front: float = math.nan  # its second signal, the contact front (see detection.md)
@@ -335,6 +336,7 @@ class LiveSession:
         ]
         analyzer = self.pipeline.analyzer
         v.lower_back, v.front = analyzer.last_position, analyzer.last_front
+        v.lift_depth_mm = analyzer.lift_off_depth_mm
         # The levels in force at the last sample (higher where the load moved up the back).
         v.lift_off_below = (
             analyzer.last_threshold

@@ -93,6 +93,9 @@ def test_live_session_produces_a_session() -> None:
     assert s.person == Person("Sim") and s.device_url.startswith("sim:")
     assert s.link == LinkQuality(result.lost_packets, samples=result.samples)
     assert s.started_at is not None and s.ended_at is not None
+    # The view marks where this person's back lifted: the shallowest of their recent lift-offs.
+    lifted = [r.lift_off_depth_mm for r in result.reps if r.lift_off_depth_mm is not None]
+    assert lifted and live.view.lift_depth_mm == min(lifted[-5:])
 
 
 def test_the_demo_is_stored_as_three_sets_of_eight(

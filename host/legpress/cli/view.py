@@ -58,8 +58,10 @@ def depth_bar(
     warn_mm: float | None,
     scale_mm: float,
     width: int,
+    lift_mm: float | None = None,
 ) -> str:
-    """A bar: ``█`` up to the depth, ``░`` the warning zone, ``┃`` the limit."""
+    """A bar: ``█`` up to the depth, ``░`` the warning zone, ``┃`` the limit, ``╳`` the depth
+    at which this person's lower back lifted off the pad (``lift_mm``), drawn over the rest."""
     width = max(10, width)
     scale_mm = max(scale_mm, 1.0)
 
@@ -74,6 +76,8 @@ def depth_bar(
         cells[i] = "█"
     if limit_mm is not None:
         cells[col(limit_mm)] = "┃"
+    if lift_mm is not None and math.isfinite(lift_mm):
+        cells[col(lift_mm)] = "╳"
     return "".join(cells)
 
 
@@ -117,10 +121,18 @@ def _screen(state: ViewState, width: int, level: int) -> list[str]:
         lines += blank
     lines += blank
 
-    scale = max(state.max_depth_mm, (state.limit_mm or 0) * 1.15, state.depth_mm, 100.0)
+    scale = max(
+        state.max_depth_mm,
+        (state.limit_mm or 0) * 1.15,
+        (state.lift_depth_mm or 0) * 1.05,
+        state.depth_mm,
+        100.0,
+    )
     limit = f"  limit {state.limit_mm:.0f} mm" if state.limit_mm is not None else "  no limit set"
-    lines.append(f"SLED DEPTH  {state.depth_mm:5.0f} mm{limit}   ({state.phase})")
-    bar = depth_bar(state.depth_mm, state.limit_mm, state.warn_mm, scale, width)
+    lifted = state.lift_depth_mm
+    lift = f"  back lifted at {lifted:.0f} mm ╳" if lifted is not None else ""
+    lines.append(f"SLED DEPTH  {state.depth_mm:5.0f} mm{limit}{lift}   ({state.phase})")
+    bar = depth_bar(state.depth_mm, state.limit_mm, state.warn_mm, scale, width, lifted)
     lines += [bar, bar] if level < 2 else [bar]
     lines += blank
 

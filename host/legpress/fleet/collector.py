@@ -108,6 +108,7 @@ class RemoteMachine:
             "max_depth_mm": s.get("max_depth_mm"),
             "limit_mm": s.get("limit_mm"),
             "warn_mm": s.get("warn_mm"),
+            "lift_depth_mm": s.get("lift_depth_mm"),
             "phase": str(s.get("phase") or "top"),
             "pad": [],
             "alert": s.get("alert"),

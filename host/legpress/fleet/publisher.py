@@ -56,6 +56,7 @@ _SLOW_FIELDS: Final = (
     "reps",
     "limit_mm",
     "warn_mm",
+    "lift_depth_mm",
 )
 _STATE_FIELDS: Final = (
     *_SLOW_FIELDS,

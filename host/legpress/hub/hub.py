@@ -142,6 +142,7 @@ class Station:
         self.max_depth_mm: float | None = None
         self.limit_mm: float | None = None
         self.warn_mm: float | None = None
+        self.lift_depth_mm: float | None = None
         self.phase = "top"
         self._last_load: np.ndarray | None = None  # the latest sample's cells (the tile's pad)
         self.alert: dict[str, Any] | None = None
@@ -170,8 +171,10 @@ class Station:
         Keys: ``machine`` (its name), ``id`` (a slug of the name, for URLs and topics),
         ``url``, ``connected``, ``link``, ``error``, ``device``, ``faults``,
         ``person``, ``occupied``, ``session_id``, ``reps``, ``depth_mm``, ``max_depth_mm``,
-        ``limit_mm``, ``warn_mm``, ``phase``, ``pad`` (per cell, 1.0 = the rep's baseline
-        load, None for an unloaded or dead cell), ``alert`` (the last one, or None),
+        ``limit_mm``, ``warn_mm``, ``lift_depth_mm`` (the sled depth at which this person's
+        lower back lifted off the pad: the shallowest of their last 5 lift-offs in this session
+        and their calibration, None before any), ``phase``, ``pad`` (per cell, 1.0 = the rep's
+        baseline load, None for an unloaded or dead cell), ``alert`` (the last one, or None),
         ``samples``, ``lost_packets``.
         """
         return {
@@ -192,6 +195,7 @@ class Station:
             "max_depth_mm": self.max_depth_mm,
             "limit_mm": self.limit_mm,
             "warn_mm": self.warn_mm,
+            "lift_depth_mm": self.lift_depth_mm,
             "phase": self.phase,
             "pad": self._pad(),
             "alert": self.alert,
@@ -375,6 +379,8 @@ class Station:
         self._last_load = cal.load[-1]
         if self._pipeline is not None:
             self.phase = self._pipeline.analyzer.phase
+            lifted = self._pipeline.analyzer.lift_off_depth_mm
+            self.lift_depth_mm = None if lifted is None else _finite(round(lifted, 1))
         self._changed()
 
     def _on_event(self, ev: Event, t_wall_s: float) -> None:
@@ -430,6 +436,7 @@ class Station:
             self.limit_mm - self._config.rom_warning_min_mm if self.limit_mm is not None else None
         )
         self._pipeline = self._make_pipeline()
+        self.lift_depth_mm = self._config.lift_off_depth_mm
         self._session_reps = []
         self._session_events = []
         self.reps = 0
@@ -490,7 +497,7 @@ class Station:
             }
         )
         self.person = self.hub.default_person(self.name)  # the next one is someone else
-        self.limit_mm = self.warn_mm = None
+        self.limit_mm = self.warn_mm = self.lift_depth_mm = None
         self.push()
 
     # -- commands ------------------------------------------------------------------------------

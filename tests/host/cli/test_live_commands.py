@@ -188,6 +188,11 @@ def test_view_renders_alert_big_and_bars() -> None:
     assert "not judged in this rep: too few cells" in render(s, 80, 40)
     bar = depth_bar(250, 300, 285, 400, 40)
     assert bar.count("┃") == 1 and "░" in bar and bar.startswith("█")
+    assert "╳" not in bar and "back lifted" not in render(s, 80, 40)
+    s.lift_depth_mm = 270.0
+    bar = depth_bar(250, 300, 285, 400, 40, lift_mm=270.0)
+    assert bar.count("╳") == 1 and bar.index("╳") < bar.index("┃")
+    assert "back lifted at 270 mm ╳" in render(s, 80, 40)
 
 
 def test_firmware_deploy_dry_run_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:

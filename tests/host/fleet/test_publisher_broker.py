@@ -85,6 +85,11 @@ async def test_a_hub_publishes_status_state_events_reps_and_sessions(
     states = [m.json() for m in listener.on("legpress/north/leg-press-1/state")]
     assert states[-1]["machine"] == "Leg press 1"
     assert any(s["session_id"] == sid and s["reps"] == len(session.reps) for s in states)
+    # Where Ben's back lifted is published as soon as it is known, and cleared after.
+    lifted = [r.lift_off_depth_mm for r in session.reps if r.lift_off_depth_mm is not None]
+    marks = [s["lift_depth_mm"] for s in states if s.get("lift_depth_mm") is not None]
+    assert lifted and marks and min(marks) == pytest.approx(min(lifted[:5]), abs=0.1)
+    assert states[-1]["lift_depth_mm"] is None
     summaries = [m.json() for m in listener.on("/leg-press-1/summary")]
     after = next(s for s in summaries if (s["last_session"] or {}).get("session_id") == sid)
     assert after["sessions"] >= 1 and after["reps"] >= len(session.reps)

@@ -6,6 +6,7 @@ picked on the tablet page, and their session is browsable from the therapist's p
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -86,9 +87,14 @@ def test_dashboard_live_in_chromium(tmp_path: Path) -> None:
                 "t => [t.dataset.alertType, t.querySelector('.word').textContent.trim()]"
             )
             assert word == EventType(kind).alert
-            assert (
-                page.locator('article.tile[data-machine="Clean press"] .word').inner_text() == ""
-            )
+            # Once a back has lifted, its tile marks the depth it lifted at, on the bar and in
+            # words; a clean press never shows one.
+            marked = "article.tile[data-machine^='Lift press'] .lift-mark:not([hidden])"
+            wait_until(page, f"() => document.querySelector({marked!r}) !== null", 30)
+            text = page.locator(marked).first.locator("xpath=../..").locator(".depth-text")
+            assert re.search(r"· back lifted at \d+ mm$", text.first.inner_text())
+            clean_mark = page.locator('article.tile[data-machine="Clean press"] .lift-mark')
+            assert not clean_mark.is_visible()
             ms = [float(m["ms"]) for m in latencies]
             p50, p95 = _p(ms, 0.5), _p(ms, 0.95)
             (tmp_path / "latency.json").write_text(

@@ -106,6 +106,13 @@ async def test_sessions_are_detected_stored_and_published(
     assert tiles and any(t["connected"] for t in tiles)
     assert max(t["reps"] for t in tiles) == ben.reps
     assert all(len(t["pad"]) == 8 for t in tiles if t["pad"])
+    # Once Ben's back has lifted, his tiles mark the depth it lifted at (the shallowest of his
+    # lift-offs) until the session ends.
+    lifted = [r.lift_off_depth_mm for r in full.reps if r.lift_off_depth_mm is not None]
+    marks = [t["lift_depth_mm"] for t in tiles if t["lift_depth_mm"] is not None]
+    assert lifted and marks and min(marks) == pytest.approx(min(lifted[:5]), abs=0.1)
+    assert tiles[0]["lift_depth_mm"] is None
+    assert hub.station("Leg press 1").tile()["lift_depth_mm"] is None
 
 
 async def test_picking_a_person_starts_their_session_with_their_limit(

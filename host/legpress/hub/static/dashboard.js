@@ -33,7 +33,7 @@ function makeTile(t) {
   pad.setAttribute("aria-label", "back pad contact, seat at the bottom");
   const depth = el("div", "depth");
   const bar = el("div", "depth-bar");
-  bar.append(el("div", "fill"), el("div", "warn-mark"), el("div", "limit-mark"));
+  bar.append(el("div", "fill"), el("div", "warn-mark"), el("div", "limit-mark"), el("div", "lift-mark"));
   depth.append(bar, el("div", "depth-text"));
   const reps = el("div", "reps");
   reps.append(el("span", "rep-count", "0"), el("span", "rep-label", " reps"));
@@ -77,7 +77,9 @@ function renderTile(t) {
   root.querySelector(".conn").textContent = t.connected ? "● connected" : "○ not connected";
   root.querySelector(".person").textContent = t.person || "nobody picked";
   root.querySelector(".rep-count").textContent = String(t.reps);
-  const scale = Math.max(t.limit_mm ? t.limit_mm * 1.25 : 0, t.max_depth_mm || 0, 450);
+  const scale = Math.max(
+    t.limit_mm ? t.limit_mm * 1.25 : 0, t.lift_depth_mm ? t.lift_depth_mm * 1.1 : 0, t.max_depth_mm || 0, 450,
+  );
   const pct = (x) => `${Math.max(0, Math.min(100, (100 * x) / scale))}%`;
   const fill = root.querySelector(".fill");
   fill.style.width = pct(t.depth_mm || 0);
@@ -88,8 +90,16 @@ function renderTile(t) {
   warn.hidden = t.warn_mm == null;
   if (t.limit_mm != null) limit.style.left = pct(t.limit_mm);
   if (t.warn_mm != null) warn.style.left = pct(t.warn_mm);
+  // Where this person's lower back lifted off the pad, so they can stop short of it.
+  const lift = root.querySelector(".lift-mark");
+  lift.hidden = t.lift_depth_mm == null;
+  if (t.lift_depth_mm != null) {
+    lift.style.left = pct(t.lift_depth_mm);
+    lift.title = `back lifted at ${mm(t.lift_depth_mm)}`;
+  }
   root.querySelector(".depth-text").textContent =
-    `depth ${mm(t.depth_mm)}` + (t.limit_mm != null ? ` of ${mm(t.limit_mm)}` : " (no limit)");
+    `depth ${mm(t.depth_mm)}` + (t.limit_mm != null ? ` of ${mm(t.limit_mm)}` : " (no limit)") +
+    (t.lift_depth_mm != null ? ` · back lifted at ${mm(t.lift_depth_mm)}` : "");
   renderPad(root.querySelector(".pad"), t.pad || []);
   const foot = [];
   if (t.session_id) foot.push(`session ${t.session_id}`);
