@@ -379,8 +379,6 @@ class Station:
         self._last_load = cal.load[-1]
         if self._pipeline is not None:
             self.phase = self._pipeline.analyzer.phase
-            lifted = self._pipeline.analyzer.lift_off_depth_mm
-            self.lift_depth_mm = None if lifted is None else _finite(round(lifted, 1))
         self._changed()
 
     def _on_event(self, ev: Event, t_wall_s: float) -> None:
@@ -410,6 +408,7 @@ class Station:
     def _on_rep(self, rep: Rep) -> None:
         self._session_reps.append(rep)
         self.reps = len(self._session_reps)
+        self._update_lift_depth()  # a rep's lift-off counts once the rep is over
         self.hub.bus.publish(
             {
                 "type": "rep",
@@ -429,6 +428,10 @@ class Station:
         assert self._info is not None
         return Pipeline(self._info, self._calibration, self._config)
 
+    def _update_lift_depth(self) -> None:
+        lifted = self._pipeline.analyzer.lift_off_depth_mm if self._pipeline else None
+        self.lift_depth_mm = None if lifted is None else _finite(round(lifted, 1))
+
     def _start_session(self, reason: str, t_s: float) -> None:
         self._config = self.hub.detector_config(self.person)
         self.limit_mm = self._config.rom_limit_mm
@@ -436,7 +439,7 @@ class Station:
             self.limit_mm - self._config.rom_warning_min_mm if self.limit_mm is not None else None
         )
         self._pipeline = self._make_pipeline()
-        self.lift_depth_mm = self._config.lift_off_depth_mm
+        self._update_lift_depth()  # the calibrated one, if any
         self._session_reps = []
         self._session_events = []
         self.reps = 0
