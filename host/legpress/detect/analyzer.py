@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Final
 
@@ -59,12 +59,14 @@ def _first(mask: npt.NDArray[np.bool_]) -> int:
     return i if mask[i] else mask.size
 
 
-def _row_sum(a: F64) -> F64:
-    """Sum over the columns, added column by column: unlike a numpy reduction or a matrix
-    product, elementwise additions round the same way whatever the number of rows, which
-    keeps results independent of how a stream was chunked."""
-    total = a[:, 0].copy()
-    for k in range(1, a.shape[1]):
+def _row_sum(a: F64, cols: Sequence[int] | None = None) -> F64:
+    """Sum over the columns (those of ``cols``, in its order, or all), added column by column:
+    unlike a numpy reduction or a matrix product, elementwise additions round the same way
+    whatever the number of rows, which keeps results independent of how a stream was
+    chunked."""
+    idx = range(a.shape[1]) if cols is None else cols
+    total = a[:, idx[0]].copy()
+    for k in idx[1:]:
         total += a[:, k]
     return total
 
@@ -73,6 +75,8 @@ def _first_run(cond: npt.NDArray[np.bool_], carry: int, m: int) -> tuple[int, in
     """Where a run of True first reaches ``m`` samples (a run of ``carry`` continuing into
     index 0), or len(cond); and the length of the run at the last index."""
     size = cond.size
+    if size and not cond.any():  # the common case, in one pass
+        return size, 0
     false = np.flatnonzero(~cond)
     k0 = max(m - 1 - carry, 0)  # the carried run reaches m here if nothing breaks it
     if not false.size:
@@ -80,7 +84,7 @@ def _first_run(cond: npt.NDArray[np.bool_], carry: int, m: int) -> tuple[int, in
     tail = size - 1 - int(false[-1])
     if k0 < false[0]:
         return k0, tail
-    gaps = np.diff(false)
+    gaps = false[1:] - false[:-1]
     g = _first(gaps > m)  # m Trues between two Falses
     if g < gaps.size:
         return int(false[g]) + m, tail
@@ -155,6 +159,8 @@ class Analyzer:
         self._bin_mm = config.reference_bin_mm
         self._n_bins = int(2000.0 / self._bin_mm) + 2
         self.reference = np.full(self._n_bins, np.nan)
+        self._filled: tuple[F64, bool] | None = None  # see _filled_reference
+        self._known = np.zeros(self._n_bins, bool)
         self.floors: list[float] = []
         self.lift_depths: list[float] = []  # sled depth at each lift-off seen
         # How far below usual each clean rep's position went while the load had moved up.
@@ -231,11 +237,16 @@ class Analyzer:
         if block.n_cells != self.n_cells:
             raise ValueError(f"block has {block.n_cells} cells, analyzer expects {self.n_cells}")
         h = self._h_t.size
-        self._t = np.concatenate([self._h_t, block.t_s])
-        self._d = np.concatenate([self._h_d, block.depth_mm])
-        self._load = np.concatenate([self._h_load, block.load])
+        if h:
+            self._t = np.concatenate([self._h_t, block.t_s])
+            self._d = np.concatenate([self._h_d, block.depth_mm])
+            self._load = np.concatenate([self._h_load, block.load])
+        else:  # nothing to prepend: the block's own arrays, which are only read
+            self._t, self._d, self._load = block.t_s, block.depth_mm, block.load
         self._base_g = self._seen - h  # global index of context index 0
         self._v = self._velocity()
+        self._cop_lo = -1  # the centre of pressure from context sample _cop_lo (see _rep_pass)
+        self._cop_all = np.empty(0)
         self._out = out
         i = h
         end = h + n
@@ -300,9 +311,9 @@ class Analyzer:
             self._p_shift = self._p_moved = np.zeros(size, bool)
             return
         load = self._load[lo:hi]
-        lower_raw = _row_sum(load[:, self._group])
+        lower_raw = _row_sum(load, self._group)
         lower = lower_raw * self._group_scale
-        upper = _row_sum(load[:, self._upper])
+        upper = _row_sum(load, self._upper)
         share = np.where(upper > 0, lower / upper, np.nan)
         self._p_total = (lower_raw + upper) / self._base_total
         moved = self._p_total >= cfg.liftoff_shift_total
@@ -325,11 +336,11 @@ class Analyzer:
         self._p_share = share
         self._p_ratio = (share - self._floor) / self._span[bins]
         if self._next_cell >= 0:
-            rest = _row_sum(load[:, self._rest])
+            rest = _row_sum(load, self._rest)
             front = np.where(rest > 0, load[:, self._next_cell] * self._front_scale / rest, np.nan)
         else:
             front = np.full(size, np.nan)
-        if self._group.size >= 2:
+        if len(self._group) >= 2:
             # The highest lower-back cell, empty: the contact front has passed the lower back
             # even where the cells below it keep load (seat corner, foam, a strip fitted above
             # the junction). On the front's scale: below the front threshold when it is below
@@ -427,8 +438,8 @@ class Analyzer:
         self._ratio_min = np.inf
         self._cop_max = -np.inf
         self._cop_base = np.nan
-        self._group: npt.NDArray[np.intp] | None = None
-        self._upper: npt.NDArray[np.intp] = np.empty(0, np.intp)
+        self._group: tuple[int, ...] | None = None  # this rep's lower-back cells
+        self._upper: tuple[int, ...] = ()  # and the cells above them
         self._group_scale = 1.0
         self._floor = 0.0
         self._span = np.ones(self._n_bins)
@@ -450,7 +461,7 @@ class Analyzer:
         self._shift_thr = self.config.liftoff_shift_position  # this rep's shift levels
         self._shift_warn = self.config.tilt_warning_shift_position
         self._next_cell = -1
-        self._rest: npt.NDArray[np.intp] = np.empty(0, np.intp)
+        self._rest: tuple[int, ...] = ()
         self._front_scale = 1.0
         self._top_scale = 1.0
         self._top_to_front = 1.0
@@ -543,12 +554,18 @@ class Analyzer:
         the pad cannot be judged (a ``pad_unjudged`` event). Everything is relative to the
         data: the most loaded cell, and the largest total seen in the session."""
         cfg = self.config
-        finite = bool(np.isfinite(base).all())
+        # Eight-odd cells: plain Python is cheaper than numpy calls here. Sums stay numpy's
+        # (its order of addition), so results do not depend on which is used.
+        values = base.tolist()
+        finite = all(math.isfinite(x) for x in values)
         total = float(base.sum()) if finite else 0.0
-        peak = float(base.max()) if finite and base.size else 0.0
-        usable = ~self._stuck
-        in_contact = (base >= cfg.contact_fraction * peak) & (base > 0) & usable
-        cells = np.flatnonzero(in_contact)
+        peak = max(values) if finite and values else 0.0
+        level_c = cfg.contact_fraction * peak
+        in_contact = [
+            x >= level_c and x > 0 and not stuck
+            for x, stuck in zip(values, self._stuck.tolist(), strict=True)
+        ]
+        cells = [k for k, ok in enumerate(in_contact) if ok]
         reason: str | None = None
         detail = ""
         if not finite or peak <= 0:
@@ -562,28 +579,26 @@ class Analyzer:
                 f"the pad carries {total / self._load_ref:.0%} of this session's usual load at "
                 "the top: nobody is leaning on it"
             )
-        elif cells.size < 2:
+        elif len(cells) < 2:
             reason = "too_few_cells"
             detail = (
-                f"only {cells.size} cell in contact; at least 2 are needed (one low, one above)"
+                f"only {len(cells)} cell in contact; at least 2 are needed (one low, one above)"
             )
         if reason is None:
             # The lower back: the strip's lowest positions (lower_back_mm of it), minus those
             # not in contact (dead, or below the seat junction); if none is left, the lowest
             # cell in contact stands in.
-            low = cells[cells < self._lower_n]
-            if not low.size:
-                low = cells[:1]
-            upper = cells[cells > low[-1]]
-            if not upper.size:
+            low = [k for k in cells if k < self._lower_n] or cells[:1]
+            upper = [k for k in cells if k > low[-1]]
+            if not upper:
                 low = low[:-1]
-                upper = cells[cells > low[-1]] if low.size else upper
-            if not low.size or not upper.size:
+                upper = [k for k in cells if k > low[-1]] if low else upper
+            if not low or not upper:
                 reason = "too_few_cells"
                 detail = "no cell in contact above the lower back to compare it with"
             else:
-                self._group = low.astype(np.intp)
-                self._upper = upper.astype(np.intp)
+                self._group = tuple(low)
+                self._upper = tuple(upper)
                 gb = float(base[low].sum())
                 ub = float(base[upper].sum())
                 self._group_scale = ub / gb
@@ -593,10 +608,9 @@ class Analyzer:
                 # level: clean reps of some people halve their share at depth under a hard
                 # leg press.
                 self._shift_thr, self._shift_warn = self.shift_levels
+                ref, known = self._filled_reference()
                 if not (
-                    np.isfinite(self.reference).any()
-                    or cfg.lift_off_floor is not None
-                    or cfg.lift_off_depth_mm is not None
+                    known or cfg.lift_off_floor is not None or cfg.lift_off_depth_mm is not None
                 ):
                     level = cfg.liftoff_shift_first_position
                     self._shift_thr = level
@@ -605,21 +619,20 @@ class Analyzer:
                     )
                 # The front cell is the one right above the lower back: a cell further up
                 # (the one between is dead) lies under the lordosis and does not empty.
-                if upper.size >= 2 and int(upper[0]) == int(low[-1]) + 1:
-                    self._next_cell = int(upper[0])
-                    self._rest = upper[1:].astype(np.intp)
-                    self._front_scale = float(base[self._rest].sum()) / float(base[upper[0]])
-                self._top_scale = ub / float(base[low[-1]])
+                if len(upper) >= 2 and upper[0] == low[-1] + 1:
+                    self._next_cell = upper[0]
+                    self._rest = tuple(upper[1:])
+                    self._front_scale = float(base[upper[1:]].sum()) / values[upper[0]]
+                self._top_scale = ub / values[low[-1]]
                 self._top_to_front = cfg.liftoff_front_share / cfg.liftoff_top_empty
                 self._floor = self.floor
-                ref = self._filled_reference()
                 self._span = np.maximum(ref - self._floor, 0.1)
                 self._cop_base = float((base @ self._cell_mm) / total)
                 self._group_evidence = {
-                    "cells": [int(x) for x in low],
-                    "upper_cells": [int(x) for x in upper],
+                    "cells": low,
+                    "upper_cells": upper,
                     "front_cell": self._next_cell,
-                    "left_out": [int(x) for x in np.flatnonzero(~in_contact)],
+                    "left_out": [k for k, ok in enumerate(in_contact) if not ok],
                     "floor": self._floor,
                 }
         self._load_ref = max(self._load_ref, total)
@@ -630,20 +643,27 @@ class Analyzer:
                 c,
                 f"lift-off cannot be judged in this rep: {detail}",
                 reason=reason,
-                baseline=[float(x) for x in base] if finite else [],
-                cells_in_contact=[int(x) for x in cells],
+                baseline=values if finite else [],
+                cells_in_contact=cells,
                 stuck_cells=[int(x) for x in np.flatnonzero(self._stuck)],
             )
 
-    def _filled_reference(self) -> F64:
+    def _filled_reference(self) -> tuple[F64, bool]:
         """The clean-rep share per depth bin, carried deeper from the deepest bin seen (a
         person going deeper than ever is compared with their deepest clean rep); 1 (the share
-        at the top) before any clean rep."""
-        ref = self.reference
-        idx = np.where(np.isfinite(ref), np.arange(ref.size), 0)
-        np.maximum.accumulate(idx, out=idx)
-        filled = ref[idx]
-        return np.where(np.isfinite(filled), filled, 1.0)
+        at the top) before any clean rep. And whether any clean rep is known. Kept until the
+        reference changes (:meth:`_learn`)."""
+        if self._filled is None:
+            ref = self.reference
+            finite = np.isfinite(ref)
+            idx = np.where(finite, np.arange(ref.size), 0)
+            np.maximum.accumulate(idx, out=idx)
+            filled = ref[idx]
+            # Per bin: whether a clean rep reached this deep (the evidence's
+            # ``clean_reps_at_depth``).
+            self._known = finite[idx]
+            self._filled = (np.where(self._known, filled, 1.0), bool(finite.any()))
+        return self._filled
 
     def _rep_pass(self, i: int, end: int) -> int:
         """Advance a rep from context sample i to its end (or the block's): returns the next
@@ -708,7 +728,11 @@ class Analyzer:
         seg = self._load[i:hi]
         np.minimum(self._cell_lo, seg.min(axis=0), out=self._cell_lo)
         np.maximum(self._cell_hi, seg.max(axis=0), out=self._cell_hi)
-        cop = self._cop(i, hi)
+        if self._cop_lo < 0 or i < self._cop_lo:
+            # Elementwise, so computing it once for the rest of the block rounds the same way.
+            self._cop_lo = i
+            self._cop_all = self._cop(i, end)
+        cop = self._cop_all[i - self._cop_lo : hi - self._cop_lo]
         cop = cop[np.isfinite(cop)]
         if cop.size:
             self._cop_max = max(self._cop_max, float(cop.max()))
@@ -953,16 +977,11 @@ class Analyzer:
             load_moved_up=bool(self._p_shift[k]),
             shift_total=self.config.liftoff_shift_total,
             clean_share=clean,
-            clean_reps_at_depth=bool(np.isfinite(self._filled_reference_raw(bin_))),
+            clean_reps_at_depth=bool(self._known[bin_]),
             depth_mm=float(self._d[c]),
             load=[float(x) for x in self._load[c]],
         )
         return ev
-
-    def _filled_reference_raw(self, bin_: int) -> float:
-        ref = self.reference[: bin_ + 1]
-        known = np.flatnonzero(np.isfinite(ref))
-        return float(ref[known[-1]]) if known.size else float("nan")
 
     def _emit_tilt_warning(self, c: int, position: float) -> None:
         cfg = self.config
@@ -1127,6 +1146,7 @@ class Analyzer:
         seen = np.isfinite(bins)
         old = self.reference[seen]
         w = cfg.reference_weight
+        self._filled = None
         self.reference[seen] = np.where(
             np.isfinite(old), (1 - w) * old + w * bins[seen], bins[seen]
         )
