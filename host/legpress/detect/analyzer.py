@@ -59,6 +59,20 @@ def _first(mask: npt.NDArray[np.bool_]) -> int:
     return i if mask[i] else mask.size
 
 
+def _finite_min(a: F64) -> float:
+    """The smallest finite value of ``a`` (inf if none), in one pass when it has no -inf."""
+    m = float(np.fmin.reduce(a)) if a.size else math.inf
+    if m == -math.inf:
+        finite = a[np.isfinite(a)]
+        return float(finite.min()) if finite.size else math.inf
+    return math.inf if math.isnan(m) else m
+
+
+def _finite_max(a: F64) -> float:
+    """The largest finite value of ``a`` (-inf if none)."""
+    return -_finite_min(-a)
+
+
 def _row_sum(a: F64, cols: Sequence[int] | None = None) -> F64:
     """Sum over the columns (those of ``cols``, in its order, or all), added column by column:
     unlike a numpy reduction or a matrix product, elementwise additions round the same way
@@ -493,10 +507,10 @@ class Analyzer:
             lock = np.zeros(d.size, bool)
         j = min(_first(start), _first(lock))
         upto = min(j + 1, d.size)  # samples consumed by this step
-        near = np.flatnonzero(d[:upto] <= top[:upto] + cfg.near_top_mm)
-        if near.size:
-            k = i + int(near[-1])
-            self._set_near_top(k)
+        near = d[upto - 1 :: -1] <= top[upto - 1 :: -1] + cfg.near_top_mm  # last sample first
+        back = int(near.argmax())
+        if near[back]:
+            self._set_near_top(i + upto - 1 - back)
         self._top = float(top[upto - 1])
         if j == d.size:
             return stop
@@ -542,7 +556,7 @@ class Analyzer:
         # Baseline: mean load over the samples just before the rep started.
         lo = max(0, c - self._n_base)
         window = self._load[lo:c] if c > lo else self._load[c : c + 1]
-        base = window.mean(axis=0)
+        base = np.add.reduce(window, axis=0) / window.shape[0]  # the mean, without its overhead
         self.baseline = base
         self._judge_pad(c, base)
         self._bottom = float(self._d[c])
@@ -704,17 +718,12 @@ class Analyzer:
             self.last_warn_below = float(warn[-1])
             if self._trace is not None:
                 self._trace.append((self._base_g + i, ratio.copy(), thr.copy(), front.copy()))
-            finite = ratio[np.isfinite(ratio)]
-            if finite.size:
-                self._ratio_min = min(self._ratio_min, float(finite.min()))
-            moved = ratio[self._p_moved[i - lo :] & np.isfinite(ratio)]
-            if moved.size:
-                self._shift_min = min(self._shift_min, float(moved.min()))
+            self._ratio_min = min(self._ratio_min, _finite_min(ratio))
+            moved = np.where(self._p_moved[i - lo :], ratio, np.nan)
+            self._shift_min = min(self._shift_min, _finite_min(moved))
             share = self._p_share[i - lo :]
             np.fmin.at(self._rep_bins, self._p_bins[i - lo :], share)
-            fin = share[np.isfinite(share)]
-            if fin.size:
-                self._share_min = min(self._share_min, float(fin.min()))
+            self._share_min = min(self._share_min, _finite_min(share))
         else:
             self._warn_run = 0
         if cfg.rom_limit_mm is not None and down:
@@ -733,9 +742,7 @@ class Analyzer:
             self._cop_lo = i
             self._cop_all = self._cop(i, end)
         cop = self._cop_all[i - self._cop_lo : hi - self._cop_lo]
-        cop = cop[np.isfinite(cop)]
-        if cop.size:
-            self._cop_max = max(self._cop_max, float(cop.max()))
+        self._cop_max = max(self._cop_max, _finite_max(cop))
         v = self._v
         for a, b in down:
             self._vmax_down = max(self._vmax_down, float(v[a : b + 1].max()))
@@ -979,7 +986,7 @@ class Analyzer:
             clean_share=clean,
             clean_reps_at_depth=bool(self._known[bin_]),
             depth_mm=float(self._d[c]),
-            load=[float(x) for x in self._load[c]],
+            load=self._load[c].tolist(),
         )
         return ev
 
