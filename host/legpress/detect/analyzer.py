@@ -89,9 +89,9 @@ def _first_run(cond: npt.NDArray[np.bool_], carry: int, m: int) -> tuple[int, in
     """Where a run of True first reaches ``m`` samples (a run of ``carry`` continuing into
     index 0), or len(cond); and the length of the run at the last index."""
     size = cond.size
-    if size and not cond.any():  # the common case, in one pass
+    if size and not cond[int(cond.argmax())]:  # nothing True: the common case, in one pass
         return size, 0
-    false = np.flatnonzero(~cond)
+    false = (~cond).nonzero()[0]
     k0 = max(m - 1 - carry, 0)  # the carried run reaches m here if nothing breaks it
     if not false.size:
         return (k0 if k0 < size else size), carry + size
@@ -261,6 +261,9 @@ class Analyzer:
         self._v = self._velocity()
         self._cop_lo = -1  # the centre of pressure from context sample _cop_lo (see _rep_pass)
         self._cop_all = np.empty(0)
+        self._sum_key: tuple[tuple[int, ...], ...] | None = None  # see _sums
+        self._sum_lo = self._sum_hi = 0
+        self._sum: tuple[F64, F64, F64] = (self._cop_all,) * 3
         self._out = out
         i = h
         end = h + n
@@ -325,9 +328,8 @@ class Analyzer:
             self._p_shift = self._p_moved = np.zeros(size, bool)
             return
         load = self._load[lo:hi]
-        lower_raw = _row_sum(load, self._group)
+        lower_raw, upper, rest = self._sums(lo, hi)
         lower = lower_raw * self._group_scale
-        upper = _row_sum(load, self._upper)
         share = np.where(upper > 0, lower / upper, np.nan)
         self._p_total = (lower_raw + upper) / self._base_total
         moved = self._p_total >= cfg.liftoff_shift_total
@@ -350,7 +352,6 @@ class Analyzer:
         self._p_share = share
         self._p_ratio = (share - self._floor) / self._span[bins]
         if self._next_cell >= 0:
-            rest = _row_sum(load, self._rest)
             front = np.where(rest > 0, load[:, self._next_cell] * self._front_scale / rest, np.nan)
         else:
             front = np.full(size, np.nan)
@@ -362,6 +363,23 @@ class Analyzer:
             top = load[:, self._group[-1]] * self._top_scale / upper
             front = np.fmin(front, top * self._top_to_front)
         self._p_front = front
+
+    def _sums(self, lo: int, hi: int) -> tuple[F64, F64, F64]:
+        """The load of this rep's lower back, of the cells above it and of those above the
+        front cell (empty without one), for context samples lo..hi-1. Sums are elementwise, so
+        they are computed ahead, up to eight times as far as asked (within the block), and
+        kept while the cells stay the same: the next reps of a block mostly reuse them."""
+        assert self._group is not None
+        key = (self._group, self._upper, self._rest)
+        if key != self._sum_key or lo < self._sum_lo or hi > self._sum_hi:
+            b = min(self._t.size, max(hi, lo + 8 * (hi - lo)))
+            load = self._load[lo:b]
+            rest = _row_sum(load, self._rest) if self._rest else np.empty(b - lo)
+            self._sum = (_row_sum(load, self._group), _row_sum(load, self._upper), rest)
+            self._sum_key, self._sum_lo, self._sum_hi = key, lo, b
+        a, z = lo - self._sum_lo, hi - self._sum_lo
+        lower, upper, rest = self._sum
+        return lower[a:z], upper[a:z], rest[a:z]
 
     def _trend(self, a: int, b: int) -> F64:
         """How fast the position falls (per second, positive: falling) over the last
