@@ -173,6 +173,8 @@ class Analyzer:
         self._bin_mm = config.reference_bin_mm
         self._n_bins = int(2000.0 / self._bin_mm) + 2
         self.reference = np.full(self._n_bins, np.nan)
+        self._nan_bins = self.reference.copy()  # templates for each rep's state
+        self._inf_cells = np.full(n_cells, np.inf)
         self._filled: tuple[F64, bool] | None = None  # see _filled_reference
         self._known = np.zeros(self._n_bins, bool)
         self.floors: list[float] = []
@@ -480,9 +482,9 @@ class Analyzer:
         self._warned = False
         self._warn_run = 0
         self._share_min = np.inf
-        self._rep_bins = np.full(self._n_bins, np.nan)  # lowest share per depth bin, this rep
-        self._cell_lo = np.full(self.n_cells, np.inf)
-        self._cell_hi = np.full(self.n_cells, -np.inf)
+        self._rep_bins = self._nan_bins.copy()  # lowest share per depth bin, this rep
+        self._cell_lo = self._inf_cells.copy()
+        self._cell_hi = -self._inf_cells
         self._unjudged: str | None = None
         self.last_position = float("nan")  # the rule's signals at the last sample judged
         self.last_front = float("nan")
@@ -590,7 +592,7 @@ class Analyzer:
         # (its order of addition), so results do not depend on which is used.
         values = base.tolist()
         finite = all(math.isfinite(x) for x in values)
-        total = float(base.sum()) if finite else 0.0
+        total = float(np.add.reduce(base)) if finite else 0.0
         peak = max(values) if finite and values else 0.0
         level_c = cfg.contact_fraction * peak
         in_contact = [
@@ -631,8 +633,8 @@ class Analyzer:
             else:
                 self._group = tuple(low)
                 self._upper = tuple(upper)
-                gb = float(base[low].sum())
-                ub = float(base[upper].sum())
+                gb = float(np.add.reduce(base[low]))
+                ub = float(np.add.reduce(base[upper]))
                 self._group_scale = ub / gb
                 self._base_total = gb + ub
                 # The shift path compares with this person's clean reps; before one (and
@@ -654,7 +656,7 @@ class Analyzer:
                 if len(upper) >= 2 and upper[0] == low[-1] + 1:
                     self._next_cell = upper[0]
                     self._rest = tuple(upper[1:])
-                    self._front_scale = float(base[upper[1:]].sum()) / values[upper[0]]
+                    self._front_scale = float(np.add.reduce(base[upper[1:]])) / values[upper[0]]
                 self._top_scale = ub / values[low[-1]]
                 self._top_to_front = cfg.liftoff_front_share / cfg.liftoff_top_empty
                 self._floor = self.floor
