@@ -73,15 +73,15 @@ def _finite_max(a: F64) -> float:
     return -_finite_min(-a)
 
 
-def _row_sum(a: F64, cols: Sequence[int] | None = None) -> F64:
-    """Sum over the columns (those of ``cols``, in its order, or all), added column by column:
-    unlike a numpy reduction or a matrix product, elementwise additions round the same way
-    whatever the number of rows, which keeps results independent of how a stream was
-    chunked."""
-    idx = range(a.shape[1]) if cols is None else cols
-    total = a[:, idx[0]].copy()
+def _cell_sum(cells: F64, which: Sequence[int] | None = None) -> F64:
+    """Per sample, the sum of the cells ``which`` (in that order; all by default) of a
+    cells-by-samples array, added cell by cell: unlike a numpy reduction or a matrix product,
+    elementwise additions round the same way whatever the number of samples, which keeps
+    results independent of how a stream was chunked (and each cell's row is contiguous)."""
+    idx = range(cells.shape[0]) if which is None else which
+    total = cells[idx[0]].copy()
     for k in idx[1:]:
-        total += a[:, k]
+        total += cells[k]
     return total
 
 
@@ -261,11 +261,14 @@ class Analyzer:
             self._t, self._d, self._load = block.t_s, block.depth_mm, block.load
         self._base_g = self._seen - h  # global index of context index 0
         self._v = self._velocity()
-        self._cop_lo = -1  # the centre of pressure from context sample _cop_lo (see _rep_pass)
-        self._cop_all = np.empty(0)
+        # The load cells by samples, and the centre of pressure, from context sample
+        # _cells_lo on (see _cells).
+        self._cells_lo = -1
+        self._cells_t = np.empty((self.n_cells, 0))
+        self._cop_all: F64 | None = None
         self._sum_key: tuple[tuple[int, ...], ...] | None = None  # see _sums
         self._sum_lo = self._sum_hi = 0
-        self._sum: tuple[F64, F64, F64] = (self._cop_all,) * 3
+        self._sum: tuple[F64, F64, F64] = (np.empty(0),) * 3
         self._out = out
         i = h
         end = h + n
@@ -375,9 +378,9 @@ class Analyzer:
         key = (self._group, self._upper, self._rest)
         if key != self._sum_key or lo < self._sum_lo or hi > self._sum_hi:
             b = min(self._t.size, max(hi, lo + 8 * (hi - lo)))
-            load = self._load[lo:b]
-            rest = _row_sum(load, self._rest) if self._rest else np.empty(b - lo)
-            self._sum = (_row_sum(load, self._group), _row_sum(load, self._upper), rest)
+            cells = self._cells(lo, b)
+            rest = _cell_sum(cells, self._rest) if self._rest else np.empty(b - lo)
+            self._sum = (_cell_sum(cells, self._group), _cell_sum(cells, self._upper), rest)
             self._sum_key, self._sum_lo, self._sum_hi = key, lo, b
         a, z = lo - self._sum_lo, hi - self._sum_lo
         lower, upper, rest = self._sum
@@ -445,11 +448,24 @@ class Analyzer:
         prior = self.config.lift_off_floor
         return min(prior, cap) if prior is not None else 0.0
 
+    def _cells(self, lo: int, hi: int) -> F64:
+        """The load of context samples lo..hi-1, cells by samples (each cell's samples
+        contiguous, for fast sums): transposed once per block, from the first sample a rep
+        asks for to the block's end (the passes of a block only move forward)."""
+        if self._cells_lo < 0 or lo < self._cells_lo:
+            self._cells_lo = lo
+            self._cells_t = np.ascontiguousarray(self._load[lo:].T)
+            self._cop_all = None
+        return self._cells_t[:, lo - self._cells_lo : hi - self._cells_lo]
+
     def _cop(self, lo: int, hi: int) -> F64:
-        load = self._load[lo:hi]
-        total = _row_sum(load)
-        moment = _row_sum(load * self._cell_mm)
-        return np.where(total > 0, moment / total, np.nan)
+        """The centre of pressure (mm from the lowest cell) at context samples lo..hi-1."""
+        if self._cop_all is None:  # elementwise: once for the rest of the block
+            cells = self._cells_t
+            total = _cell_sum(cells)
+            moment = _cell_sum(cells * self._cell_mm[:, None])
+            self._cop_all = np.where(total > 0, moment / total, np.nan)
+        return self._cop_all[lo - self._cells_lo : hi - self._cells_lo]
 
     def _new_rep_state(self, t_start: float, d_start: float) -> None:
         self._bottom = -np.inf
@@ -754,14 +770,10 @@ class Analyzer:
                 if a + hit <= b:
                     todo.append((a + hit, 4, partial(self._fire_lock, a + hit)))
                     break
-        seg = self._load[i:hi]
-        np.minimum(self._cell_lo, seg.min(axis=0), out=self._cell_lo)
-        np.maximum(self._cell_hi, seg.max(axis=0), out=self._cell_hi)
-        if self._cop_lo < 0 or i < self._cop_lo:
-            # Elementwise, so computing it once for the rest of the block rounds the same way.
-            self._cop_lo = i
-            self._cop_all = self._cop(i, end)
-        cop = self._cop_all[i - self._cop_lo : hi - self._cop_lo]
+        seg = self._cells(i, hi)
+        np.minimum(self._cell_lo, seg.min(axis=1), out=self._cell_lo)
+        np.maximum(self._cell_hi, seg.max(axis=1), out=self._cell_hi)
+        cop = self._cop(i, hi)
         self._cop_max = max(self._cop_max, _finite_max(cop))
         v = self._v
         for a, b in down:
