@@ -79,7 +79,7 @@ def _cell_sum(cells: F64, which: Sequence[int] | None = None) -> F64:
     elementwise additions round the same way whatever the number of samples, which keeps
     results independent of how a stream was chunked (and each cell's row is contiguous)."""
     idx = range(cells.shape[0]) if which is None else which
-    total = cells[idx[0]].copy()
+    total: F64 = cells[idx[0]].copy()
     for k in idx[1:]:
         total += cells[k]
     return total
