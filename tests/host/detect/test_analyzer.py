@@ -470,3 +470,18 @@ def test_nearing_the_depth_where_this_persons_back_lifted_warns_ahead() -> None:
     assert warn.evidence["path"] == "depth" and warn.evidence["depth_mm"] < 270
     with pytest.raises(ConfigError, match="tilt_warning_depth_lead_s"):
         DetectorConfig(tilt_warning_depth_lead_s=-0.1)
+
+
+def test_the_callers_samples_are_left_as_they_were() -> None:
+    # The first block is analysed in place (no history to put before it): nothing the analyzer
+    # does may write into it, whole or in parts.
+    reps = [SynthRep(300), SynthRep(300, lift_off_at_mm=260), SynthRep(300)]
+    block, _ = stream(reps, seed=5)
+    before = (block.t_s.copy(), block.depth_mm.copy(), block.load.copy())
+    _, whole = run(block)
+    _, parts = run(block, sizes=[1, 37, 500])
+    assert np.array_equal(block.t_s, before[0])
+    assert np.array_equal(block.depth_mm, before[1])
+    assert np.array_equal(block.load, before[2])
+    assert [repr(x) for x in whole] == [repr(x) for x in parts]
+    assert events(whole, "lift_off")
