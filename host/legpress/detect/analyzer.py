@@ -175,8 +175,7 @@ class Analyzer:
         self.reference = np.full(self._n_bins, np.nan)
         self._nan_bins = self.reference.copy()  # templates for each rep's state
         self._inf_cells = np.full(n_cells, np.inf)
-        self._filled: tuple[F64, bool] | None = None  # see _filled_reference
-        self._known = np.zeros(self._n_bins, bool)
+        self._filled: tuple[F64, npt.NDArray[np.bool_]] | None = None  # see _filled_reference
         self.floors: list[float] = []
         self.lift_depths: list[float] = []  # sled depth at each lift-off seen
         # How far below usual each clean rep's position went while the load had moved up.
@@ -188,6 +187,14 @@ class Analyzer:
         self._h_t = np.empty(0, np.float64)
         self._h_d = np.empty(0, np.float64)
         self._h_load = np.empty((0, n_cells), np.float64)
+        # Within a block: its load cells by samples and the centre of pressure, from context
+        # sample _cells_lo on (see _cells), and the rep's sums (see _sums).
+        self._cells_lo = -1
+        self._cells_t = np.empty((n_cells, 0))
+        self._cop_all: F64 | None = None
+        self._sum_key: tuple[tuple[int, ...], ...] | None = None
+        self._sum_lo = self._sum_hi = 0
+        self._sum: tuple[F64, F64, F64] = (np.empty(0),) * 3
         self._seen = 0  # samples consumed before the current block
 
         self._state = _TOP
@@ -261,14 +268,9 @@ class Analyzer:
             self._t, self._d, self._load = block.t_s, block.depth_mm, block.load
         self._base_g = self._seen - h  # global index of context index 0
         self._v = self._velocity()
-        # The load cells by samples, and the centre of pressure, from context sample
-        # _cells_lo on (see _cells).
-        self._cells_lo = -1
-        self._cells_t = np.empty((self.n_cells, 0))
-        self._cop_all: F64 | None = None
-        self._sum_key: tuple[tuple[int, ...], ...] | None = None  # see _sums
-        self._sum_lo = self._sum_hi = 0
-        self._sum: tuple[F64, F64, F64] = (np.empty(0),) * 3
+        self._cells_lo = -1  # the previous block's caches no longer apply
+        self._cop_all = None
+        self._sum_key = None
         self._out = out
         i = h
         end = h + n
@@ -460,6 +462,7 @@ class Analyzer:
 
     def _cop(self, lo: int, hi: int) -> F64:
         """The centre of pressure (mm from the lowest cell) at context samples lo..hi-1."""
+        self._cells(lo, hi)  # the block's cells from lo on (kept, with the centre, if they are)
         if self._cop_all is None:  # elementwise: once for the rest of the block
             cells = self._cells_t
             total = _cell_sum(cells)
@@ -660,7 +663,9 @@ class Analyzer:
                 self._shift_thr, self._shift_warn = self.shift_levels
                 ref, known = self._filled_reference()
                 if not (
-                    known or cfg.lift_off_floor is not None or cfg.lift_off_depth_mm is not None
+                    known[-1]
+                    or cfg.lift_off_floor is not None
+                    or cfg.lift_off_depth_mm is not None
                 ):
                     level = cfg.liftoff_shift_first_position
                     self._shift_thr = level
@@ -698,21 +703,19 @@ class Analyzer:
                 stuck_cells=[int(x) for x in np.flatnonzero(self._stuck)],
             )
 
-    def _filled_reference(self) -> tuple[F64, bool]:
+    def _filled_reference(self) -> tuple[F64, npt.NDArray[np.bool_]]:
         """The clean-rep share per depth bin, carried deeper from the deepest bin seen (a
         person going deeper than ever is compared with their deepest clean rep); 1 (the share
-        at the top) before any clean rep. And whether any clean rep is known. Kept until the
-        reference changes (:meth:`_learn`)."""
+        at the top) before any clean rep. And per bin, whether a clean rep reached that deep
+        (the last bin: whether any clean rep is known). Kept until the reference changes
+        (:meth:`_learn`)."""
         if self._filled is None:
             ref = self.reference
             finite = np.isfinite(ref)
             idx = np.where(finite, np.arange(ref.size), 0)
             np.maximum.accumulate(idx, out=idx)
-            filled = ref[idx]
-            # Per bin: whether a clean rep reached this deep (the evidence's
-            # ``clean_reps_at_depth``).
-            self._known = finite[idx]
-            self._filled = (np.where(self._known, filled, 1.0), bool(finite.any()))
+            known = finite[idx]
+            self._filled = (np.where(known, ref[idx], 1.0), known)
         return self._filled
 
     def _rep_pass(self, i: int, end: int) -> int:
@@ -1016,7 +1019,7 @@ class Analyzer:
             load_moved_up=bool(self._p_shift[k]),
             shift_total=self.config.liftoff_shift_total,
             clean_share=clean,
-            clean_reps_at_depth=bool(self._known[bin_]),
+            clean_reps_at_depth=bool(self._filled_reference()[1][bin_]),
             depth_mm=float(self._d[c]),
             load=self._load[c].tolist(),
         )
