@@ -42,6 +42,7 @@ Last line: one JSON object.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -125,23 +126,40 @@ def _line(name: str, s: dict[str, object]) -> str:
     )
 
 
-def _option(argv: list[str], name: str) -> str | None:
-    for k, a in enumerate(argv):
-        if a == name and k + 1 < len(argv):
-            return argv[k + 1]
-        if a.startswith(name + "="):
-            return a.split("=", 1)[1]
-    return None
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Lift-off detection accuracy: a robustness matrix on held-out people."
+    )
+    parser.add_argument(
+        "people", nargs="?", type=int, default=20, help="people per row (default 20)"
+    )
+    parser.add_argument(
+        "--seeds", help="seed ranges, e.g. 2000-2019 or 1000-1019,4000-4019 (default: held out)"
+    )
+    parser.add_argument("--rows", help="comma-separated rows (default: every condition)")
+    parser.add_argument("--calibrated", action="store_true", help="each person calibrates first")
+    parser.add_argument(
+        "--scenarios", action="store_true", help="add the named scenarios (5 seeds each)"
+    )
+    args = parser.parse_args(argv)
+    if args.rows:
+        unknown = sorted(set(args.rows.split(",")) - set(CONDITION_NAMES))
+        if unknown:
+            parser.error(
+                f"unknown row(s) {', '.join(unknown)}; choose from {', '.join(CONDITION_NAMES)}"
+            )
+    return args
 
 
 def main(argv: list[str]) -> int:
-    values = {_option(argv, o) for o in ("--seeds", "--rows")}
-    args = [a for a in argv if not a.startswith("--") and a not in values]
-    people = int(args[0]) if args else 20
-    seeds = _seeds(_option(argv, "--seeds"), people)
-    rows_opt = _option(argv, "--rows")
-    rows = rows_opt.split(",") if rows_opt else list(CONDITION_NAMES)
-    calibrated = "--calibrated" in argv
+    opts = _parse(argv)
+    try:
+        seeds = _seeds(opts.seeds, opts.people)
+    except ValueError:
+        print(f"--seeds {opts.seeds!r}: expected ranges like 2000-2019,3000-3019", file=sys.stderr)
+        return 2
+    rows = opts.rows.split(",") if opts.rows else list(CONDITION_NAMES)
+    calibrated = opts.calibrated
     start_wall, start_cpu = time.perf_counter(), time.process_time()
     results: dict[str, dict[str, object]] = {}
     for row in rows:
@@ -151,7 +169,7 @@ def main(argv: list[str]) -> int:
             score = score + _score(condition_scenario(row, seed).run(), profile)
         results[row] = {"people": len(seeds), "calibrated": calibrated, **score.summary()}
         print(_line(row, results[row]), flush=True)
-    if "--scenarios" in argv:
+    if opts.scenarios:
         for name in SCENARIOS:
             score = Score()
             for seed in seeds[:5]:
