@@ -93,7 +93,9 @@ def _calibration_profile(row: str, seed: int) -> Profile | None:
     reps = pipe.analyzer.reps
     if not reps:
         return None
-    return learn_profile(f"person {seed}", reps, floors=pipe.analyzer.floors)
+    return learn_profile(
+        f"person {seed}", reps, floors=pipe.analyzer.floors, shares=pipe.analyzer.rep_shares
+    )
 
 
 def _score(res: SimResult, profile: Profile | None = None) -> Score:

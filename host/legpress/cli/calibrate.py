@@ -30,6 +30,7 @@ from legpress.cli._common import (
 )
 from legpress.cli.people import add_person_options, check_person
 from legpress.detect import Rep, learn_profile
+from legpress.detect.config import PROFILE_BIN_MM
 from legpress.dsp.calibration import Calibration, CalibrationFile
 from legpress.errors import CommandError, MeasurementError, UsageError
 from legpress.live import LiveSession
@@ -260,7 +261,15 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     pipeline = session.pipeline
     floors = list(pipeline.analyzer.floors) if pipeline is not None else []
     used = reps[: args.reps]
-    learned = learn_profile(args.person, used, margin_mm=args.margin_mm, floors=floors)
+    shares = list(pipeline.analyzer.rep_shares)[-len(used) :] if pipeline is not None else []
+    learned = learn_profile(
+        args.person,
+        used,
+        margin_mm=args.margin_mm,
+        floors=floors,
+        shares=shares,
+        bin_mm=config.reference_bin_mm,
+    )
     record = CalibrationRecord(
         person=args.person,
         reps=len(used),
@@ -269,6 +278,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         lift_off_floor=learned.lift_off_floor,
         max_depth_mm=learned.max_calibrated_depth_mm,
         margin_mm=args.margin_mm,
+        clean_share_by_depth=learned.clean_share_by_depth,
         detail={
             "depth_mm": [round(r.depth_mm, 1) for r in used],
             "lift_off_depth_mm": [r.lift_off_depth_mm for r in used],
@@ -294,6 +304,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         print(
             f"  their lower back keeps {profile.lift_off_floor:.0%} of its share of the load "
             "once off the pad (the detector's floor for them)",
+            file=sys.stderr,
+        )
+    if profile.clean_share_by_depth:
+        print(
+            "  their lower back's share of the load on clean movement learned down to "
+            f"{len(profile.clean_share_by_depth) * PROFILE_BIN_MM:.0f} mm (their first reps are "
+            "compared with it)",
             file=sys.stderr,
         )
     if profile.rom_limit_mm is not None:

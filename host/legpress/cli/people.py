@@ -19,6 +19,7 @@ from legpress.cli.sessions import (
     text_table,
     wrap,
 )
+from legpress.detect.config import PROFILE_BIN_MM
 from legpress.errors import NotFoundError, UsageError
 
 _EPILOG = """\
@@ -139,6 +140,11 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _clean_to_mm(shares: tuple[float | None, ...] | None) -> float | None:
+    """How deep calibration learned the clean lower-back share (None: not learned)."""
+    return len(shares) * PROFILE_BIN_MM if shares else None
+
+
 def _calibrations(args: argparse.Namespace) -> int:
     with open_store(args, readonly=True) as store:
         history = store.calibrations(args.name)
@@ -157,11 +163,12 @@ def _calibrations(args: argparse.Namespace) -> int:
             fmt(c.lift_off_floor, 2),
             fmt(c.max_depth_mm, 0),
             fmt(c.margin_mm, 0),
+            fmt(_clean_to_mm(c.clean_share_by_depth), 0),
         ]
         for c in history
     ]
-    heads = ["When", "Lifted", "Lift-off mm", "Floor", "Deepest mm", "Margin mm"]
-    print(text_table(heads, rows, right=set(range(1, 6))))
+    heads = ["When", "Lifted", "Lift-off mm", "Floor", "Deepest mm", "Margin mm", "Clean to mm"]
+    print(text_table(heads, rows, right=set(range(1, 7))))
     print("The newest one is in force (legpress people list shows the limit it gives).")
     return 0
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections import deque
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Final
@@ -173,10 +174,17 @@ class Analyzer:
         self._bin_mm = config.reference_bin_mm
         self._n_bins = int(2000.0 / self._bin_mm) + 2
         self.reference = np.full(self._n_bins, np.nan)
+        if config.clean_share_by_depth:
+            prior = config.clean_share_by_depth[: self._n_bins]
+            self.reference[: len(prior)] = [np.nan if x is None else x for x in prior]
         self._nan_bins = self.reference.copy()  # templates for each rep's state
         self._inf_cells = np.full(n_cells, np.inf)
         self._filled: tuple[F64, npt.NDArray[np.bool_]] | None = None  # see _filled_reference
         self.floors: list[float] = []
+        # The last judged reps: their lowest lower-back share per depth bin (NaN: not
+        # reached), where the lower back lifted (None: it did not) and whether the rep was
+        # learned as clean; what calibration learns this person's clean reference from.
+        self.rep_shares: deque[tuple[F64, float | None, bool]] = deque(maxlen=16)
         self.lift_depths: list[float] = []  # sled depth at each lift-off seen
         # How far below usual each clean rep's position went while the load had moved up.
         self.clean_dips: list[float] = []
@@ -1172,6 +1180,10 @@ class Analyzer:
         if self._group is None or not np.isfinite(self._share_min):
             return
         bins = self._rep_bins
+        reached = np.flatnonzero(np.isfinite(bins))
+        kept = bins[: reached[-1] + 1].copy() if reached.size else bins[:0].copy()
+        clean = not self._lo_fired and not self._shift_min < cfg.tilt_warning_shift_position
+        self.rep_shares.append((kept, self._lo_depth if self._lo_fired else None, clean))
         if self._lo_fired:
             # This person's floor: what their lower back kept while off the pad.
             self.floors.append(max(self._share_min, 0.0))

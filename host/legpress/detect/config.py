@@ -10,6 +10,42 @@ from typing import Any, Self
 
 from legpress.errors import ConfigError
 
+#: The depth bin of a profile's ``clean_share_by_depth`` (the detector's default bin).
+PROFILE_BIN_MM = 10.0
+
+
+def rebin_shares(
+    shares: tuple[float | None, ...], from_mm: float, to_mm: float
+) -> tuple[float | None, ...]:
+    """Shares per ``from_mm`` of depth as shares per ``to_mm``: each new bin takes the old bin
+    that holds its middle."""
+    if from_mm == to_mm:
+        return shares
+    n = int(len(shares) * from_mm / to_mm)
+    return tuple(shares[min(int((j + 0.5) * to_mm // from_mm), len(shares) - 1)] for j in range(n))
+
+
+def _shares(name: str, values: object) -> tuple[float | None, ...]:
+    """A share-per-depth sequence (a tuple, or a list from JSON) as a tuple of finite shares
+    (0 or more) and None.
+
+    Raises:
+        ConfigError: not a sequence of numbers and None.
+    """
+    if isinstance(values, str | bytes) or not isinstance(values, tuple | list):
+        raise ConfigError(f"{name} must be a list of shares (numbers or null), got {values!r}")
+    out: list[float | None] = []
+    for x in values:
+        if x is None:
+            out.append(None)
+            continue
+        if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x) or x < 0:
+            raise ConfigError(
+                f"{name} must hold shares (finite numbers, 0 or more) or null, got {x!r}"
+            )
+        out.append(float(x))
+    return tuple(out)
+
 
 @dataclass(frozen=True, slots=True)
 class DetectorConfig:
@@ -110,6 +146,10 @@ class DetectorConfig:
             warning's reach before the session shows a lift-off).
         lift_off_floor: the lower-back share their back kept once off the pad (the floor of
             the position before the session shows a lift-off).
+        clean_share_by_depth: their lower-back share per ``reference_bin_mm`` of sled depth
+            (the first bin from the top) in the calibration reps, over the range calibration
+            found safe (None: a bin it did not reach): the clean reference the first reps of a
+            session are compared with, before the session's own clean reps take over.
 
     Range of motion:
         rom_limit_mm: the person's limit (sled travel from the top); None disables ROM alerts.
@@ -166,6 +206,7 @@ class DetectorConfig:
     liftoff_top_empty: float = 0.1
     lift_off_depth_mm: float | None = None
     lift_off_floor: float | None = None
+    clean_share_by_depth: tuple[float | None, ...] | None = None
     rom_limit_mm: float | None = None
     rom_warning_lead_s: float = 0.3
     rom_warning_min_mm: float = 15.0
@@ -177,6 +218,10 @@ class DetectorConfig:
     set_gap_s: float = 8.0
 
     def __post_init__(self) -> None:
+        if self.clean_share_by_depth is not None:
+            # A list (JSON) becomes a tuple: the settings stay frozen and hashable.
+            shares = _shares("clean_share_by_depth", self.clean_share_by_depth)
+            object.__setattr__(self, "clean_share_by_depth", shares)
         for f in fields(self):
             value = getattr(self, f.name)
             if value is None:
@@ -346,6 +391,9 @@ class Profile:
         lift_off_floor: the lower-back share this person's back kept once off the pad in
             calibration (the detector's floor until the session shows its own); None when
             calibration saw no lift-off.
+        clean_share_by_depth: this person's lower-back share per ``PROFILE_BIN_MM`` (10 mm)
+            of sled depth in calibration, over the depths it found safe (None: a bin it did not
+            reach); the clean reference of a session's first reps. None: not learned.
     """
 
     person: str
@@ -355,8 +403,12 @@ class Profile:
     max_calibrated_depth_mm: float | None = None
     notes: str = ""
     lift_off_floor: float | None = None
+    clean_share_by_depth: tuple[float | None, ...] | None = None
 
     def __post_init__(self) -> None:
+        if self.clean_share_by_depth is not None:
+            shares = _shares("clean_share_by_depth", self.clean_share_by_depth)
+            object.__setattr__(self, "clean_share_by_depth", shares)
         if not self.person.strip():
             raise ConfigError("a profile needs a person name or id")
         for name in ("rom_limit_mm", "lift_off_depth_mm", "max_calibrated_depth_mm"):
@@ -382,12 +434,18 @@ class Profile:
 
     def detector_config(self, base: DetectorConfig | None = None) -> DetectorConfig:
         """The detector settings for this person: ``base`` (or the defaults) with the limit in
-        force and what calibration learned (lift-off depth and floor)."""
+        force and what calibration learned (lift-off depth, floor and clean share per depth,
+        the latter in ``base``'s depth bins)."""
+        base = base or DetectorConfig()
+        shares = self.clean_share_by_depth
+        if shares is not None:
+            shares = rebin_shares(shares, PROFILE_BIN_MM, base.reference_bin_mm)
         return replace(
-            base or DetectorConfig(),
+            base,
             rom_limit_mm=self.effective_limit_mm,
             lift_off_depth_mm=self.lift_off_depth_mm,
             lift_off_floor=self.lift_off_floor,
+            clean_share_by_depth=shares,
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -6,9 +6,10 @@ import statistics
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from legpress.detect.analyzer import Analyzer
-from legpress.detect.config import DetectorConfig, Profile
+from legpress.detect.config import PROFILE_BIN_MM, DetectorConfig, Profile, rebin_shares
 from legpress.detect.events import Event, Rep
 from legpress.dsp.calibration import CalibratedBlock, Calibration
 from legpress.errors import ConfigError
@@ -87,8 +88,14 @@ def learn_profile(
     rom_limit_mm: float | None = None,
     notes: str = "",
     floors: Sequence[float] = (),
+    shares: Sequence[tuple[npt.NDArray[np.float64], float | None, bool]] = (),
+    bin_mm: float = PROFILE_BIN_MM,
 ) -> Profile:
     """A profile from slow calibration reps.
+
+    ``shares`` are the calibration analyzer's :attr:`Analyzer.rep_shares` (in its
+    ``reference_bin_mm``, ``bin_mm``): this person's clean lower-back share per depth is
+    learned from them over the depths calibration found safe, shallower than the learned limit.
 
     The lift-off depth is the shallowest depth at which the lower back left the pad in any
     calibration rep; the learned limit is that minus ``margin_mm``. When no rep lifted off, the
@@ -105,12 +112,46 @@ def learn_profile(
             "back starts to lift, and back to the top"
         )
     lifts = [r.lift_off_depth_mm for r in reps if r.lift_off and r.lift_off_depth_mm is not None]
+    lift_depth = min(lifts) if lifts else None
     return Profile(
         person=person,
         rom_limit_mm=rom_limit_mm,
-        lift_off_depth_mm=min(lifts) if lifts else None,
+        lift_off_depth_mm=lift_depth,
         margin_mm=margin_mm,
         max_calibrated_depth_mm=max(r.depth_mm for r in reps),
         notes=notes,
         lift_off_floor=min(float(statistics.median(floors)), 0.99) if floors and lifts else None,
+        clean_share_by_depth=_clean_shares(shares, lift_depth, margin_mm, bin_mm),
     )
+
+
+def _clean_shares(
+    shares: Sequence[tuple[npt.NDArray[np.float64], float | None, bool]],
+    lift_depth_mm: float | None,
+    margin_mm: float,
+    bin_mm: float,
+) -> tuple[float | None, ...] | None:
+    """This person's clean lower-back share per depth bin from calibration reps (as
+    :attr:`Analyzer.rep_shares` keeps them): the mean over the reps of each bin's lowest share,
+    over the depths calibration found safe (shallower than the lift-off depth less
+    ``margin_mm``, the learned limit; every depth of a clean rep when nothing lifted). Reps that
+    lifted off count up to there; reps that did not, yet were not clean (the load moved up and
+    the share fell toward lift-off), do not count. None when no bin is known."""
+    rows: list[npt.NDArray[np.float64]] = []
+    for bins, lift, clean in shares:
+        if lift is None and not clean:
+            continue
+        if lift_depth_mm is not None:
+            bins = bins[: max(int((lift_depth_mm - margin_mm) // bin_mm), 0)]
+        if bins.size and np.isfinite(bins).any():
+            rows.append(bins)
+    if not rows:
+        return None
+    table = np.full((len(rows), max(b.size for b in rows)), np.nan)
+    for k, b in enumerate(rows):
+        table[k, : b.size] = b
+    known = np.isfinite(table)
+    counts = known.sum(axis=0)
+    mean = np.where(known, table, 0.0).sum(axis=0) / np.maximum(counts, 1)
+    out = tuple(round(float(m), 4) if n else None for m, n in zip(mean, counts, strict=True))
+    return rebin_shares(out, bin_mm, PROFILE_BIN_MM)

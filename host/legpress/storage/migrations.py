@@ -154,12 +154,20 @@ _V4: Final = (
 #: Sessions keep a therapist's notes.
 _V5: Final = ("ALTER TABLE sessions ADD COLUMN notes TEXT NOT NULL DEFAULT ''",)
 
+#: What calibration learned of a person's clean lower-back share per depth (JSON, NULL: not
+#: learned), in the profile and in each calibration of the history.
+_V6: Final = (
+    "ALTER TABLE people ADD COLUMN clean_share_by_depth TEXT",
+    "ALTER TABLE calibrations ADD COLUMN clean_share_by_depth TEXT",
+)
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "people, machines, sessions, sets, reps, events", _V1),
     Migration(2, "people.max_calibrated_depth_mm; indexes", _V2),
     Migration(3, "machines.device_url, machines.person_id; sessions.machine_name", _V3),
     Migration(4, "people.lift_off_floor; calibrations (a person's calibration history)", _V4),
     Migration(5, "sessions.notes", _V5),
+    Migration(6, "people and calibrations: clean_share_by_depth", _V6),
 )
 
 #: The version a database has after :func:`migrate`.

@@ -151,7 +151,13 @@ def test_calibrate_learns_a_profile(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert second.lift_off_reps >= 1 and second.lift_off_floor is not None
     assert profile.lift_off_depth_mm == second.lift_off_depth_mm
     assert profile.lift_off_floor == second.lift_off_floor
+    # ... and this person's clean share per depth, over the depths found safe.
+    shares = second.clean_share_by_depth
+    assert shares is not None and profile.clean_share_by_depth == shares
+    assert second.lift_off_depth_mm is not None
+    assert len(shares) * 10 <= second.lift_off_depth_mm - second.margin_mm
     config = profile.detector_config()
+    assert config.clean_share_by_depth == shares
     assert config.lift_off_floor == profile.lift_off_floor
     assert config.rom_limit_mm == profile.effective_limit_mm
     # ... and a therapist sees the history.
@@ -163,7 +169,7 @@ def test_calibrate_learns_a_profile(tmp_path: Path, capsys: pytest.CaptureFixtur
     ]
     assert main(["people", "calibrations", "ben", "--db", str(db)]) == 0
     table = capsys.readouterr().out
-    assert "Lift-off mm" in table and "newest one is in force" in table
+    assert "Lift-off mm" in table and "Clean to mm" in table and "newest one is in force" in table
     assert main(["people", "calibrations", "nobody", "--db", str(db)]) != 0
 
 

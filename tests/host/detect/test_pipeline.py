@@ -59,6 +59,74 @@ def test_profile_learned_from_calibration_reps(tmp_path: Path) -> None:
     assert Profile.load(path) == profile
 
 
+def test_calibration_learns_the_clean_share_over_the_safe_depths(tmp_path: Path) -> None:
+    block, _ = stream(
+        [SynthRep(300, lower_s=3.0, lift_off_at_mm=h) for h in (270, 262, 275)],
+        leg_force_gain=0.5,
+    )
+    analyzer = analyze_block(block)
+    profile = learn_profile(
+        "ana", analyzer.reps, margin_mm=20, shares=analyzer.rep_shares, bin_mm=10.0
+    )
+    shares = profile.clean_share_by_depth
+    assert shares is not None and profile.lift_off_depth_mm is not None
+    # Down to the learned limit (the lift-off depth less the margin), not deeper.
+    assert len(shares) == int(profile.effective_limit_mm // 10)  # type: ignore[operator]
+    # Each bin: the mean over the three reps of their lowest share there.
+    rows = np.full((3, len(shares)), np.nan)
+    for k, (bins, lift, _) in enumerate(analyzer.rep_shares):
+        assert lift is not None  # each lifted off: counted up to the limit only
+        rows[k, : min(bins.size, len(shares))] = bins[: len(shares)]
+    known = np.isfinite(rows).any(axis=0)
+    assert known[-1] and not known[0]  # the rep begins 15 mm down; nothing shallower
+    got = np.array([np.nan if x is None else x for x in shares])
+    assert (np.isfinite(got) == known).all()
+    expected = np.nanmean(rows[:, known], axis=0)
+    np.testing.assert_allclose(got[known], expected, atol=1e-4)
+    # It travels with the profile (JSON), and into the detector's settings.
+    path = tmp_path / "ana.json"
+    profile.save(path)
+    assert Profile.load(path) == profile
+    assert profile.detector_config().clean_share_by_depth == shares
+    # In other depth bins: each takes the profile's bin that holds its middle.
+    coarse = profile.detector_config(DetectorConfig(reference_bin_mm=20.0))
+    assert coarse.clean_share_by_depth == shares[1::2][: len(shares) // 2]
+
+
+def test_a_rep_on_its_way_to_lifting_off_teaches_no_clean_share() -> None:
+    lifted = (np.array([1.0, 0.9, 0.8]), 260.0, False)
+    suspect = (np.array([0.2, 0.2, 0.2, 0.2]), None, False)  # fell toward lift-off, unfired
+    clean = (np.array([1.0, 0.7, 0.6, 0.5]), None, True)
+    reps = analyze_block(stream([SynthRep(300, lift_off_at_mm=260)])[0]).reps
+    lift = reps[0].lift_off_depth_mm
+    assert lift is not None
+    # Safe: shallower than the lift-off depth less the margin (here 25 mm: two bins), for
+    # every rep; the one whose share fell toward lift-off without firing does not count.
+    profile = learn_profile("x", reps, margin_mm=lift - 25, shares=[lifted, suspect, clean])
+    assert profile.clean_share_by_depth == (1.0, 0.8)
+    assert learn_profile("x", reps, shares=[suspect]).clean_share_by_depth is None
+    # Nothing lifted: every depth of the clean reps.
+    reps = analyze_block(stream([SynthRep(300)])[0]).reps
+    assert learn_profile("x", reps, shares=[clean]).clean_share_by_depth == (1.0, 0.7, 0.6, 0.5)
+
+
+def test_the_first_rep_is_compared_with_the_calibrated_clean_share() -> None:
+    block, _ = stream([SynthRep(300, lift_off_at_mm=250)])
+    fresh = analyze_block(block)
+    (ev,) = [e for e in fresh.events if e.type == "lift_off"]
+    assert ev.evidence["clean_share"] == pytest.approx(1.0)  # nothing known: its own top
+    prior = DetectorConfig(clean_share_by_depth=[0.8] * 20 + [None] * 5)  # type: ignore[arg-type]
+    assert prior.clean_share_by_depth == (0.8,) * 20 + (None,) * 5  # a list becomes a tuple
+    calibrated = analyze_block(block, prior)
+    (ev,) = [e for e in calibrated.events if e.type == "lift_off"]
+    # Deeper than calibration reached: its deepest bin, carried on.
+    assert ev.evidence["clean_share"] == pytest.approx(0.8)
+    with pytest.raises(ConfigError, match="clean_share_by_depth"):
+        DetectorConfig(clean_share_by_depth=(0.5, -1.0))
+    with pytest.raises(ConfigError, match="clean_share_by_depth"):
+        Profile("x", clean_share_by_depth="0.5")  # type: ignore[arg-type]
+
+
 def test_profile_without_lift_off_is_bounded_by_the_deepest_rep() -> None:
     block, _ = stream([SynthRep(280), SynthRep(300)])
     profile = learn_profile("ben", analyze_block(block).reps)

@@ -362,3 +362,28 @@ def test_export_csv_neutralises_formulas(store: SessionStore, name: str) -> None
     rows = list(csv.DictReader(io.StringIO(store.export_session(sid, "csv"))))
     assert rows and all(row["person"] == "'" + name for row in rows)
     assert all(not row["event_messages"].startswith(("=", "+", "-", "@")) for row in rows)
+
+
+def test_a_calibrations_clean_share_is_kept_in_the_profile_and_the_history(
+    store: SessionStore,
+) -> None:
+    from legpress.storage.store import CalibrationRecord
+
+    store.add_person("Ana")
+    first = (None, 0.98, 0.9)
+    second = (None, 0.97, 0.85, 0.8)
+    for shares in (first, second):
+        store.add_calibration(
+            CalibrationRecord("Ana", 3, 2, 300.0, 0.3, 320.0, 20.0, clean_share_by_depth=shares)
+        )
+    assert store.get_profile("Ana").clean_share_by_depth == second
+    assert [c.clean_share_by_depth for c in store.calibrations("Ana")] == [first, second]
+    # A profile saved whole keeps it too, and so does one without.
+    store.save_profile(Profile("Ben", clean_share_by_depth=first))
+    assert store.get_profile("Ben").clean_share_by_depth == first
+    store.save_profile(Profile("Ben"))
+    assert store.get_profile("Ben").clean_share_by_depth is None
+    # A damaged value reads as not learned, never as an error.
+    with sqlite3.connect(store.path) as raw:
+        raw.execute("UPDATE people SET clean_share_by_depth = '[1, -3]' WHERE name = 'Ana'")
+    assert store.get_profile("Ana").clean_share_by_depth is None

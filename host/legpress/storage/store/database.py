@@ -66,6 +66,7 @@ from legpress.storage.store.records import (
     person_from_row,
     rep_from_row,
     session_row_from_row,
+    shares_to_text,
     timestamp,
 )
 
@@ -565,6 +566,7 @@ class SessionStore(Closing):
                 profile.max_calibrated_depth_mm,
                 profile.notes,
                 profile.lift_off_floor,
+                shares_to_text(profile.clean_share_by_depth),
             )
             row = db.execute(
                 "SELECT id FROM people WHERE name = ?", (profile.person.strip(),)
@@ -572,22 +574,24 @@ class SessionStore(Closing):
             if row is None:
                 db.execute(
                     "INSERT INTO people (rom_limit_mm, lift_off_depth_mm, margin_mm, "
-                    "max_calibrated_depth_mm, notes, lift_off_floor, name, created) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "max_calibrated_depth_mm, notes, lift_off_floor, clean_share_by_depth, name, "
+                    "created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (*values, profile.person.strip(), now_utc()),
                 )
             else:
                 db.execute(
                     "UPDATE people SET rom_limit_mm = ?, lift_off_depth_mm = ?, margin_mm = ?, "
-                    "max_calibrated_depth_mm = ?, notes = ?, lift_off_floor = ? WHERE id = ?",
+                    "max_calibrated_depth_mm = ?, notes = ?, lift_off_floor = ?, "
+                    "clean_share_by_depth = ? WHERE id = ?",
                     (*values, row["id"]),
                 )
             return person_from_row(self._person_row(db, profile.person))
 
     def add_calibration(self, calibration: CalibrationRecord) -> Person:
         """Keep one calibration of a person in their history and make it their profile's
-        (lift-off depth, floor, deepest rep, margin): a recalibration adds to the history, it
-        never erases it. The therapist's limit and the notes stay as they are.
+        (lift-off depth, floor, clean share per depth, deepest rep, margin): a recalibration
+        adds to the history, it never erases it. The therapist's limit and the notes stay as
+        they are.
 
         Raises:
             NotFoundError: nobody by that name.
@@ -597,8 +601,8 @@ class SessionStore(Closing):
             row = self._person_row(db, c.person)
             db.execute(
                 "INSERT INTO calibrations (person_id, at, reps, lift_off_reps, "
-                "lift_off_depth_mm, lift_off_floor, max_depth_mm, margin_mm, detail) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "lift_off_depth_mm, lift_off_floor, max_depth_mm, margin_mm, detail, "
+                "clean_share_by_depth) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     row["id"],
                     c.at or now_utc(),
@@ -609,12 +613,21 @@ class SessionStore(Closing):
                     c.max_depth_mm,
                     c.margin_mm,
                     dumps(dict(c.detail)),
+                    shares_to_text(c.clean_share_by_depth),
                 ),
             )
             db.execute(
                 "UPDATE people SET lift_off_depth_mm = ?, lift_off_floor = ?, "
-                "max_calibrated_depth_mm = ?, margin_mm = ? WHERE id = ?",
-                (c.lift_off_depth_mm, c.lift_off_floor, c.max_depth_mm, c.margin_mm, row["id"]),
+                "max_calibrated_depth_mm = ?, margin_mm = ?, clean_share_by_depth = ? "
+                "WHERE id = ?",
+                (
+                    c.lift_off_depth_mm,
+                    c.lift_off_floor,
+                    c.max_depth_mm,
+                    c.margin_mm,
+                    shares_to_text(c.clean_share_by_depth),
+                    row["id"],
+                ),
             )
             return person_from_row(self._person_row(db, c.person))
 

@@ -198,6 +198,8 @@ class CalibrationRecord:
         at: when (ISO 8601, UTC; empty: now, when stored).
         detail: anything else worth keeping (each rep's depth and lift-off depth).
         id: database id (None until stored).
+        clean_share_by_depth: the lower-back share of the calibration reps per 10 mm of depth,
+            over the depths found safe (None: not learned).
     """
 
     person: str
@@ -210,6 +212,26 @@ class CalibrationRecord:
     at: str = ""
     detail: Mapping[str, Any] = field(default_factory=dict)
     id: int | None = None
+    clean_share_by_depth: tuple[float | None, ...] | None = None
+
+
+def shares_to_text(shares: tuple[float | None, ...] | None) -> str | None:
+    """A clean share per depth as stored (JSON; None: not learned)."""
+    return None if shares is None else dumps(list(shares))
+
+
+def shares_from_text(text: str | None) -> tuple[float | None, ...] | None:
+    """Inverse of :func:`shares_to_text`; a damaged value reads as not learned."""
+    if text is None:
+        return None
+    value = loads(text)
+    if not isinstance(value, list) or not all(
+        x is None
+        or (isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) and x >= 0)
+        for x in value
+    ):
+        return None
+    return tuple(None if x is None else float(x) for x in value)
 
 
 def calibration_from_row(person: str, row: sqlite3.Row) -> CalibrationRecord:
@@ -226,6 +248,7 @@ def calibration_from_row(person: str, row: sqlite3.Row) -> CalibrationRecord:
         at=str(row["at"]),
         detail=detail if isinstance(detail, dict) else {},
         id=int(row["id"]),
+        clean_share_by_depth=shares_from_text(row["clean_share_by_depth"]),
     )
 
 
@@ -239,6 +262,7 @@ def person_from_row(row: sqlite3.Row) -> Person:
         max_calibrated_depth_mm=row["max_calibrated_depth_mm"],
         notes=str(row["notes"]),
         lift_off_floor=row["lift_off_floor"],
+        clean_share_by_depth=shares_from_text(row["clean_share_by_depth"]),
         id=int(row["id"]),
         created=str(row["created"]),
     )
