@@ -129,3 +129,31 @@ def test_session_notes_are_kept_shown_and_escaped(
         exported = store.get_session(2)
     assert exported.notes == ""
     assert main(["sessions", "note", "99", "x", "--db", db]) == 8
+
+
+def test_a_merge_keeps_both_calibration_histories_and_one_whole_calibration(
+    tmp_path: Path,
+) -> None:
+    from legpress.storage.store import CalibrationRecord
+
+    with SessionStore(tmp_path / "s.db") as store:
+        store.add_person("Ana")
+        store.add_person("Aan")
+        store.add_calibration(
+            CalibrationRecord("Aan", 3, 2, 300.0, 0.3, 320.0, 15.0, clean_share_by_depth=(0.9,))
+        )
+        merged = store.merge_people("Aan", "Ana")  # Ana had no calibration: she takes Aan's
+        assert (merged.lift_off_depth_mm, merged.lift_off_floor, merged.margin_mm) == (
+            300.0,
+            0.3,
+            15.0,
+        )
+        assert merged.clean_share_by_depth == (0.9,)
+        (kept,) = store.calibrations("Ana")  # the history moved with the calibration
+        assert kept.lift_off_depth_mm == 300.0
+        # Into somebody calibrated: their own calibration stays whole; the history is joined.
+        store.add_person("Ann")
+        store.add_calibration(CalibrationRecord("Ann", 3, 0, None, None, 280.0, 20.0))
+        merged = store.merge_people("Ann", "Ana")
+        assert merged.lift_off_depth_mm == 300.0 and merged.clean_share_by_depth == (0.9,)
+        assert len(store.calibrations("Ana")) == 2

@@ -483,7 +483,8 @@ class SessionStore(Closing):
     def merge_people(self, source: str, into: str) -> Person:
         """Make two entries one person (a typo, a name and a code): ``source``'s sessions
         become ``into``'s and ``source`` is removed. ``into`` keeps its limits; a limit or
-        calibration it lacks is taken from ``source``; different notes are joined.
+        calibration it lacks is taken from ``source``; both calibration histories are kept (as
+        ``into``'s); different notes are joined.
 
         Raises:
             NotFoundError: either is not in the database.
@@ -493,23 +494,30 @@ class SessionStore(Closing):
             src, dst = self._person_row(db, source), self._person_row(db, into)
             if int(src["id"]) == int(dst["id"]):
                 raise UsageError(f"{source!r} and {into!r} are the same person")
-            keep = {
-                col: dst[col] if dst[col] is not None else src[col]
-                for col in ("rom_limit_mm", "lift_off_depth_mm", "max_calibrated_depth_mm")
-            }
+            # What a calibration learned goes together: all of ``into``'s, or if it has none,
+            # all of ``source``'s. Both calibration histories become ``into``'s.
+            calibrated = dst["lift_off_depth_mm"] is not None or (
+                dst["max_calibrated_depth_mm"] is not None
+            )
+            cal = dst if calibrated else src
+            limit = dst["rom_limit_mm"] if dst["rom_limit_mm"] is not None else src["rom_limit_mm"]
             notes = [n for n in (str(dst["notes"]), str(src["notes"])) if n.strip()]
-            for table in ("sessions", "machines"):  # a machine's default person too
+            for table in ("sessions", "machines", "calibrations"):  # a machine's default too
                 db.execute(
                     f"UPDATE {table} SET person_id = ? WHERE person_id = ?", (dst["id"], src["id"])
                 )
             db.execute("DELETE FROM people WHERE id = ?", (src["id"],))
             db.execute(
                 "UPDATE people SET rom_limit_mm = ?, lift_off_depth_mm = ?, "
-                "max_calibrated_depth_mm = ?, notes = ? WHERE id = ?",
+                "max_calibrated_depth_mm = ?, lift_off_floor = ?, clean_share_by_depth = ?, "
+                "margin_mm = ?, notes = ? WHERE id = ?",
                 (
-                    keep["rom_limit_mm"],
-                    keep["lift_off_depth_mm"],
-                    keep["max_calibrated_depth_mm"],
+                    limit,
+                    cal["lift_off_depth_mm"],
+                    cal["max_calibrated_depth_mm"],
+                    cal["lift_off_floor"],
+                    cal["clean_share_by_depth"],
+                    cal["margin_mm"],
                     "\n".join(dict.fromkeys(notes)),
                     dst["id"],
                 ),
