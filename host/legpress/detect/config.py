@@ -339,18 +339,37 @@ class DetectorConfig:
             if self.tilt_warning_depth_lead_s > 0
             else ""
         )
+        known = [k for k, x in enumerate(self.clean_share_by_depth or ()) if x is not None]
+        if known:
+            reach_mm = (known[-1] + 1) * self.reference_bin_mm
+            first_text = (
+                f"calibration's, learned down to {reach_mm:.0f} mm, until the session has its own"
+            )
+        else:
+            first_text = "the rep's own top until the session has one"
+        calibrated = (
+            self.clean_share_by_depth is not None
+            or self.lift_off_floor is not None
+            or self.lift_off_depth_mm is not None
+        )
+        first_level = (
+            ""
+            if calibrated
+            else f", below {self.liftoff_shift_first_position:.0%} until a clean rep of this "
+            "person is known"
+        )
         return (
             "Lower-back position = the lower back's share of the pad load (each cell against "
             "its load at the top of the rep), placed between this person's floor (0 %, the "
             "share their lower back keeps once off the pad) and their clean reps at the same "
-            f"depth (100 %). Lift-off when it stays below {self.liftoff_position:.0%}; or below "
+            f"depth (100 %; {first_text}). Lift-off when it stays below "
+            f"{self.liftoff_position:.0%}; or below "
             f"{self.liftoff_shift_position:.0%} to {self.liftoff_shift_max_position:.0%} (the "
             "closer this person's clean reps stay to usual, the higher) while the whole pad "
             "carries "
             f"{self.liftoff_shift_total:.2f} times its load at the top or more (the legs press "
             "the back into the pad, yet the lower back's share falls: the load has moved up the "
-            f"back), below {self.liftoff_shift_first_position:.0%} until a clean rep of this "
-            "person is known, and near the depth where their back lifted, if known; or when "
+            f"back){first_level}, and near the depth where their back lifted, if known; or when "
             "the contact front has "
             f"passed the lower back (the cell just above it below {self.liftoff_front_share:.0%} "
             f"of its share, or the highest lower-back cell below {self.liftoff_top_empty:.0%}: "

@@ -121,6 +121,11 @@ def test_the_first_rep_is_compared_with_the_calibrated_clean_share() -> None:
     (ev,) = [e for e in calibrated.events if e.type == "lift_off"]
     # Deeper than calibration reached: its deepest bin, carried on.
     assert ev.evidence["clean_share"] == pytest.approx(0.8)
+    # The rule in words (report, sessions show) says what the first reps were compared with.
+    assert "the rep's own top until the session has one" in DetectorConfig().lift_off_rule()
+    assert "below 30% until a clean rep" in DetectorConfig().lift_off_rule()
+    rule = prior.lift_off_rule()
+    assert "calibration's, learned down to 200 mm" in rule and "until a clean rep" not in rule
     with pytest.raises(ConfigError, match="clean_share_by_depth"):
         DetectorConfig(clean_share_by_depth=(0.5, -1.0))
     with pytest.raises(ConfigError, match="clean_share_by_depth"):
