@@ -1180,8 +1180,8 @@ class Analyzer:
         if self._group is None or not np.isfinite(self._share_min):
             return
         bins = self._rep_bins
-        reached = np.flatnonzero(np.isfinite(bins))
-        kept = bins[: reached[-1] + 1].copy() if reached.size else bins[:0].copy()
+        deepest = min(max(int(self._bottom / self._bin_mm), 0), self._n_bins - 1)
+        kept = bins[: deepest + 1].copy()  # the rep reached no deeper bin
         clean = not self._lo_fired and not self._shift_min < cfg.tilt_warning_shift_position
         self.rep_shares.append((kept, self._lo_depth if self._lo_fired else None, clean))
         if self._lo_fired:
