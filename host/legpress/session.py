@@ -11,6 +11,7 @@ totals (:class:`SessionStats`). No I/O here.
 from __future__ import annotations
 
 import math
+import shlex
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -35,6 +36,7 @@ __all__ = [
     "SessionSet",
     "SessionStats",
     "assign_sets",
+    "calibration_note",
     "clock",
     "compute_stats",
     "counts_text",
@@ -671,3 +673,18 @@ def counts_text(session: Session) -> str:
     )
     partial = session.partial_rep
     return text + (f"; {partial.describe()}" if partial is not None else "")
+
+
+def calibration_note(person: str, machine: str, calibrated_on: str | None) -> str | None:
+    """A note when ``person``'s newest calibration was made on another named machine than
+    ``machine`` (sled depths, and so the lift-off depth and the clean share per depth, are a
+    machine's own), or None."""
+    if not person or not machine or not calibrated_on:
+        return None
+    if calibrated_on.casefold() == machine.casefold():
+        return None
+    return (
+        f"note: {person} was calibrated on machine {calibrated_on!r}, not {machine!r}: the "
+        "depth where their back lifted may differ here; calibrate them on this machine "
+        f"(`legpress calibrate --machine {shlex.quote(machine)} --person {shlex.quote(person)}`)"
+    )

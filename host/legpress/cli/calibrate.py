@@ -283,6 +283,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             "depth_mm": [round(r.depth_mm, 1) for r in used],
             "lift_off_depth_mm": [r.lift_off_depth_mm for r in used],
             "floors": floors,
+            # Sled depths are a machine's own: a calibration holds on the machine it was made on.
+            "machine": machine.name if machine is not None else "",
         },
     )
     with SessionStore(args.db) as store:

@@ -36,7 +36,7 @@ from legpress.cli.view import render
 from legpress.detect import DetectorConfig, Event, Profile, Rep
 from legpress.errors import ConfigError, NotFoundError, UsageError
 from legpress.live import LiveResult, LiveSession
-from legpress.session import Machine, counts_text
+from legpress.session import Machine, calibration_note, counts_text
 
 if TYPE_CHECKING:
     from legpress.storage.store import SessionStore
@@ -351,6 +351,13 @@ def ensure_machine(store: SessionStore, name: str) -> None:
 def cmd_monitor(args: argparse.Namespace) -> int:
     """``legpress monitor URL`` or ``legpress monitor --machine NAME``."""
     machine = resolve_machine(args)
+    if args.person and machine is not None:
+        from legpress.storage.store import SessionStore
+
+        with SessionStore(args.db) as store:
+            note = calibration_note(args.person, machine.name, store.calibrated_on(args.person))
+        if note:
+            print(note, file=sys.stderr)
     return _monitor(args, args.url, _config(args), machine)
 
 

@@ -164,10 +164,20 @@ def _calibrations(args: argparse.Namespace) -> int:
             fmt(c.max_depth_mm, 0),
             fmt(c.margin_mm, 0),
             fmt(_clean_to_mm(c.clean_share_by_depth), 0),
+            str(c.detail.get("machine") or "-"),
         ]
         for c in history
     ]
-    heads = ["When", "Lifted", "Lift-off mm", "Floor", "Deepest mm", "Margin mm", "Clean to mm"]
+    heads = [
+        "When",
+        "Lifted",
+        "Lift-off mm",
+        "Floor",
+        "Deepest mm",
+        "Margin mm",
+        "Clean to mm",
+        "Machine",
+    ]
     print(text_table(heads, rows, right=set(range(1, 7))))
     print("The newest one is in force (legpress people list shows the limit it gives).")
     return 0

@@ -46,6 +46,7 @@ from legpress.hub.bus import Broadcast
 from legpress.hub.presence import Presence, PresenceConfig, Transition
 from legpress.protocol.decoder import SampleBlock
 from legpress.protocol.messages import DeviceInfo
+from legpress.session import calibration_note
 from legpress.storage.store import SessionStore
 
 __all__ = ["Hub", "HubConfig", "MachineSpec", "Station", "StoreWriter"]
@@ -434,6 +435,10 @@ class Station:
 
     def _start_session(self, reason: str, t_s: float) -> None:
         self._config = self.hub.detector_config(self.person)
+        if self.person:
+            note = calibration_note(self.person, self.name, self.hub.calibrated_on(self.person))
+            if note:
+                _log.warning("%s: %s", self.name, note)
         self.limit_mm = self._config.rom_limit_mm
         self.warn_mm = (
             self.limit_mm - self._config.rom_warning_min_mm if self.limit_mm is not None else None
@@ -663,6 +668,13 @@ class Hub:
             return self.store.get_profile(person).detector_config()
         except LegPressError:
             return DetectorConfig()
+
+    def calibrated_on(self, person: str) -> str | None:
+        """The machine ``person``'s newest calibration was made on, if the store knows."""
+        try:
+            return self.store.calibrated_on(person)
+        except LegPressError:
+            return None
 
     def default_person(self, machine: str) -> str | None:
         """Who is on ``machine`` unless someone else is picked."""

@@ -241,6 +241,16 @@ def test_calibrate_on_a_machine(cli: Machines, monkeypatch: pytest.MonkeyPatch) 
     assert "Ben: lower back leaves the pad" in err
     (ben,) = json.loads(cli("people", "list", "--json")[1])
     assert ben["lift_off_depth_mm"] > 250
+    # The history says which machine; on another, monitor says the calibration may not hold.
+    code, table, _ = cli("people", "calibrations", "Ben")
+    assert code == 0 and "Machine" in table and "LP" in table
+    cli("machines", "add", "LP2", "sim:scenario=clean,seed=1,realtime=0,duration=3")
+    code, _, err = cli("monitor", "--machine", "LP2", "--person", "Ben", "--json")
+    assert code == 0, err
+    assert "Ben was calibrated on machine 'LP', not 'LP2'" in err
+    assert "legpress calibrate --machine LP2 --person Ben" in err
+    code, _, err = cli("monitor", "--machine", "LP", "--json", "--duration", "1")
+    assert code == 0 and "was calibrated on machine" not in err
 
     from legpress.cli import calibrate
 
@@ -250,7 +260,7 @@ def test_calibrate_on_a_machine(cli: Machines, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr("builtins.input", lambda prompt="": next(answers))
     code, _, err = cli("calibrate", "--machine", "LP", "--measure-counts")
     assert code == 0 and "saved on machine 'LP'" in err
-    (lp,) = cli.machines()
+    (lp,) = [m for m in cli.machines() if m["name"] == "LP"]
     assert lp["counts_per_mm"] == pytest.approx((7400 + 7395 + 7391) / 3 / 300)
 
 

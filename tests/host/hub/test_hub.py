@@ -116,9 +116,15 @@ async def test_sessions_are_detected_stored_and_published(
 
 
 async def test_picking_a_person_starts_their_session_with_their_limit(
-    store: SessionStore,
+    store: SessionStore, caplog: pytest.LogCaptureFixture
 ) -> None:
+    from legpress.storage.store import CalibrationRecord
+
     store.add_person("Chloé", rom_limit_mm=300)
+    # Calibrated on another machine: the hub says so when her session starts here.
+    store.add_calibration(
+        CalibrationRecord("Chloé", 3, 1, 280.0, 0.3, 300.0, 20.0, detail={"machine": "LP 2"})
+    )
     url = "sim:scenario=rom_overshoot,seed=3,realtime=1,duration=30"
     hub = Hub(HubConfig(machines=(MachineSpec("LP", url),)), store)
     async with running(hub) as sub:
@@ -130,6 +136,7 @@ async def test_picking_a_person_starts_their_session_with_their_limit(
         assert any(session_end("LP")(m) and m["reason"] == "person changed" for m in seen)
         tile = hub.station("LP").tile()
         assert tile["person"] == "Chloé" and tile["limit_mm"] == 300
+        assert "LP: note: Chloé was calibrated on machine 'LP 2', not 'LP'" in caplog.text
         hub.stop("LP")
         await until(sub, session_end("LP"), timeout_s=10)
         assert hub.station("LP").tile()["session_id"] is None

@@ -652,6 +652,17 @@ class SessionStore(Closing):
             ).fetchall()
         return [calibration_from_row(str(row["name"]), r) for r in rows]
 
+    def calibrated_on(self, person: str) -> str | None:
+        """The machine a person's newest calibration was made on (None: no calibration, a
+        person not in the store, or a calibration made without ``--machine``). Sled depths are
+        a machine's own, and so are the lift-off depth and the clean share it learned."""
+        try:
+            history = self.calibrations(person)
+        except NotFoundError:
+            return None
+        where = str(history[-1].detail.get("machine") or "") if history else ""
+        return where or None
+
     def get_profile(self, person: str) -> Profile:
         """The detector profile of a person.
 
