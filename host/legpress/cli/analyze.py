@@ -84,7 +84,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if args.person:
         with SessionStore(args.db, readonly=not args.store) as store:
             try:
-                profile = store.get_profile(args.person)
+                profile = store.get_profile(args.person, args.machine)
             except NotFoundError:
                 if not (args.store and args.new_person):
                     raise

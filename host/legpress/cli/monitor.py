@@ -103,15 +103,16 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-bell", action="store_true", help="no terminal bell")
 
 
-def _profile(args: argparse.Namespace) -> Profile | None:
-    """The person's profile from the store (limits, what calibration learned), if any."""
+def _profile(args: argparse.Namespace, machine: str | None = None) -> Profile | None:
+    """The person's profile from the store (limits, what calibration learned: on ``machine``
+    when they were calibrated there), if any."""
     if not args.person:
         return None
     from legpress.storage.store import SessionStore
 
     with SessionStore(args.db) as store:
         try:
-            return store.get_profile(args.person)
+            return store.get_profile(args.person, machine)
         except NotFoundError:
             return None
 
@@ -207,8 +208,10 @@ async def _live(session: LiveSession, out: _Output, duration_s: float | None) ->
                 await task
 
 
-def _config(args: argparse.Namespace, default_limit: float | None = None) -> DetectorConfig:
-    profile = _profile(args)
+def _config(
+    args: argparse.Namespace, default_limit: float | None = None, machine: str | None = None
+) -> DetectorConfig:
+    profile = _profile(args, machine)
     limit = args.rom_limit_mm
     if limit is None and profile is not None:
         limit = profile.effective_limit_mm
@@ -355,10 +358,12 @@ def cmd_monitor(args: argparse.Namespace) -> int:
         from legpress.storage.store import SessionStore
 
         with SessionStore(args.db) as store:
-            note = calibration_note(args.person, machine.name, store.calibrated_on(args.person))
+            where = store.calibrated_on(args.person, machine.name)
+        note = calibration_note(args.person, machine.name, where)
         if note:
             print(note, file=sys.stderr)
-    return _monitor(args, args.url, _config(args), machine)
+    name = machine.name if machine is not None else None
+    return _monitor(args, args.url, _config(args, machine=name), machine)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

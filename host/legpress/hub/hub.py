@@ -434,9 +434,11 @@ class Station:
         self.lift_depth_mm = None if lifted is None else _finite(round(lifted, 1))
 
     def _start_session(self, reason: str, t_s: float) -> None:
-        self._config = self.hub.detector_config(self.person)
+        self._config = self.hub.detector_config(self.person, self.name)
         if self.person:
-            note = calibration_note(self.person, self.name, self.hub.calibrated_on(self.person))
+            note = calibration_note(
+                self.person, self.name, self.hub.calibrated_on(self.person, self.name)
+            )
             if note:
                 _log.warning("%s: %s", self.name, note)
         self.limit_mm = self._config.rom_limit_mm
@@ -659,20 +661,21 @@ class Hub:
             return replace(device, counts_per_mm=float(m.counts_per_mm), source="measured")
         return device
 
-    def detector_config(self, person: str | None) -> DetectorConfig:
+    def detector_config(self, person: str | None, machine: str | None = None) -> DetectorConfig:
         """Thresholds for ``person``: their limit in force and what their calibration learned
-        of their lift-off (depth and floor), if any."""
+        of their lift-off (depth, floor, clean share; on ``machine`` when they were calibrated
+        there), if any."""
         if person is None:
             return DetectorConfig()
         try:
-            return self.store.get_profile(person).detector_config()
+            return self.store.get_profile(person, machine).detector_config()
         except LegPressError:
             return DetectorConfig()
 
-    def calibrated_on(self, person: str) -> str | None:
-        """The machine ``person``'s newest calibration was made on, if the store knows."""
+    def calibrated_on(self, person: str, machine: str) -> str | None:
+        """The machine whose calibration of ``person`` is in force on ``machine``, if known."""
         try:
-            return self.store.calibrated_on(person)
+            return self.store.calibrated_on(person, machine)
         except LegPressError:
             return None
 

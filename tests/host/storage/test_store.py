@@ -387,3 +387,39 @@ def test_a_calibrations_clean_share_is_kept_in_the_profile_and_the_history(
     with sqlite3.connect(store.path) as raw:
         raw.execute("UPDATE people SET clean_share_by_depth = '[1, -3]' WHERE name = 'Ana'")
     assert store.get_profile("Ana").clean_share_by_depth is None
+
+
+def test_a_person_is_judged_on_each_machine_by_their_calibration_there(
+    store: SessionStore,
+) -> None:
+    from legpress.storage.store import CalibrationRecord
+
+    store.add_person("Ana", rom_limit_mm=310)
+
+    def calibrate(depth: float, machine: str, shares: tuple[float | None, ...]) -> None:
+        store.add_calibration(
+            CalibrationRecord(
+                "Ana",
+                3,
+                2,
+                depth,
+                0.3,
+                depth + 20,
+                20.0,
+                detail={"machine": machine},
+                clean_share_by_depth=shares,
+            )
+        )
+
+    calibrate(300.0, "LP 1", (None, 0.9))
+    calibrate(250.0, "LP 2", (None, 0.8))  # the newest
+    on_1 = store.get_profile("Ana", "lp 1")  # names are case-insensitive
+    assert (on_1.lift_off_depth_mm, on_1.clean_share_by_depth) == (300.0, (None, 0.9))
+    assert on_1.rom_limit_mm == 310 and on_1.max_calibrated_depth_mm == 320.0
+    assert store.calibrated_on("Ana", "LP 1") == "LP 1"
+    # On the newest's machine, on one she was never calibrated on, or with no machine: the
+    # newest calibration.
+    for machine in ("LP 2", "LP 3", None):
+        assert store.get_profile("Ana", machine).lift_off_depth_mm == 250.0
+    assert store.calibrated_on("Ana", "LP 3") == "LP 2"
+    assert store.calibrated_on("nobody", "LP 1") is None

@@ -652,24 +652,43 @@ class SessionStore(Closing):
             ).fetchall()
         return [calibration_from_row(str(row["name"]), r) for r in rows]
 
-    def calibrated_on(self, person: str) -> str | None:
-        """The machine a person's newest calibration was made on (None: no calibration, a
-        person not in the store, or a calibration made without ``--machine``). Sled depths are
-        a machine's own, and so are the lift-off depth and the clean share it learned."""
+    def calibrated_on(self, person: str, machine: str | None = None) -> str | None:
+        """The machine whose calibration of ``person`` is in force on ``machine`` (see
+        :meth:`get_profile`): ``machine`` itself when they were calibrated there, else the
+        machine of their newest calibration. None: no calibration, nobody by that name, or a
+        calibration made without ``--machine``."""
         try:
             history = self.calibrations(person)
         except NotFoundError:
             return None
-        where = str(history[-1].detail.get("machine") or "") if history else ""
+        c = _calibration_for(history, machine)
+        where = str(c.detail.get("machine") or "") if c is not None else ""
         return where or None
 
-    def get_profile(self, person: str) -> Profile:
-        """The detector profile of a person.
+    def get_profile(self, person: str, machine: str | None = None) -> Profile:
+        """The detector profile of a person. With ``machine``: what their newest calibration on
+        that machine learned (sled depths are a machine's own, and so are the lift-off depth,
+        floor and clean share a calibration learns), when there is one; else, and without
+        ``machine``, what their newest calibration learned. Their limit and notes either way.
 
         Raises:
             NotFoundError: nobody by that name.
         """
-        return self.get_person(person).profile
+        profile = self.get_person(person).profile
+        if not machine:
+            return profile
+        history = self.calibrations(person)
+        c = _calibration_for(history, machine)
+        if c is None or c is history[-1]:
+            return profile
+        return replace(
+            profile,
+            lift_off_depth_mm=c.lift_off_depth_mm,
+            lift_off_floor=c.lift_off_floor,
+            max_calibrated_depth_mm=c.max_depth_mm,
+            margin_mm=c.margin_mm,
+            clean_share_by_depth=c.clean_share_by_depth,
+        )
 
     # -- machines ----------------------------------------------------------------------------
 
@@ -1372,3 +1391,18 @@ class SessionStore(Closing):
             ConfigError: not a legpress session export, or malformed.
         """
         return self.save_session(session_from_export(data), add_missing=True)
+
+
+def _calibration_for(
+    history: list[CalibrationRecord], machine: str | None
+) -> CalibrationRecord | None:
+    """The calibration in force on ``machine``: the newest made there, else the newest."""
+    if machine:
+        here = [
+            c
+            for c in history
+            if str(c.detail.get("machine") or "").casefold() == machine.casefold()
+        ]
+        if here:
+            return here[-1]
+    return history[-1] if history else None
