@@ -227,10 +227,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from legpress.storage.store import CalibrationRecord
 
     with SessionStore(args.db) as store:
-        before = store.ensure_person(args.person)
-    # What an earlier calibration learned helps this one see the lift-off; no ROM alerts while
-    # the person is asked to go down to where the back lifts.
-    config = replace(before.profile.detector_config(), rom_limit_mm=None)
+        store.ensure_person(args.person)
+        before = store.get_profile(args.person, machine.name if machine is not None else None)
+    # What an earlier calibration (on this machine, if any) learned helps this one see the
+    # lift-off; no ROM alerts while the person is asked to go down to where the back lifts.
+    config = replace(before.detector_config(), rom_limit_mm=None)
 
     def on_rep(rep: Rep) -> None:
         reps.append(rep)
