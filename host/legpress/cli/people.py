@@ -150,7 +150,15 @@ def _calibrations(args: argparse.Namespace) -> int:
         history = store.calibrations(args.name)
     if args.json:
         hidden = ("person", "detail", "id")
-        print_json([{k: v for k, v in asdict(c).items() if k not in hidden} for c in history])
+        print_json(
+            [
+                {
+                    **{k: v for k, v in asdict(c).items() if k not in hidden},
+                    "machine": c.detail.get("machine") or None,
+                }
+                for c in history
+            ]
+        )
         return 0
     if not history:
         print(f"{args.name} has no calibration yet: run `legpress calibrate URL --person NAME`.")
