@@ -144,6 +144,8 @@ class Station:
         self.limit_mm: float | None = None
         self.warn_mm: float | None = None
         self.lift_depth_mm: float | None = None
+        # Said when this session's person was calibrated on another machine only.
+        self.calibration_note: str | None = None
         self.phase = "top"
         self._last_load: np.ndarray | None = None  # the latest sample's cells (the tile's pad)
         self.alert: dict[str, Any] | None = None
@@ -174,7 +176,9 @@ class Station:
         ``person``, ``occupied``, ``session_id``, ``reps``, ``depth_mm``, ``max_depth_mm``,
         ``limit_mm``, ``warn_mm``, ``lift_depth_mm`` (the sled depth at which this person's
         lower back lifted off the pad: the shallowest of their last 5 lift-offs in this session
-        and their calibration, None before any), ``phase``, ``pad`` (per cell, 1.0 = the rep's
+        and their calibration, None before any), ``calibration_note`` (set when this person's
+        calibration in force was made on another machine, whose sled depths differ), ``phase``,
+        ``pad`` (per cell, 1.0 = the rep's
         baseline load, None for an unloaded or dead cell), ``alert`` (the last one, or None),
         ``samples``, ``lost_packets``.
         """
@@ -197,6 +201,7 @@ class Station:
             "limit_mm": self.limit_mm,
             "warn_mm": self.warn_mm,
             "lift_depth_mm": self.lift_depth_mm,
+            "calibration_note": self.calibration_note,
             "phase": self.phase,
             "pad": self._pad(),
             "alert": self.alert,
@@ -435,12 +440,13 @@ class Station:
 
     def _start_session(self, reason: str, t_s: float) -> None:
         self._config = self.hub.detector_config(self.person, self.name)
+        self.calibration_note = None
         if self.person:
-            note = calibration_note(
+            self.calibration_note = calibration_note(
                 self.person, self.name, self.hub.calibrated_on(self.person, self.name)
             )
-            if note:
-                _log.warning("%s: %s", self.name, note)
+            if self.calibration_note:
+                _log.warning("%s: %s", self.name, self.calibration_note)
         self.limit_mm = self._config.rom_limit_mm
         self.warn_mm = (
             self.limit_mm - self._config.rom_warning_min_mm if self.limit_mm is not None else None
@@ -508,6 +514,7 @@ class Station:
         )
         self.person = self.hub.default_person(self.name)  # the next one is someone else
         self.limit_mm = self.warn_mm = self.lift_depth_mm = None
+        self.calibration_note = None
         self.push()
 
     # -- commands ------------------------------------------------------------------------------

@@ -137,6 +137,7 @@ async def test_picking_a_person_starts_their_session_with_their_limit(
         tile = hub.station("LP").tile()
         assert tile["person"] == "Chloé" and tile["limit_mm"] == 300
         assert "LP: note: Chloé was calibrated on machine 'LP 2', not 'LP'" in caplog.text
+        assert "calibrated on machine 'LP 2'" in (tile["calibration_note"] or "")
         hub.stop("LP")
         await until(sub, session_end("LP"), timeout_s=10)
         assert hub.station("LP").tile()["session_id"] is None
