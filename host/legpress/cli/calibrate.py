@@ -30,7 +30,7 @@ from legpress.cli._common import (
 )
 from legpress.cli.people import add_person_options, check_person
 from legpress.detect import Rep, learn_profile
-from legpress.detect.config import PROFILE_BIN_MM
+from legpress.detect.config import PROFILE_BIN_MM, shares_depth_mm
 from legpress.dsp.calibration import Calibration, CalibrationFile
 from legpress.errors import CommandError, MeasurementError, UsageError
 from legpress.live import LiveSession
@@ -309,11 +309,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             "once off the pad (the detector's floor for them)",
             file=sys.stderr,
         )
-    if profile.clean_share_by_depth:
+    clean_mm = shares_depth_mm(profile.clean_share_by_depth, PROFILE_BIN_MM)
+    if clean_mm is not None:
         print(
             "  their lower back's share of the load on clean movement learned down to "
-            f"{len(profile.clean_share_by_depth) * PROFILE_BIN_MM:.0f} mm (their first reps are "
-            "compared with it)",
+            f"{clean_mm:.0f} mm (their first reps are compared with it)",
             file=sys.stderr,
         )
     if profile.rom_limit_mm is not None:

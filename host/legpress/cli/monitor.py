@@ -105,16 +105,23 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 def _profile(args: argparse.Namespace, machine: str | None = None) -> Profile | None:
     """The person's profile from the store (limits, what calibration learned: on ``machine``
-    when they were calibrated there), if any."""
+    when they were calibrated there), if any; says so when their calibration in force was made
+    on another machine."""
     if not args.person:
         return None
     from legpress.storage.store import SessionStore
 
     with SessionStore(args.db) as store:
         try:
-            return store.get_profile(args.person, machine)
+            profile = store.get_profile(args.person, machine)
         except NotFoundError:
             return None
+        note = calibration_note(
+            args.person, machine or "", store.calibrated_on(args.person, machine)
+        )
+    if note:
+        print(note, file=sys.stderr)
+    return profile
 
 
 class _Output:
@@ -354,14 +361,6 @@ def ensure_machine(store: SessionStore, name: str) -> None:
 def cmd_monitor(args: argparse.Namespace) -> int:
     """``legpress monitor URL`` or ``legpress monitor --machine NAME``."""
     machine = resolve_machine(args)
-    if args.person and machine is not None:
-        from legpress.storage.store import SessionStore
-
-        with SessionStore(args.db) as store:
-            where = store.calibrated_on(args.person, machine.name)
-        note = calibration_note(args.person, machine.name, where)
-        if note:
-            print(note, file=sys.stderr)
     name = machine.name if machine is not None else None
     return _monitor(args, args.url, _config(args, machine=name), machine)
 

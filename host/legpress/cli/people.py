@@ -19,7 +19,7 @@ from legpress.cli.sessions import (
     text_table,
     wrap,
 )
-from legpress.detect.config import PROFILE_BIN_MM
+from legpress.detect.config import PROFILE_BIN_MM, shares_depth_mm
 from legpress.errors import NotFoundError, UsageError
 
 _EPILOG = """\
@@ -140,11 +140,6 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _clean_to_mm(shares: tuple[float | None, ...] | None) -> float | None:
-    """How deep calibration learned the clean lower-back share (None: not learned)."""
-    return len(shares) * PROFILE_BIN_MM if shares else None
-
-
 def _calibrations(args: argparse.Namespace) -> int:
     with open_store(args, readonly=True) as store:
         history = store.calibrations(args.name)
@@ -171,7 +166,7 @@ def _calibrations(args: argparse.Namespace) -> int:
             fmt(c.lift_off_floor, 2),
             fmt(c.max_depth_mm, 0),
             fmt(c.margin_mm, 0),
-            fmt(_clean_to_mm(c.clean_share_by_depth), 0),
+            fmt(shares_depth_mm(c.clean_share_by_depth, PROFILE_BIN_MM), 0),
             str(c.detail.get("machine") or "-"),
         ]
         for c in history

@@ -25,7 +25,14 @@ def rebin_shares(
     return tuple(shares[min(int((j + 0.5) * to_mm // from_mm), len(shares) - 1)] for j in range(n))
 
 
-def _shares(name: str, values: object) -> tuple[float | None, ...]:
+def shares_depth_mm(shares: tuple[float | None, ...] | None, bin_mm: float) -> float | None:
+    """How deep a share per ``bin_mm`` of depth reaches: the bottom of its deepest known bin
+    (None: no bin known)."""
+    known = [k for k, x in enumerate(shares or ()) if x is not None]
+    return (known[-1] + 1) * bin_mm if known else None
+
+
+def check_shares(name: str, values: object) -> tuple[float | None, ...]:
     """A share-per-depth sequence (a tuple, or a list from JSON) as a tuple of finite shares
     (0 or more) and None.
 
@@ -220,7 +227,7 @@ class DetectorConfig:
     def __post_init__(self) -> None:
         if self.clean_share_by_depth is not None:
             # A list (JSON) becomes a tuple: the settings stay frozen and hashable.
-            shares = _shares("clean_share_by_depth", self.clean_share_by_depth)
+            shares = check_shares("clean_share_by_depth", self.clean_share_by_depth)
             object.__setattr__(self, "clean_share_by_depth", shares)
         for f in fields(self):
             value = getattr(self, f.name)
@@ -339,9 +346,8 @@ class DetectorConfig:
             if self.tilt_warning_depth_lead_s > 0
             else ""
         )
-        known = [k for k, x in enumerate(self.clean_share_by_depth or ()) if x is not None]
-        if known:
-            reach_mm = (known[-1] + 1) * self.reference_bin_mm
+        reach_mm = shares_depth_mm(self.clean_share_by_depth, self.reference_bin_mm)
+        if reach_mm is not None:
             first_text = (
                 f"calibration's, learned down to {reach_mm:.0f} mm, until the session has its own"
             )
@@ -426,7 +432,7 @@ class Profile:
 
     def __post_init__(self) -> None:
         if self.clean_share_by_depth is not None:
-            shares = _shares("clean_share_by_depth", self.clean_share_by_depth)
+            shares = check_shares("clean_share_by_depth", self.clean_share_by_depth)
             object.__setattr__(self, "clean_share_by_depth", shares)
         if not self.person.strip():
             raise ConfigError("a profile needs a person name or id")

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from legpress.detect.config import DetectorConfig
+from legpress.detect.config import DetectorConfig, check_shares
 from legpress.detect.events import Event
 from legpress.dsp.calibration import Calibration
 from legpress.errors import ConfigError, UsageError
@@ -224,14 +224,10 @@ def shares_from_text(text: str | None) -> tuple[float | None, ...] | None:
     """Inverse of :func:`shares_to_text`; a damaged value reads as not learned."""
     if text is None:
         return None
-    value = loads(text)
-    if not isinstance(value, list) or not all(
-        x is None
-        or (isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) and x >= 0)
-        for x in value
-    ):
+    try:
+        return check_shares("clean_share_by_depth", loads(text))
+    except ConfigError:
         return None
-    return tuple(None if x is None else float(x) for x in value)
 
 
 def calibration_from_row(person: str, row: sqlite3.Row) -> CalibrationRecord:
