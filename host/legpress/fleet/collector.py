@@ -109,6 +109,7 @@ class RemoteMachine:
             "limit_mm": s.get("limit_mm"),
             "warn_mm": s.get("warn_mm"),
             "lift_depth_mm": s.get("lift_depth_mm"),
+            "calibration_note": s.get("calibration_note"),
             "phase": str(s.get("phase") or "top"),
             "pad": [],
             "alert": s.get("alert"),

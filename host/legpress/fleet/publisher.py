@@ -57,6 +57,7 @@ _SLOW_FIELDS: Final = (
     "limit_mm",
     "warn_mm",
     "lift_depth_mm",
+    "calibration_note",
 )
 _STATE_FIELDS: Final = (
     *_SLOW_FIELDS,

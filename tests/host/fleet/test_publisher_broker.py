@@ -17,7 +17,7 @@ import pytest
 from legpress.fleet.config import parse_broker_url
 from legpress.fleet.publisher import HubPublisher, PublisherConfig
 from legpress.hub import MachineSpec
-from legpress.storage.store import SessionStore
+from legpress.storage.store import CalibrationRecord, SessionStore
 from tests.host.fleet.broker import Listener, Mosquitto, until, wait_for
 from tests.host.fleet.hubs import first_ended, make_hub, running
 
@@ -49,6 +49,10 @@ async def test_a_hub_publishes_status_state_events_reps_and_sessions(
     broker: Mosquitto, store: SessionStore
 ) -> None:
     store.add_person("Ben", rom_limit_mm=420)
+    # Calibrated elsewhere (no lift-off seen there): the state says so.
+    store.add_calibration(
+        CalibrationRecord("Ben", 3, 0, None, None, 300.0, 20.0, detail={"machine": "LP 2"})
+    )
     hub = make_hub(store, MachineSpec("Leg press 1", FAST, person="Ben"))
     pub = HubPublisher(hub, parse_broker_url(broker.url()), PublisherConfig(name="North"))
     with Listener(broker, ("legpress/#", "homeassistant/#")) as listener:
@@ -90,6 +94,8 @@ async def test_a_hub_publishes_status_state_events_reps_and_sessions(
     marks = [s["lift_depth_mm"] for s in states if s.get("lift_depth_mm") is not None]
     assert lifted and marks and min(marks) == pytest.approx(min(lifted[:5]), abs=0.1)
     assert states[-1]["lift_depth_mm"] is None
+    notes = {s["calibration_note"] for s in states if s["session_id"] == sid}
+    assert len(notes) == 1 and "calibrated on machine 'LP 2'" in (notes.pop() or "")
     summaries = [m.json() for m in listener.on("/leg-press-1/summary")]
     after = next(s for s in summaries if (s["last_session"] or {}).get("session_id") == sid)
     assert after["sessions"] >= 1 and after["reps"] >= len(session.reps)
