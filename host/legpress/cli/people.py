@@ -143,6 +143,9 @@ def _list(args: argparse.Namespace) -> int:
 def _calibrations(args: argparse.Namespace) -> int:
     with open_store(args, readonly=True) as store:
         history = store.calibrations(args.name)
+    from legpress.storage.store import where_in_force
+
+    in_force = where_in_force(history)
     if args.json:
         hidden = ("person", "detail", "id")
         print_json(
@@ -150,8 +153,9 @@ def _calibrations(args: argparse.Namespace) -> int:
                 {
                     **{k: v for k, v in asdict(c).items() if k not in hidden},
                     "machine": c.detail.get("machine") or None,
+                    "in_force": where or None,
                 }
-                for c in history
+                for c, where in zip(history, in_force, strict=True)
             ]
         )
         return 0
@@ -168,8 +172,9 @@ def _calibrations(args: argparse.Namespace) -> int:
             fmt(c.margin_mm, 0),
             fmt(shares_depth_mm(c.clean_share_by_depth, PROFILE_BIN_MM), 0),
             str(c.detail.get("machine") or "-"),
+            where or "-",
         ]
-        for c in history
+        for c, where in zip(history, in_force, strict=True)
     ]
     heads = [
         "When",
@@ -180,9 +185,13 @@ def _calibrations(args: argparse.Namespace) -> int:
         "Margin mm",
         "Clean to mm",
         "Machine",
+        "In force",
     ]
     print(text_table(heads, rows, right=set(range(1, 7))))
-    print("The newest one is in force (legpress people list shows the limit it gives).")
+    print(
+        "On each machine the newest calibration made on it is in force, elsewhere the newest "
+        "of all (legpress people list shows the limit the newest gives)."
+    )
     return 0
 
 

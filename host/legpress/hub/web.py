@@ -47,7 +47,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from legpress.errors import LegPressError
 from legpress.hub.auth import COOKIE, Auth, same_origin
 from legpress.hub.bus import Broadcast, json_ready
-from legpress.storage.store import SessionStore
+from legpress.storage.store import SessionStore, where_in_force
 
 __all__ = ["Site", "SiteMachine", "make_app"]
 
@@ -394,7 +394,27 @@ def make_app(
         person = _person(request)
         sessions = [s.to_dict() for s in store.list_sessions(person.name)]
         sessions.reverse()
-        return render(request, "person.html", person=person.to_dict(), sessions=sessions)
+        history = store.calibrations(person.name)
+        calibrations = [
+            {
+                "at": c.at,
+                "machine": c.detail.get("machine") or "",
+                "reps": c.reps,
+                "lift_off_reps": c.lift_off_reps,
+                "lift_off_depth_mm": c.lift_off_depth_mm,
+                "learned_limit_mm": c.learned_limit_mm,
+                "in_force": where,
+            }
+            for c, where in zip(history, where_in_force(history), strict=True)
+        ]
+        calibrations.reverse()
+        return render(
+            request,
+            "person.html",
+            person=person.to_dict(),
+            sessions=sessions,
+            calibrations=calibrations,
+        )
 
     async def person_progress(request: Request) -> Response:
         person = _person(request)

@@ -169,7 +169,8 @@ def test_calibrate_learns_a_profile(tmp_path: Path, capsys: pytest.CaptureFixtur
     ]
     assert main(["people", "calibrations", "ben", "--db", str(db)]) == 0
     table = capsys.readouterr().out
-    assert "Lift-off mm" in table and "Clean to mm" in table and "newest one is in force" in table
+    assert "Lift-off mm" in table and "Clean to mm" in table and "In force" in table
+    assert "newest calibration made on it is in force" in table
     assert main(["people", "calibrations", "nobody", "--db", str(db)]) != 0
 
 

@@ -245,7 +245,7 @@ def test_calibrate_on_a_machine(cli: Machines, monkeypatch: pytest.MonkeyPatch) 
     code, table, _ = cli("people", "calibrations", "Ben")
     assert code == 0 and "Machine" in table and "LP" in table
     (shown,) = json.loads(cli("people", "calibrations", "Ben", "--json")[1])
-    assert shown["machine"] == "LP"
+    assert shown["machine"] == "LP" and shown["in_force"] == "on LP, and on every other machine"
     cli("machines", "add", "LP2", "sim:scenario=clean,seed=1,realtime=0,duration=3")
     code, _, err = cli("monitor", "--machine", "LP2", "--person", "Ben", "--json")
     assert code == 0, err

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -218,3 +219,27 @@ def test_live_messages_are_strict_json() -> None:
 
     text = _dumps({"type": "rep", "rep": {"depth_mm": float("nan"), "n": np.int64(3)}})
     assert json.loads(text) == {"type": "rep", "rep": {"depth_mm": None, "n": 3}}
+
+
+def test_a_persons_page_lists_their_calibrations_and_where_each_is_in_force(
+    client: TestClient, hub: Hub
+) -> None:
+    from legpress.storage.store import CalibrationRecord
+
+    sign_in(client)
+    assert client.portal is not None
+    ana = client.portal.call(hub.store.add_person, "Ana")
+    page = client.get(f"/people/{ana.id}").text
+    assert "Not calibrated yet" in page
+    for depth, machine in ((300.0, "LP & <2>"), (310.0, "Leg press 1"), (320.0, "LP & <2>")):
+        record = CalibrationRecord("Ana", 3, 1, depth, 0.3, depth + 15, 20.0)
+        record = replace(record, detail={"machine": machine})
+        client.portal.call(hub.store.add_calibration, record)
+    page = client.get(f"/people/{ana.id}").text
+    rows = re.findall(r"<tr><td>[^<]*</td><td>(.*?)</td>.*?<td>([^<]*)</td></tr>", page, re.S)
+    assert rows == [  # newest first
+        ("LP &amp; &lt;2&gt;", "on LP &amp; &lt;2&gt;, and on machines without one of their own"),
+        ("Leg press 1", "on Leg press 1"),
+        ("LP &amp; &lt;2&gt;", "replaced by a newer one"),
+    ]
+    assert "300 mm" in page and "290 mm" in page  # a lift-off depth and its learned limit

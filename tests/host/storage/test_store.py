@@ -423,3 +423,23 @@ def test_a_person_is_judged_on_each_machine_by_their_calibration_there(
         assert store.get_profile("Ana", machine).lift_off_depth_mm == 250.0
     assert store.calibrated_on("Ana", "LP 3") == "LP 2"
     assert store.calibrated_on("nobody", "LP 1") is None
+
+
+def test_where_each_calibration_is_in_force() -> None:
+    from legpress.storage.store import CalibrationRecord, where_in_force
+
+    def on(*machines: str | None) -> list[str]:
+        return where_in_force(
+            [
+                CalibrationRecord("Ana", 3, 1, 300.0, 0.2, 320.0, 20.0, detail={"machine": m})
+                for m in machines
+            ]
+        )
+
+    assert on() == []
+    assert on(None) == ["on every machine"]
+    assert on("LP") == ["on LP, and on every other machine"]
+    assert on("LP", "lp") == ["", "on lp, and on every other machine"]  # one machine, any case
+    assert on("LP", "LP 2") == ["on LP", "on LP 2, and on machines without one of their own"]
+    assert on("LP", None) == ["on LP", "on machines without one of their own"]
+    assert on(None, "LP") == ["", "on LP, and on every other machine"]

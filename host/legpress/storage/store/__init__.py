@@ -25,6 +25,13 @@ Example::
 
 from legpress.storage.store.database import SessionStore, default_db_path
 from legpress.storage.store.exchange import EXPORT_FORMAT
-from legpress.storage.store.records import CalibrationRecord, SessionRow
+from legpress.storage.store.records import CalibrationRecord, SessionRow, where_in_force
 
-__all__ = ["EXPORT_FORMAT", "CalibrationRecord", "SessionRow", "SessionStore", "default_db_path"]
+__all__ = [
+    "EXPORT_FORMAT",
+    "CalibrationRecord",
+    "SessionRow",
+    "SessionStore",
+    "default_db_path",
+    "where_in_force",
+]

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from legpress.detect.config import DetectorConfig, check_shares
+from legpress.detect.config import DetectorConfig, Profile, check_shares
 from legpress.detect.events import Event
 from legpress.dsp.calibration import Calibration
 from legpress.errors import ConfigError, UsageError
@@ -213,6 +213,38 @@ class CalibrationRecord:
     detail: Mapping[str, Any] = field(default_factory=dict)
     id: int | None = None
     clean_share_by_depth: tuple[float | None, ...] | None = None
+
+    @property
+    def learned_limit_mm(self) -> float | None:
+        """The limit this calibration learned (see :attr:`Profile.learned_limit_mm`)."""
+        return Profile(
+            self.person,
+            lift_off_depth_mm=self.lift_off_depth_mm,
+            margin_mm=self.margin_mm,
+            max_calibrated_depth_mm=self.max_depth_mm,
+        ).learned_limit_mm
+
+
+def where_in_force(history: list[CalibrationRecord]) -> list[str]:
+    """Where each calibration of a history (oldest first) is in force, in words; empty where
+    a newer one replaced it. On each machine, the newest calibration made on it is in force
+    (machine names compared without case); on a machine without one, the newest of all."""
+    newest: dict[str, int] = {}
+    for i, c in enumerate(history):
+        machine = str(c.detail.get("machine") or "")
+        if machine:
+            newest[machine.casefold()] = i
+    out: list[str] = []
+    for i, c in enumerate(history):
+        machine = str(c.detail.get("machine") or "")
+        parts = [f"on {machine}"] if machine and newest[machine.casefold()] == i else []
+        if i == len(history) - 1:
+            if set(newest) - {machine.casefold()}:
+                parts.append("on machines without one of their own")
+            else:
+                parts.append("on every other machine" if machine else "on every machine")
+        out.append(", and ".join(parts))
+    return out
 
 
 def shares_to_text(shares: tuple[float | None, ...] | None) -> str | None:
