@@ -337,7 +337,8 @@ class LiveSession:
         analyzer = self.pipeline.analyzer
         v.lower_back, v.front = analyzer.last_position, analyzer.last_front
         v.lift_depth_mm = analyzer.lift_off_depth_mm
-        # The levels in force at the last sample (higher where the load moved up the back).
+        # The levels in force at the last sample (higher where the load moved up the back, or
+        # past the depth where this person's back lifted).
         v.lift_off_below = (
             analyzer.last_threshold
             if math.isfinite(analyzer.last_threshold)

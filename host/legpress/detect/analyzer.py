@@ -340,7 +340,7 @@ class Analyzer:
             nan = np.full(size, np.nan)
             self._p_ratio = self._p_share = self._p_front = self._p_total = nan
             self._p_thr = self._p_warn = nan
-            self._p_shift = self._p_moved = np.zeros(size, bool)
+            self._p_shift = self._p_moved = self._p_up = self._p_past = np.zeros(size, bool)
             return
         load = self._load[lo:hi]
         lower_raw, upper, rest = self._sums(lo, hi)
@@ -356,7 +356,17 @@ class Analyzer:
             # is their usual way of loading the pad, not a lift-off: the same reach as the
             # tilt warning's (within tilt_warning_lead_s of it at the sled's speed).
             v = np.maximum(self._v[lo:hi], 0.0)
-            shift &= self._d[lo:hi] >= deep - v * cfg.tilt_warning_lead_s
+            d = self._d[lo:hi]
+            shift &= d >= deep - v * cfg.tilt_warning_lead_s
+            # Past the depth where their back has lifted, the same level holds whatever the
+            # pad carries: there the share falling halfway to the floor is a lift-off, whether
+            # the load moved up the back or went into the seat.
+            past = d >= deep
+        else:
+            past = np.zeros(size, bool)
+        self._p_up = shift  # the load moved up, near enough to count
+        self._p_past = past
+        shift = shift | past
         self._p_shift = shift
         self._p_thr = np.where(shift, self._shift_thr, cfg.liftoff_position)
         self._p_warn = np.where(shift, self._shift_warn, cfg.tilt_warning_position)
@@ -530,7 +540,7 @@ class Analyzer:
         self._p_lo = 0
         self._p_ratio = self._p_share = self._p_front = self._p_total = np.empty(0)
         self._p_thr = self._p_warn = np.empty(0)
-        self._p_shift = self._p_moved = np.empty(0, bool)
+        self._p_shift = self._p_moved = self._p_up = self._p_past = np.empty(0, bool)
         self._p_bins = np.empty(0, np.int64)
 
     def _emit(self, etype: str, c: int, message: str, **evidence: object) -> None:
@@ -1024,8 +1034,10 @@ class Analyzer:
             front_share=float(self._p_front[k]),
             front_threshold=self.config.liftoff_front_share,
             pad_total=float(self._p_total[k]),
-            load_moved_up=bool(self._p_shift[k]),
+            load_moved_up=bool(self._p_up[k]),
             shift_total=self.config.liftoff_shift_total,
+            past_lift_off_depth=bool(self._p_past[k]),
+            lift_off_depth_mm=self.lift_off_depth_mm,
             clean_share=clean,
             clean_reps_at_depth=bool(self._filled_reference()[1][bin_]),
             depth_mm=float(self._d[c]),
@@ -1092,7 +1104,6 @@ class Analyzer:
             lead_s=cfg.tilt_warning_lead_s,
             start=cfg.tilt_warning_start,
             min_duration_s=cfg.tilt_warning_min_s,
-            lift_off_depth_mm=deep,
             depth_lead_s=cfg.tilt_warning_depth_lead_s,
             velocity_mm_s=v,
             **ev,
@@ -1112,12 +1123,18 @@ class Analyzer:
         if position < cfg.liftoff_position:
             path = "collapse"
             why = f"{share_text}: below {cfg.liftoff_position:.0%}"
-        elif position < threshold:
+        elif position < threshold and ev["load_moved_up"]:
             path = "shift"
             why = (
                 f"{share_text}, while the pad carries {ev['pad_total']:.2f} times its load at "
                 f"the top (at least {cfg.liftoff_shift_total:.2f}: the legs press the back in, "
                 f"yet the load has moved up off the lower back): below {threshold:.0%}"
+            )
+        elif position < threshold:
+            path = "depth"
+            why = (
+                f"{share_text}, with the sled past {ev['lift_off_depth_mm']:.0f} mm, where this "
+                f"person's lower back lifted before: below {threshold:.0%}"
             )
         else:
             path = "front"

@@ -99,7 +99,11 @@ class DetectorConfig:
         liftoff_shift_position: ... lift-off fires below this position instead (once their
             lift-off depth is known, only within the tilt warning's reach of it). While the
             pad carries less, a lower back easing off with the rest of the back is no
-            lift-off, and the stricter ``liftoff_position`` holds.
+            lift-off, and the stricter ``liftoff_position`` holds; but past the depth where
+            this person's back has lifted (``Analyzer.lift_off_depth_mm``: in the session or
+            from calibration) the shift level holds whatever the pad carries (path
+            ``depth``): the sled going deeper than their hips allow is what makes the back
+            lift, and there the load may go into the seat instead of up the back.
         liftoff_shift_first_position: ... but below this stricter level until a clean rep of
             this person is known (in the session, or from calibration): until then a rep is
             compared with its own top alone, and the clean reps of some people halve their
@@ -375,8 +379,9 @@ class DetectorConfig:
             "carries "
             f"{self.liftoff_shift_total:.2f} times its load at the top or more (the legs press "
             "the back into the pad, yet the lower back's share falls: the load has moved up the "
-            f"back){first_level}, and near the depth where their back lifted, if known; or when "
-            "the contact front has "
+            f"back){first_level}, and near the depth where their back lifted, if known; or "
+            "below that same level, whatever the pad carries, once the sled is past the depth "
+            "where their back lifted; or when the contact front has "
             f"passed the lower back (the cell just above it below {self.liftoff_front_share:.0%} "
             f"of its share, or the highest lower-back cell below {self.liftoff_top_empty:.0%}: "
             f"empty); each for {self.liftoff_min_on_s * 1000:.0f} ms. Over with the position "

@@ -371,7 +371,8 @@ def timeline(
         thr = trace.threshold[sel] if trace.threshold is not None else None
         stepped = thr is not None and bool(np.isfinite(thr).any())
         if thr is not None and stepped:
-            # The threshold in force, sample by sample (it rises where the load moved up).
+            # The threshold in force, sample by sample (it rises where the load moved up, or
+            # past the depth where this person's back lifted).
             ax2.plot(
                 t, thr * 100.0, color=VERMILLION, linestyle=(0, (2, 2)), linewidth=1.4,
                 drawstyle="steps-post",
@@ -413,7 +414,8 @@ def timeline(
                 linestyle=(0, (2, 2)),
                 label=f"lift-off below {on_ratio * 100:.0f} %"
                 + (
-                    f" ({shift_ratio * 100:.0f} % where the load moved up)"
+                    f" ({shift_ratio * 100:.0f} % where the load moved up or past the "
+                    "lift-off depth)"
                     if shift_ratio is not None and stepped
                     else ""
                 ),

@@ -40,7 +40,8 @@ class ContactTrace:
         front: the front cell's share, the rule's second signal (NaN where none).
         cell_pitch_mm: the strip's cell pitch the detector ran with.
         threshold: the lift-off threshold on ``contact`` in force at each sample (higher
-            where the load had moved up the back; see ``DetectorConfig.liftoff_shift_total``),
+            where the load had moved up the back, or past the depth where this person's back
+            lifted; see ``DetectorConfig.liftoff_shift_total``),
             NaN where no rep was judged; None: the fixed ``liftoff_position``.
     """
 
@@ -88,7 +89,8 @@ def lower_back_contact(
 
     ``contact`` is the lower-back position (1: as this person's clean reps at that depth, 0:
     their floor; lift-off below ``threshold``, the level in force at that sample:
-    ``liftoff_position``, or ``liftoff_shift_position`` where the load had moved up the back),
+    ``liftoff_position``, or ``liftoff_shift_position`` where the load had moved up the back or
+    the sled was past the depth where this person's back lifted),
     ``front`` the front cell's share (lift-off below ``liftoff_front_share``); NaN where no rep
     was being judged. The cells are those the
     detector named in a lift-off event, else those in contact among the strip's lowest

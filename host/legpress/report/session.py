@@ -312,7 +312,8 @@ def _rep_table(reps: Sequence[SessionRep], limit: float | None) -> str:
         "person's floor (0 %) and their clean reps at the same depth (100 %); lift-off below "
         f"{DetectorConfig().liftoff_position * 100:.0f} % with the default settings, "
         f"{DetectorConfig().liftoff_shift_position * 100:.0f} % where the load has moved up the "
-        "back (the settings section gives the whole rule).",
+        "back or the sled is past the depth where this person's back lifted (the settings "
+        "section gives the whole rule).",
     )
 
 
@@ -444,7 +445,8 @@ def session_report_html(
                     f"{cfg.liftoff_min_on_s * 1000:.0f} ms: {cfg.liftoff_position * 100:.0f} %, "
                     f"or {cfg.liftoff_shift_position * 100:.0f} % where the whole pad carries "
                     f"{cfg.liftoff_shift_total:.2f} times its load at the top or more while the "
-                    "lower back's share falls (the load has moved up the back). Grey: the "
+                    "lower back's share falls (the load has moved up the back), or the sled "
+                    "is past the depth where this person's back lifted. Grey: the "
                     "contact front, the lower of the cell just above the lower back (its share "
                     "against the cells above it) and the highest lower-back cell (its share, "
                     f"times {cfg.liftoff_front_share / cfg.liftoff_top_empty:g}: under the line "

@@ -399,6 +399,35 @@ def test_a_back_easing_off_in_one_piece_is_no_lift_off() -> None:
     assert not events(out, "lift_off")
 
 
+def test_past_the_depth_where_this_persons_back_lifted_the_share_alone_decides() -> None:
+    # The back easing off of the test above, at 45 %, with nobody pressing it into the pad:
+    # no lift-off for a person of whom nothing is known. Calibrated to lift at 280 mm, the
+    # share falling past halfway to the floor there is one, whether or not the load moved up.
+    reps = [SynthRep(300), SynthRep(300, lift_off_at_mm=260), SynthRep(300)]
+    block, _ = stream(reps, seed=8)
+    block = _kept(block, 0.45, slice(0, 3), 0.0)
+    _, out = run(block, DetectorConfig(lift_off_depth_mm=280.0))
+    (lift,) = events(out, "lift_off")
+    ev = lift.evidence
+    assert lift.rep == 1 and ev["path"] == "depth"
+    assert ev["past_lift_off_depth"] and not ev["load_moved_up"]
+    assert ev["lift_off_depth_mm"] == 280.0 and ev["depth_mm"] >= 280.0
+    assert ev["pad_total"] < ev["shift_total"]
+    assert DetectorConfig().liftoff_position < ev["position"] < ev["threshold"]
+    assert "past 280 mm, where this person's lower back lifted before" in lift.message
+    # The clean reps went as deep with the pad untouched: nothing there.
+    assert not [e for e in events(out, "lift_off") if e.rep != 1]
+    # Short of that depth (calibrated deeper than this rep goes), the share alone is not
+    # enough.
+    _, out = run(block, DetectorConfig(lift_off_depth_mm=320.0))
+    assert not events(out, "lift_off")
+    # The same in any chunking.
+    _, chunked = run(block, DetectorConfig(lift_off_depth_mm=280.0), sizes=[1, 37, 500])
+    assert [(e.t_s, e.evidence["path"]) for e in events(chunked, "lift_off")] == [
+        (lift.t_s, "depth")
+    ]
+
+
 def test_shift_settings_are_checked() -> None:
     with pytest.raises(ConfigError, match="liftoff_shift_position"):
         DetectorConfig(liftoff_shift_position=0.9)
