@@ -426,6 +426,10 @@ def test_past_the_depth_where_this_persons_back_lifted_the_share_alone_decides()
     assert [(e.t_s, e.evidence["path"]) for e in events(chunked, "lift_off")] == [
         (lift.t_s, "depth")
     ]
+    # The rule in words (report, sessions show, monitor) says so.
+    assert "whatever the pad carries, once the sled is past the depth" in (
+        DetectorConfig().lift_off_rule()
+    )
 
 
 def test_shift_settings_are_checked() -> None:
