@@ -1,6 +1,6 @@
 """A third world: lift-off detection on a physical model written blind to the project's own.
 
-    python tests/bench/bench_world3.py [--sessions N] [--keep DIR]
+    python tests/bench/bench_world3.py [--sessions N] [--keep DIR] [--per-session]
 
 Generates leg-press sessions from a model of the body, the pad and the sensors written without
 reading the project's simulator, its detector, the other independent model
@@ -11,8 +11,9 @@ analysed as an outside user would: ``legpress analyze FILE.csv --cell-pitch-mm P
 --rom-limit-mm L``, in-process through ``legpress.cli.main.main``, reading its JSON lines. Two
 populations, 24 sessions each by default: ``standard`` (seeds 9100...) and ``hard`` (seeds
 9300..., every confound of issue #12 at its full range at once). ``--keep DIR`` keeps each CSV
-and its truth (``.truth.json``). The last line of output is one JSON object. These are figures,
-not targets: nothing was, or may be, tuned to them.
+and its truth (``.truth.json``); ``--per-session`` prints each session's reps, one mark each
+(misses here come in whole sessions). The last line of output is one JSON object. These are
+figures, not targets: nothing was, or may be, tuned to them.
 
 The model (sagittal plane, 2 mm steps along the back, physics at 100 Hz)
 -----------------------------------------------------------------------
@@ -988,8 +989,11 @@ class Tally:
         }
 
 
-def score(s: Session, events: list[dict[str, Any]], tally: Tally) -> None:
-    """Adds one session's reps to ``tally``: each event belongs to the rep whose span holds it."""
+def score(s: Session, events: list[dict[str, Any]], tally: Tally) -> str:
+    """Adds one session's reps to ``tally``: each event belongs to the rep whose span holds it.
+    Returns the session's reps in one line, one mark each: ``L`` a lift-off, ``.`` clean,
+    ``n`` a near miss, then ``!`` if alerted and ``w`` if warned (``L!w L L .`` ...)."""
+    marks: list[str] = []
     by_type: dict[str, list[float]] = {}
     for ev in events:
         kind = str(ev.get("type"))
@@ -1010,6 +1014,8 @@ def score(s: Session, events: list[dict[str, Any]], tally: Tally) -> None:
 
         tally.kinds[rep.kind] += 1
         alert, warn = first("lift_off"), first("tilt_warning")
+        mark = {"lift_off": "L", "clean": ".", "near_miss": "n"}.get(rep.kind, "?")
+        marks.append(mark + ("!" if alert is not None else "") + ("w" if warn is not None else ""))
         if rep.kind == "lift_off":
             assert rep.onset_s is not None
             if alert is not None:
@@ -1029,9 +1035,12 @@ def score(s: Session, events: list[dict[str, Any]], tally: Tally) -> None:
         elif rep.depth_mm < s.rom_limit_mm - ROM_MUST_NOT_MM:
             tally.rom_must_not += 1
             tally.rom_false += rom is not None
+    return " ".join(marks)
 
 
-def run_population(name: str, sessions: int, keep: Path | None) -> dict[str, Any]:
+def run_population(
+    name: str, sessions: int, keep: Path | None, per_session: bool = False
+) -> dict[str, Any]:
     tally = Tally()
     with tempfile.TemporaryDirectory() as tmp:
         folder = keep if keep is not None else Path(tmp)
@@ -1048,8 +1057,15 @@ def run_population(name: str, sessions: int, keep: Path | None) -> dict[str, Any
             tally.sessions += 1
             if code != 0:
                 tally.failed += 1
+                if per_session:
+                    print(f"{name}-{seed}: analyze failed (exit {code})")
                 continue
-            score(s, events, tally)
+            marks = score(s, events, tally)
+            if per_session:
+                print(
+                    f"{name}-{seed} {s.person.style:6s} {s.cells.shape[1]:2d} cells @ "
+                    f"{s.pitch_mm:g} mm  {marks}"
+                )
     return tally.summary()
 
 
@@ -1057,12 +1073,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", type=int, default=24, help="sessions per population")
     parser.add_argument("--keep", type=Path, help="keep the CSV files and their truth here")
+    parser.add_argument(
+        "--per-session",
+        action="store_true",
+        help="also print each session's reps, one mark each (L lift-off, . clean, n near miss; "
+        "! alerted, w warned)",
+    )
     args = parser.parse_args(argv)
     start = time.perf_counter()
     figures: dict[str, Any] = {}
     for name in SEEDS:
         t0 = time.perf_counter()
-        fig = run_population(name, args.sessions, args.keep)
+        fig = run_population(name, args.sessions, args.keep, args.per_session)
         fig["elapsed_s"] = round(time.perf_counter() - t0, 1)
         figures[name] = fig
         print(

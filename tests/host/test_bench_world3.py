@@ -49,3 +49,22 @@ def test_one_session_imports_and_analyses(tmp_path: Path, population: str) -> No
         if rep.onset_s is not None:
             assert rep.t_start_s <= rep.onset_s <= rep.t_end_s
             assert rep.clearance_max_mm > w3.LIFT_MM
+
+
+def test_each_rep_gets_a_mark_from_the_events_in_its_span() -> None:
+    w3 = _load()
+    reps = [
+        w3.Rep(0.0, 1.0, 2.0, 250.0, "lift_off", onset_s=0.8),
+        w3.Rep(3.0, 4.0, 5.0, 200.0, "clean"),
+        w3.Rep(6.0, 7.0, 8.0, 240.0, "near_miss"),
+    ]
+    session = w3.Session(np.arange(3.0), np.zeros(3), np.zeros((3, 8)), reps, 40.0, 400.0, None)
+    events = [
+        {"type": "tilt_warning", "t_s": 0.5},
+        {"type": "lift_off", "t_s": 0.85},
+        {"type": "tilt_warning", "t_s": 7.5},
+        {"type": "lift_off", "t_s": 8.2},  # within 0.3 s of the near miss's end: its own
+    ]
+    tally = w3.Tally()
+    assert w3.score(session, events, tally) == "L!w . n!w"
+    assert tally.hits == 1 and tally.warned_early == 1 and tally.false_alarms == 0
