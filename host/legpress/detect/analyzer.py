@@ -340,7 +340,7 @@ class Analyzer:
             nan = np.full(size, np.nan)
             self._p_ratio = self._p_share = self._p_front = self._p_total = nan
             self._p_thr = self._p_warn = nan
-            self._p_shift = self._p_moved = self._p_up = self._p_past = np.zeros(size, bool)
+            self._p_moved = self._p_up = self._p_past = np.zeros(size, bool)
             return
         load = self._load[lo:hi]
         lower_raw, upper, rest = self._sums(lo, hi)
@@ -367,7 +367,6 @@ class Analyzer:
         self._p_up = shift  # the load moved up, near enough to count
         self._p_past = past
         shift = shift | past
-        self._p_shift = shift
         self._p_thr = np.where(shift, self._shift_thr, cfg.liftoff_position)
         self._p_warn = np.where(shift, self._shift_warn, cfg.tilt_warning_position)
         bins = (self._d[lo:hi] / self._bin_mm).astype(np.int64)
@@ -540,7 +539,7 @@ class Analyzer:
         self._p_lo = 0
         self._p_ratio = self._p_share = self._p_front = self._p_total = np.empty(0)
         self._p_thr = self._p_warn = np.empty(0)
-        self._p_shift = self._p_moved = self._p_up = self._p_past = np.empty(0, bool)
+        self._p_moved = self._p_up = self._p_past = np.empty(0, bool)
         self._p_bins = np.empty(0, np.int64)
 
     def _emit(self, etype: str, c: int, message: str, **evidence: object) -> None:
