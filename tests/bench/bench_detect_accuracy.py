@@ -30,7 +30,9 @@ Per row, per rep:
   alerted is printed;
 - lift-off alert latency, alert time minus the true onset (median and p95; negative: before);
 - tilt warning: the share of lift-off reps warned at least 150 ms before their lift-off alert,
-  the median lead, and the share of clear reps (no lift-off, not a near miss) warned;
+  the median lead, and the share of clear reps (no lift-off, not a near miss) warned; in
+  brackets, the share of *steady* clear reps warned (their sacral zone kept at least half of
+  its deepest indentation of the rep: they did not start to unload toward lift-off);
 - depth error (median and p95 of |detected - true| bottom depth);
 - ROM: reps >= 10 mm past the limit alerted (should be 1), reps >= 10 mm short alerted (0);
 - reps the detector said it could not judge (``pad_unjudged``).
@@ -121,7 +123,8 @@ def _line(name: str, s: dict[str, object]) -> str:
         f"{f('alert_minus_onset_ms_p95', '{:.0f}')} ms  "
         f"warn>=150ms {f('tilt_warning_lead_150ms', '{:.2f}')} "
         f"(lead {f('tilt_warning_lead_ms_median', '{:.0f}')} ms) "
-        f"warn-false {f('tilt_warning_false_rate', '{:.3f}')}  "
+        f"warn-false {f('tilt_warning_false_rate', '{:.3f}')} "
+        f"(steady {f('tilt_warning_false_rate_steady', '{:.3f}')})  "
         f"depth err p95 {f('depth_error_mm_p95', '{:.1f}')} mm  "
         f"ROM over {f('rom_over_alerted')} short {f('rom_short_alerted')}  "
         f"unjudged {s['unjudged_reps']}"

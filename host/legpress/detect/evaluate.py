@@ -5,7 +5,12 @@ positive when it did not; latency is alert time minus the true onset of the rep'
 lift-off. A rep without a lift-off whose sacral zone came within ``near_miss_mm`` (3 mm) of
 leaving the pad (the deepest indentation of the zone into the foam, ``sacral_margin_mm``, fell
 below 3 mm) is a near miss: "don't care", counted neither as a false alarm nor as a correct
-rejection, for the lift-off alert and the tilt warning alike. ROM: reps at least
+rejection, for the lift-off alert and the tilt warning alike. Of the clear reps (neither a
+lift-off nor a near miss), those whose sacral zone kept at least half of its deepest
+indentation of the rep are *steady*: their lower back did not start to unload toward lift-off,
+so a tilt warning there is false by the warning's own definition (the other clear reps are
+warned as they unload, which is what the warning is for, but still count as false warnings in
+``tilt_warning_false_rate``). ROM: reps at least
 ``rom_margin_mm`` past the limit must be alerted; reps at least that much short of it must not
 be. Detected reps are matched to true reps by their bottom time.
 """
@@ -38,6 +43,8 @@ class Score:
     lift_fp_near: int = 0  # alerts on near misses (don't care)
     lift_neg_near: int = 0  # near misses
     warn_clear: int = 0  # clear reps (no lift-off, not a near miss) with a tilt warning
+    steady: int = 0  # clear reps whose sacral zone kept at least half its deepest indentation
+    warn_steady: int = 0  # ... of them, with a tilt warning
     unjudged_reps: int = 0  # reps the detector said it could not judge
     latencies_s: list[float] = field(default_factory=list)
     leads_s: list[float] = field(default_factory=list)  # lift-off alert minus tilt warning
@@ -79,6 +86,8 @@ class Score:
                 sum(1 for x in self.leads_s if x >= 0.15), self.lift_tp + self.lift_fn
             ),
             "tilt_warning_false_rate": ratio(self.warn_clear, self.lift_tn + self.lift_fp),
+            "steady_reps": self.steady,
+            "tilt_warning_false_rate_steady": ratio(self.warn_steady, self.steady),
             "alert_minus_onset_ms_median": round(float(np.median(lat)) * 1000, 1)
             if lat.size
             else None,
@@ -151,11 +160,14 @@ def score_session(
         if match is not None:
             s.reps_matched += 1
             s.depth_errors_mm.append(match.depth_mm - tr.depth_mm)
-        near = False
+        near = steady = False
         if margin is not None and not tr.lift_off:
             t_m, m_m = margin
             sel = (t_m >= tr.t_start_s) & (t_m <= tr.t_end_s)
             near = bool(sel.any() and float(m_m[sel].min()) < near_miss_mm)
+            steady = bool(
+                sel.any() and not near and float(m_m[sel].min()) >= 0.5 * float(m_m[sel].max())
+            )
             s.lift_neg_near += int(near)
         if tr.lift_off:
             if alerted:
@@ -174,6 +186,8 @@ def score_session(
             else:
                 s.lift_tn += 1
             s.warn_clear += int(bool(warned))
+            s.steady += int(steady)
+            s.warn_steady += int(steady and bool(warned))
         if limit:
             rom_alerted = any(window[0] <= e.t_s <= window[1] for e in roms)
             if tr.depth_mm >= limit + rom_margin_mm:

@@ -1,0 +1,35 @@
+"""Scoring against the simulator's truth: near misses are "don't care", and steady clear reps
+(the lower back did not start to unload) are told apart from the rest for the tilt warning."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from legpress.detect.evaluate import score_session
+from legpress.sim.truth import TruthRep
+
+
+def _rep(i: int, start: float) -> TruthRep:
+    return TruthRep(i, start, start + 1.5, start + 3.0, 250.0, lift_off=False)
+
+
+def test_near_misses_are_dont_care_and_steady_reps_are_counted_apart() -> None:
+    truth = SimpleNamespace(
+        reps=[_rep(0, 0.0), _rep(1, 4.0), _rep(2, 8.0), _rep(3, 12.0)],
+        lift_offs=[],
+        rom_limit_mm=None,
+    )
+    t_s = np.arange(0.0, 16.0, 0.01)
+    margin = np.full(t_s.size, 10.0)  # 10 mm into the foam at the top of every rep
+    margin[np.abs(t_s - 1.5) < 0.5] = 7.0  # rep 0: kept 7 of 10 mm: steady
+    margin[np.abs(t_s - 5.5) < 0.5] = 4.0  # rep 1: down to 4 mm: clear, but unloading
+    margin[np.abs(t_s - 9.5) < 0.5] = 2.0  # rep 2: within 3 mm: a near miss
+    warn = "tilt_warning"
+    events = [SimpleNamespace(type=warn, t_s=t) for t in (1.4, 5.4, 9.4)]  # rep 3: none
+    s = score_session(truth, [], events, margin=(t_s, margin)).summary()
+    assert s["near_misses"] == 1
+    assert s["tilt_warning_false_rate"] == round(2 / 3, 4)  # reps 0 and 1 of the 3 clear
+    assert s["steady_reps"] == 2  # reps 0 and 3
+    assert s["tilt_warning_false_rate_steady"] == 0.5  # rep 0 of them
