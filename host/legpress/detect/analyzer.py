@@ -190,6 +190,7 @@ class Analyzer:
         self.clean_dips: list[float] = []
         self._load_ref = 0.0  # the largest baseline total seen in the session
         self._stuck = np.zeros(n_cells, bool)
+        self._faulty: set[int] = set()  # cells a cell_fault has named (until they read again)
 
         # History of the last samples (for windows reaching back across blocks).
         self._h_t = np.empty(0, np.float64)
@@ -1186,13 +1187,15 @@ class Analyzer:
                     threshold_mm_s=cfg.bounce_velocity_mm_s,
                 )
 
-    def _learn(self) -> None:
-        """After a rep: this person's floor (if the rep showed one), their clean share per
-        depth (if the rep was clean), and cells that did not move at all (stuck)."""
+    def _learn(self, c: int) -> None:
+        """After a rep (ending at context sample c): this person's floor (if the rep showed
+        one), their clean share per depth (if the rep was clean), and cells that did not move
+        at all (stuck), said once with a ``cell_fault`` event."""
         cfg = self.config
         varied = self._cell_hi > self._cell_lo
         if varied.any():
             self._stuck = ~varied & np.isfinite(self._cell_lo)
+            self._report_cells(c, varied)
         if self._group is None or not np.isfinite(self._share_min):
             return
         bins = self._rep_bins
@@ -1221,6 +1224,32 @@ class Analyzer:
             np.isfinite(old), (1 - w) * old + w * bins[seen], bins[seen]
         )
 
+    def _report_cells(self, c: int, varied: npt.NDArray[np.bool_]) -> None:
+        """A ``cell_fault`` for each cell that read one non-zero value through the whole rep
+        while others moved: stuck (or shorted). Once per cell, until it reads again. A cell
+        reading 0 all rep says nothing: nobody presses there (below the seat junction, above
+        the shoulders, under the lumbar arch), or its wire is open, which the device reports
+        itself (the ``cell`` fault in STATUS)."""
+        for k in range(self.n_cells):
+            value = float(self._cell_lo[k])
+            if varied[k] or not math.isfinite(value) or value == 0.0:
+                self._faulty.discard(k)
+                continue
+            if k in self._faulty:
+                continue
+            self._faulty.add(k)
+            self._emit(
+                "cell_fault",
+                c,
+                f"pad cell {k} read {value:g} through the whole rep while the other cells "
+                "moved: stuck, or shorted; lift-off is judged without it from the next rep. "
+                "Check its connector and the cover over it (hardware/README.md, "
+                "troubleshooting)",
+                cell=k,
+                fault="stuck",
+                reading=value,
+            )
+
     def _finish_rep(self, c: int) -> None:
         cfg = self.config
         self._state = _TOP
@@ -1230,7 +1259,7 @@ class Analyzer:
         if self._lo_on:
             self._lo_total_s = t_end - self._lo_t_on
         if rom >= cfg.min_rep_mm:
-            self._learn()
+            self._learn(c)
             lowering_s = self._t_bottom - self._t_start
             pushing_s = t_end - self._t_bottom
             rep = Rep(

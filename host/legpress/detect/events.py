@@ -155,6 +155,16 @@ class EventType(StrEnum):
             severity=Severity.CUE,
         ),
     )
+    CELL_FAULT = (
+        "cell_fault",
+        EventSpec(
+            label="Pad cell not working",
+            phrase="a pad cell not working",
+            alert="CHECK CELL",
+            flag="",
+            severity=Severity.CUE,
+        ),
+    )
 
     @property
     def marks_rep(self) -> bool:

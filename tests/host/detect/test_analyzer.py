@@ -166,6 +166,32 @@ def test_stuck_cell_is_left_out_from_the_next_rep() -> None:
     (e,) = events(out, "lift_off")
     assert e.rep == 1
     assert 1 not in e.evidence["cells"] and 1 in e.evidence["left_out"]
+    # ... and said, once, at the end of the first rep that showed it.
+    (fault,) = events(out, "cell_fault")
+    assert fault.rep == 0 and fault.evidence["cell"] == 1 and fault.evidence["fault"] == "stuck"
+    assert fault.evidence["reading"] == 777.0
+    assert "pad cell 1 read 777" in fault.message and "connector" in fault.message
+
+
+def test_a_stuck_cell_is_said_again_if_it_sticks_again_and_a_silent_one_is_not_said() -> None:
+    reps = [SynthRep(300), SynthRep(300), SynthRep(300), SynthRep(300)]
+    block, _ = stream(reps, seed=2)
+    load = block.load.copy()
+    load[:, 4] = 500.0
+    _, out = run(type(block)(block.t_s, block.depth_mm, load, block.valid))
+    assert [(e.rep, e.evidence["cell"]) for e in events(out, "cell_fault")] == [(0, 4)]
+    # It reads again through the third rep (a connector wiggled back), then sticks again.
+    third = [r for r in out if isinstance(r, Rep)][2]
+    during = (block.t_s >= third.t_start_s) & (block.t_s <= third.t_end_s)
+    load[during, 4] = block.load[during, 4]
+    _, out = run(type(block)(block.t_s, block.depth_mm, load, block.valid))
+    assert [e.rep for e in events(out, "cell_fault")] == [0, 3]
+    # A cell reading 0 all along (an open wire, which the device reports, or nobody pressing
+    # there: under the lumbar arch, below the seat junction) is left out without a word.
+    for cell in (0, 2):
+        block, _ = stream(reps[:2], seed=2, dead_cell=cell)
+        _, out = run(block)
+        assert not events(out, "cell_fault")
 
 
 def test_rom_warning_then_alert_at_the_limit() -> None:
