@@ -299,8 +299,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         )
     else:
         print(
-            f"{args.person}: no lift-off down to {profile.max_calibrated_depth_mm:.0f} mm; "
-            "that depth is the learned limit",
+            f"{args.person}: no lift-off seen down to {profile.max_calibrated_depth_mm:.0f} mm; "
+            f"learned limit {profile.learned_limit_mm:.0f} mm, the margin short of it (asked to "
+            "go to where the back starts to leave the pad, the likelier reason for none is a "
+            "lift-off the pad did not show). If a coach watching saw the lower back stay on "
+            "the pad, a therapist may set a deeper limit: legpress people set-limit "
+            f"{args.person} MM",
             file=sys.stderr,
         )
     if profile.lift_off_floor is not None:

@@ -414,9 +414,11 @@ class Profile:
         rom_limit_mm: the therapist's limit, if set (wins over the learned one).
         lift_off_depth_mm: the depth where this person's lower back began to leave the pad in
             slow calibration reps (None: it never did in calibration).
-        margin_mm: the learned limit stops this far before the lift-off depth.
-        max_calibrated_depth_mm: the deepest calibration rep (a learned limit never exceeds it
-            when no lift-off was seen).
+        margin_mm: the learned limit stops this far before the lift-off depth, or, when
+            calibration saw no lift-off, before the deepest calibration rep: the person was
+            asked to go down to where the back starts to leave the pad, so a lift-off the
+            pad did not show is the likelier reason for none than a back that never lifts.
+        max_calibrated_depth_mm: the deepest calibration rep.
         notes: free text.
         lift_off_floor: the lower-back share this person's back kept once off the pad in
             calibration (the detector's floor until the session shows its own); None when
@@ -452,10 +454,12 @@ class Profile:
 
     @property
     def learned_limit_mm(self) -> float | None:
-        """The limit learned from calibration: lift-off depth minus the margin."""
-        if self.lift_off_depth_mm is not None:
-            return max(self.lift_off_depth_mm - self.margin_mm, 1.0)
-        return self.max_calibrated_depth_mm
+        """The limit learned from calibration: the lift-off depth minus the margin; when no
+        calibration rep lifted off, the deepest of them minus the margin."""
+        depth = self.lift_off_depth_mm
+        if depth is None:
+            depth = self.max_calibrated_depth_mm
+        return max(depth - self.margin_mm, 1.0) if depth is not None else None
 
     @property
     def effective_limit_mm(self) -> float | None:

@@ -132,11 +132,19 @@ def test_the_first_rep_is_compared_with_the_calibrated_clean_share() -> None:
         Profile("x", clean_share_by_depth="0.5")  # type: ignore[arg-type]
 
 
-def test_profile_without_lift_off_is_bounded_by_the_deepest_rep() -> None:
+def test_profile_without_lift_off_keeps_the_margin_from_the_deepest_rep() -> None:
+    # Asked to go down to where the back starts to lift, and none seen: the likelier reason is
+    # a lift-off the pad did not show, so the margin is kept from the deepest rep.
     block, _ = stream([SynthRep(280), SynthRep(300)])
     profile = learn_profile("ben", analyze_block(block).reps)
     assert profile.lift_off_depth_mm is None
-    assert profile.effective_limit_mm == pytest.approx(300, abs=1)
+    assert profile.max_calibrated_depth_mm == pytest.approx(300, abs=1)
+    assert profile.effective_limit_mm == pytest.approx(300 - 20, abs=1)
+    assert learn_profile("ben", analyze_block(block).reps, margin_mm=0).effective_limit_mm == (
+        pytest.approx(300, abs=1)
+    )
+    assert Profile("ben", max_calibrated_depth_mm=10.0).learned_limit_mm == 1.0
+    assert Profile("ben").learned_limit_mm is None
 
 
 def test_profile_errors_say_what_to_do(tmp_path: Path) -> None:
