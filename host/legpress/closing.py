@@ -1,9 +1,12 @@
-"""``Closing``: ``with obj:`` for the library's objects that own a resource and have close()."""
+"""``Closing``: ``with obj:`` for the library's objects that own a resource and have close();
+:func:`stop_task`: cancel a helper task and wait for it, without swallowing the caller's own
+cancellation."""
 
 from __future__ import annotations
 
+import asyncio
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 
 class Closing:
@@ -23,3 +26,28 @@ class Closing:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+async def stop_task(task: asyncio.Task[Any], *, errors: bool = False) -> None:
+    """Cancel ``task`` and wait until it has ended.
+
+    The task's own ``CancelledError`` is swallowed, but not the caller's: if the task calling
+    this is itself cancelled meanwhile, ``CancelledError`` goes on up. (A bare
+    ``contextlib.suppress(asyncio.CancelledError)`` around the wait swallows both, and the
+    caller then carries on as if it had never been cancelled: a hub whose machine was being
+    closed when the hub stopped went back to reconnecting, and never stopped.)
+
+    Args:
+        task: the task to stop.
+        errors: also swallow an exception the task ended with (it has reported it itself).
+    """
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise
+    except Exception:
+        if not errors:
+            raise

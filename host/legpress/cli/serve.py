@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from legpress.closing import stop_task
 from legpress.errors import ConfigError, NotFoundError, UsageError
 from legpress.fleet.config import DEFAULT_OUTBOX_MAX
 from legpress.fleet.discovery import DEFAULT_DISCOVERY_PREFIX
@@ -411,8 +412,7 @@ async def _serve(server: Any, sock: socket.socket, services: list[Any]) -> None:
         for t in tasks:
             t.cancel()
         for t in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await t
+            await stop_task(t)
 
 
 def _device_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:

@@ -4,7 +4,6 @@ reconnection and the recording tee; :func:`open_device` makes one from a URL."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import struct
@@ -13,6 +12,7 @@ from collections.abc import Coroutine, Mapping
 from types import TracebackType
 from typing import Any, Final, Self
 
+from legpress.closing import stop_task
 from legpress.device.commands import CommandRPC
 from legpress.device.events import (
     Connected,
@@ -280,9 +280,7 @@ class Device:
             await self._link.close()
         finally:
             if self._pump_task is not None:
-                self._pump_task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._pump_task
+                await stop_task(self._pump_task)
             self._rpc.fail_all(TransportError(f"{self.describe()} was closed"))
             self._wake_readers()
             if self._tee is not None:

@@ -22,7 +22,6 @@ milliseconds on a busy one) and the loop decodes every machine.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import queue
@@ -37,6 +36,7 @@ from typing import Any, Final
 
 import numpy as np
 
+from legpress.closing import stop_task
 from legpress.detect import DetectorConfig, Event, Pipeline, Rep
 from legpress.detect.events import EventType
 from legpress.device import Connected, Disconnected, FaultEvent, InfoEvent, open_device
@@ -755,8 +755,7 @@ class Hub:
             for t in self._tasks:
                 t.cancel()
             for t in self._tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await t
+                await stop_task(t, errors=True)
             self._tasks = []
             writer, self._writer = self._writer, None
             if writer is not None:

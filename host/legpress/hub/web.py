@@ -44,6 +44,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from legpress.closing import stop_task
 from legpress.errors import LegPressError
 from legpress.hub.auth import COOKIE, Auth, same_origin
 from legpress.hub.bus import Broadcast, json_ready
@@ -455,9 +456,7 @@ def make_app(
             yield
         finally:
             if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await stop_task(task)
 
     routes = [
         Route("/", dashboard),

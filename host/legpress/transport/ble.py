@@ -35,6 +35,7 @@ from bleak.exc import (
     BleakGATTProtocolErrorCode,
 )
 
+from legpress.closing import stop_task
 from legpress.errors import DeviceNotFoundError, LegPressError, TransportError
 from legpress.protocol.spec import (
     CONTROL_UUID,
@@ -496,9 +497,7 @@ class BLELink(Link):
         self._lost.set()
         task, self._supervisor = self._supervisor, None
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop_task(task)
         for read in list(self._reads):
             read.cancel()
         client, self._client = self._client, None

@@ -10,11 +10,11 @@ stand-in links: it plays from a task and answers commands with a :class:`LocalRe
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Coroutine
 from typing import Any, ClassVar
 
+from legpress.closing import stop_task
 from legpress.errors import LegPressError, ProtocolError, TransportError, UsageError
 from legpress.protocol.messages import CommandMessage, Reply, Status
 from legpress.protocol.spec import Command, Result
@@ -145,9 +145,7 @@ class LocalLink(Link):
         """Stop playing."""
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop_task(task)
         self.stats.connected = False
 
     async def send(self, packet: bytes) -> None:
