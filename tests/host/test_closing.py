@@ -61,3 +61,22 @@ async def test_errors_are_raised_unless_asked_to_be_swallowed() -> None:
     task = asyncio.create_task(fails())
     await asyncio.sleep(0)
     await stop_task(task, errors=True)
+
+
+async def test_a_caller_cleaning_up_after_its_own_cancellation_stops_every_task() -> None:
+    helpers = [asyncio.create_task(_slow_to_stop(0.01)) for _ in range(3)]
+    stopped: list[bool] = []
+
+    async def owner() -> None:
+        try:
+            await asyncio.sleep(3600)
+        finally:  # cancelled: stop every helper, then let the cancellation go on
+            for h in helpers:
+                await stop_task(h)
+                stopped.append(h.cancelled())
+
+    task = asyncio.create_task(owner())
+    await asyncio.sleep(0)
+    task.cancel()
+    await asyncio.wait([task])
+    assert task.cancelled() and stopped == [True, True, True]
