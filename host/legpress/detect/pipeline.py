@@ -98,8 +98,9 @@ def learn_profile(
     learned from them over the depths calibration found safe, shallower than the learned limit.
 
     The lift-off depth is the shallowest depth at which the lower back left the pad in any
-    calibration rep; the learned limit is that minus ``margin_mm``. When no rep lifted off, the
-    deepest calibration rep bounds the limit (nothing deeper was shown to be safe). The floor
+    calibration rep; the learned limit is that minus ``margin_mm``. When no rep lifted off, it
+    is the deepest calibration rep minus ``margin_mm`` (:attr:`Profile.learned_limit_mm`), and
+    the clean share is learned down to there too. The floor
     is the median of ``floors``, the lower-back shares the analyzer saw while the back was off
     the pad in those reps (:attr:`Analyzer.floors`).
 
@@ -113,15 +114,19 @@ def learn_profile(
         )
     lifts = [r.lift_off_depth_mm for r in reps if r.lift_off and r.lift_off_depth_mm is not None]
     lift_depth = min(lifts) if lifts else None
+    deepest = max(r.depth_mm for r in reps)
     return Profile(
         person=person,
         rom_limit_mm=rom_limit_mm,
         lift_off_depth_mm=lift_depth,
         margin_mm=margin_mm,
-        max_calibrated_depth_mm=max(r.depth_mm for r in reps),
+        max_calibrated_depth_mm=deepest,
         notes=notes,
         lift_off_floor=min(float(statistics.median(floors)), 0.99) if floors and lifts else None,
-        clean_share_by_depth=_clean_shares(shares, lift_depth, margin_mm, bin_mm),
+        # Learned over the depths found safe: short of the learned limit, as is the limit.
+        clean_share_by_depth=_clean_shares(
+            shares, lift_depth if lift_depth is not None else deepest, margin_mm, bin_mm
+        ),
     )
 
 
@@ -133,8 +138,9 @@ def _clean_shares(
 ) -> tuple[float | None, ...] | None:
     """This person's clean lower-back share per depth bin from calibration reps (as
     :attr:`Analyzer.rep_shares` keeps them): the mean over the reps of each bin's lowest share,
-    over the depths calibration found safe (shallower than the lift-off depth less
-    ``margin_mm``, the learned limit; every depth of a clean rep when nothing lifted). Reps that
+    over the depths calibration found safe (shallower than ``lift_depth_mm`` less
+    ``margin_mm``, the learned limit: the lift-off depth, or the deepest rep when nothing
+    lifted). Reps that
     lifted off count up to there; reps that did not, yet were not clean (the load moved up and
     the share fell toward lift-off), do not count. None when no bin is known."""
     rows: list[npt.NDArray[np.float64]] = []

@@ -174,6 +174,23 @@ def test_calibrate_learns_a_profile(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main(["people", "calibrations", "nobody", "--db", str(db)]) != 0
 
 
+def test_calibrate_without_a_lift_off_keeps_the_margin(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "s.db")
+    argv = ["calibrate", "sim:scenario=clean,seed=1,realtime=0", "--person", "dee"]
+    assert main([*argv, "--new-person", "--db", db, "--yes"]) == 0
+    err = capsys.readouterr().err
+    assert "dee: no lift-off seen down to" in err and "legpress people set-limit dee MM" in err
+    from legpress.storage.store import SessionStore
+
+    with SessionStore(Path(db)) as store:
+        profile = store.get_profile("dee")
+    assert profile.lift_off_depth_mm is None and profile.max_calibrated_depth_mm is not None
+    assert profile.effective_limit_mm == pytest.approx(profile.max_calibrated_depth_mm - 20)
+    assert f"learned limit {profile.effective_limit_mm:.0f} mm" in err
+
+
 def test_demo_rejects_unknown_scenario(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--scenario", "nope"]) == 2
     assert "choose one of" in capsys.readouterr().err

@@ -136,10 +136,14 @@ def test_profile_without_lift_off_keeps_the_margin_from_the_deepest_rep() -> Non
     # Asked to go down to where the back starts to lift, and none seen: the likelier reason is
     # a lift-off the pad did not show, so the margin is kept from the deepest rep.
     block, _ = stream([SynthRep(280), SynthRep(300)])
-    profile = learn_profile("ben", analyze_block(block).reps)
+    analyzer = analyze_block(block)
+    profile = learn_profile("ben", analyzer.reps, shares=analyzer.rep_shares)
     assert profile.lift_off_depth_mm is None
     assert profile.max_calibrated_depth_mm == pytest.approx(300, abs=1)
     assert profile.effective_limit_mm == pytest.approx(300 - 20, abs=1)
+    # Its clean share stops there too (10 mm bins short of the limit).
+    assert profile.clean_share_by_depth is not None
+    assert len(profile.clean_share_by_depth) * 10 <= profile.effective_limit_mm
     assert learn_profile("ben", analyze_block(block).reps, margin_mm=0).effective_limit_mm == (
         pytest.approx(300, abs=1)
     )
