@@ -33,6 +33,7 @@ from legpress.cli._common import (
 )
 from legpress.cli.people import add_person_options, check_person
 from legpress.cli.view import render
+from legpress.closing import stop_task
 from legpress.detect import DetectorConfig, Event, Profile, Rep
 from legpress.errors import ConfigError, NotFoundError, UsageError
 from legpress.live import LiveResult, LiveSession
@@ -210,9 +211,7 @@ async def _live(session: LiveSession, out: _Output, duration_s: float | None) ->
         sys.stdout.write("\x1b[?25h")
         sys.stdout.flush()
         if not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            await stop_task(task, errors=True)
 
 
 def _config(

@@ -329,9 +329,7 @@ def make_app(
             except (WebSocketDisconnect, RuntimeError, OSError):
                 pass
             finally:
-                reader.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await reader
+                await stop_task(reader, errors=True)
 
     # -- machines ------------------------------------------------------------------------------
 
