@@ -363,11 +363,12 @@ class Analyzer:
             # pad carries: there the share falling halfway to the floor is a lift-off, whether
             # the load moved up the back or went into the seat.
             past = d >= deep
+            self._p_up = shift  # the load moved up, near enough to count
+            shift = shift | past
         else:
             past = np.zeros(size, bool)
-        self._p_up = shift  # the load moved up, near enough to count
+            self._p_up = shift
         self._p_past = past
-        shift = shift | past
         self._p_thr = np.where(shift, self._shift_thr, cfg.liftoff_position)
         self._p_warn = np.where(shift, self._shift_warn, cfg.tilt_warning_position)
         bins = (self._d[lo:hi] / self._bin_mm).astype(np.int64)

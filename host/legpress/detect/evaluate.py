@@ -164,10 +164,10 @@ def score_session(
         if margin is not None and not tr.lift_off:
             t_m, m_m = margin
             sel = (t_m >= tr.t_start_s) & (t_m <= tr.t_end_s)
-            near = bool(sel.any() and float(m_m[sel].min()) < near_miss_mm)
-            steady = bool(
-                sel.any() and not near and float(m_m[sel].min()) >= 0.5 * float(m_m[sel].max())
-            )
+            if sel.any():
+                deepest, least = float(m_m[sel].max()), float(m_m[sel].min())
+                near = least < near_miss_mm
+                steady = not near and least >= 0.5 * deepest
             s.lift_neg_near += int(near)
         if tr.lift_off:
             if alerted:
