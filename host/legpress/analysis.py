@@ -64,6 +64,38 @@ class Analysis:
             else None,
         )
 
+    def notes(self) -> list[str]:
+        """What a user should know when the file gave fewer reps than it seems to hold: reps
+        not counted because they lasted longer than ``max_rep_s`` (a time column in the wrong
+        unit looks like this), or none at all, with how far the sled moved. Empty when reps
+        were found and none was dropped."""
+        cfg = self.config
+        out: list[str] = []
+        dropped = int(self.info.get("abandoned_reps") or 0)
+        if dropped:
+            unit = (
+                "; is the time column in seconds (t_s)? a column in milliseconds: name it t_ms"
+                if self.kind == "csv"
+                else ""
+            )
+            out.append(
+                f"{dropped} movement(s) as deep as a rep lasted longer than {cfg.max_rep_s:g} s "
+                f"from the top and back and were not counted as reps{unit}"
+            )
+        if not self.reps:
+            depth = self.series.depth_mm[np.isfinite(self.series.depth_mm)]
+            travel = float(depth.max() - depth.min()) if depth.size else 0.0
+            out.append(
+                f"no reps found: the sled moved {travel:.0f} mm in all (a rep goes at least "
+                f"{cfg.min_rep_mm:g} mm deeper than the top it starts from and comes back)"
+                + (
+                    "; is depth in millimetres, deeper larger (depth_mm)?"
+                    if self.kind == "csv"
+                    else ""
+                )
+            )
+        return out
+
     def lines(self) -> list[dict[str, Any]]:
         """Reps and events as JSON-ready objects in time order (events at their firing time,
         reps when they ended; an event before the rep that contains it ends)."""
@@ -128,6 +160,7 @@ def analyze_file(
             "damaged_file": rec.stats.damaged,
             "damaged_bytes": rec.stats.skipped_bytes + rec.stats.truncated_bytes,
             "file_note": damage,
+            "abandoned_reps": analyzer.abandoned_reps,
         }
         if analyzer.phase != "top":  # the recording ends in the middle of a rep
             facts["partial_rep"] = _partial(analyzer.reps, analyzer.events, series).to_dict()
@@ -154,6 +187,7 @@ def analyze_file(
         "rate_hz": 1 / analyzer.period_s,
         "n_cells": series.n_cells,
         "cell_pitch_mm": analyzer.cell_pitch_mm,
+        "abandoned_reps": analyzer.abandoned_reps,
     }
     if analyzer.phase != "top":
         facts["partial_rep"] = _partial(analyzer.reps, analyzer.events, series).to_dict()

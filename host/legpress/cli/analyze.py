@@ -102,6 +102,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     analysis = analyze_file(args.file, config, load_calibration(args), cell_pitch_mm=pitch)
     if analysis.info.get("damaged_file"):
         print(f"legpress: note: {args.file}: {analysis.info['file_note']}", file=sys.stderr)
+    for note in analysis.notes():
+        print(f"legpress: note: {args.file}: {note}", file=sys.stderr)
     out = sys.stdout
     for line in analysis.lines():
         out.write(json.dumps(line) + "\n")

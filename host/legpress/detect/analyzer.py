@@ -215,6 +215,9 @@ class Analyzer:
         self._set_top = np.nan  # the top of the current set (NaN: no set yet)
         self._last_end_t = -np.inf
         self.set_starts: list[int] = []  # index of each set's first rep (a gap > set_gap_s)
+        # Reps deep enough to count that lasted longer than max_rep_s: not counted, but said
+        # (``legpress analyze`` notes them: a time column in the wrong unit looks like this).
+        self.abandoned_reps = 0
         self._rep_index = 0
         self._rep_g0 = 0  # global index of the current rep's first sample
         self._rep_c0 = 0  # the same in the current context (negative: before it)
@@ -812,6 +815,8 @@ class Analyzer:
             return end
         c, kind = trans
         if kind == "timeout":
+            if self._bottom - self._top >= cfg.min_rep_mm:
+                self.abandoned_reps += 1
             self._last_end_t = float(self._t[c])
             self._state = _TOP
             self._top = float(self._d[c])

@@ -34,8 +34,28 @@ __all__ = [
     "write_samples_csv",
 ]
 
-_TIME_NAMES: Final = ("t_s", "time_s", "time", "t")
-_DEPTH_NAMES: Final = ("depth_mm", "position_mm", "sled_mm", "depth")
+#: Column names and the factor from their unit to seconds and to millimetres: the first name is
+#: the one the format asks for, a name without a unit is taken in that unit.
+_TIME_NAMES: Final = (
+    ("t_s", 1.0),
+    ("time_s", 1.0),
+    ("time", 1.0),
+    ("t", 1.0),
+    ("t_ms", 1e-3),
+    ("time_ms", 1e-3),
+    ("t_us", 1e-6),
+    ("time_us", 1e-6),
+)
+_DEPTH_NAMES: Final = (
+    ("depth_mm", 1.0),
+    ("position_mm", 1.0),
+    ("sled_mm", 1.0),
+    ("depth", 1.0),
+    ("depth_cm", 10.0),
+    ("position_cm", 10.0),
+    ("depth_m", 1000.0),
+    ("position_m", 1000.0),
+)
 _VALID_NAMES: Final = ("valid",)
 _CELL: Final = re.compile(r"^(?:cell|c)[ _]?(\d+)$")
 _TRUE: Final = frozenset({"1", "true", "yes", "y", "t"})
@@ -184,9 +204,11 @@ MAX_LINE_BYTES: Final = 65_536
 MAX_ABS_TIME_S: Final = 1e10
 MAX_ABS_DEPTH_MM: Final = 10_000.0
 MAX_ABS_LOAD: Final = 1e9
-#: The sampling rates the detectors handle (median interval between rows).
+#: The sampling rates the detectors handle (median interval between rows): 2 Hz is already too
+#: coarse to see a rep's bottom; rows further apart are times in another unit (milliseconds at
+#: 100 Hz are 10 apart).
 MIN_PERIOD_S: Final = 1e-5
-MAX_PERIOD_S: Final = 10.0
+MAX_PERIOD_S: Final = 0.5
 _ROWS_PER_CHUNK: Final = 4096
 
 
@@ -322,13 +344,17 @@ def import_csv(path: str | os.PathLike[str]) -> CalibratedBlock:
         names = next(csv.reader([header_line], delimiter=delimiter))
     except (csv.Error, StopIteration) as exc:
         raise RecordingError(f"{src} line {header_no}: not a CSV header ({exc})") from None
-    t_col, d_col, cell_cols, valid_col, flags_col = _columns(src, header_no, names)
+    (t_col, t_scale), (d_col, d_scale), cell_cols, valid_col, flags_col = _columns(
+        src, header_no, names
+    )
     decimal_comma = delimiter == ";"
     k = len(cell_cols)
     width = len(names)
 
     capacity = _count_lines(src)
-    out = _Columns(src, names, t_col, d_col, cell_cols, valid_col, flags_col, decimal_comma)
+    out = _Columns(
+        src, names, t_col, d_col, cell_cols, valid_col, flags_col, decimal_comma, t_scale, d_scale
+    )
     times = np.empty(capacity, np.float64)
     depth = np.empty(capacity, np.float64)
     load = np.empty((capacity, k), np.float64)
@@ -371,13 +397,25 @@ def import_csv(path: str | os.PathLike[str]) -> CalibratedBlock:
     flush()
     if n < 2:
         raise RecordingError(f"{src}: {n} data rows; at least 2 are needed")
+    times, depth = times[:n], depth[:n]
+    if t_scale != 1.0:
+        times *= t_scale
+    if d_scale != 1.0:
+        depth *= d_scale
     period_s = float(np.median(np.diff(times[: min(n, 100_001)])))  # a sample: no copy of all
     if not MIN_PERIOD_S <= period_s <= MAX_PERIOD_S:
+        column = names[t_col].strip()
+        hint = (
+            f"is {column!r} in seconds? (a column in milliseconds: name it 't_ms'; in "
+            "microseconds: 't_us')"
+            if t_scale == 1.0
+            else f"is {column!r} in the unit its name says?"
+        )
         raise RecordingError(
             f"{src}: the rows are {period_s:g} s apart (median); legpress analyzes samples "
-            f"{MIN_PERIOD_S:g} to {MAX_PERIOD_S:g} s apart: is {names[t_col]!r} in seconds?"
+            f"{MIN_PERIOD_S:g} to {MAX_PERIOD_S:g} s apart (2 Hz to 100 kHz): {hint}"
         )
-    return CalibratedBlock(times[:n], depth[:n], load[:n], valid[:n])
+    return CalibratedBlock(times, depth, load[:n], valid[:n])
 
 
 @dataclass(slots=True)
@@ -393,6 +431,8 @@ class _Columns:
     valid_col: int | None
     flags_col: int | None
     decimal_comma: bool
+    t_scale: float = 1.0  # the time column's unit in seconds
+    d_scale: float = 1.0  # the depth column's unit in millimetres
     previous_t: float = -math.inf
 
     def convert(
@@ -404,8 +444,8 @@ class _Columns:
         valid_out: npt.NDArray[np.bool_],
     ) -> None:
         try:
-            t = self._fast(rows, self.t_col, MAX_ABS_TIME_S)
-            d = self._fast(rows, self.d_col, MAX_ABS_DEPTH_MM)
+            t = self._fast(rows, self.t_col, MAX_ABS_TIME_S / self.t_scale)
+            d = self._fast(rows, self.d_col, MAX_ABS_DEPTH_MM / self.d_scale)
             cells = [self._fast(rows, c, MAX_ABS_LOAD) for c in self.cell_cols]
             steps_ok = bool(t[0] > self.previous_t and (len(t) < 2 or (np.diff(t) > 0).all()))
             if not steps_ok:
@@ -454,14 +494,14 @@ class _Columns:
             ) -> float:
                 return _number(self.src, _line, names[col], _row[col], self.decimal_comma, limit)
 
-            t = number_at(self.t_col, MAX_ABS_TIME_S)
+            t = number_at(self.t_col, MAX_ABS_TIME_S / self.t_scale)
             if t <= previous_t:
                 raise RecordingError(
                     f"{self.src} line {line}, column {names[self.t_col]!r}: time {t:g} is not "
                     f"after the previous row's {previous_t:g} (times must increase)"
                 )
             previous_t = t
-            number_at(self.d_col, MAX_ABS_DEPTH_MM)
+            number_at(self.d_col, MAX_ABS_DEPTH_MM / self.d_scale)
             for c in self.cell_cols:
                 number_at(c, MAX_ABS_LOAD)
             if self.valid_col is not None:
@@ -472,16 +512,20 @@ class _Columns:
 
 def _columns(
     src: Path, line: int, names: list[str]
-) -> tuple[int, int, list[int], int | None, int | None]:
+) -> tuple[tuple[int, float], tuple[int, float], list[int], int | None, int | None]:
+    """The time and depth columns (each with its unit's factor), the cell columns in order,
+    and the ``valid`` and ``flags`` columns if there are any."""
     lowered = [n.strip().lower() for n in names]
 
-    def find(options: tuple[str, ...], what: str) -> int:
-        for option in options:
-            if option in lowered:
-                return lowered.index(option)
+    def find(options: tuple[tuple[str, float], ...], what: str) -> tuple[int, float]:
+        for name, scale in options:  # the first in this order, if there are several
+            if name in lowered:
+                return lowered.index(name), scale
         shown = ", ".join(repr(n) for n in names[:20]) + (", ..." if len(names) > 20 else "")
+        others = ", ".join(repr(name) for name, _ in options[1:])
         raise RecordingError(
-            f"{src} line {line}: no {what} column (name it {options[0]!r}; the header has {shown})"
+            f"{src} line {line}: no {what} column (name it {options[0][0]!r}, or one of "
+            f"{others}; the header has {shown})"
         )
 
     t_col = find(_TIME_NAMES, "time")

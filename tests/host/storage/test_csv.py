@@ -203,6 +203,24 @@ def test_rows_too_close_or_too_far_apart_are_errors(tmp_path: Path) -> None:
         import_csv(path)
 
 
+def test_columns_in_other_units_are_converted(tmp_path: Path) -> None:
+    path = tmp_path / "units.csv"
+    path.write_text("time_ms,position_cm,c0\n0,1.5,2\n10,2.0,2\n20,2.5,2\n")
+    block = import_csv(path)
+    assert np.allclose(block.t_s, [0.0, 0.01, 0.02]) and np.allclose(block.depth_mm, [15, 20, 25])
+    path.write_text("t_us,depth_m,c0\n0,0.01,2\n5000,0.02,2\n10000,0.03,2\n")
+    block = import_csv(path)
+    assert np.allclose(block.t_s, [0.0, 0.005, 0.01]) and np.allclose(block.depth_mm, [10, 20, 30])
+    path.write_text("t_s,t_ms,depth_mm,c0\n0,0,1,2\n0.01,10,1,2\n")  # seconds first
+    assert np.allclose(import_csv(path).t_s, [0.0, 0.01])
+    path.write_text("t_s,depth_m,c0\n0,11,2\n0.01,1,2\n")  # 11 m: implausible in its unit
+    with pytest.raises(RecordingError, match="line 2, column 'depth_m': 11 is implausible"):
+        import_csv(path)
+    path.write_text("t_ms,depth_mm,c0\n0,1,2\n0.001,1,2\n0.002,1,2\n")
+    with pytest.raises(RecordingError, match=r"1e-06 s apart .* in the unit its name says"):
+        import_csv(path)
+
+
 def test_a_non_utf8_error_names_the_line_and_the_byte(tmp_path: Path) -> None:
     text = "t_s,depth_mm,cell0\n0,1,2\n" + "".join(f"{i / 100},1,2\n" for i in range(1, 3000))
     data = text.encode() + "3,1,caf\xe9\n".encode("latin-1")

@@ -1,0 +1,97 @@
+"""`legpress analyze` says why a file gave no reps, or fewer than it holds, instead of printing
+nothing: columns in other units are read as such, and a unit mistake is named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from legpress.analysis import analyze_file
+from legpress.cli.main import main
+from legpress.detect import DetectorConfig, Pipeline
+from legpress.protocol import DeviceInfo, decode_packets
+from legpress.sim import make_scenario
+
+
+def _series() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    res = make_scenario("liftoff", 5, duration_s=30).run()
+    info = DeviceInfo.from_bytes(res.info_packet)
+    block, _, _ = decode_packets([p for _, p in res.packets], [t for t, _ in res.packets], info)
+    series, _ = Pipeline(info, config=DetectorConfig()).feed(block)
+    return series.t_s - series.t_s[0], series.depth_mm, series.load
+
+
+def _write(
+    path: Path, header: tuple[str, str], t: np.ndarray, d: np.ndarray, load: np.ndarray
+) -> Path:
+    cols = ",".join(f"cell{k}" for k in range(load.shape[1]))
+    rows = [f"{header[0]},{header[1]},{cols}"]
+    for ti, di, row in zip(t, d, load, strict=True):
+        rows.append(f"{ti:.9g},{di:.9g}," + ",".join(f"{x:.1f}" for x in row))
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def _kinds(analysis: object) -> list[tuple[str, int | None]]:
+    return [(e.type, e.rep) for e in analysis.events]  # type: ignore[attr-defined]
+
+
+def test_time_and_depth_in_other_units_give_the_same_reps_and_alerts(tmp_path: Path) -> None:
+    t, d, load = _series()
+    base = analyze_file(_write(tmp_path / "s.csv", ("t_s", "depth_mm"), t, d, load))
+    assert base.reps and any(e.type == "lift_off" for e in base.events)
+    assert base.notes() == []
+    for header, ts, ds in [
+        (("t_ms", "depth_mm"), 1e3, 1.0),
+        (("time_us", "position_cm"), 1e6, 0.1),
+        (("t_s", "depth_m"), 1.0, 1e-3),
+    ]:
+        other = analyze_file(_write(tmp_path / f"{header[0]}.csv", header, t * ts, d * ds, load))
+        assert _kinds(other) == _kinds(base), header
+        assert [round(r.depth_mm, 3) for r in other.reps] == [
+            round(r.depth_mm, 3) for r in base.reps
+        ]
+        assert other.notes() == []
+
+
+def test_milliseconds_in_a_seconds_column_are_an_error_that_names_the_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    t, d, load = _series()
+    path = _write(tmp_path / "ms.csv", ("time", "depth_mm"), t * 1e3, d, load)
+    assert main(["analyze", str(path)]) == 6  # a file that cannot be read (README, exit codes)
+    err = capsys.readouterr().err
+    assert "10 s apart" in err and "is 'time' in seconds?" in err and "'t_ms'" in err
+
+
+def test_reps_too_long_to_count_are_said(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Rows 0.25 s apart pass as a (coarse) rate, but 25 times slower than the truth every rep
+    # lasts minutes: none is counted, and analyze says so on stderr.
+    t, d, load = _series()
+    path = _write(tmp_path / "slow.csv", ("t_s", "depth_mm"), t * 25, d, load)
+    analysis = analyze_file(path)
+    assert not analysis.reps and analysis.info["abandoned_reps"] >= 3
+    assert main(["analyze", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert '"type": "rep"' not in captured.out  # alerts fired live in them are still printed
+    assert "movement(s) as deep as a rep lasted longer than 20 s" in captured.err
+    assert "is the time column in seconds (t_s)?" in captured.err
+    assert "no reps found: the sled moved" in captured.err
+
+
+def test_a_file_without_a_rep_says_how_far_the_sled_moved(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    t = np.arange(500) * 0.01
+    d = -30.0 * (1 - np.cos(t))  # measured the other way: up is larger
+    load = np.full((500, 4), 100.0)
+    path = _write(tmp_path / "up.csv", ("t_s", "depth_mm"), t, d, load)
+    assert main(["analyze", str(path)]) == 0
+    err = capsys.readouterr().err
+    assert "no reps found: the sled moved 60 mm in all" in err
+    assert "deeper larger (depth_mm)?" in err
+    assert analyze_file(path).info["abandoned_reps"] == 0
