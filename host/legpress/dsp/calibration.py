@@ -17,7 +17,7 @@ from typing import Any, Self
 import numpy as np
 import numpy.typing as npt
 
-from legpress.errors import ConfigError
+from legpress.errors import ConfigError, UsageError
 from legpress.protocol.decoder import SampleBlock
 from legpress.protocol.messages import DeviceInfo
 
@@ -44,6 +44,40 @@ class CalibratedBlock:
     load: npt.NDArray[np.float64]
     valid: npt.NDArray[np.bool_]
     cell_pitch_mm: float | None = None
+
+    def __post_init__(self) -> None:
+        """Any array-like is taken (lists, integer or float32 arrays: a caller's own data) and
+        held as float64 (bool for ``valid``), so that the detectors compute in one precision
+        however the samples are cut into blocks; float64 arrays are kept as they are, without
+        a copy.
+
+        Raises:
+            UsageError: arrays of the wrong shape (the message names the field).
+        """
+        t = np.asarray(self.t_s, dtype=np.float64)
+        if t.ndim != 1:
+            raise UsageError(f"CalibratedBlock t_s: one time per sample, got shape {t.shape}")
+        n = t.shape[0]
+        depth = np.asarray(self.depth_mm, dtype=np.float64)
+        if depth.shape != (n,):
+            raise UsageError(
+                f"CalibratedBlock depth_mm: one depth per sample ({n}), got shape {depth.shape}"
+            )
+        load = np.asarray(self.load, dtype=np.float64)
+        if load.ndim != 2 or load.shape[0] != n or load.shape[1] < 1:
+            raise UsageError(
+                f"CalibratedBlock load: shape (samples, cells) with {n} samples and at least "
+                f"one cell, got shape {load.shape}"
+            )
+        valid = np.asarray(self.valid, dtype=np.bool_)
+        if valid.shape != (n,):
+            raise UsageError(
+                f"CalibratedBlock valid: one flag per sample ({n}), got shape {valid.shape}"
+            )
+        object.__setattr__(self, "t_s", t)
+        object.__setattr__(self, "depth_mm", depth)
+        object.__setattr__(self, "load", load)
+        object.__setattr__(self, "valid", valid)
 
     def __len__(self) -> int:
         return int(self.t_s.shape[0])
