@@ -218,6 +218,9 @@ class Analyzer:
         # Reps deep enough to count that lasted longer than max_rep_s: not counted, but said
         # (``legpress analyze`` notes them: a time column in the wrong unit looks like this).
         self.abandoned_reps = 0
+        # Values that were not numbers (see update): samples left out, cell values read as 0.
+        self.unreadable_samples = 0
+        self.unreadable_cell_values = 0
         self._rep_index = 0
         self._rep_g0 = 0  # global index of the current rep's first sample
         self._rep_c0 = 0  # the same in the current context (negative: before it)
@@ -264,13 +267,21 @@ class Analyzer:
         self.config = self.config.with_limit(rom_limit_mm)
 
     def update(self, block: CalibratedBlock) -> list[Rep | Event]:
-        """Consume the next samples; return the reps and events they completed or raised."""
-        n = len(block)
+        """Consume the next samples; return the reps and events they completed or raised.
+
+        Values that are not numbers (NaN, infinite: a caller's own data with holes) are not
+        guessed at: a sample whose time or depth is one is left out, as a lost sample would be
+        (counted in :attr:`unreadable_samples`), and a cell value that is one reads as no load
+        (counted in :attr:`unreadable_cell_values`): a cell that never reads is left out of
+        the pad's judgement like a dead one. Both are decided sample by sample, so the events
+        do not depend on how the samples are cut into blocks."""
         out: list[Rep | Event] = []
-        if n == 0:
-            return out
         if block.n_cells != self.n_cells:
             raise ValueError(f"block has {block.n_cells} cells, analyzer expects {self.n_cells}")
+        block = self._readable(block)
+        n = len(block)
+        if n == 0:
+            return out
         h = self._h_t.size
         if h:
             self._t = np.concatenate([self._h_t, block.t_s])
@@ -304,6 +315,31 @@ class Analyzer:
         self._h_load = self._load[-keep:].copy()
         self._seen += n
         return out
+
+    def _readable(self, block: CalibratedBlock) -> CalibratedBlock:
+        """The block without samples whose time or depth is not a number, and with cell values
+        that are not numbers read as 0 (see :meth:`update`)."""
+        timed = np.isfinite(block.t_s) & np.isfinite(block.depth_mm)
+        if not timed.all():
+            self.unreadable_samples += int(timed.size - np.count_nonzero(timed))
+            block = CalibratedBlock(
+                block.t_s[timed],
+                block.depth_mm[timed],
+                block.load[timed],
+                block.valid[timed],
+                block.cell_pitch_mm,
+            )
+        read = np.isfinite(block.load)
+        if not read.all():
+            self.unreadable_cell_values += int(read.size - np.count_nonzero(read))
+            block = CalibratedBlock(
+                block.t_s,
+                block.depth_mm,
+                np.where(read, block.load, 0.0),
+                block.valid,
+                block.cell_pitch_mm,
+            )
+        return block
 
     # -- per-block signals --------------------------------------------------------------------
 

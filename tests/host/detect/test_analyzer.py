@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from legpress.detect.analyzer import Analyzer
 from legpress.detect.config import DetectorConfig
 from legpress.detect.events import Event, Rep
+from legpress.dsp.calibration import CalibratedBlock
 from legpress.errors import ConfigError
 
 from .synth import FS_HZ, chunks, stream
@@ -544,3 +545,31 @@ def test_the_callers_samples_are_left_as_they_were() -> None:
     assert np.array_equal(block.load, before[2])
     assert [repr(x) for x in whole] == [repr(x) for x in parts]
     assert events(whole, "lift_off")
+
+
+def test_values_that_are_not_numbers_are_left_out_not_guessed() -> None:
+    # A caller's own data with holes: a dead cell as NaN, dropped frames, an encoder gap.
+    block, _ = stream([SynthRep(300, lift_off_at_mm=250), SynthRep(360)], seed=3)
+    cfg = DetectorConfig(rom_limit_mm=330)
+    dead = block.load.copy()
+    dead[:, 1] = 0.0
+    _, expected = run(CalibratedBlock(block.t_s, block.depth_mm, dead, block.valid), cfg)
+    assert events(expected, "lift_off")
+    holes = dead.copy()
+    holes[:, 1] = np.nan  # the dead cell reads NaN instead of 0 ...
+    holes[::40, 3] = np.inf  # ... a live cell now and then nothing readable ...
+    zeroed = dead.copy()
+    zeroed[::40, 3] = 0.0
+    a, got = run(CalibratedBlock(block.t_s, block.depth_mm, holes, block.valid), cfg, [1, 13, 80])
+    assert got == run(CalibratedBlock(block.t_s, block.depth_mm, zeroed, block.valid), cfg)[1]
+    assert (
+        a.unreadable_cell_values == len(block) + len(block.t_s[::40]) and a.unreadable_samples == 0
+    )
+    # ... and samples whose depth is not a number are as if lost.
+    depth = block.depth_mm.copy()
+    depth[5::50] = np.nan
+    keep = np.isfinite(depth)
+    lost = CalibratedBlock(block.t_s[keep], depth[keep], dead[keep], block.valid[keep])
+    a, got = run(CalibratedBlock(block.t_s, depth, dead, block.valid), cfg, [7, 300])
+    assert got == run(lost, cfg)[1] and events(got, "lift_off")
+    assert a.unreadable_samples == int((~keep).sum())
