@@ -94,6 +94,15 @@ class Analysis:
                     else ""
                 )
             )
+        elif self.kind == "csv":
+            top_s, deep_s = _time_near_ends(self.series)
+            if deep_s >= 5.0 and deep_s > 3.0 * top_s:
+                out.append(
+                    f"the sled rests at its deepest ({deep_s:.0f} s within {_END_MM:g} mm of it) "
+                    f"far longer than at its top ({top_s:.0f} s): is depth measured the other "
+                    "way? Deeper must be larger (negate the column): the reps and alerts above "
+                    "take the top for the bottom"
+                )
         return out
 
     def lines(self) -> list[dict[str, Any]]:
@@ -192,6 +201,24 @@ def analyze_file(
     if analyzer.phase != "top":
         facts["partial_rep"] = _partial(analyzer.reps, analyzer.events, series).to_dict()
     return Analysis(src, "csv", analyzer.reps, analyzer.events, series, facts, config)
+
+
+#: How near the top or the deepest point the sled counts as resting there (:func:`_time_near_ends`).
+_END_MM = 10.0
+
+
+def _time_near_ends(series: CalibratedBlock) -> tuple[float, float]:
+    """Seconds the sled spent within ``_END_MM`` of its top (the shallowest depth) and of its
+    deepest point. People rest at the top between reps and sets and turn at the bottom, so
+    the first is far the larger unless the depth is measured the other way."""
+    t, d = series.t_s, series.depth_mm
+    if t.size < 2:
+        return 0.0, 0.0
+    dt = np.diff(t, append=t[-1])
+    lo, hi = float(d.min()), float(d.max())
+    if hi - lo < 2 * _END_MM:
+        return 0.0, 0.0
+    return float(dt[d <= lo + _END_MM].sum()), float(dt[d >= hi - _END_MM].sum())
 
 
 def _partial(reps: list[Rep], events: list[Event], series: CalibratedBlock) -> PartialRep:

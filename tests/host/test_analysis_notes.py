@@ -95,3 +95,16 @@ def test_a_file_without_a_rep_says_how_far_the_sled_moved(
     assert "no reps found: the sled moved 60 mm in all" in err
     assert "deeper larger (depth_mm)?" in err
     assert analyze_file(path).info["abandoned_reps"] == 0
+
+
+def test_depth_measured_the_other_way_is_said(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    t, d, load = _series()
+    right = _write(tmp_path / "right.csv", ("t_s", "depth_mm"), t, d, load)
+    assert analyze_file(right).notes() == []
+    # Up is larger: the system measured the sled's height above its lowest point.
+    wrong = _write(tmp_path / "wrong.csv", ("t_s", "depth_mm"), t, d.max() - d, load)
+    assert main(["analyze", str(wrong)]) == 0
+    err = capsys.readouterr().err
+    assert "the sled rests at its deepest" in err and "is depth measured the other way?" in err
