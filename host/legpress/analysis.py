@@ -203,7 +203,7 @@ def analyze_file(
     return Analysis(src, "csv", analyzer.reps, analyzer.events, series, facts, config)
 
 
-#: How near the top or the deepest point the sled counts as resting there (:func:`_time_near_ends`).
+#: How near its top or its deepest point the sled counts as resting there (`_time_near_ends`).
 _END_MM = 10.0
 
 
