@@ -78,6 +78,7 @@ def test_reps_too_long_to_count_are_said(
     assert main(["analyze", str(path)]) == 0
     captured = capsys.readouterr()
     assert '"type": "rep"' not in captured.out  # alerts fired live in them are still printed
+    assert captured.out.count('"type": "rep_not_counted"') == analysis.info["abandoned_reps"]
     assert "movement(s) as deep as a rep lasted longer than 20 s" in captured.err
     assert "is the time column in seconds (t_s)?" in captured.err
     assert "no reps found: the sled moved" in captured.err

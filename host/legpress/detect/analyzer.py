@@ -853,6 +853,17 @@ class Analyzer:
         if kind == "timeout":
             if self._bottom - self._top >= cfg.min_rep_mm:
                 self.abandoned_reps += 1
+                self._emit(
+                    "rep_not_counted",
+                    c,
+                    f"not counted as a rep: {cfg.max_rep_s:g} s have passed since it left the "
+                    f"top and the sled ({self._d[c]:.0f} mm, deepest {self._bottom:.0f} mm) has "
+                    "not come back up; the next rep starts from here",
+                    max_rep_s=cfg.max_rep_s,
+                    depth_mm=float(self._d[c]),
+                    deepest_mm=self._bottom,
+                    top_mm=self._top,
+                )
             self._last_end_t = float(self._t[c])
             self._state = _TOP
             self._top = float(self._d[c])

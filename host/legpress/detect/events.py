@@ -165,6 +165,16 @@ class EventType(StrEnum):
             severity=Severity.CUE,
         ),
     )
+    REP_NOT_COUNTED = (
+        "rep_not_counted",
+        EventSpec(
+            label="Rep not counted (too long)",
+            phrase="a rep not counted because it took too long",
+            alert="NOT COUNTED",
+            flag="",
+            severity=Severity.CUE,
+        ),
+    )
 
     @property
     def marks_rep(self) -> bool:

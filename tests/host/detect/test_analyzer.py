@@ -573,3 +573,16 @@ def test_values_that_are_not_numbers_are_left_out_not_guessed() -> None:
     a, got = run(CalibratedBlock(block.t_s, depth, dead, block.valid), cfg, [7, 300])
     assert got == run(lost, cfg)[1] and events(got, "lift_off")
     assert a.unreadable_samples == int((~keep).sum())
+
+
+def test_a_rep_too_long_to_count_is_said_when_it_is_dropped() -> None:
+    # A 25 s hold at the bottom: past max_rep_s (20 s) the rep is dropped, and said, at once.
+    block, _ = stream([SynthRep(300), SynthRep(280, bottom_pause_s=25.0), SynthRep(300)], seed=2)
+    for sizes in (None, [1], [64, 3]):
+        a, out = run(block, DetectorConfig(), sizes)
+        (note,) = events(out, "rep_not_counted")
+        assert [round(r.depth_mm) for r in a.reps] == [300, 300] and a.abandoned_reps == 1
+        assert note.rep == 1 and round(note.evidence["deepest_mm"]) == 280  # type: ignore[arg-type]
+        at_top = (block.t_s < note.t_s) & (block.depth_mm <= 5.0)  # near_top_mm of the top
+        assert 20.0 < note.t_s - block.t_s[at_top][-1] < 20.1  # raised as soon as it is known
+        assert "not counted as a rep: 20 s have passed" in note.message

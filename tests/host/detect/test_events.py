@@ -35,6 +35,7 @@ def test_derived_tables() -> None:
         "knee_lock",
         "pad_unjudged",
         "cell_fault",
+        "rep_not_counted",
     )
     assert names == EVENT_TYPES
     assert set(FORM_EVENT_TYPES) == {"fast_lowering", "bounce", "knee_lock"}
@@ -47,6 +48,7 @@ def test_derived_tables() -> None:
     assert not EventType.TILT_WARNING.marks_rep
     assert EventType.PAD_UNJUDGED.marks_rep and not EventType.PAD_UNJUDGED.loud
     assert not EventType.CELL_FAULT.marks_rep and not EventType.CELL_FAULT.loud
+    assert not EventType.REP_NOT_COUNTED.marks_rep and not EventType.REP_NOT_COUNTED.loud
     assert not EventType.ROM_WARNING.marks_rep
     assert EventType.LIFT_OFF.severity > EventType.ROM_WARNING.severity > EventType.BOUNCE.severity
 
