@@ -284,7 +284,7 @@ class SessionStats:
         mean_lowering_s: mean lowering duration.
         mean_pushing_s: mean pushing duration.
         mean_tut_s: mean time under tension.
-        min_lumbar_contact: the lowest lower-back contact of any rep.
+        min_lumbar_contact: the lowest lower-back position of any rep (``Rep.lumbar_contact_min``).
         active_s: first rep start to last rep end.
     """
 

@@ -86,8 +86,8 @@ def register(subparsers: Any) -> None:
         help="write an HTML report of a session or of a person's progress",
         description=wrap(
             "Write a self-contained HTML report: one session (summary, depth per rep "
-            "against the limit, lower-back contact over time, tempo, every rep and alert, the "
-            "settings used), or one person's progress across sessions."
+            "against the limit, what the lift-off rule saw over time, tempo, every rep and "
+            "alert, the settings used), or one person's progress across sessions."
         ),
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,

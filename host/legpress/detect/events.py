@@ -260,8 +260,10 @@ class Rep:
         pushing_mean_mm_s: mean pushing speed.
         pushing_peak_mm_s: peak pushing speed.
         tut_s: time under tension (start to end).
-        lumbar_contact_min: the lowest load of the lower-back cells during the rep, as a
-            fraction of their baseline (1 = unchanged, 0 = off the pad); None if unknown.
+        lumbar_contact_min: the lowest lower-back position during the rep, the quantity the
+            lift-off rule decides on: the lower back's share of the pad load placed between
+            this person's floor (0: as off the pad) and their clean reps at the same depth (1:
+            usual); None if the pad could not be judged.
         cop_shift_mm: how far the centre of pressure moved up the strip from its baseline.
         lift_off: the lower back left the pad in this rep.
         lift_off_depth_mm: sled depth when lift-off was detected.

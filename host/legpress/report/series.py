@@ -29,7 +29,7 @@ F64 = npt.NDArray[np.float64]
 
 @dataclass(frozen=True, slots=True)
 class ContactTrace:
-    """Sled depth and lower-back contact over time.
+    """Sled depth and what the lift-off rule saw, over time.
 
     Attributes:
         t_s: sample times (the session's clock).
