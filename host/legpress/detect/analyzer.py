@@ -213,6 +213,12 @@ class Analyzer:
         self._near_top_seen = False
         self._lock_armed = True
         self._set_top = np.nan  # the top of the current set (NaN: no set yet)
+        # A stream that begins in the middle of a rep (a trimmed file, a monitor started while
+        # someone trains) has not seen that rep's top: its set's top is taken from the next
+        # rep, and its lowering is not timed.
+        self._t0 = math.nan  # the time of the first sample fed
+        self._cut_in = False  # the current rep was under way when the stream began
+        self._set_top_pending = False  # the set's top is to come from its next rep
         self._last_end_t = -np.inf
         self.set_starts: list[int] = []  # index of each set's first rep (a gap > set_gap_s)
         # Reps deep enough to count that lasted longer than max_rep_s: not counted, but said
@@ -282,6 +288,8 @@ class Analyzer:
         n = len(block)
         if n == 0:
             return out
+        if math.isnan(self._t0):
+            self._t0 = float(block.t_s[0])
         h = self._h_t.size
         if h:
             self._t = np.concatenate([self._h_t, block.t_s])
@@ -645,11 +653,24 @@ class Analyzer:
             t_start, d_start = float(self._t[c]), float(self._d[c])
         self._new_rep_state(t_start, d_start)
         self._rep_g0 = self._base_g + c
-        if not np.isfinite(self._set_top) or cfg.starts_new_set(self._last_end_t, t_start):
+        first = not np.isfinite(self._set_top) and not self._set_top_pending
+        if first or cfg.starts_new_set(self._last_end_t, t_start):
             self._set_top = self._top  # a new set: its own top, where its first rep began
+            self._set_top_pending = False
             self.set_starts.append(self._rep_index)
+        elif self._set_top_pending:
+            self._set_top = self._top  # the first rep of the set whose top was seen
+            self._set_top_pending = False
+        # Under way when the stream began: less than the baseline's length of samples at the
+        # top came before it (nothing had ended yet).
+        self._cut_in = (
+            self._last_end_t == -np.inf and float(self._t[c]) - self._t0 < cfg.baseline_s
+        )
+        if self._cut_in:
+            self._set_top = np.nan
+            self._set_top_pending = True
         self._state = _DOWN
-        self._lock_armed = True
+        self._lock_armed = not self._cut_in
         # Baseline: mean load over the samples just before the rep started.
         lo = max(0, c - self._n_base)
         window = self._load[lo:c] if c > lo else self._load[c : c + 1]
@@ -1213,7 +1234,12 @@ class Analyzer:
         cfg = self.config
         cb = bottom_g - self._base_g
         lowering_s = t_bottom - self._t_start
-        if 0 < lowering_s < cfg.fast_lowering_s and "fast_lowering" not in self._rep_events:
+        timed = not self._cut_in  # a lowering that began before the stream is not timed
+        if (
+            timed
+            and 0 < lowering_s < cfg.fast_lowering_s
+            and "fast_lowering" not in self._rep_events
+        ):
             self._emit(
                 "fast_lowering",
                 c,

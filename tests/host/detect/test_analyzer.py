@@ -586,3 +586,23 @@ def test_a_rep_too_long_to_count_is_said_when_it_is_dropped() -> None:
         at_top = (block.t_s < note.t_s) & (block.depth_mm <= 5.0)  # near_top_mm of the top
         assert 20.0 < note.t_s - block.t_s[at_top][-1] < 20.1  # raised as soon as it is known
         assert "not counted as a rep: 20 s have passed" in note.message
+
+
+def test_a_stream_that_begins_mid_rep_judges_the_set_from_the_next_top() -> None:
+    # A trimmed file, or a monitor started while someone trains: the stream begins 100 mm down
+    # the first rep's lowering. That rep is counted, but its top and its lowering time were not
+    # seen: no knee lock against a "top" of 100 mm, no fast lowering from a lowering cut short.
+    block, _ = stream([SynthRep(300), SynthRep(300), SynthRep(300)], seed=4)
+    k = int(np.argmax(block.depth_mm > 100.0))
+    cut = block.slice(k, len(block))
+    for sizes in (None, [1], [50, 7]):
+        a, out = run(cut, DetectorConfig(), sizes)
+        assert len(a.reps) == 3 and a.set_starts == [0]
+        assert not events(out, "knee_lock") and not events(out, "fast_lowering")
+    # The set's top is then the next rep's: knees locked later in the set are still seen.
+    after = (cut.depth_mm < 1) & (cut.t_s > a.reps[1].t_end_s)
+    locked = type(cut)(cut.t_s, np.where(after, -12.0, cut.depth_mm), cut.load, cut.valid)
+    _, out = run(locked)
+    lock = events(out, "knee_lock")[0]
+    assert lock.evidence["set_top_mm"] == pytest.approx(0.0, abs=1.0)
+    assert lock.t_s > a.reps[1].t_end_s
