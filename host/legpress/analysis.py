@@ -65,10 +65,12 @@ class Analysis:
         )
 
     def notes(self) -> list[str]:
-        """What a user should know when the file gave fewer reps than it seems to hold: reps
-        not counted because they lasted longer than ``max_rep_s`` (a time column in the wrong
-        unit looks like this), or none at all, with how far the sled moved. Empty when reps
-        were found and none was dropped."""
+        """What a user should know when the file gave fewer reps than it seems to hold, or
+        reps that may be upside down: reps not counted because they lasted longer than
+        ``max_rep_s`` (a time column in the wrong unit looks like this), samples a CSV marked
+        not valid, a file that ends in the middle of a rep, none at all (with how far the sled
+        moved), and a CSV whose sled rests at its deepest (depth measured the other way).
+        Empty when none of these applies."""
         cfg = self.config
         out: list[str] = []
         dropped = int(self.info.get("abandoned_reps") or 0)
@@ -82,7 +84,21 @@ class Analysis:
                 f"{dropped} movement(s) as deep as a rep lasted longer than {cfg.max_rep_s:g} s "
                 f"from the top and back and were not counted as reps{unit}"
             )
-        if not self.reps:
+        left_out = int(self.info.get("unreadable_samples") or 0)
+        if left_out and self.kind == "csv":
+            out.append(
+                f"{left_out} sample(s) marked valid 0 were left out of detection, as lost "
+                "samples would be"
+            )
+        partial = self.info.get("partial_rep")
+        if isinstance(partial, dict):
+            deepest = partial.get("depth_mm")
+            at = f" (the sled {deepest:.0f} mm down at its deepest)" if deepest else ""
+            out.append(
+                f"the file ends in the middle of rep {int(partial.get('index', 0)) + 1}{at}: "
+                "that rep is not counted, but the alerts it raised are printed above"
+            )
+        if not self.reps and not isinstance(partial, dict):
             depth = self.series.depth_mm[np.isfinite(self.series.depth_mm)]
             travel = float(depth.max() - depth.min()) if depth.size else 0.0
             out.append(
@@ -94,7 +110,7 @@ class Analysis:
                     else ""
                 )
             )
-        elif self.kind == "csv":
+        elif self.reps and self.kind == "csv":
             top_s, deep_s = _time_near_ends(self.series)
             if deep_s >= 5.0 and deep_s > 3.0 * top_s:
                 out.append(
@@ -170,6 +186,7 @@ def analyze_file(
             "damaged_bytes": rec.stats.skipped_bytes + rec.stats.truncated_bytes,
             "file_note": damage,
             "abandoned_reps": analyzer.abandoned_reps,
+            "unreadable_samples": analyzer.unreadable_samples,
         }
         if analyzer.phase != "top":  # the recording ends in the middle of a rep
             facts["partial_rep"] = _partial(analyzer.reps, analyzer.events, series).to_dict()
@@ -197,6 +214,7 @@ def analyze_file(
         "n_cells": series.n_cells,
         "cell_pitch_mm": analyzer.cell_pitch_mm,
         "abandoned_reps": analyzer.abandoned_reps,
+        "unreadable_samples": analyzer.unreadable_samples,
     }
     if analyzer.phase != "top":
         facts["partial_rep"] = _partial(analyzer.reps, analyzer.events, series).to_dict()
@@ -211,7 +229,8 @@ def _time_near_ends(series: CalibratedBlock) -> tuple[float, float]:
     """Seconds the sled spent within ``_END_MM`` of its top (the shallowest depth) and of its
     deepest point. People rest at the top between reps and sets and turn at the bottom, so
     the first is far the larger unless the depth is measured the other way."""
-    t, d = series.t_s, series.depth_mm
+    ok = np.isfinite(series.depth_mm)  # samples a CSV marked not valid read NaN
+    t, d = series.t_s[ok], series.depth_mm[ok]
     if t.size < 2:
         return 0.0, 0.0
     dt = np.diff(t, append=t[-1])

@@ -88,12 +88,12 @@ def test_a_file_without_a_rep_says_how_far_the_sled_moved(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     t = np.arange(500) * 0.01
-    d = -30.0 * (1 - np.cos(t))  # measured the other way: up is larger
+    d = -6.0 * (1 - np.cos(t))  # in centimetres, and measured the other way: up is larger
     load = np.full((500, 4), 100.0)
     path = _write(tmp_path / "up.csv", ("t_s", "depth_mm"), t, d, load)
     assert main(["analyze", str(path)]) == 0
     err = capsys.readouterr().err
-    assert "no reps found: the sled moved 60 mm in all" in err
+    assert "no reps found: the sled moved 12 mm in all" in err
     assert "deeper larger (depth_mm)?" in err
     assert analyze_file(path).info["abandoned_reps"] == 0
 
@@ -109,3 +109,48 @@ def test_depth_measured_the_other_way_is_said(
     assert main(["analyze", str(wrong)]) == 0
     err = capsys.readouterr().err
     assert "the sled rests at its deepest" in err and "is depth measured the other way?" in err
+
+
+def test_samples_a_csv_marks_not_valid_are_left_out_and_said(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    t, d, load = _series()
+    path = _write(tmp_path / "s.csv", ("t_s", "depth_mm"), t, d, load)
+    base = analyze_file(path)
+    # A glitch of the encoder the other system flagged itself: 900 mm for 0.3 s at the top.
+    glitch = (t >= 0.2) & (t < 0.5)
+    rows = path.read_text().splitlines()
+    rows[0] += ",valid"
+    for i, bad in enumerate(glitch, start=1):
+        if bad:
+            cols = rows[i].split(",")
+            cols[1] = "900"
+            rows[i] = ",".join(cols)
+        rows[i] += ",0" if bad else ",1"
+    flagged = tmp_path / "flagged.csv"
+    flagged.write_text("\n".join(rows) + "\n")
+    analysis = analyze_file(flagged, DetectorConfig(rom_limit_mm=400))
+    assert [round(r.depth_mm, 3) for r in analysis.reps] == [
+        round(r.depth_mm, 3) for r in base.reps
+    ]
+    assert not [e for e in analysis.events if e.type == "rom_exceeded" and e.t_s < 1.0]
+    assert analysis.info["unreadable_samples"] == int(glitch.sum())
+    assert main(["analyze", str(flagged)]) == 0
+    assert f"{int(glitch.sum())} sample(s) marked valid 0 were left out" in capsys.readouterr().err
+
+
+def test_a_file_that_ends_mid_rep_says_so_not_that_the_depth_is_wrong(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    t, d, load = _series()
+    deep = int(np.argmax(d))
+    path = _write(
+        tmp_path / "cut.csv", ("t_s", "depth_mm"), t[: deep + 1], d[: deep + 1], load[: deep + 1]
+    )
+    assert main(["analyze", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert (
+        "the file ends in the middle of rep" in err and "alerts it raised are printed above" in err
+    )
+    assert "is depth in millimetres" not in err
+    assert err.index("note") > 0 and out  # the notes come after the lines they speak of

@@ -102,12 +102,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     analysis = analyze_file(args.file, config, load_calibration(args), cell_pitch_mm=pitch)
     if analysis.info.get("damaged_file"):
         print(f"legpress: note: {args.file}: {analysis.info['file_note']}", file=sys.stderr)
-    for note in analysis.notes():
-        print(f"legpress: note: {args.file}: {note}", file=sys.stderr)
     out = sys.stdout
     for line in analysis.lines():
         out.write(json.dumps(line) + "\n")
     out.flush()
+    for note in analysis.notes():  # after the lines: they may speak of them
+        print(f"legpress: note: {args.file}: {note}", file=sys.stderr)
     if args.summary:
         counts: dict[str, int] = {}
         for e in analysis.events:

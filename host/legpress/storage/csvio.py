@@ -310,9 +310,12 @@ def import_csv(path: str | os.PathLike[str]) -> CalibratedBlock:
     The file has a header row naming the columns: time in seconds (``t_s``), sled position in
     millimetres from the top, deeper is larger (``depth_mm``), and one column per pad cell,
     ``cell0`` at the seat upward, in any unit proportional to pressure. An optional ``valid``
-    column (1/0) marks unreliable samples; a ``flags`` column (as legpress exports it) does
-    the same through its sensor-fault bit. Other columns are ignored, so a legpress CSV export
-    imports as is.
+    column (1/0) marks unreliable samples: they are ``valid`` False and their depth is NaN, so
+    detection leaves them out as lost samples. Without it, a ``flags`` column (as legpress
+    exports it) sets ``valid`` from its sensor-fault bit and keeps the samples, as detection on
+    the recording itself does (the device sets that bit while any one cell sits at its rail,
+    and the detector leaves such a cell out by itself). Other columns are ignored, so a
+    legpress CSV export imports as is.
 
     The file is streamed: memory is the returned arrays, ``8 × (cells + 2) + 1`` bytes per row
     (81 B with 8 cells), plus about 15 MB whatever the length (a 1 MiB block of the file, its
@@ -415,7 +418,12 @@ def import_csv(path: str | os.PathLike[str]) -> CalibratedBlock:
             f"{src}: the rows are {period_s:g} s apart (median); legpress analyzes samples "
             f"{MIN_PERIOD_S:g} to {MAX_PERIOD_S:g} s apart (2 Hz to 100 kHz): {hint}"
         )
-    return CalibratedBlock(times, depth, load[:n], valid[:n])
+    valid = valid[:n]
+    if valid_col is not None and not valid.all():
+        # The file's own word that these samples are unreliable: detection leaves them out, as
+        # lost samples (the depth of each reads NaN; the flags stay False for reports).
+        depth[~valid] = np.nan
+    return CalibratedBlock(times, depth, load[:n], valid)
 
 
 @dataclass(slots=True)

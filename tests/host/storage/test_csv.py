@@ -93,7 +93,9 @@ def test_import_other_systems_file(tmp_path: Path) -> None:
     )
     block = import_csv(path)
     assert block.t_s.tolist() == [0.0, 0.01, 0.02]
-    assert block.depth_mm.tolist() == [10.5, 11.0, 11.5]
+    # The row marked not valid keeps its time, flag and loads, and its depth reads NaN: the
+    # detector leaves it out as a lost sample.
+    assert block.depth_mm[[0, 2]].tolist() == [10.5, 11.5] and np.isnan(block.depth_mm[1])
     assert block.load.tolist() == [[1.5, 2, 3], [1.6, 2, 3], [1.7, 2.5, 3]]
     assert block.valid.tolist() == [True, False, True]
     assert block.n_cells == 3
