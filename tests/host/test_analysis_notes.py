@@ -154,3 +154,32 @@ def test_a_file_that_ends_mid_rep_says_so_not_that_the_depth_is_wrong(
     )
     assert "is depth in millimetres" not in err
     assert err.index("note") > 0 and out  # the notes come after the lines they speak of
+
+
+def test_a_limit_or_pitch_out_of_range_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    t, d, load = _series()
+    path = _write(tmp_path / "s.csv", ("t_s", "depth_mm"), t, d, load)
+    assert main(["analyze", str(path), "--rom-limit-mm", "0"]) == 2
+    assert (
+        "--rom-limit-mm must be more than 0 and less than 2000 mm, got 0"
+        in capsys.readouterr().err
+    )
+    from legpress.detect.pipeline import analyze_block
+    from legpress.errors import ConfigError
+    from legpress.storage.csvio import import_csv
+
+    block = import_csv(path)
+    for pitch in (0.0, -40.0, float("nan")):
+        with pytest.raises(ConfigError, match="cell_pitch_mm must be a positive distance"):
+            analyze_block(block, cell_pitch_mm=pitch)
+    # One time that is not a number does not stop the period's estimate (it is left out).
+    holed = type(block)(
+        np.where(np.arange(len(block)) == 100, np.nan, block.t_s),
+        block.depth_mm,
+        block.load,
+        block.valid,
+    )
+    a = analyze_block(holed)
+    assert a.unreadable_samples == 1 and len(a.reps) == len(analyze_block(block).reps)

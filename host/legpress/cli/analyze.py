@@ -67,6 +67,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from legpress.storage.store import SessionStore
 
     limit = args.rom_limit_mm
+    if limit is not None and not 0 < limit < 2000:
+        raise UsageError(
+            f"--rom-limit-mm must be more than 0 and less than 2000 mm, got {limit:g}"
+        )
     if args.store and not args.person:
         args.person = _recorded_person(args.file)
         if not args.person:

@@ -141,6 +141,8 @@ class Analyzer:
     ) -> None:
         if not period_s > 0:
             raise ValueError("period_s must be positive")
+        if not 0 < cell_pitch_mm < math.inf:
+            raise ValueError(f"cell_pitch_mm must be a positive distance, got {cell_pitch_mm}")
         # What the lift-off rule decided on, sample by sample (see :meth:`decision_trace`).
         self._trace: list[tuple[int, F64, F64, F64]] | None = [] if trace else None
         self.config = config

@@ -332,13 +332,15 @@ class DetectorConfig:
             raise ConfigError(f"reference_weight must be in (0, 1], got {self.reference_weight}")
         if self.lift_off_depth_mm is not None and not 0 < self.lift_off_depth_mm < 2000:
             raise ConfigError(
-                f"lift_off_depth_mm must be between 0 and 2000 mm, got {self.lift_off_depth_mm}"
+                f"lift_off_depth_mm must be more than 0 and less than 2000 mm, got "
+                f"{self.lift_off_depth_mm:g}"
             )
         if self.lift_off_floor is not None and not 0 <= self.lift_off_floor < 1:
             raise ConfigError(f"lift_off_floor must be in 0..1, got {self.lift_off_floor}")
         if self.rom_limit_mm is not None and not 0 < self.rom_limit_mm < 2000:
             raise ConfigError(
-                f"rom_limit_mm must be between 0 and 2000 mm, got {self.rom_limit_mm}"
+                "rom_limit_mm must be more than 0 and less than 2000 mm, got "
+                f"{self.rom_limit_mm:g}"
             )
 
     def lift_off_rule(self) -> str:
@@ -446,7 +448,9 @@ class Profile:
         for name in ("rom_limit_mm", "lift_off_depth_mm", "max_calibrated_depth_mm"):
             value = getattr(self, name)
             if value is not None and not 0 < value < 2000:
-                raise ConfigError(f"{name} must be between 0 and 2000 mm, got {value}")
+                raise ConfigError(
+                    f"{name} must be more than 0 and less than 2000 mm, got {value:g}"
+                )
         if not 0 <= self.margin_mm < 500:
             raise ConfigError(f"margin_mm must be between 0 and 500 mm, got {self.margin_mm}")
         if self.lift_off_floor is not None and not 0 <= self.lift_off_floor < 1:

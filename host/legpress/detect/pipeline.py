@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Sequence
 
@@ -65,17 +66,21 @@ def analyze_block(
         cell_pitch_mm: distance between cell centres; default the block's own, else 40 mm.
 
     Raises:
-        ConfigError: fewer than two samples, or times that do not increase.
+        ConfigError: fewer than two samples, or a median time step that is not positive (the
+            period cannot be estimated); or a cell pitch that is not a positive distance.
     """
     if period_s is None:
         if len(block) < 2:
             raise ConfigError("need at least two samples to analyze")
         steps = np.diff(block.t_s)
-        period_s = float(np.median(steps))
+        steps = steps[np.isfinite(steps)]  # a time that is not a number is left out (update)
+        period_s = float(np.median(steps)) if steps.size else math.nan
         if not period_s > 0:
-            raise ConfigError("sample times must increase")
+            raise ConfigError("sample times must increase (their median step is not positive)")
     if cell_pitch_mm is None:
         cell_pitch_mm = block.cell_pitch_mm if block.cell_pitch_mm else DEFAULT_CELL_PITCH_MM
+    if not 0 < cell_pitch_mm < math.inf:
+        raise ConfigError(f"cell_pitch_mm must be a positive distance, got {cell_pitch_mm}")
     analyzer = Analyzer(config or DetectorConfig(), period_s, block.n_cells, cell_pitch_mm)
     analyzer.update(block)
     return analyzer

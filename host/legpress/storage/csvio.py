@@ -35,26 +35,27 @@ __all__ = [
 ]
 
 #: Column names and the factor from their unit to seconds and to millimetres: the first name is
-#: the one the format asks for, a name without a unit is taken in that unit.
+#: the one the format asks for; a name without a unit is taken in that unit, and only when no
+#: column names its unit (a ``time`` of wall-clock text beside a ``t_ms``).
 _TIME_NAMES: Final = (
     ("t_s", 1.0),
     ("time_s", 1.0),
-    ("time", 1.0),
-    ("t", 1.0),
     ("t_ms", 1e-3),
     ("time_ms", 1e-3),
     ("t_us", 1e-6),
     ("time_us", 1e-6),
+    ("time", 1.0),
+    ("t", 1.0),
 )
 _DEPTH_NAMES: Final = (
     ("depth_mm", 1.0),
     ("position_mm", 1.0),
     ("sled_mm", 1.0),
-    ("depth", 1.0),
     ("depth_cm", 10.0),
     ("position_cm", 10.0),
     ("depth_m", 1000.0),
     ("position_m", 1000.0),
+    ("depth", 1.0),
 )
 _VALID_NAMES: Final = ("valid",)
 _CELL: Final = re.compile(r"^(?:cell|c)[ _]?(\d+)$")
@@ -205,9 +206,10 @@ MAX_ABS_TIME_S: Final = 1e10
 MAX_ABS_DEPTH_MM: Final = 10_000.0
 MAX_ABS_LOAD: Final = 1e9
 #: The sampling rates the detectors handle (median interval between rows): 2 Hz is already too
-#: coarse to see a rep's bottom; rows further apart are times in another unit (milliseconds at
-#: 100 Hz are 10 apart).
-MIN_PERIOD_S: Final = 1e-5
+#: coarse to see a rep's bottom, and no pad or sled encoder samples faster than 10 kHz; rows
+#: further apart or closer are times in another unit (milliseconds at 100 Hz are 10 apart,
+#: seconds in a column named t_ms 0.01).
+MIN_PERIOD_S: Final = 1e-4
 MAX_PERIOD_S: Final = 0.5
 _ROWS_PER_CHUNK: Final = 4096
 
@@ -415,8 +417,8 @@ def import_csv(path: str | os.PathLike[str]) -> CalibratedBlock:
             else f"is {column!r} in the unit its name says?"
         )
         raise RecordingError(
-            f"{src}: the rows are {period_s:g} s apart (median); legpress analyzes samples "
-            f"{MIN_PERIOD_S:g} to {MAX_PERIOD_S:g} s apart (2 Hz to 100 kHz): {hint}"
+            f"{src}: the rows are {period_s:.3g} s apart (median); legpress analyzes samples "
+            f"{MIN_PERIOD_S:g} to {MAX_PERIOD_S:g} s apart (2 Hz to 10 kHz): {hint}"
         )
     valid = valid[:n]
     if valid_col is not None and not valid.all():

@@ -66,7 +66,7 @@ def test_people_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> No
     assert code == 8 and "legpress people add Zed" in err
     one_line_error(err)
     code, _, err = run(capsys, "people", "set-limit", "Cleo", "-20", "--db", db)
-    assert code == 2 and "between 0 and 2000" in err
+    assert code == 2 and "more than 0 and less than 2000" in err
     one_line_error(err)
     code, _, err = run(capsys, "people", "set-limit", "Cleo", "deep", "--db", db)
     assert code == 2 and "number of millimetres" in err

@@ -218,6 +218,11 @@ def test_columns_in_other_units_are_converted(tmp_path: Path) -> None:
     path.write_text("t_s,depth_m,c0\n0,11,2\n0.01,1,2\n")  # 11 m: implausible in its unit
     with pytest.raises(RecordingError, match="line 2, column 'depth_m': 11 is implausible"):
         import_csv(path)
+    path.write_text("time,t_ms,depth_mm,c0\n10:00:00.00,0,1,2\n10:00:00.01,10,1,2\n")
+    assert np.allclose(import_csv(path).t_s, [0.0, 0.01])  # the column naming its unit first
+    path.write_text("t_ms,depth_mm,c0\n0,1,2\n0.01,1,2\n0.02,1,2\n")  # seconds, 100 Hz
+    with pytest.raises(RecordingError, match=r"1e-05 s apart .* 0.0001 to 0.5 s apart"):
+        import_csv(path)
     path.write_text("t_ms,depth_mm,c0\n0,1,2\n0.001,1,2\n0.002,1,2\n")
     with pytest.raises(RecordingError, match=r"1e-06 s apart .* in the unit its name says"):
         import_csv(path)

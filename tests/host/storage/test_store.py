@@ -100,7 +100,7 @@ def test_people_crud(store: SessionStore) -> None:
     assert err.value.exit_code == 9
     assert store.set_limit("ana", 300.5).rom_limit_mm == 300.5
     assert store.set_limit("Ana", None).rom_limit_mm is None
-    with pytest.raises(ConfigError, match="between 0 and 2000"):
+    with pytest.raises(ConfigError, match="more than 0 and less than 2000"):
         store.set_limit("Ana", -3)
     with pytest.raises(ConfigError, match="name"):
         store.add_person("  ")

@@ -179,7 +179,9 @@ def check_limit(rom_limit_mm: float | None) -> float | None:
             f"the ROM limit must be a number of millimetres, got {rom_limit_mm!r}"
         ) from None
     if not (math.isfinite(value) and 0 < value < 2000):
-        raise ConfigError(f"the ROM limit must be between 0 and 2000 mm, got {rom_limit_mm}")
+        raise ConfigError(
+            f"the ROM limit must be more than 0 and less than 2000 mm, got {value:g}"
+        )
     return value
 
 
