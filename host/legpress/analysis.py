@@ -253,6 +253,18 @@ def _header_name(header: Mapping[str, Any], key: str) -> str | None:
     return (value.strip() or None) if isinstance(value, str) else None
 
 
+def _utf16(head: bytes) -> bool:
+    """Whether the start of a file is UTF-16 text: a byte-order mark, or text in which every
+    other byte is 0 (ASCII characters in UTF-16 without one)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    for text, zeros in ((head[::2], head[1::2]), (head[1::2], head[::2])):
+        printable = sum(1 for b in text if 32 <= b < 127 or b in (9, 10, 13))
+        if len(zeros) >= 4 and zeros.count(0) >= 0.9 * len(zeros) and printable >= 0.9 * len(text):
+            return True
+    return False
+
+
 def _sniff(path: Path) -> str:
     """``"recording"`` or ``"csv"``, by the file's content (not its name).
 
@@ -270,6 +282,11 @@ def _sniff(path: Path) -> str:
         raise RecordingError(f"cannot read {path}: {exc.strerror or exc}") from None
     if head.startswith(b"LEGPRESS-RECORDING ") or (head and MAGIC.startswith(head)):
         return "recording"  # the reader says what is wrong with it, if anything
+    if _utf16(head):
+        raise RecordingError(
+            f'{path} is UTF-16 text (as Excel saves "Unicode Text"), not UTF-8: save the '
+            'CSV as UTF-8 ("CSV UTF-8" in Excel)'
+        )
     controls = sum(1 for b in head if b < 0x09 or 0x0E <= b < 0x20)
     if b"\x00" in head or controls > len(head) // 20:
         raise RecordingError(

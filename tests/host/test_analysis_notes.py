@@ -11,6 +11,7 @@ import pytest
 from legpress.analysis import analyze_file
 from legpress.cli.main import main
 from legpress.detect import DetectorConfig, Pipeline
+from legpress.errors import RecordingError
 from legpress.protocol import DeviceInfo, decode_packets
 from legpress.sim import make_scenario
 
@@ -183,3 +184,11 @@ def test_a_limit_or_pitch_out_of_range_is_named(
     )
     a = analyze_block(holed)
     assert a.unreadable_samples == 1 and len(a.reps) == len(analyze_block(block).reps)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_a_utf16_export_is_named_as_such(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "unicode.txt"
+    path.write_text("t_s\tdepth_mm\tcell0\n0\t1\t2\n0.01\t1\t2\n", encoding=encoding)
+    with pytest.raises(RecordingError, match=r"is UTF-16 text .* save the CSV as UTF-8"):
+        analyze_file(path)

@@ -703,9 +703,13 @@ class Analyzer:
         reason: str | None = None
         detail = ""
         if not finite or peak <= 0:
-            reason, detail = (
-                "no_load",
-                "every cell reads 0: nobody on the pad, or the strip is unplugged",
+            reason = "no_load"
+            detail = (
+                f"no cell reads a positive load (the highest reads {peak:g}): loads must rise "
+                "with pressure from 0 unloaded; negate the cells if your system counts pressure "
+                "as negative, and tare with nobody on the pad"
+                if finite and min(values) < 0
+                else "every cell reads 0: nobody on the pad, or the strip is unplugged"
             )
         elif total < cfg.min_load_fraction * self._load_ref:
             reason = "load_low"

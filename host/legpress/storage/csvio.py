@@ -236,6 +236,7 @@ class _Lines:
             line_no = 0  # lines before the current block
             offset = 0  # file offset of the current block
             first = True
+            cr_only = False  # lines end in a lone CR (classic Mac; Excel's "Macintosh" CSV)
             while True:
                 try:
                     block = f.read(1 << 20)
@@ -246,7 +247,11 @@ class _Lines:
                 data = carry + block
                 if first and data.startswith(b"\xef\xbb\xbf"):
                     data, offset = data[3:], 3
+                if first:
+                    cr_only = b"\r" in data and b"\n" not in data
                 first = False
+                if cr_only:
+                    data = data.replace(b"\r", b"\n")  # as many bytes: offsets hold
                 cut = len(data) if not block else data.rfind(b"\n") + 1
                 part, carry = data[:cut], data[cut:]
                 if len(carry) > MAX_LINE_BYTES:

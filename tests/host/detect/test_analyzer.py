@@ -606,3 +606,15 @@ def test_a_stream_that_begins_mid_rep_judges_the_set_from_the_next_top() -> None
     lock = events(out, "knee_lock")[0]
     assert lock.evidence["set_top_mm"] == pytest.approx(0.0, abs=1.0)
     assert lock.t_s > a.reps[1].t_end_s
+
+
+def test_negative_loads_are_not_called_zeros() -> None:
+    # Pressure counted as negative by another system (or a pad tared while loaded).
+    block, _ = stream([SynthRep(300)], seed=1)
+    neg = CalibratedBlock(block.t_s, block.depth_mm, -block.load, block.valid)
+    (note,) = events(run(neg)[1], "pad_unjudged")
+    assert note.evidence["reason"] == "no_load"
+    assert "no cell reads a positive load" in note.message and "negate the cells" in note.message
+    zero = CalibratedBlock(block.t_s, block.depth_mm, 0 * block.load, block.valid)
+    (note,) = events(run(zero)[1], "pad_unjudged")
+    assert "every cell reads 0" in note.message

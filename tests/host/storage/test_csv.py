@@ -228,6 +228,17 @@ def test_columns_in_other_units_are_converted(tmp_path: Path) -> None:
         import_csv(path)
 
 
+def test_lines_ending_in_a_lone_cr_are_read(tmp_path: Path) -> None:
+    # Excel for Mac's "Macintosh" CSV: no line feed at all.
+    path = tmp_path / "mac.csv"
+    path.write_bytes(b"t_s,depth_mm,cell0\r0,1,2\r0.01,2,3\r0.02,3,4\r")
+    block = import_csv(path)
+    assert block.t_s.tolist() == [0.0, 0.01, 0.02] and block.load[:, 0].tolist() == [2, 3, 4]
+    path.write_bytes(b"t_s,depth_mm,cell0\r0,1,2\r0.01,x,3\r")
+    with pytest.raises(RecordingError, match="line 3, column 'depth_mm': 'x' is not a number"):
+        import_csv(path)
+
+
 def test_a_non_utf8_error_names_the_line_and_the_byte(tmp_path: Path) -> None:
     text = "t_s,depth_mm,cell0\n0,1,2\n" + "".join(f"{i / 100},1,2\n" for i in range(1, 3000))
     data = text.encode() + "3,1,caf\xe9\n".encode("latin-1")
