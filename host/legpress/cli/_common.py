@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import getpass
+import os
 import shlex
+import signal
 import sys
+import threading
 import time
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
@@ -180,8 +184,46 @@ def key_values(items: Sequence[str] | None, option: str) -> dict[str, str]:
 
 
 def run(coro: Coroutine[Any, Any, _T]) -> _T:
-    """Run a command's coroutine (Ctrl-C cancels it cleanly, then raises KeyboardInterrupt)."""
-    return asyncio.run(coro)
+    """Run a command's coroutine. Ctrl-C cancels it cleanly, then raises KeyboardInterrupt.
+
+    People press Ctrl-C again when a program does not stop at once. While the command winds
+    down (a live session closing its recording and storing its summary), further presses are
+    noted on stderr and not obeyed, up to the end of the command: asyncio's own handling would
+    raise KeyboardInterrupt in the middle of that cleanup and leave the session marked
+    interrupted. Outside the main thread, asyncio's handling applies."""
+    if threading.current_thread() is not threading.main_thread():
+        return asyncio.run(coro)
+    stopping = False
+
+    with asyncio.Runner() as runner:
+        loop = runner.get_loop()
+        main = loop.create_task(coro)
+
+        def on_sigint(signum: int, frame: object) -> None:
+            nonlocal stopping
+            if stopping:
+                os.write(2, b"legpress: stopping: what was recorded is being saved\n")
+                return
+            stopping = True
+            main.cancel()
+            loop.call_soon_threadsafe(lambda: None)  # wake the loop up
+
+        previous = signal.signal(signal.SIGINT, on_sigint)
+        try:
+            return runner.run(_awaited(main))
+        except asyncio.CancelledError:
+            if stopping:
+                raise KeyboardInterrupt from None
+            raise
+        finally:
+            if not stopping:
+                signal.signal(signal.SIGINT, previous)
+            else:  # the command is ending: later presses are noted, then ignored at exit
+                atexit.register(signal.signal, signal.SIGINT, signal.SIG_IGN)
+
+
+async def _awaited(task: asyncio.Task[_T]) -> _T:
+    return await task
 
 
 def table(

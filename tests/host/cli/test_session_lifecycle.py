@@ -112,6 +112,32 @@ def test_ctrl_c_ends_the_session_prints_its_summary_and_exits_0(tmp_path: Path) 
 
 
 @pytest.mark.slow
+def test_ctrl_c_pressed_again_while_stopping_loses_nothing(tmp_path: Path) -> None:
+    # People press Ctrl-C again when a program does not stop at once.
+    db = tmp_path / "s.db"
+    proc = _cli(
+        "monitor",
+        "sim:scenario=demo,realtime=1",
+        "--person",
+        "ana",
+        "--new-person",
+        "--db",
+        str(db),
+    )
+    _wait_for_reps(db, proc, 1)
+    for _ in range(4):
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.01)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "Task was destroyed" not in err
+    assert "stored as session 1" in err
+    with SessionStore(db) as store:
+        s = store.get_session(1)
+    assert s.ended_at is not None and s.status == "ended" and s.stats.reps >= 1
+
+
+@pytest.mark.slow
 def test_a_killed_monitor_leaves_its_session_marked_interrupted(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
