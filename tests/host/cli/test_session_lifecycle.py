@@ -87,9 +87,8 @@ def _wait_for_reps(db: Path, proc: subprocess.Popen[str], n: int, timeout_s: flo
     raise AssertionError(f"no {n} reps stored in {db}")
 
 
-@pytest.mark.slow
-def test_ctrl_c_ends_the_session_prints_its_summary_and_exits_0(tmp_path: Path) -> None:
-    db = tmp_path / "s.db"
+def _monitor_demo(db: Path) -> subprocess.Popen[str]:
+    """``legpress monitor`` of the demo in real time for ana, once it has stored a rep."""
     proc = _cli(
         "monitor",
         "sim:scenario=demo,realtime=1",
@@ -100,6 +99,13 @@ def test_ctrl_c_ends_the_session_prints_its_summary_and_exits_0(tmp_path: Path) 
         str(db),
     )
     _wait_for_reps(db, proc, 1)
+    return proc
+
+
+@pytest.mark.slow
+def test_ctrl_c_ends_the_session_prints_its_summary_and_exits_0(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    proc = _monitor_demo(db)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err  # as `legpress record` after Ctrl-C
@@ -115,16 +121,7 @@ def test_ctrl_c_ends_the_session_prints_its_summary_and_exits_0(tmp_path: Path) 
 def test_ctrl_c_pressed_again_while_stopping_loses_nothing(tmp_path: Path) -> None:
     # People press Ctrl-C again when a program does not stop at once.
     db = tmp_path / "s.db"
-    proc = _cli(
-        "monitor",
-        "sim:scenario=demo,realtime=1",
-        "--person",
-        "ana",
-        "--new-person",
-        "--db",
-        str(db),
-    )
-    _wait_for_reps(db, proc, 1)
+    proc = _monitor_demo(db)
     for _ in range(4):
         proc.send_signal(signal.SIGINT)
         time.sleep(0.01)
@@ -142,16 +139,7 @@ def test_a_killed_monitor_leaves_its_session_marked_interrupted(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = tmp_path / "s.db"
-    proc = _cli(
-        "monitor",
-        "sim:scenario=demo,realtime=1",
-        "--person",
-        "ana",
-        "--new-person",
-        "--db",
-        str(db),
-    )
-    _wait_for_reps(db, proc, 1)
+    proc = _monitor_demo(db)
     with SessionStore(db, readonly=True) as store:
         assert store.get_session(1).status == "running"  # its owner is alive
     proc.kill()
