@@ -393,10 +393,12 @@ def import_csv(path: str | os.PathLike[str]) -> CalibratedBlock:
             at = header_no + reader.line_num
             raise RecordingError(f"{src} line {at}: not valid CSV ({exc})") from None
         first = row[0] if row else ""
-        if len(row) < width or not first or first[0] in " \t#":  # the fast test fails
+        if len(row) != width or not first or first[0] in " \t#":  # the fast test fails
             if not any(cell.strip() for cell in row) or first.lstrip().startswith("#"):
                 continue  # blank, or a comment
-            if len(row) < width:
+            extra = len(row) > width and any(cell.strip() for cell in row[width:])
+            if len(row) < width or extra:
+                # More values than columns would shift every value after the extra one.
                 raise RecordingError(
                     f"{src} line {header_no + reader.line_num}: {len(row)} values but the "
                     f"header has {width} columns"

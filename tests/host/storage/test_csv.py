@@ -112,6 +112,7 @@ def test_import_other_systems_file(tmp_path: Path) -> None:
         ("t_s,depth_mm,cell0\n0,1,2\n0.01,1,x\n", "line 3, column 'cell0': 'x' is not a number"),
         ("t_s,depth_mm,cell0\n0,1,2\n0.01,,2\n", "line 3, column 'depth_mm': empty value"),
         ("t_s,depth_mm,cell0\n0,1,2\n0.01,1\n", "line 3: 2 values but the header has 3"),
+        ("t_s,depth_mm,cell0\n0,1,2\n0.01,0,1,2\n", "line 3: 4 values but the header has 3"),
         ("t_s,depth_mm,cell0\n0.2,1,2\n0.1,1,2\n", "line 3, column 't_s': time 0.1 is not after"),
         ("t_s,depth_mm,cell0\n0,1,2\n", "1 data rows; at least 2"),
         ("t_s,depth_mm,cell0\n0,nan,2\n1,1,1\n", "line 2, column 'depth_mm': 'nan' is not a"),
@@ -226,6 +227,12 @@ def test_columns_in_other_units_are_converted(tmp_path: Path) -> None:
     path.write_text("t_ms,depth_mm,c0\n0,1,2\n0.001,1,2\n0.002,1,2\n")
     with pytest.raises(RecordingError, match=r"1e-06 s apart .* in the unit its name says"):
         import_csv(path)
+
+
+def test_empty_values_after_the_last_column_are_allowed(tmp_path: Path) -> None:
+    path = tmp_path / "trailing.csv"
+    path.write_text("t_s,depth_mm,cell0\n0,1,2,\n0.01,1,3,,\n")  # a trailing delimiter
+    assert import_csv(path).load[:, 0].tolist() == [2, 3]
 
 
 def test_lines_ending_in_a_lone_cr_are_read(tmp_path: Path) -> None:
