@@ -15,7 +15,7 @@ EXIT_CODES: Final[dict[int, tuple[str, str]]] = {
     0: (
         "ok",
         "success; also a live command (`monitor`, `demo`, `record`) stopped with Ctrl-C once "
-        "data arrived: everything is kept",
+        "data arrived: everything is kept (pressing it again while it stops changes nothing)",
     ),
     2: (
         "usage",

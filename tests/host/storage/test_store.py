@@ -443,3 +443,17 @@ def test_where_each_calibration_is_in_force() -> None:
     assert on("LP", "LP 2") == ["on LP", "on LP 2, and on machines without one of their own"]
     assert on("LP", None) == ["on LP", "on machines without one of their own"]
     assert on(None, "LP") == ["", "on LP, and on every other machine"]
+
+
+def test_an_unknown_name_suggests_the_close_ones(tmp_path: Path) -> None:
+    with SessionStore(tmp_path / "s.db") as store:
+        store.add_person("Ana")
+        store.add_machine("Leg press 2", device_url="sim:")
+        with pytest.raises(
+            NotFoundError, match=r"'anna' \(did you mean 'Ana'\?\): if they are new"
+        ):
+            store.get_person("anna")
+        with pytest.raises(NotFoundError, match=r"'zed': add them with `legpress people add zed`"):
+            store.get_person("zed")
+        with pytest.raises(NotFoundError, match=r"'Legpress 2' \(did you mean 'Leg press 2'\?\)"):
+            store.get_machine("Legpress 2")

@@ -365,9 +365,12 @@ class SessionStore(Closing):
     def _person_row(self, db: sqlite3.Connection, name: str) -> sqlite3.Row:
         row = db.execute("SELECT * FROM people WHERE name = ?", (name.strip(),)).fetchone()
         if row is None:
+            names = [r[0] for r in db.execute("SELECT name FROM people")]
+            hint = _did_you_mean(name.strip(), names)
             raise NotFoundError(
-                f"no person named {name!r}: add them with "
-                f"`legpress people add {shlex.quote(name.strip())}`"
+                f"no person named {name!r}{hint}: "
+                + ("if they are new, " if hint else "")
+                + f"add them with `legpress people add {shlex.quote(name.strip())}`"
             )
         return row  # type: ignore[no-any-return]
 
@@ -526,11 +529,7 @@ class SessionStore(Closing):
 
     def similar_people(self, name: str, n: int = 3) -> list[str]:
         """Up to ``n`` stored names close to ``name`` (a typo's likely meaning)."""
-        import difflib
-
-        names = [p.name for p in self.list_people()]
-        lower = {x.lower(): x for x in names}
-        return [lower[m] for m in difflib.get_close_matches(name.lower(), list(lower), n, 0.6)]
+        return _close_names(name, [p.name for p in self.list_people()], n)
 
     def set_session_notes(self, session_id: int, notes: str) -> None:
         """Replace a session's notes (free text a therapist keeps with it; "" clears them).
@@ -699,9 +698,10 @@ class SessionStore(Closing):
     def _machine_row(self, db: sqlite3.Connection, name: str) -> sqlite3.Row:
         row = db.execute(f"{self._MACHINE_SELECT} WHERE m.name = ?", (name.strip(),)).fetchone()
         if row is None:
+            names = [r[0] for r in db.execute("SELECT name FROM machines")]
             raise NotFoundError(
-                f"no machine named {name.strip()!r}: see `legpress machines list`, or add it "
-                "with `legpress machines add NAME DEVICE`"
+                f"no machine named {name.strip()!r}{_did_you_mean(name.strip(), names)}: see "
+                "`legpress machines list`, or add it with `legpress machines add NAME DEVICE`"
             )
         return row  # type: ignore[no-any-return]
 
@@ -1406,3 +1406,17 @@ def _calibration_for(
         if here:
             return here[-1]
     return history[-1] if history else None
+
+
+def _close_names(name: str, names: list[str], n: int = 3) -> list[str]:
+    """Up to ``n`` of ``names`` close to ``name``, ignoring case (a typo's likely meaning)."""
+    import difflib
+
+    lower = {x.lower(): x for x in names}
+    return [lower[m] for m in difflib.get_close_matches(name.lower(), list(lower), n, 0.6)]
+
+
+def _did_you_mean(name: str, names: list[str]) -> str:
+    """`` (did you mean 'ana'?)`` for the names close to ``name``, or ""."""
+    close = _close_names(name, names)
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
