@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -35,7 +36,7 @@ from legpress.cli.people import add_person_options, check_person
 from legpress.cli.view import render
 from legpress.closing import stop_task
 from legpress.detect import DetectorConfig, Event, Profile, Rep
-from legpress.errors import ConfigError, NotFoundError, UsageError
+from legpress.errors import ConfigError, NotFoundError, RecordingError, UsageError
 from legpress.live import LiveResult, LiveSession
 from legpress.session import Machine, calibration_note, counts_text
 
@@ -96,6 +97,9 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     )
     add_calibration_argument(p)
     p.add_argument("--record", type=Path, metavar="FILE", help="write the raw stream here")
+    p.add_argument(
+        "--overwrite", action="store_true", help="with --record: replace an existing file"
+    )
     p.add_argument("--db", type=Path, metavar="PATH", help="session database (default: user data)")
     p.add_argument("--no-store", action="store_true", help="do not store the session")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds of stream")
@@ -245,17 +249,16 @@ def _monitor(
         machine_name = str(recorded_header(url).get("machine") or "").strip()
     store_it = (bool(args.person) or machine is not None) and not args.no_store
     record = args.record
+    overwrite = bool(getattr(args, "overwrite", False))
+    reserved: Path | None = None
     if record is None and store_it:
         from legpress.storage.store import default_db_path
 
         folder = (Path(args.db).parent if args.db else default_db_path().parent) / "recordings"
         folder.mkdir(parents=True, exist_ok=True)
         stem = f"{file_stem(args.person or machine_name)}-{time.strftime('%Y%m%d-%H%M%S')}"
-        record = folder / f"{stem}.lprec"
-        n = 1
-        while record.exists():  # two sessions in one second
-            n += 1
-            record = folder / f"{stem}-{n}.lprec"
+        record = reserved = _reserve(folder, stem)
+        overwrite = True  # the empty file just reserved
     from legpress.storage.store import SessionStore
 
     store: SessionStore | None = SessionStore(args.db) if store_it else None
@@ -310,7 +313,9 @@ def _monitor(
         on_rep=on_rep,
         on_link=out.link,
         on_start=on_start,
-        device_options=device_options(args),
+        device_options={**device_options(args), "overwrite": overwrite}
+        if record
+        else device_options(args),
     )
     stopped = False
     try:
@@ -327,9 +332,30 @@ def _monitor(
         finally:
             if store is not None:
                 store.close()
+            if reserved is not None and not session.started:
+                with contextlib.suppress(OSError):  # reserved, but nothing came to record
+                    if reserved.stat().st_size == 0:
+                        reserved.unlink()
             if session.started:
                 _summary(session, stored[0] if stored else None, stopped)
     return 0
+
+
+def _reserve(folder: Path, stem: str) -> Path:
+    """A new, empty ``folder/stem.lprec`` (``stem-2.lprec``, ... when taken: two sessions in
+    the same second, from this program or another), created atomically so that no other
+    session can pick the same name."""
+    n = 1
+    while True:
+        path = folder / (f"{stem}.lprec" if n == 1 else f"{stem}-{n}.lprec")
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        except FileExistsError:
+            n += 1
+            continue
+        except OSError as exc:
+            raise RecordingError(f"cannot create recording {path}: {exc.strerror}") from None
+        return path
 
 
 def _summary(session: LiveSession, session_id: int | None, stopped: bool) -> None:

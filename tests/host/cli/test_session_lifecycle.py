@@ -186,3 +186,22 @@ def test_analyze_names_a_partial_rep_as_the_monitor_does(
     assert (partial.index, partial.events) == (seen.index, seen.events) == (1, partial.events)
     assert stored.stats.reps == live.session.stats.reps == 1
     assert "rep 2 (partial: the session ended mid-rep" in counts_text(stored)
+
+
+@pytest.mark.slow
+def test_monitors_started_in_the_same_second_record_to_files_of_their_own(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "s.db"
+    assert main(["people", "add", "eve", "--db", str(db)]) == 0
+    args = ("monitor", "sim:scenario=demo,realtime=0", "--person", "eve", "--duration", "20")
+    procs = [_cli(*args, "--no-bell", "--db", str(db)) for _ in range(3)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    with SessionStore(db) as store:
+        paths = {store.get_session(s.id).recording_path for s in store.list_sessions("eve")}
+    assert len(paths) == 3 and all(p and Path(p).stat().st_size > 0 for p in paths)
+    assert sorted(p.name for p in (tmp_path / "recordings").iterdir()) == sorted(
+        Path(p).name for p in paths if p
+    )  # no empty file left behind
