@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -253,8 +254,16 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         on_rep=on_rep,
         device_options=device_options(args),
     )
+    started = time.monotonic()
     run(session.run(duration_s=args.timeout))
     if len(reps) < args.reps:
+        elapsed = time.monotonic() - started
+        if elapsed < args.timeout - 1.0:  # the stream ran out before the time did
+            raise MeasurementError(
+                f"only {len(reps)} of {args.reps} calibration reps were seen before the stream "
+                f"from {args.url} ended ({session.result.samples} samples, {elapsed:.0f} s): a "
+                f"recording or simulation to calibrate from must hold {args.reps} slow reps"
+            )
         raise MeasurementError(
             f"only {len(reps)} of {args.reps} calibration reps were seen in {args.timeout:g} s; "
             "run `legpress calibrate` again and go a little deeper each rep"

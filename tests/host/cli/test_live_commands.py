@@ -174,6 +174,25 @@ def test_calibrate_learns_a_profile(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main(["people", "calibrations", "nobody", "--db", str(db)]) != 0
 
 
+def test_calibrating_from_a_stream_that_runs_out_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    short = tmp_path / "short.lprec"
+    assert (
+        main(
+            ["record", "sim:scenario=clean,realtime=0", "-o", str(short), "--duration", "3", "-q"]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    db = ["--db", str(tmp_path / "s.db")]
+    rc = main(["calibrate", f"replay:{short}", "--person", "dan", "--new-person", "--yes", *db])
+    err = capsys.readouterr().err
+    assert rc == 11, err  # a measurement that cannot be made (README, exit codes)
+    assert f"seen before the stream from replay:{short} ended" in err
+    assert "go a little deeper" not in err  # not the person's fault
+
+
 def test_calibrate_without_a_lift_off_keeps_the_margin(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
