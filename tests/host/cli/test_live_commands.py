@@ -177,13 +177,9 @@ def test_calibrate_learns_a_profile(tmp_path: Path, capsys: pytest.CaptureFixtur
 def test_calibrating_from_a_stream_that_runs_out_says_so(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    short = tmp_path / "short.lprec"
-    assert (
-        main(
-            ["record", "sim:scenario=clean,realtime=0", "-o", str(short), "--duration", "3", "-q"]
-        )
-        == 0
-    )
+    short = tmp_path / "short.lprec"  # 3 s of a simulation: not 3 slow reps
+    record = ["record", "sim:scenario=clean,realtime=0", "-o", str(short), "--duration", "3"]
+    assert main([*record, "-q"]) == 0
     capsys.readouterr()
     db = ["--db", str(tmp_path / "s.db")]
     rc = main(["calibrate", f"replay:{short}", "--person", "dan", "--new-person", "--yes", *db])
