@@ -90,6 +90,11 @@ class StoreError(LegPressError, OSError):
     exit_code = 7
 
 
+class StoreBusyError(StoreError):
+    """The session database is held by another writer for longer than the wait allows: trying
+    again later can succeed."""
+
+
 class NotFoundError(LegPressError, LookupError):
     """No person, machine or session with that name or id."""
 

@@ -199,7 +199,7 @@ def run(coro: Coroutine[Any, Any, _T]) -> _T:
         loop = runner.get_loop()
         main = loop.create_task(coro)
 
-        def on_sigint(signum: int, frame: object) -> None:
+        def on_sigint(*_: object) -> None:  # (signal number, frame)
             nonlocal stopping
             if stopping:
                 os.write(2, b"legpress: stopping: what was recorded is being saved\n")

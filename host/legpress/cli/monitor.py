@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -36,7 +37,13 @@ from legpress.cli.people import add_person_options, check_person
 from legpress.cli.view import render
 from legpress.closing import stop_task
 from legpress.detect import DetectorConfig, Event, Profile, Rep
-from legpress.errors import ConfigError, NotFoundError, RecordingError, UsageError
+from legpress.errors import (
+    ConfigError,
+    NotFoundError,
+    RecordingError,
+    StoreBusyError,
+    UsageError,
+)
 from legpress.live import LiveResult, LiveSession
 from legpress.session import Machine, calibration_note, counts_text
 
@@ -260,9 +267,11 @@ def _monitor(
         record = reserved = _reserve(folder, stem)
         overwrite = True  # the empty file just reserved
     from legpress.storage.store import SessionStore
+    from legpress.storage.store.queued import QueuedWriter
 
     store: SessionStore | None = SessionStore(args.db) if store_it else None
     stored: list[int] = []  # the session id, once data arrived
+    writer: list[QueuedWriter] = []  # its reps and alerts, written off the event loop
     if store is not None and args.person:
         try:
             check_person(store, args.person, args.new_person)
@@ -290,16 +299,17 @@ def _monitor(
                 calibration=now.calibration,
             )
         )
+        writer.append(QueuedWriter(store.path))
 
     def on_event(ev: Event) -> None:
         out.event(ev)
-        if store is not None and stored:
-            store.add_event(stored[0], ev)
+        if writer:
+            writer[0].submit("add_event", stored[0], ev)
 
     def on_rep(rep: Rep) -> None:
         out.rep(rep)
-        if store is not None and stored:
-            store.add_rep(stored[0], rep)
+        if writer:
+            writer[0].submit("add_rep", stored[0], rep)
 
     session = LiveSession(
         url,
@@ -327,8 +337,17 @@ def _monitor(
             stopped = True  # Ctrl-C is how a live session ends: everything is kept
     finally:
         try:
-            if store is not None and stored:
-                store.end_session(stored[0], session.summary())
+            if writer:
+                writer[0].submit("end_session", stored[0], session.summary())
+                try:
+                    writer[0].close()
+                except StoreBusyError as exc:
+                    again = f"legpress analyze {shlex.quote(str(record))} --store"
+                    if args.person:
+                        again += f" --person {shlex.quote(args.person)}"
+                    raise StoreBusyError(
+                        f"{exc}; the recording holds the whole session: `{again}` stores it"
+                    ) from None
         finally:
             if store is not None:
                 store.close()

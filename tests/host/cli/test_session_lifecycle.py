@@ -205,3 +205,26 @@ def test_monitors_started_in_the_same_second_record_to_files_of_their_own(
     assert sorted(p.name for p in (tmp_path / "recordings").iterdir()) == sorted(
         Path(p).name for p in paths if p
     )  # no empty file left behind
+
+
+@pytest.mark.slow
+def test_a_database_held_by_another_program_does_not_stop_the_session(tmp_path: Path) -> None:
+    # A DB browser left mid-edit holds the file for longer than a write waits (5 s).
+    db = tmp_path / "s.db"
+    proc = _monitor_demo(db)
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    time.sleep(12.0)  # the demo's reps come every few seconds: some wait past 5 s
+    held = proc.poll()
+    holder.execute("COMMIT")
+    holder.close()
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert held is None, err  # still running while the database was held
+    assert proc.returncode == 0, err
+    assert "is busy" in err and "the session goes on" in err
+    with SessionStore(db) as store:
+        s = store.get_session(1)
+    assert s.status == "ended" and s.stats.reps >= 3  # the reps of the held seconds too
+    assert counts_text(s) in err  # every rep the session counted was stored

@@ -26,6 +26,7 @@ from legpress.errors import (
     ConfigError,
     LegPressError,
     NotFoundError,
+    StoreBusyError,
     StoreError,
     UsageError,
 )
@@ -315,7 +316,7 @@ class SessionStore(Closing):
         low = text.lower()
         where = str(self.path)
         if "locked" in low or "busy" in low:
-            return StoreError(
+            return StoreBusyError(
                 f"{where} is busy: another legpress is writing to it; try again in a moment"
             )
         if "not a database" in low or "malformed" in low or "corrupt" in low:
