@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from legpress.cli.exitcodes import epilog as exit_codes_epilog
-from legpress.errors import ConfigError, UsageError
+from legpress.errors import FileError, UsageError
 from legpress.session import clock, counts_text, summary_items
 from legpress.storage.store import SessionStore
 
@@ -288,17 +288,18 @@ def _import(args: argparse.Namespace) -> int:
     try:
         text = sys.stdin.read() if str(args.file) == "-" else Path(args.file).read_text("utf-8")
         data = json.loads(text)
+    # A file that cannot be read as an export is exit 6, as a recording or a CSV (README).
     except FileNotFoundError:
-        raise UsageError(f"no such file: {args.file}") from None
+        raise FileError(f"no such file: {args.file}") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {args.file}: {exc}") from None
+        raise FileError(f"cannot read {args.file}: {exc}") from None
     except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"{args.file} is not JSON ({exc.msg} at line {exc.lineno}); export sessions with "
-            "`legpress sessions export ID --format json`"
+        raise FileError(
+            f"{args.file} is not JSON ({exc.msg} at line {exc.lineno}), or was cut short; "
+            "export sessions with `legpress sessions export ID --format json`"
         ) from None
     if not isinstance(data, dict):
-        raise ConfigError(f"{args.file} is not a legpress session export")
+        raise FileError(f"{args.file} is not a legpress session export")
     with open_store(args) as store:
         sid = store.import_session(data)
     print(sid)

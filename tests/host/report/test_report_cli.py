@@ -151,7 +151,7 @@ def test_sessions_export_and_import(
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     code, _, err = run(capsys, "sessions", "import", str(bad), "--db", other)
-    assert code == 2 and "is not JSON" in err
+    assert code == 6 and "is not JSON" in err  # a file that cannot be read (README)
     one_line_error(err)
 
 
