@@ -41,7 +41,7 @@ from legpress.detect import DetectorConfig, Event, Pipeline, Rep
 from legpress.detect.events import EventType
 from legpress.device import Connected, Disconnected, FaultEvent, InfoEvent, open_device
 from legpress.dsp.calibration import CalibratedBlock, Calibration
-from legpress.errors import ConfigError, LegPressError, NotFoundError, UsageError
+from legpress.errors import ConfigError, LegPressError, NotFoundError, StoreBusyError, UsageError
 from legpress.hub.bus import Broadcast
 from legpress.hub.presence import Presence, PresenceConfig, Transition
 from legpress.protocol.decoder import SampleBlock
@@ -552,6 +552,7 @@ class StoreWriter:
     def __init__(self, hub: Hub) -> None:
         self._hub = hub
         self._queue: queue.SimpleQueue[tuple[str, tuple[Any, ...]] | None] = queue.SimpleQueue()
+        self._closing_at: float | None = None  # when close() was called
         self._thread = threading.Thread(target=self._run, name="legpress-hub-store", daemon=True)
         self._thread.start()
 
@@ -560,7 +561,9 @@ class StoreWriter:
         self._queue.put((method, args))
 
     def close(self) -> None:
-        """Write what is queued, then stop the thread."""
+        """Write what is queued (waiting at most ``BUSY_CLOSE_S`` more for a database another
+        program holds), then stop the thread."""
+        self._closing_at = time.monotonic()
         self._queue.put(None)
         self._thread.join()
 
@@ -578,7 +581,7 @@ class StoreWriter:
                     hub.store_errors += 1
                     continue
                 try:
-                    getattr(store, method)(*args)
+                    self._call(store, method, args)
                 except LegPressError as exc:
                     hub.store_errors += 1
                     _log.error("session store: %s", exc)
@@ -588,6 +591,29 @@ class StoreWriter:
         finally:
             if store is not None:
                 store.close()
+
+    def _call(self, store: SessionStore, method: str, args: tuple[Any, ...]) -> None:
+        """One write; while another program holds the database, tried again every
+        ``BUSY_RETRY_S`` (said once per busy spell), so that no rep or alert is dropped for it."""
+        told = False
+        while True:
+            try:
+                getattr(store, method)(*args)
+                return
+            except StoreBusyError as exc:
+                closing = self._closing_at
+                if closing is not None and time.monotonic() - closing > BUSY_CLOSE_S:
+                    raise  # the hub is stopping: counted, not waited on for ever
+                if not told:
+                    told = True
+                    _log.warning("session store: %s; the write is tried again", exc)
+                time.sleep(BUSY_RETRY_S)
+
+
+#: How long a hub write that found the database busy waits before it is tried again, and how
+#: long, once the hub is stopping, such writes are still tried.
+BUSY_RETRY_S = 0.5
+BUSY_CLOSE_S = 30.0
 
 
 class Hub:
