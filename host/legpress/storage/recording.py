@@ -63,6 +63,8 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
+#: Damage already logged (file, description): a file read twice is not said twice.
+_SAID: set[tuple[str, str]] = set()
 
 FORMAT_VERSION: Final = 1
 MAGIC: Final = b"LEGPRESS-RECORDING 1\n"
@@ -650,7 +652,10 @@ class RecordingReader:
             stats.unfinished_at = last.offset if last is not None and ends_damaged else n
         stats.records = len(out)
         if stats.damaged:
-            _log.warning("%s: %s", self.path, stats.describe())
+            said = (str(self.path), stats.describe())
+            if said not in _SAID:  # once per file and damage, however often it is read
+                _SAID.add(said)
+                _log.warning("%s: %s", *said)
         self._stats, self._cached = stats, out
         return out
 
