@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -157,6 +158,21 @@ def envelope(t: F64, y: F64, max_points: int = 3000) -> tuple[F64, F64]:
     return np.asarray(ts), np.asarray(ys)
 
 
+def _names_another(session: Session, header: Mapping[str, Any]) -> str:
+    """Why a recording's header says it is another session's (its person or machine is not
+    this session's), or "" (it agrees, or does not say)."""
+    for key, mine in (
+        ("person", session.person.name if session.person else None),
+        ("machine", session.machine.name if session.machine else None),
+    ):
+        theirs = header.get(key)
+        if not (isinstance(theirs, str) and theirs.strip() and mine):
+            continue  # one of the two does not say
+        if theirs.strip().casefold() != mine.strip().casefold():
+            return f"its {key} is {theirs.strip()!r}, this session's is {mine!r}"
+    return ""
+
+
 def load_series(
     session: Session, recording: Path | None = None
 ) -> tuple[CalibratedBlock | None, str]:
@@ -178,6 +194,9 @@ def load_series(
         decoded = decode_recording(path)
     except LegPressError as exc:
         return None, f"The recording of this session could not be read ({exc})"
+    other = _names_another(session, decoded.recording.header)
+    if other:
+        return None, f"The recording {path} is not this session's: {other}"
     cal = None
     if session.calibration is not None:
         try:

@@ -320,3 +320,15 @@ def test_report_reads_the_recording(capsys: pytest.CaptureFixture[str], tmp_path
         str(db),
     )
     assert code == 0 and err == "" and 'id="fig-timeline-1"' in out.read_text()
+    # Another person's recording given by mistake: not drawn as this session's.
+    bob = tmp_path / "bob.lpr"
+    with recording.RecordingWriter(bob, recording.make_header(info, person="Bob")) as w:
+        for t_ns, packet in result.packets:
+            w.write_packet(t_ns, packet)
+    code, _, err = run(
+        capsys, "report", str(sid), "-o", str(out), "--recording", str(bob), "--db", str(db)
+    )
+    assert (
+        code == 0 and "is not this session's: its person is 'Bob', this session's is 'Sim'" in err
+    )
+    assert 'id="fig-timeline-1"' not in out.read_text()
