@@ -41,13 +41,14 @@ from legpress.detect import DetectorConfig, Event, Pipeline, Rep
 from legpress.detect.events import EventType
 from legpress.device import Connected, Disconnected, FaultEvent, InfoEvent, open_device
 from legpress.dsp.calibration import CalibratedBlock, Calibration
-from legpress.errors import ConfigError, LegPressError, NotFoundError, StoreBusyError, UsageError
+from legpress.errors import ConfigError, LegPressError, NotFoundError, UsageError
 from legpress.hub.bus import Broadcast
 from legpress.hub.presence import Presence, PresenceConfig, Transition
 from legpress.protocol.decoder import SampleBlock
 from legpress.protocol.messages import DeviceInfo
 from legpress.session import calibration_note
 from legpress.storage.store import SessionStore
+from legpress.storage.store.queued import call_waiting_out_busy
 
 __all__ = ["Hub", "HubConfig", "MachineSpec", "Station", "StoreWriter"]
 
@@ -593,26 +594,25 @@ class StoreWriter:
                 store.close()
 
     def _call(self, store: SessionStore, method: str, args: tuple[Any, ...]) -> None:
-        """One write; while another program holds the database, tried again every
-        ``BUSY_RETRY_S`` (said once per busy spell), so that no rep or alert is dropped for it."""
+        """One write; while another program holds the database, tried again (said once per
+        write), so that no rep or alert is dropped for it; once the hub is stopping, for at
+        most ``BUSY_CLOSE_S`` more."""
         told = False
-        while True:
-            try:
-                getattr(store, method)(*args)
-                return
-            except StoreBusyError as exc:
-                closing = self._closing_at
-                if closing is not None and time.monotonic() - closing > BUSY_CLOSE_S:
-                    raise  # the hub is stopping: counted, not waited on for ever
-                if not told:
-                    told = True
-                    _log.warning("session store: %s; the write is tried again", exc)
-                time.sleep(BUSY_RETRY_S)
+
+        def on_busy(message: str) -> None:
+            nonlocal told
+            if not told:
+                told = True
+                _log.warning("session store: %s; the write is tried again", message)
+
+        def stopping_long() -> bool:
+            closing = self._closing_at
+            return closing is not None and time.monotonic() - closing > BUSY_CLOSE_S
+
+        call_waiting_out_busy(store, method, args, on_busy, stopping_long)
 
 
-#: How long a hub write that found the database busy waits before it is tried again, and how
-#: long, once the hub is stopping, such writes are still tried.
-BUSY_RETRY_S = 0.5
+#: Once the hub is stopping, how long writes that find the database busy are still tried.
 BUSY_CLOSE_S = 30.0
 
 

@@ -14,6 +14,7 @@ import queue
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -89,29 +90,55 @@ class QueuedWriter:
             self._error = exc
             return
         told = False
+
+        def on_busy(message: str) -> None:
+            nonlocal told
+            if not told:  # once in the session
+                told = True
+                self._on_busy(message)
+
         try:
             while (item := self._queue.get()) is not None:
                 method, args = item
-                while True:
-                    try:
-                        getattr(store, method)(*args)
-                        break
-                    except StoreBusyError as exc:
-                        if self._closing.is_set():
-                            return
-                        if not told:
-                            told = True
-                            self._on_busy(str(exc))
-                        time.sleep(RETRY_S)
-                    except LegPressError as exc:
-                        self._error = exc
-                        return
+                try:
+                    call_waiting_out_busy(store, method, args, on_busy, self._closing.is_set)
+                except StoreBusyError:
+                    return  # close() gave up waiting, and says so
+                except LegPressError as exc:
+                    self._error = exc
+                    return
                 with self._lock:
                     self._pending -= 1
         except Exception as exc:  # a bug: said at the next submit, not lost in a thread
             self._error = StoreError(f"{self.path}: internal error while storing: {exc!r}")
         finally:
             store.close()
+
+
+def call_waiting_out_busy(
+    store: SessionStore,
+    method: str,
+    args: tuple[Any, ...],
+    on_busy: Callable[[str], None],
+    give_up: Callable[[], bool],
+) -> None:
+    """``store.<method>(*args)``; while another program holds the database, tried again every
+    ``RETRY_S``, with ``on_busy(message)`` before each wait, until it is made or ``give_up()``
+    says to stop waiting.
+
+    Raises:
+        StoreBusyError: still busy when ``give_up()`` said so.
+        LegPressError: any other failure, at once.
+    """
+    while True:
+        try:
+            getattr(store, method)(*args)
+            return
+        except StoreBusyError as exc:
+            if give_up():
+                raise
+            on_busy(str(exc))
+            time.sleep(RETRY_S)
 
 
 def _note(message: str) -> None:
