@@ -68,9 +68,10 @@ class Analysis:
         """What a user should know when the file gave fewer reps than it seems to hold, or
         reps that may be upside down: reps not counted because they lasted longer than
         ``max_rep_s`` (a time column in the wrong unit looks like this), samples a CSV marked
-        not valid, a file that ends in the middle of a rep, none at all (with how far the sled
-        moved), and a CSV whose sled rests at its deepest (depth measured the other way).
-        Empty when none of these applies."""
+        not valid or left without a depth, cell values it left missing, a file that ends in
+        the middle of a rep, none at all (with how far the sled moved), and a CSV whose sled
+        rests at its deepest (depth measured the other way). Empty when none of these
+        applies."""
         cfg = self.config
         out: list[str] = []
         dropped = int(self.info.get("abandoned_reps") or 0)
@@ -82,14 +83,11 @@ class Analysis:
             )
             out.append(
                 f"{dropped} movement(s) as deep as a rep lasted longer than {cfg.max_rep_s:g} s "
-                f"from the top and back and were not counted as reps{unit}"
+                f"from the top and back and were not counted as reps (slower reps count with "
+                f"--max-rep-s){unit}"
             )
-        left_out = int(self.info.get("unreadable_samples") or 0)
-        if left_out and self.kind == "csv":
-            out.append(
-                f"{left_out} sample(s) marked valid 0 were left out of detection, as lost "
-                "samples would be"
-            )
+        if self.kind == "csv":
+            out.extend(_missing_notes(self.info))
         partial = self.info.get("partial_rep")
         if isinstance(partial, dict):
             deepest = partial.get("depth_mm")
@@ -215,10 +213,62 @@ def analyze_file(
         "cell_pitch_mm": analyzer.cell_pitch_mm,
         "abandoned_reps": analyzer.abandoned_reps,
         "unreadable_samples": analyzer.unreadable_samples,
+        **_missing_values(series),
     }
     if analyzer.phase != "top":
         facts["partial_rep"] = _partial(analyzer.reps, analyzer.events, series).to_dict()
     return Analysis(src, "csv", analyzer.reps, analyzer.events, series, facts, config)
+
+
+def _missing_values(series: CalibratedBlock) -> dict[str, Any]:
+    """What an imported CSV did not give: ``invalid_rows`` (marked ``valid`` 0, whose depth
+    the import made NaN), ``missing_depth_values`` (a depth that was empty or not a number in
+    a row not so marked) and ``missing_cell_values`` (per cell with any, ``{"cell2": 37}``)."""
+    no_depth = np.isnan(series.depth_mm)
+    invalid = int(np.count_nonzero(no_depth & ~series.valid))
+    missing = np.count_nonzero(np.isnan(series.load), axis=0)
+    return {
+        "invalid_rows": invalid,
+        "missing_depth_values": int(np.count_nonzero(no_depth)) - invalid,
+        "missing_cell_values": {f"cell{i}": int(n) for i, n in enumerate(missing) if n},
+    }
+
+
+def _missing_notes(info: Mapping[str, Any]) -> list[str]:
+    """The notes for :func:`_missing_values`'s facts."""
+    out: list[str] = []
+    rows = int(info.get("samples") or 0)
+    invalid = int(info.get("invalid_rows") or 0)
+    if invalid:
+        out.append(
+            f"{invalid} sample(s) marked valid 0 were left out of detection, as lost samples "
+            "would be"
+        )
+    no_depth = int(info.get("missing_depth_values") or 0)
+    if no_depth:
+        out.append(
+            f"{no_depth} row(s) have no sled depth (empty or not a number): left out of "
+            "detection, as lost samples would be"
+        )
+    cells: Mapping[str, int] = info.get("missing_cell_values") or {}
+    if cells:
+        each = ", ".join(
+            f"{name} in all {n:,} rows (left out, like a dead cell)"
+            if n >= rows
+            else f"{name} in {n:,} of {rows:,} rows"
+            for name, n in cells.items()
+        )
+        gaps = any(n < rows for n in cells.values())
+        out.append(
+            f"cell values missing (empty or not a number) read as no load: {each}"
+            + (
+                "; a value missing now and then looks like the back easing off that cell: "
+                "fill the gaps, or mark those rows valid 0"
+                if gaps
+                else ""
+            )
+        )
+    return out
 
 
 #: How near its top or its deepest point the sled counts as resting there (`_time_near_ends`).

@@ -3,6 +3,7 @@ nothing: columns in other units are read as such, and a unit mistake is named.""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -83,6 +84,16 @@ def test_reps_too_long_to_count_are_said(
     assert "movement(s) as deep as a rep lasted longer than 20 s" in captured.err
     assert "is the time column in seconds (t_s)?" in captured.err
     assert "no reps found: the sled moved" in captured.err
+    assert "slower reps count with --max-rep-s" in captured.err
+    # A therapist's slow tempo reps are reps: --max-rep-s counts them, with the same depths.
+    base = analyze_file(_write(tmp_path / "s.csv", ("t_s", "depth_mm"), t, d, load))
+    assert main(["analyze", str(path), "--max-rep-s", "3600"]) == 0
+    captured = capsys.readouterr()
+    depths = [json.loads(x)["depth_mm"] for x in captured.out.splitlines() if '"type": "rep"' in x]
+    assert depths == pytest.approx([r.depth_mm for r in base.reps]) and depths
+    assert "rep_not_counted" not in captured.out and "lasted longer" not in captured.err
+    assert main(["analyze", str(path), "--max-rep-s", "0.5"]) == 2
+    assert "--max-rep-s must be between 1 and 3600 s, got 0.5" in capsys.readouterr().err
 
 
 def test_a_file_without_a_rep_says_how_far_the_sled_moved(
@@ -138,6 +149,51 @@ def test_samples_a_csv_marks_not_valid_are_left_out_and_said(
     assert analysis.info["unreadable_samples"] == int(glitch.sum())
     assert main(["analyze", str(flagged)]) == 0
     assert f"{int(glitch.sum())} sample(s) marked valid 0 were left out" in capsys.readouterr().err
+
+
+def test_values_a_csv_left_missing_are_read_as_lost_or_no_load_and_said(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    t, d, load = _series()
+    gaps = (t >= 0.2) & (t < 0.3)
+    dead = load.copy()
+    dead[:, 6] = 0.0
+    kept = ~gaps
+    zeros = analyze_file(
+        _write(tmp_path / "zeros.csv", ("t_s", "depth_mm"), t[kept], d[kept], dead[kept])
+    )
+    # The same session as pandas writes it when cell 6 never read and the encoder missed a few
+    # samples at the top: empty values.
+    rows = _write(tmp_path / "s.csv", ("t_s", "depth_mm"), t, d, load).read_text().splitlines()
+    for i in range(1, len(rows)):
+        cols = rows[i].split(",")
+        cols[2 + 6] = ""
+        if gaps[i - 1]:
+            cols[1] = ""
+        rows[i] = ",".join(cols)
+    path = tmp_path / "pandas.csv"
+    path.write_text("\n".join(rows) + "\n")
+    analysis = analyze_file(path)
+    # A cell that never read is a dead cell, and a sample without a depth a lost one.
+    assert [r.to_dict() for r in analysis.reps] == [r.to_dict() for r in zeros.reps]
+    assert _kinds(analysis) == _kinds(zeros) and analysis.reps
+    assert analysis.info["missing_depth_values"] == int(gaps.sum())
+    assert analysis.info["missing_cell_values"] == {"cell6": len(t)}
+    assert analysis.info["invalid_rows"] == 0
+    assert main(["analyze", str(path)]) == 0
+    err = capsys.readouterr().err
+    assert f"{int(gaps.sum())} row(s) have no sled depth" in err
+    assert f"cell6 in all {len(t):,} rows (left out, like a dead cell)" in err
+    assert "fill the gaps" not in err
+    # A cell missing now and then is read as no load, which looks like the back easing off:
+    # the note says so and what to do.
+    cols = rows[5].split(",")
+    cols[2] = ""
+    rows[5] = ",".join(cols)
+    path.write_text("\n".join(rows) + "\n")
+    assert main(["analyze", str(path)]) == 0
+    err = capsys.readouterr().err
+    assert f"cell0 in 1 of {len(t):,} rows" in err and "fill the gaps" in err
 
 
 def test_a_file_that_ends_mid_rep_says_so_not_that_the_depth_is_wrong(

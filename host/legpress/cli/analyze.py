@@ -42,6 +42,13 @@ def register(subparsers: Any) -> None:
         help="a CSV's distance between cell centres (default 40; a recording's device says its "
         "own)",
     )
+    p.add_argument(
+        "--max-rep-s",
+        type=float,
+        metavar="S",
+        help="count reps up to S seconds from leaving the top (default 20; slow tempo or "
+        "a hold at the bottom takes longer)",
+    )
     add_person_options(p, "use this person's stored limit (see `legpress people`)")
     p.add_argument("--db", type=Path, metavar="PATH", help="session database for --person")
     p.add_argument(
@@ -100,6 +107,11 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     if profile is not None:  # what calibration learned of this person's lift-off
         config = replace(profile.detector_config(config), rom_limit_mm=limit)
+    max_rep_s = args.max_rep_s
+    if max_rep_s is not None:
+        if not 1 <= max_rep_s <= 3600:
+            raise UsageError(f"--max-rep-s must be between 1 and 3600 s, got {max_rep_s:g}")
+        config = replace(config, max_rep_s=max_rep_s)
     pitch = args.cell_pitch_mm
     if pitch is not None and not 5 <= pitch <= 200:
         raise UsageError(f"--cell-pitch-mm must be between 5 and 200 mm, got {pitch:g}")

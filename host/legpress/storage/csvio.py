@@ -61,6 +61,10 @@ _VALID_NAMES: Final = ("valid",)
 _CELL: Final = re.compile(r"^(?:cell|c)[ _]?(\d+)$")
 _TRUE: Final = frozenset({"1", "true", "yes", "y", "t"})
 _FALSE: Final = frozenset({"0", "false", "no", "n", "f"})
+#: How exports write a value that was not read (pandas, R, spreadsheets, numpy): an empty sled
+#: depth leaves its sample out, as a lost one; an empty cell reads as no load (the detector's
+#: rule for a cell value that is not a number). Compared stripped and lower-cased.
+_MISSING: Final = frozenset({"", "nan", "-nan", "na", "n/a", "#n/a", "null", "none"})
 MAX_CELLS: Final = 64
 
 
@@ -322,7 +326,9 @@ def import_csv(path: str | os.PathLike[str]) -> CalibratedBlock:
     exports it) sets ``valid`` from its sensor-fault bit and keeps the samples, as detection on
     the recording itself does (the device sets that bit while any one cell sits at its rail,
     and the detector leaves such a cell out by itself). Other columns are ignored, so a
-    legpress CSV export imports as is.
+    legpress CSV export imports as is. A missing depth or cell value (empty, ``nan``, ``NA``,
+    ``n/a``, ``null``, ``None``: how exports write a value that was not read) reads NaN: the
+    detector leaves such a sample out, as a lost one, and reads such a cell as no load.
 
     The file is streamed: memory is the returned arrays, ``8 × (cells + 2) + 1`` bytes per row
     (81 B with 8 cells), plus about 15 MB whatever the length (a 1 MiB block of the file, its
@@ -461,22 +467,23 @@ class _Columns:
         valid_out: npt.NDArray[np.bool_],
     ) -> None:
         try:
-            t = self._fast(rows, self.t_col, MAX_ABS_TIME_S / self.t_scale)
-            d = self._fast(rows, self.d_col, MAX_ABS_DEPTH_MM / self.d_scale)
-            cells = [self._fast(rows, c, MAX_ABS_LOAD) for c in self.cell_cols]
+            t = self._fast(rows, self.t_col, MAX_ABS_TIME_S / self.t_scale, missing=False)
+            d = self._fast(rows, self.d_col, MAX_ABS_DEPTH_MM / self.d_scale, missing=True)
+            cells = [self._fast(rows, c, MAX_ABS_LOAD, missing=True) for c in self.cell_cols]
             steps_ok = bool(t[0] > self.previous_t and (len(t) < 2 or (np.diff(t) > 0).all()))
             if not steps_ok:
                 raise ValueError("times")
             if self.valid_col is not None:
                 valid = np.array([self._flag(line, row) for line, row in rows], bool)
             elif self.flags_col is not None:
-                bits = self._fast(rows, self.flags_col, 2.0**32).astype(np.int64)
+                bits = self._fast(rows, self.flags_col, 2.0**32, missing=False).astype(np.int64)
                 valid = (bits & int(Flag.SENSOR_FAULT)) == 0
             else:
                 valid = np.ones(len(rows), bool)
         except ValueError:
-            self._slow(rows)  # raises the exact error
-            raise AssertionError("the per-value pass found nothing wrong") from None
+            # The exact pass: the same numbers, a missing value read as NaN, and an error
+            # that names the line and the column for anything else.
+            t, d, cells, valid = self._slow(rows)
         t_out[:] = t
         d_out[:] = d
         for j, column in enumerate(cells):
@@ -485,15 +492,19 @@ class _Columns:
         self.previous_t = float(t[-1])
 
     def _fast(
-        self, rows: list[tuple[int, list[str]]], col: int, limit: float
+        self, rows: list[tuple[int, list[str]]], col: int, limit: float, *, missing: bool
     ) -> npt.NDArray[np.float64]:
-        """Raises ValueError on anything the per-value pass would reject (and maybe more)."""
+        """Raises ValueError on anything the per-value pass would reject or read as missing
+        but ``nan`` itself, which reads as NaN where ``missing`` allows it (and maybe more)."""
         texts = [row[col] for _, row in rows]
         if self.decimal_comma:
             texts = [text.replace(",", ".") for text in texts]
         values = np.array(texts, dtype=np.float64)
         with np.errstate(invalid="ignore"):
-            if not (np.abs(values) <= limit).all():  # also false for nan
+            if missing:
+                if (np.abs(values) > limit).any():  # nan passes, inf does not
+                    raise ValueError("out of range")
+            elif not (np.abs(values) <= limit).all():  # also false for nan
                 raise ValueError("out of range")
         return values
 
@@ -501,30 +512,50 @@ class _Columns:
         assert self.valid_col is not None
         return _flag(self.src, line, self.names[self.valid_col], row[self.valid_col])
 
-    def _slow(self, rows: list[tuple[int, list[str]]]) -> None:
+    def _slow(
+        self, rows: list[tuple[int, list[str]]]
+    ) -> tuple[
+        npt.NDArray[np.float64],
+        npt.NDArray[np.float64],
+        list[npt.NDArray[np.float64]],
+        npt.NDArray[np.bool_],
+    ]:
+        m = len(rows)
+        t = np.empty(m, np.float64)
+        d = np.empty(m, np.float64)
+        cells = [np.empty(m, np.float64) for _ in self.cell_cols]
+        valid = np.ones(m, bool)
         previous_t = self.previous_t
         names = self.names
-        for line, row in rows:
+        for i, (line, row) in enumerate(rows):
 
             def number_at(
-                col: int, limit: float, _row: list[str] = row, _line: int = line
+                col: int,
+                limit: float,
+                missing: bool = True,
+                _row: list[str] = row,
+                _line: int = line,
             ) -> float:
-                return _number(self.src, _line, names[col], _row[col], self.decimal_comma, limit)
-
-            t = number_at(self.t_col, MAX_ABS_TIME_S / self.t_scale)
-            if t <= previous_t:
-                raise RecordingError(
-                    f"{self.src} line {line}, column {names[self.t_col]!r}: time {t:g} is not "
-                    f"after the previous row's {previous_t:g} (times must increase)"
+                return _number(
+                    self.src, _line, names[col], _row[col], self.decimal_comma, limit, missing
                 )
-            previous_t = t
-            number_at(self.d_col, MAX_ABS_DEPTH_MM / self.d_scale)
-            for c in self.cell_cols:
-                number_at(c, MAX_ABS_LOAD)
+
+            t[i] = number_at(self.t_col, MAX_ABS_TIME_S / self.t_scale, missing=False)
+            if t[i] <= previous_t:
+                raise RecordingError(
+                    f"{self.src} line {line}, column {names[self.t_col]!r}: time {t[i]:g} is "
+                    f"not after the previous row's {previous_t:g} (times must increase)"
+                )
+            previous_t = float(t[i])
+            d[i] = number_at(self.d_col, MAX_ABS_DEPTH_MM / self.d_scale)
+            for column, c in zip(cells, self.cell_cols, strict=True):
+                column[i] = number_at(c, MAX_ABS_LOAD)
             if self.valid_col is not None:
-                self._flag(line, row)
+                valid[i] = self._flag(line, row)
             elif self.flags_col is not None:
-                number_at(self.flags_col, 2.0**32)
+                bits = int(number_at(self.flags_col, 2.0**32, missing=False))
+                valid[i] = not bits & int(Flag.SENSOR_FAULT)
+        return t, d, cells, valid
 
 
 def _columns(
@@ -578,11 +609,24 @@ def _columns(
 
 
 def _number(
-    src: Path, line: int, column: str, text: str, decimal_comma: bool, limit: float
+    src: Path,
+    line: int,
+    column: str,
+    text: str,
+    decimal_comma: bool,
+    limit: float,
+    missing: bool = False,
 ) -> float:
+    """The value, or NaN for a missing one (:data:`_MISSING`) where ``missing`` allows it."""
     value = text.strip()
-    if not value:
-        raise RecordingError(f"{src} line {line}, column {column!r}: empty value")
+    if value.lower() in _MISSING:
+        if missing:
+            return math.nan
+        what = "empty value" if not value else f"{value!r} (no value)"
+        raise RecordingError(
+            f"{src} line {line}, column {column!r}: {what}; this column needs a value in every "
+            "row (remove the rows that have none)"
+        )
     if decimal_comma:
         value = value.replace(",", ".")
     try:

@@ -110,12 +110,15 @@ def test_import_other_systems_file(tmp_path: Path) -> None:
         ("t_s,depth_mm,cell0,cell2\n0,1,2,3\n", "column cell1 is missing"),
         ("t_s,depth_mm,cell0,cell0\n0,1,2,3\n", "cell 0 appears twice"),
         ("t_s,depth_mm,cell0\n0,1,2\n0.01,1,x\n", "line 3, column 'cell0': 'x' is not a number"),
-        ("t_s,depth_mm,cell0\n0,1,2\n0.01,,2\n", "line 3, column 'depth_mm': empty value"),
+        ("t_s,depth_mm,cell0\n0,1,2\n,1,2\n", "line 3, column 't_s': empty value; this"),
+        ("t_s,depth_mm,cell0\n0,1,2\nNaN,1,2\n", "line 3, column 't_s': 'NaN' "),
+        ("t_s,depth_mm,cell0,flags\n0,1,2,0\n1,1,2,\n", "line 3, column 'flags': empty value"),
+        ("t_s,depth_mm,cell0\n0,1,2\n0.01,1,inf\n", "line 3, column 'cell0': 'inf' is not a fi"),
         ("t_s,depth_mm,cell0\n0,1,2\n0.01,1\n", "line 3: 2 values but the header has 3"),
         ("t_s,depth_mm,cell0\n0,1,2\n0.01,0,1,2\n", "line 3: 4 values but the header has 3"),
         ("t_s,depth_mm,cell0\n0.2,1,2\n0.1,1,2\n", "line 3, column 't_s': time 0.1 is not after"),
         ("t_s,depth_mm,cell0\n0,1,2\n", "1 data rows; at least 2"),
-        ("t_s,depth_mm,cell0\n0,nan,2\n1,1,1\n", "line 2, column 'depth_mm': 'nan' is not a"),
+        ("t_s,depth_mm,cell0\n0,-inf,2\n1,1,1\n", "line 2, column 'depth_mm': '-inf' is not"),
         ("t_s,depth_mm,cell0,valid\n0,1,2,1\n1,1,1,maybe\n", "line 3, column 'valid'"),
     ],
 )
@@ -124,6 +127,47 @@ def test_import_errors_name_line_and_column(tmp_path: Path, text: str, message: 
     path.write_text(text)
     with pytest.raises(RecordingError, match=message.replace("(", r"\(")):
         import_csv(path)
+
+
+def test_values_an_export_left_missing_read_as_nan(tmp_path: Path) -> None:
+    # pandas writes a missing value as nothing, numpy as nan, R as NA, spreadsheets #N/A.
+    path = tmp_path / "gaps.csv"
+    path.write_text(
+        "t_s,depth_mm,cell0,cell1,cell2\n"
+        "0.00,10,1,,3\n"
+        "0.01,nan,1,NA,3\n"
+        "0.02, ,1,n/a,3\n"
+        "0.03,12,#N/A,null,None\n"
+        "0.04,13,1,-nan,3\n"
+    )
+    block = import_csv(path)
+    assert block.t_s.tolist() == [0.0, 0.01, 0.02, 0.03, 0.04]
+    assert np.isnan(block.depth_mm).tolist() == [False, True, True, False, False]
+    assert np.isnan(block.load).tolist() == [
+        [False, True, False],
+        [False, True, False],
+        [False, True, False],
+        [True, True, True],
+        [False, True, False],
+    ]
+    # The rows keep their place: a missing value is not a sensor fault the file reported.
+    assert block.valid.all()
+
+
+def test_missing_values_read_the_same_in_the_fast_and_the_exact_pass(tmp_path: Path) -> None:
+    # 'nan' alone parses in the vectorised pass; an empty value sends the chunk to the exact
+    # one. Both must give the same numbers.
+    rows = [f"{i / 100:.2f},{i},{i % 7},{'nan' if i % 5 == 0 else i}" for i in range(1, 50)]
+    fast = tmp_path / "fast.csv"
+    fast.write_text("t_s,depth_mm,cell0,cell1\n" + "\n".join(rows) + "\n")
+    exact = tmp_path / "exact.csv"
+    exact.write_text(
+        "t_s,depth_mm,cell0,cell1\n" + "\n".join(r.replace(",nan", ",") for r in rows) + "\n"
+    )
+    a, b = import_csv(fast), import_csv(exact)
+    for x, y in ((a.t_s, b.t_s), (a.depth_mm, b.depth_mm), (a.load, b.load)):
+        assert np.array_equal(x, y, equal_nan=True)
+    assert int(np.isnan(a.load).sum()) == 9
 
 
 def test_import_unreadable_files(tmp_path: Path) -> None:
