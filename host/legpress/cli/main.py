@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import logging
 import os
 import sys
 import textwrap
@@ -90,6 +91,7 @@ def main(argv: list[str] | None = None, *, ble_backend: Any = None) -> int:
         print("legpress: error: choose a command (legpress --help lists them)", file=sys.stderr)
         return 2
     args.ble_backend = ble_backend
+    notes = _notes_to_stderr(args.command)
     try:
         return int(func(args) or 0)
     except LegPressError as error:
@@ -114,6 +116,28 @@ def main(argv: list[str] | None = None, *, ble_backend: Any = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
+    finally:
+        if notes is not None:
+            logging.getLogger("legpress").removeHandler(notes)
+
+
+#: Commands that say a damaged recording's damage themselves, with where in the session it is.
+_SAY_DAMAGE = frozenset({"analyze", "export", "replay"})
+
+
+def _notes_to_stderr(command: str) -> logging.Handler | None:
+    """The library's warnings (a damaged recording read by ``report``, ...) as the command's
+    own notes, ``legpress: note: ...`` on stderr, for the length of one command; not for
+    ``serve``, which logs with time stamps, nor twice where the command says it itself."""
+    if command == "serve":
+        return None
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("legpress: note: %(message)s"))
+    if command in _SAY_DAMAGE:
+        handler.addFilter(lambda record: not getattr(record, "recording_damage", False))
+    logging.getLogger("legpress").addHandler(handler)
+    return handler
 
 
 def _flush_quietly() -> None:

@@ -655,7 +655,7 @@ class RecordingReader:
             said = (str(self.path), stats.describe())
             if said not in _SAID:  # once per file and damage, however often it is read
                 _SAID.add(said)
-                _log.warning("%s: %s", *said)
+                _log.warning("%s: %s", *said, extra={"recording_damage": True})
         self._stats, self._cached = stats, out
         return out
 

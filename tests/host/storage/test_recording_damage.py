@@ -256,6 +256,36 @@ def test_replay_and_analyze_say_where_and_how_much_was_skipped(
     assert code == 0 and f"at byte {off}" in err
 
 
+def test_each_command_says_the_damage_once(
+    layouts: dict[str, Layout], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    layout = layouts["demo"]
+    data = bytearray(layout.data)
+    off, _ = layout.records[len(layout.records) // 2]
+    data[off + 20] ^= 0x01
+    for argv in (
+        ["analyze"],
+        ["replay"],
+        ["export", "--csv", str(tmp_path / "x.csv")],
+    ):
+        # A file of its own for each: the library's log says a file's damage once a process.
+        path = _write(tmp_path / f"{argv[0]}.lprec", bytes(data))
+        code, _, err = _cli(capsys, argv[0], str(path), *argv[1:])
+        assert code == 0 and err.count(f"at byte {off}") == 1, (argv, err)
+        line = next(x for x in err.splitlines() if f"at byte {off}" in x)
+        assert line.startswith("legpress: note: "), line
+    # A command that does not say it itself (the report reads the session's recording): the
+    # library's warning, as a note of the command's.
+    db = str(tmp_path / "s.db")
+    stored = _write(tmp_path / "stored.lprec", bytes(data))
+    _cli(capsys, "analyze", str(stored), "--store", "--person", "ana", "--new-person", "--db", db)
+    again = _write(tmp_path / "again.lprec", bytes(data))
+    html = str(tmp_path / "r.html")
+    code, _, err = _cli(capsys, "report", "1", "--db", db, "--recording", str(again), "-o", html)
+    assert code == 0 and err.count(f"at byte {off}") == 1, err
+    assert f"legpress: note: {again}: 1 damaged stretch" in err
+
+
 def test_no_samples_after_damage_is_an_error_not_success(
     layouts: dict[str, Layout], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
