@@ -232,14 +232,20 @@ def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
     return code, out, err
 
 
-def test_replay_and_analyze_say_where_and_how_much_was_skipped(
-    layouts: dict[str, Layout], tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    layout = layouts["demo"]
+def _flipped(layout: Layout) -> tuple[bytes, int, int]:
+    """The recording with one bit flipped in its middle record; that record's offset and
+    length."""
     data = bytearray(layout.data)
     off, length = layout.records[len(layout.records) // 2]
     data[off + 20] ^= 0x01
-    path = _write(tmp_path / "flipped.lprec", bytes(data))
+    return bytes(data), off, length
+
+
+def test_replay_and_analyze_say_where_and_how_much_was_skipped(
+    layouts: dict[str, Layout], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data, off, length = _flipped(layouts["demo"])
+    path = _write(tmp_path / "flipped.lprec", data)
 
     code, out, err = _cli(capsys, "replay", str(path), "--json")
     summary = json.loads(out)
@@ -259,17 +265,14 @@ def test_replay_and_analyze_say_where_and_how_much_was_skipped(
 def test_each_command_says_the_damage_once(
     layouts: dict[str, Layout], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    layout = layouts["demo"]
-    data = bytearray(layout.data)
-    off, _ = layout.records[len(layout.records) // 2]
-    data[off + 20] ^= 0x01
+    data, off, _ = _flipped(layouts["demo"])
     for argv in (
         ["analyze"],
         ["replay"],
         ["export", "--csv", str(tmp_path / "x.csv")],
     ):
         # A file of its own for each: the library's log says a file's damage once a process.
-        path = _write(tmp_path / f"{argv[0]}.lprec", bytes(data))
+        path = _write(tmp_path / f"{argv[0]}.lprec", data)
         code, _, err = _cli(capsys, argv[0], str(path), *argv[1:])
         assert code == 0 and err.count(f"at byte {off}") == 1, (argv, err)
         line = next(x for x in err.splitlines() if f"at byte {off}" in x)
@@ -277,9 +280,9 @@ def test_each_command_says_the_damage_once(
     # A command that does not say it itself (the report reads the session's recording): the
     # library's warning, as a note of the command's.
     db = str(tmp_path / "s.db")
-    stored = _write(tmp_path / "stored.lprec", bytes(data))
+    stored = _write(tmp_path / "stored.lprec", data)
     _cli(capsys, "analyze", str(stored), "--store", "--person", "ana", "--new-person", "--db", db)
-    again = _write(tmp_path / "again.lprec", bytes(data))
+    again = _write(tmp_path / "again.lprec", data)
     html = str(tmp_path / "r.html")
     code, _, err = _cli(capsys, "report", "1", "--db", db, "--recording", str(again), "-o", html)
     assert code == 0 and err.count(f"at byte {off}") == 1, err
