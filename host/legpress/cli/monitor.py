@@ -249,6 +249,9 @@ def _monitor(
     config: DetectorConfig,
     machine: Machine | None = None,
 ) -> int:
+    duration = args.duration
+    if duration is not None and not duration > 0:  # also nan
+        raise UsageError(f"--duration must be a positive number of seconds, got {duration}")
     out = _Output(args)
     # The machine: --machine, else the one a replayed recording was made on.
     machine_name = machine.name if machine is not None else ""

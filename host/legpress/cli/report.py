@@ -27,7 +27,10 @@ Charts need matplotlib: pip install 'legpress[report]'.
 
 
 def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "person"
+    """A person's name as part of a file name: letters and digits of any script, lower-cased,
+    the rest one ``-`` (``Zoë Müller`` -> ``zoë-müller``, ``Мария`` -> ``мария``), so two
+    people's default reports never share a file."""
+    return re.sub(r"[\W_]+", "-", name.casefold()).strip("-") or "person"
 
 
 def _run(args: argparse.Namespace) -> int:

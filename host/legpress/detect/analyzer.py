@@ -38,7 +38,7 @@ import numpy as np
 import numpy.typing as npt
 
 from legpress.detect.config import DetectorConfig
-from legpress.detect.events import Event, EventType, Rep, mm_text
+from legpress.detect.events import Event, EventType, Rep, mm_text, mm_texts
 from legpress.dsp.calibration import CalibratedBlock
 
 _TOP: Final = 0
@@ -1093,10 +1093,11 @@ class Analyzer:
 
     def _emit_rom_exceeded(self, c: int, limit: float) -> None:
         d, v = float(self._d[c]), float(self._v[c])
+        depth_text, limit_text = mm_texts(d, limit)
         self._emit(
             "rom_exceeded",
             c,
-            f"too deep: sled {mm_text(d, limit)} mm is past the limit of {mm_text(limit)} mm",
+            f"too deep: sled {depth_text} mm is past the limit of {limit_text} mm",
             depth_mm=d,
             limit_mm=limit,
             velocity_mm_s=v,

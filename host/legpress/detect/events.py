@@ -188,14 +188,25 @@ EVENT_TYPES: Final = tuple(t.value for t in EventType)
 FORM_EVENT_TYPES: Final = tuple(t for t in EventType if t.form)
 
 
-def mm_text(value: float, beside: float | None = None) -> str:
-    """Millimetres for a message: whole mm, never ``-0``; with ``beside`` (a limit it is
-    compared with), as many decimals (up to 2) as it takes not to read the same as it:
-    ``300.4`` past a limit of ``300``, not ``300`` past ``300``."""
-    for decimals in range(3 if beside is not None else 1):
-        text = f"{value:.{decimals}f}"
-        if beside is None or text != f"{beside:.{decimals}f}":
+def mm_text(value: float) -> str:
+    """Millimetres for a message: whole mm, never ``-0``. A value compared with a limit:
+    :func:`mm_texts`."""
+    return _mm(value, 0)
+
+
+def mm_texts(value: float, beside: float) -> tuple[str, str]:
+    """A value and the limit it is compared with, to the same decimals (up to 2), as many as
+    it takes for the two not to read the same: ``83.9`` past ``83.6``, not ``83.9`` past
+    ``84``."""
+    for decimals in range(3):
+        text, other = _mm(value, decimals), _mm(beside, decimals)
+        if text != other:
             break
+    return text, other
+
+
+def _mm(value: float, decimals: int) -> str:
+    text = f"{value:.{decimals}f}"
     return text[1:] if text.startswith("-") and not text.strip("-0.") else text
 
 

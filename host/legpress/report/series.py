@@ -178,6 +178,11 @@ def load_series(
 ) -> tuple[CalibratedBlock | None, str]:
     """The session's samples from its recording, calibrated as in the session.
 
+    Args:
+        session: the stored session.
+        recording: a recording to read instead of the session's own (it was moved); refused
+            when its header names another person or machine than the session's.
+
     Returns:
         The samples, or None and a one-line reason.
     """
@@ -194,7 +199,9 @@ def load_series(
         decoded = decode_recording(path)
     except LegPressError as exc:
         return None, f"The recording of this session could not be read ({exc})"
-    other = _names_another(session, decoded.recording.header)
+    # A recording given by hand may be another session's; the session's own stays its own
+    # after its person or machine is renamed or merged (its header keeps the old name).
+    other = _names_another(session, decoded.recording.header) if recording is not None else ""
     if other:
         return None, f"The recording {path} is not this session's: {other}"
     cal = None

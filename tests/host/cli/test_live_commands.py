@@ -211,6 +211,19 @@ def test_demo_rejects_unknown_scenario(capsys: pytest.CaptureFixture[str]) -> No
     assert "choose one of" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("value", ["-3", "0", "nan"])
+def test_monitor_refuses_a_duration_that_is_not_positive(
+    value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # It stored an empty session and said it went well.
+    db = str(tmp_path / "s.db")
+    argv = ["monitor", "sim:scenario=clean,realtime=0", "--person", "ana", "--new-person"]
+    assert main([*argv, "--duration", value, "--db", db]) == 2
+    err = capsys.readouterr().err
+    assert "--duration must be a positive number of seconds" in err
+    assert not (tmp_path / "s.db").exists() or "stored" not in err
+
+
 def test_view_renders_alert_big_and_bars() -> None:
     s = ViewState(person="ana", depth_mm=250, limit_mm=300, warn_mm=285, contact=[0.0, 1.0])
     s.t_s = 1.0

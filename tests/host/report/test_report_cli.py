@@ -215,6 +215,19 @@ def test_report_session_and_progress(
     code, out, _ = run(capsys, "report", "--person", "ana", "--progress", "--db", path)
     assert code == 0 and out.strip() == "progress-ana.html"
     assert "Leg press progress report" in (tmp_path / "progress-ana.html").read_text()
+    # Names in other scripts keep their letters: two patients, two files (both were
+    # "progress-person.html", the second over the first).
+    for name in ("Мария", "Иван", "Zoë Müller"):
+        assert run(capsys, "people", "add", name, "--db", path)[0] == 0
+    written = []
+    for name in ("Мария", "Иван", "Zoë Müller"):
+        code, out, _ = run(capsys, "report", "--person", name, "--progress", "--db", path)
+        written.append(out.strip())
+    assert code == 0 and written == [
+        "progress-мария.html",
+        "progress-иван.html",
+        "progress-zoë-müller.html",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -278,7 +291,8 @@ def test_report_reads_the_recording(capsys: pytest.CaptureFixture[str], tmp_path
     result = sim.make_scenario("liftoff", seed=3).run(duration_s=20)
     info = DeviceInfo.from_bytes(result.info_packet)
     rec = tmp_path / "liftoff.lpr"
-    with recording.RecordingWriter(rec, recording.make_header(info, url="sim:liftoff")) as w:
+    header = recording.make_header(info, url="sim:liftoff", person="Sim")
+    with recording.RecordingWriter(rec, header) as w:
         for t_ns, packet in result.packets:
             w.write_packet(t_ns, packet)
     cal = Calibration.from_info(info)
@@ -304,6 +318,13 @@ def test_report_reads_the_recording(capsys: pytest.CaptureFixture[str], tmp_path
     assert code == 0, err
     text = out.read_text()
     assert 'id="fig-timeline-1"' in text and "is not shown" not in text
+    # Renamed (or merged into another name): the session's own recording is still its own,
+    # though its header keeps the old name.
+    assert run(capsys, "people", "rename", "Sim", "Sim López", "--db", str(db))[0] == 0
+    code, _, err = run(capsys, "report", str(sid), "-o", str(out), "--db", str(db))
+    assert code == 0 and "not this session's" not in err, err
+    assert 'id="fig-timeline-1"' in out.read_text()
+    assert run(capsys, "people", "rename", "Sim López", "Sim", "--db", str(db))[0] == 0
     # A moved recording: say so, still write the report.
     rec.rename(tmp_path / "moved.lpr")
     code, _, err = run(capsys, "report", str(sid), "-o", str(out), "--db", str(db))
