@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Mapping
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -145,13 +147,15 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             if machine:
                 ensure_machine(store, machine)
             now = now_utc()
+            # A recording says when it was made: the session is dated then, not today.
+            started, ended = _recorded_times(args.file, float(analysis.info["duration_s"]))
             sid = store.save_session(
                 replace(
                     analysis.session,
                     person=Person(args.person) if args.person else None,
                     machine=Machine(machine) if machine else None,
-                    started_at=now,
-                    ended_at=now,
+                    started_at=started or now,
+                    ended_at=ended or now,
                 )
             )
         on = f" on {machine}" if machine else ""
@@ -159,15 +163,38 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
-def _recorded_person(path: Path) -> str:
-    """The person a recording's header names ("" for a CSV, or a recording that names none)."""
+def _header(path: Path) -> Mapping[str, Any]:
+    """A recording's header (empty for a CSV, or a recording whose header cannot be read:
+    analyze_file says what is wrong with it)."""
     from legpress.errors import RecordingError
     from legpress.storage.recording import RecordingReader, is_recording
 
     if not is_recording(path):
-        return ""
+        return {}
     try:
-        person = RecordingReader(path).header.get("person")
+        return RecordingReader(path).header
     except RecordingError:
-        return ""  # analyze_file says what is wrong with it
+        return {}
+
+
+def _recorded_person(path: Path) -> str:
+    """The person a recording's header names ("" for a CSV, or a recording that names none)."""
+    person = _header(path).get("person")
     return person.strip() if isinstance(person, str) else ""
+
+
+def _recorded_times(path: Path, duration_s: float) -> tuple[str | None, str | None]:
+    """When a recording began (its header's ``created``) and ended (that plus its
+    duration), as sessions keep times; None and None for a CSV or a header without a time."""
+    created = _header(path).get("created")
+    if not isinstance(created, str):
+        return None, None
+    try:
+        start = datetime.fromisoformat(created.replace("Z", "+00:00"))
+    except ValueError:
+        return None, None
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=UTC)
+    start = start.astimezone(UTC)
+    end = start + timedelta(seconds=max(0.0, duration_s))
+    return start.isoformat(timespec="seconds"), end.isoformat(timespec="seconds")
