@@ -15,6 +15,7 @@ the person's calibration history: a recalibration never erases the one before.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 from dataclasses import replace
@@ -261,7 +262,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         if elapsed < args.timeout - 1.0:  # the stream ran out before the time did
             raise MeasurementError(
                 f"only {len(reps)} of {args.reps} calibration reps were seen before the stream "
-                f"from {args.url} ended ({session.result.samples} samples, {elapsed:.0f} s): a "
+                f"from {args.url} ended after {session.result.samples} samples: a "
                 f"recording or simulation to calibrate from must hold {args.reps} slow reps"
             )
         raise MeasurementError(
@@ -313,7 +314,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             "go to where the back starts to leave the pad, the likelier reason for none is a "
             "lift-off the pad did not show). If a coach watching saw the lower back stay on "
             "the pad, a therapist may set a deeper limit: legpress people set-limit "
-            f"{args.person} MM",
+            f"{shlex.quote(args.person)} MM",
             file=sys.stderr,
         )
     if profile.lift_off_floor is not None:
