@@ -457,3 +457,21 @@ def test_an_unknown_name_suggests_the_close_ones(tmp_path: Path) -> None:
             store.get_person("zed")
         with pytest.raises(NotFoundError, match=r"'Legpress 2' \(did you mean 'Leg press 2'\?\)"):
             store.get_machine("Legpress 2")
+
+
+def test_names_are_one_whatever_their_case_in_any_script(store: SessionStore) -> None:
+    # SQLite's NOCASE folds only A-Z: "ZOË MÜLLER" made a second patient, without her limit.
+    store.add_person("Zoë Müller", rom_limit_mm=280)
+    with pytest.raises(AlreadyExistsError):
+        store.add_person("ZOË MÜLLER")
+    assert store.get_person("zoë müller").name == "Zoë Müller"
+    assert store.ensure_person("ZOË MÜLLER").name == "Zoë Müller"
+    assert store.get_profile("ZOË MÜLLER").rom_limit_mm == 280
+    store.add_person("Мария")
+    with pytest.raises(AlreadyExistsError):
+        store.rename_person("Мария", "ZOË MÜLLER")
+    assert sorted(p.name for p in store.list_people()) == ["Zoë Müller", "Мария"]
+    store.add_machine("Presse Über")
+    with pytest.raises(AlreadyExistsError):
+        store.add_machine("PRESSE ÜBER")
+    assert store.get_machine("presse über").name == "Presse Über"

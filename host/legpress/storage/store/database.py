@@ -364,7 +364,8 @@ class SessionStore(Closing):
     # -- people ------------------------------------------------------------------------------
 
     def _person_row(self, db: sqlite3.Connection, name: str) -> sqlite3.Row:
-        row = db.execute("SELECT * FROM people WHERE name = ?", (name.strip(),)).fetchone()
+        row = db.execute("SELECT * FROM people WHERE name = ?", (_spelled(db, "people", name),))
+        row = row.fetchone()
         if row is None:
             names = [r[0] for r in db.execute("SELECT name FROM people")]
             hint = _did_you_mean(name.strip(), names)
@@ -404,7 +405,8 @@ class SessionStore(Closing):
             notes=notes,
         )
         with self._write() as db:
-            if db.execute("SELECT 1 FROM people WHERE name = ?", (profile.person,)).fetchone():
+            taken = _spelled(db, "people", profile.person)
+            if db.execute("SELECT 1 FROM people WHERE name = ?", (taken,)).fetchone():
                 raise AlreadyExistsError(
                     f"{profile.person!r} is already in the database: see `legpress people list`"
                 )
@@ -448,7 +450,8 @@ class SessionStore(Closing):
             raise ConfigError("a person needs a name (or a code)")
         with self._write() as db:
             row = self._person_row(db, name)
-            other = db.execute("SELECT id FROM people WHERE name = ?", (new_name,)).fetchone()
+            same = _spelled(db, "people", new_name)
+            other = db.execute("SELECT id FROM people WHERE name = ?", (same,)).fetchone()
             if other is not None and int(other["id"]) != int(row["id"]):
                 raise AlreadyExistsError(
                     f"{new_name!r} is already in the database: to make the two one person, use "
@@ -577,7 +580,7 @@ class SessionStore(Closing):
                 shares_to_text(profile.clean_share_by_depth),
             )
             row = db.execute(
-                "SELECT id FROM people WHERE name = ?", (profile.person.strip(),)
+                "SELECT id FROM people WHERE name = ?", (_spelled(db, "people", profile.person),)
             ).fetchone()
             if row is None:
                 db.execute(
@@ -697,7 +700,8 @@ class SessionStore(Closing):
     )
 
     def _machine_row(self, db: sqlite3.Connection, name: str) -> sqlite3.Row:
-        row = db.execute(f"{self._MACHINE_SELECT} WHERE m.name = ?", (name.strip(),)).fetchone()
+        spelled = _spelled(db, "machines", name)
+        row = db.execute(f"{self._MACHINE_SELECT} WHERE m.name = ?", (spelled,)).fetchone()
         if row is None:
             names = [r[0] for r in db.execute("SELECT name FROM machines")]
             raise NotFoundError(
@@ -757,7 +761,8 @@ class SessionStore(Closing):
         if counts_per_mm is not None and not (math.isfinite(counts_per_mm) and counts_per_mm > 0):
             raise ConfigError(f"counts_per_mm must be positive, got {counts_per_mm}")
         with self._write() as db:
-            if db.execute("SELECT 1 FROM machines WHERE name = ?", (name,)).fetchone():
+            taken = _spelled(db, "machines", name)
+            if db.execute("SELECT 1 FROM machines WHERE name = ?", (taken,)).fetchone():
                 raise AlreadyExistsError(f"a machine named {name!r} is already in the database")
             self._check_device(db, device_url, -1)
             person_id = self._person_row(db, person)["id"] if person is not None else None
@@ -856,7 +861,8 @@ class SessionStore(Closing):
             raise ConfigError("a machine needs a name")
         with self._write() as db:
             row = self._machine_row(db, old)
-            other = db.execute("SELECT id FROM machines WHERE name = ?", (new,)).fetchone()
+            same = _spelled(db, "machines", new)
+            other = db.execute("SELECT id FROM machines WHERE name = ?", (same,)).fetchone()
             if other is not None and other["id"] != row["id"]:
                 raise AlreadyExistsError(f"a machine named {new!r} is already in the database")
             db.execute("UPDATE machines SET name = ? WHERE id = ?", (new, row["id"]))
@@ -1415,6 +1421,19 @@ def _close_names(name: str, names: list[str], n: int = 3) -> list[str]:
 
     lower = {x.lower(): x for x in names}
     return [lower[m] for m in difflib.get_close_matches(name.lower(), list(lower), n, 0.6)]
+
+
+def _spelled(db: sqlite3.Connection, table: Literal["people", "machines"], name: str) -> str:
+    """How ``name`` is spelled in ``table`` (people or machines) if it is there in any case.
+    The columns' NOCASE folds ASCII letters only; ``ZOË`` is ``Zoë`` too."""
+    name = name.strip()
+    if db.execute(f"SELECT 1 FROM {table} WHERE name = ?", (name,)).fetchone():
+        return name
+    folded = name.casefold()
+    for (stored,) in db.execute(f"SELECT name FROM {table}"):
+        if str(stored).casefold() == folded:
+            return str(stored)
+    return name
 
 
 def _did_you_mean(name: str, names: list[str]) -> str:
