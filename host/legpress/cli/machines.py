@@ -166,7 +166,9 @@ def _remove(args: argparse.Namespace) -> int:
     with open_store(args) as store:
         m = store.get_machine(args.name)
         n = store.count_machine_sessions(m.name)
-        kept = f" Its {n} session(s) stay, still named {m.name}." if n else ""
+        # Each session keeps the machine's name it was trained under (a rename since does
+        # not change it), so the current name may not be theirs.
+        kept = f" Its {n} session(s) stay, under the name each was trained on." if n else ""
         if not args.yes and not _confirm(
             f"Remove machine {m.name!r} ({m.device_url or 'no device'})?{kept}"
         ):
