@@ -80,8 +80,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         raise UsageError(
             f"--rom-limit-mm must be more than 0 and less than 2000 mm, got {limit:g}"
         )
+    header = _header(args.file) if args.store else {}  # who and when, for the stored session
     if args.store and not args.person:
-        args.person = _recorded_person(args.file)
+        args.person = _recorded_person(header)
         if not args.person:
             raise UsageError("--store needs --person (whose session is it? the file does not say)")
         print(
@@ -148,7 +149,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                 ensure_machine(store, machine)
             now = now_utc()
             # A recording says when it was made: the session is dated then, not today.
-            started, ended = _recorded_times(args.file, float(analysis.info["duration_s"]))
+            started, ended = _recorded_times(header, float(analysis.info["duration_s"]))
             sid = store.save_session(
                 replace(
                     analysis.session,
@@ -177,16 +178,16 @@ def _header(path: Path) -> Mapping[str, Any]:
         return {}
 
 
-def _recorded_person(path: Path) -> str:
+def _recorded_person(header: Mapping[str, Any]) -> str:
     """The person a recording's header names ("" for a CSV, or a recording that names none)."""
-    person = _header(path).get("person")
+    person = header.get("person")
     return person.strip() if isinstance(person, str) else ""
 
 
-def _recorded_times(path: Path, duration_s: float) -> tuple[str | None, str | None]:
+def _recorded_times(header: Mapping[str, Any], duration_s: float) -> tuple[str | None, str | None]:
     """When a recording began (its header's ``created``) and ended (that plus its
     duration), as sessions keep times; None and None for a CSV or a header without a time."""
-    created = _header(path).get("created")
+    created = header.get("created")
     if not isinstance(created, str):
         return None, None
     try:

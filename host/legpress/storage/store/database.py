@@ -364,8 +364,8 @@ class SessionStore(Closing):
     # -- people ------------------------------------------------------------------------------
 
     def _person_row(self, db: sqlite3.Connection, name: str) -> sqlite3.Row:
-        row = db.execute("SELECT * FROM people WHERE name = ?", (_spelled(db, "people", name),))
-        row = row.fetchone()
+        spelled = _spelled(db, "people", name)
+        row = db.execute("SELECT * FROM people WHERE name = ?", (spelled,)).fetchone()
         if row is None:
             names = [r[0] for r in db.execute("SELECT name FROM people")]
             hint = _did_you_mean(name.strip(), names)
