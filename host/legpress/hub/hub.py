@@ -134,6 +134,7 @@ class Station:
         self.person: str | None = spec.person
         self.connected = False
         self.link = "not connected yet"
+        self._played = False  # a replay: reached the end of its recording
         self.error = ""
         self.device_name = ""
         self.faults = ""
@@ -262,6 +263,12 @@ class Station:
                 _log.exception("%s: internal error", self.name)
             self._end_session("device closed")
             self.connected = False
+            if self._played:
+                # A recording is played once: reopening it would store it again and again.
+                self.link = "finished: the recording has been played"
+                self._changed()
+                self.push()
+                return
             if got_data:
                 delay = cfg.reconnect_min_s
             self.link = f"reconnecting in {delay:g} s"
@@ -314,6 +321,7 @@ class Station:
                     self._device_event(item)
                 self.lost_packets = dev.stats.decoder.lost_packets
                 self.maybe_push(time.monotonic())
+            self._played = dev.ended and dev.link.scheme == "replay"
         return got_data
 
     def _device_event(self, item: object) -> None:

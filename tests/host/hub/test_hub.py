@@ -178,6 +178,29 @@ async def test_a_machine_that_fails_is_retried_with_backoff_and_others_run(
         assert broken.connections == 1 and broken.error == ""
 
 
+async def test_a_recording_is_played_once(store: SessionStore, tmp_path: Path) -> None:
+    import legpress
+
+    src = tmp_path / "set.lprec"
+    async with legpress.open_device(LIFTOFF, record=src) as dev:
+        async for _ in dev:
+            pass
+    config = HubConfig(
+        machines=(MachineSpec("Replayed", f"replay:{src}"),),
+        record_dir=tmp_path / "rec",
+        reconnect_min_s=0.05,
+        reconnect_max_s=0.05,
+    )
+    hub = Hub(config, store)
+    async with running(hub) as sub:
+        await until(sub, lambda m: m["type"] == "tile" and m["link"].startswith("finished"))
+        await asyncio.sleep(0.3)  # many reconnection periods: nothing is reopened
+    station = hub.station("Replayed")
+    assert station.connections == 1 and station.error == ""
+    assert len(store.list_sessions()) == 1
+    assert len(list((tmp_path / "rec").iterdir())) == 1
+
+
 def test_config_is_checked() -> None:
     with pytest.raises(ConfigError, match="two machines"):
         HubConfig(machines=(MachineSpec("A", "sim:"), MachineSpec("a", "sim:")))
