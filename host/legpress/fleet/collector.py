@@ -17,12 +17,14 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from legpress.detect import DetectorConfig
 from legpress.errors import (
     AlreadyExistsError,
     ConfigError,
@@ -147,6 +149,7 @@ class Collector:
         self.commands_sent = 0
         self._hubs: dict[str, _RemoteHub] = {}
         self.stations: dict[str, RemoteMachine] = {}
+        self._resumed: set[int] = set()  # our sessions this process has written to
         p = broker.prefix
         self.link = BrokerLink(
             broker,
@@ -366,7 +369,13 @@ class Collector:
         return self.store.ensure_person(person).name if person else None
 
     def _new_session(
-        self, st: RemoteMachine, remote: int, start_id: str, person: str | None, t_ms: Any
+        self,
+        st: RemoteMachine,
+        remote: int,
+        start_id: str,
+        person: str | None,
+        t_ms: Any,
+        config: dict[str, Any] | None,
     ) -> int:
         name = self._ensure(st, person)
         sid = self.store.start_session(
@@ -375,18 +384,33 @@ class Collector:
             started_at=_when(t_ms),
             device_name=str(st.state.get("device") or ""),
             device_url=f"mqtt:{st.hub}/{st.machine_id}",
+            config=config,
         )
         self.ledger.link(st.hub, remote, start_id, sid)
         st.session_id = sid
+        self._resumed.add(sid)
         return sid
 
     def _session_for(self, st: RemoteMachine, remote: int, data: dict[str, Any]) -> int:
         known = self.ledger.session(st.hub, remote)
         if known is not None:
-            return known[1]
-        # Joined in the middle (the start came before this collector existed).
+            sid = known[1]
+            if sid not in self._resumed:
+                # Started before this collector did (it restarted): it is ours again.
+                self._resumed.add(sid)
+                if self.store.resume_session(sid):
+                    st.session_id = sid
+            return sid
+        # Joined in the middle (the start came before this collector existed): the limit is
+        # the one its machine's state shows.
+        limit = _number(st.state.get("limit_mm"))
         return self._new_session(
-            st, remote, f"joined:{data['id']}", st.person, data.get("t_wall_ms")
+            st,
+            remote,
+            f"joined:{data['id']}",
+            st.person,
+            data.get("t_wall_ms"),
+            None if limit is None else {"rom_limit_mm": limit},
         )
 
     def _session(self, st: RemoteMachine, mid: str, remote: int, data: dict[str, Any]) -> None:
@@ -400,7 +424,8 @@ class Collector:
             else:
                 person = data.get("person")
                 name = str(person) if person else None
-                self._new_session(st, remote, mid, name, data.get("t_wall_ms"))
+                config = _config(data.get("config"))
+                self._new_session(st, remote, mid, name, data.get("t_wall_ms"), config)
         elif event == "end":
             sid = self._session_for(st, remote, data)
             figures = {
@@ -420,6 +445,22 @@ class Collector:
             st,
             {"type": "session", "event": event, "machine": st.name, "session_id": st.session_id},
         )
+
+
+_CONFIG_FIELDS: Final = frozenset(f.name for f in fields(DetectorConfig))
+
+
+def _config(value: Any) -> dict[str, Any] | None:
+    """The detector settings a hub's session runs with (its fields only), or None."""
+    if not isinstance(value, dict):
+        return None
+    return {k: v for k, v in value.items() if k in _CONFIG_FIELDS}
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
 
 
 def _when(t_ms: Any) -> datetime:

@@ -360,6 +360,7 @@ class HubPublisher:
             "t_wall_ms": now,
         }
         if event == "start":
+            payload["config"] = message.get("config")  # the collector keeps the limit
             fig.sessions += 1
             fig.open = {
                 "session_id": message.get("session_id"),

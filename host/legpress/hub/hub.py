@@ -30,7 +30,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -488,6 +488,7 @@ class Station:
                 "person": self.person,
                 "reason": reason,
                 "t_s": t_s,
+                "config": asdict(self._config),  # the limit and thresholds it runs with
             }
         )
         self.push()

@@ -145,6 +145,11 @@ async def test_two_hubs_and_a_collector(broker: Mosquitto, tmp_path: Path) -> No
                     assert (got.person.name if got.person else None) == (
                         remote.person.name if remote.person else None
                     )
+                    # With the limit and thresholds it ran with (Ben's 420 mm).
+                    assert got.config == remote.config
+                    assert got.rom_limit_mm == remote.rom_limit_mm
+            ben = [s for s in central_db.list_sessions() if s.person == "Ben"]
+            assert ben and all(s.rom_limit_mm == 420 for s in ben)
             assert central.store_errors == 0 and central.malformed == 0
 
             # A repeat (QoS 1 is at least once) is stored once; a malformed message is counted.

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from legpress.fleet.config import parse_broker_url
+from legpress.fleet.ledger import Ledger, ledger_path
 from legpress.fleet.publisher import HubPublisher, PublisherConfig
 from legpress.hub import MachineSpec
 from legpress.storage.store import SessionStore
@@ -98,6 +99,14 @@ async def test_a_killed_collector_misses_nothing(broker: Mosquitto, tmp_path: Pa
                 sid = station.session_id
                 assert sid is not None, "the kill was in the middle of a session"
                 central.start()
+                # Once the centre hears of it again, the session it began before the kill is
+                # under way, not interrupted.
+                await _until_async(
+                    "the session running at the centre",
+                    lambda: asyncio.to_thread(_central_status, central.db, sid),
+                    lambda status: status == "running",
+                    60,
+                )
                 await until("that session over", lambda: hub_db.get_session(sid).ended_at, 60)
             remote = hub_db.get_session(sid)
             got = await _until_async(
@@ -110,6 +119,16 @@ async def test_a_killed_collector_misses_nothing(broker: Mosquitto, tmp_path: Pa
             central.stop()
     assert [(e.type, e.t_s) for e in got.events] == [(e.type, e.t_s) for e in remote.events]
     assert got.ended_at is not None
+
+
+def _central_status(path: Path, remote_id: int) -> str | None:
+    """The status at the centre of the session that holds the hub's ``remote_id`` (while it
+    runs, the centre knows it by its ledger only: the hub's id is in the summary at its end)."""
+    if not path.exists():
+        return None
+    with Ledger(ledger_path(path)) as ledger, SessionStore(path, readonly=True) as db:
+        known = ledger.session("north", remote_id)
+        return None if known is None else db.get_session(known[1]).status
 
 
 def _central_session(path: Path, remote_id: int) -> Any:

@@ -1125,6 +1125,31 @@ class SessionStore(Closing):
             self._session_row(db, session_id)
             self._set_ended(db, int(session_id), timestamp(ended_at), dumps(dict(summary or {})))
 
+    def resume_session(self, session_id: int) -> bool:
+        """Take over a session that is still under way elsewhere but was recorded here by a
+        process that stopped (a fleet collector that restarted while a hub's session went on):
+        this process owns it again, and it shows as running, not interrupted.
+
+        Returns:
+            True if it was taken over; False if it has already ended.
+
+        Raises:
+            NotFoundError: unknown session.
+        """
+        with self._write() as db:
+            row = self._session_row(db, session_id)
+            if row["ended_at"] is not None:
+                return False
+            summary = loads(row["summary_json"])
+            summary = dict(summary) if isinstance(summary, dict) else {}
+            summary.pop("interrupted", None)
+            summary["owner"] = owner()
+            db.execute(
+                "UPDATE sessions SET summary_json = ? WHERE id = ?",
+                (dumps(summary), int(session_id)),
+            )
+            return True
+
     def save_session(self, session: Session, *, add_missing: bool = False) -> int:
         """Store a whole session at once (e.g. :attr:`legpress.analysis.Analysis.session`, or
         an export from another computer) in one transaction; returns the new session id.
