@@ -55,3 +55,8 @@ _.KNEE_LOCK
 # Device commands in the public API (PROTOCOL.md REBOOT, REPL) that the CLI does not call.
 _.reboot
 _.repl
+
+# uvicorn's hooks: Server.capture_signals is overridden (serve handles signals itself) and
+# Server.force_exit is read by uvicorn to stop waiting for open connections.
+_.capture_signals
+_.force_exit

@@ -15,7 +15,8 @@ EXIT_CODES: Final[dict[int, tuple[str, str]]] = {
     0: (
         "ok",
         "success; also a live command (`monitor`, `demo`, `record`) stopped with Ctrl-C once "
-        "data arrived: everything is kept (pressing it again while it stops changes nothing)",
+        "data arrived: everything is kept (pressing it again while it stops changes nothing); "
+        "`serve` stopped with Ctrl-C or SIGTERM once its sessions are stored",
     ),
     2: (
         "usage",

@@ -17,18 +17,24 @@ import contextlib
 import ipaddress
 import logging
 import shlex
+import signal
 import socket
 import sys
 import tempfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from legpress.cli.exitcodes import epilog as exit_codes_epilog
 from legpress.closing import stop_task
 from legpress.errors import ConfigError, NotFoundError, UsageError
 from legpress.fleet.config import DEFAULT_OUTBOX_MAX
 from legpress.fleet.discovery import DEFAULT_DISCOVERY_PREFIX
 
 if TYPE_CHECKING:
+    from types import FrameType
+
     from legpress.session import Machine
     from legpress.storage.store import SessionStore
 
@@ -56,8 +62,9 @@ examples:
 Without --machine (and without --demo) the hub serves every machine of the session
 database that has a device (`legpress machines add NAME DEVICE`); restart it after
 changing them. The dashboard is at http://HOST:PORT/; sign in with the token in the token
-file (default: beside the session database, hub-token). See docs/gym.md.
-"""
+file (default: beside the session database, hub-token). See docs/gym.md. Ctrl-C or
+SIGTERM stops it: open sessions are ended and stored first.
+""" + exit_codes_epilog(0, 2, 7, 10)
 
 
 def register(subparsers: Any) -> None:
@@ -367,7 +374,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             for service in services:
                 lines.append(service.describe())
             print("\n".join(lines), file=sys.stderr, flush=True)
-            server = uvicorn.Server(
+            server = _server(
                 uvicorn.Config(
                     app,
                     log_level="info" if args.verbose else "warning",
@@ -376,7 +383,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
                     ws_ping_interval=20.0,
                 )
             )
-            asyncio.run(_serve(server, sock, services))
+            with _stopped_by_signals(server) as got:
+                asyncio.run(_serve(server, sock, services))
+            if got:
+                print(
+                    f"legpress: stopped ({signal.Signals(got[0]).name}); every session is kept",
+                    file=sys.stderr,
+                    flush=True,
+                )
     finally:
         sock.close()
         if tmp is not None:
@@ -401,6 +415,46 @@ def _broker(args: argparse.Namespace) -> Any:
         key_file=args.mqtt_key,
         outbox_max=args.mqtt_outbox,
     )
+
+
+def _server(config: Any) -> Any:
+    """uvicorn's server, leaving signals to :func:`_stopped_by_signals`."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+    return Server(config)
+
+
+@contextlib.contextmanager
+def _stopped_by_signals(server: Any) -> Iterator[list[int]]:
+    """Ctrl-C or SIGTERM (``systemctl stop``) stops the web server; the hub then ends and
+    stores its open sessions, and ``serve`` exits 0. A second one stops waiting for open
+    browser connections, never the hub's clean-up. Yields the signals received.
+
+    uvicorn's own handling raises the signal again once the server has stopped, which killed
+    the process (SIGTERM) or interrupted the clean-up (Ctrl-C) before sessions were ended.
+    """
+    got: list[int] = []
+
+    def handle(sig: int, frame: FrameType | None) -> None:
+        got.append(sig)
+        if server.should_exit:
+            server.force_exit = True
+        server.should_exit = True
+
+    if threading.current_thread() is not threading.main_thread():
+        yield got
+        return
+    original = {s: signal.signal(s, handle) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield got
+    finally:
+        for s, h in original.items():
+            signal.signal(s, h)
 
 
 async def _serve(server: Any, sock: socket.socket, services: list[Any]) -> None:
