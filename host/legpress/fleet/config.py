@@ -120,10 +120,11 @@ def parse_broker_url(
     """``mqtt://[user[:password]@]host[:port][/prefix]`` (``mqtts://`` for TLS).
 
     User and password may be percent-encoded (``p%40ss`` for ``p@ss``). A user without a
-    password takes it from ``$LEGPRESS_MQTT_PASSWORD``.
+    password takes it from ``$LEGPRESS_MQTT_PASSWORD``; with neither, a user is refused unless
+    a client certificate identifies it (``user:@`` is an empty password).
 
     Raises:
-        UsageError: not such a URL, or a file named is missing.
+        UsageError: not such a URL, a user without a password, or a file named is missing.
     """
     text = url.strip()
     try:
@@ -145,6 +146,13 @@ def parse_broker_url(
     password = unquote(parts.password) if parts.password is not None else None
     if username and password is None:
         password = os.environ.get(PASSWORD_ENV) or None
+        if password is None and not cert_file:
+            # The broker would refuse it at every reconnection, long after the start.
+            raise UsageError(
+                f"MQTT URL {url!r} names the user {username!r} without a password: put it in "
+                f"${PASSWORD_ENV} (kept out of the process list), or in the URL "
+                f"(mqtt://{username}:PASSWORD@...); mqtt://{username}:@... sends an empty one"
+            )
     prefix = parts.path.strip("/") or DEFAULT_PREFIX
     return BrokerConfig(
         host=parts.hostname or "",

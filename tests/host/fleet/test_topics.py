@@ -39,6 +39,20 @@ def test_the_password_may_come_from_the_environment(monkeypatch: pytest.MonkeyPa
     assert parse_broker_url("mqtt://hub:given@broker").password == "given"
 
 
+def test_a_user_without_a_password_is_refused_at_the_start(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv(PASSWORD_ENV, raising=False)
+    with pytest.raises(UsageError, match=r"names the user 'hub' without a password.*\$LEGPRESS"):
+        parse_broker_url("mqtt://hub@broker")
+    assert parse_broker_url("mqtt://hub:@broker").password == ""  # an empty one, on purpose
+    cert, key = tmp_path / "hub.crt", tmp_path / "hub.key"
+    cert.write_text("x")
+    key.write_text("x")
+    tls = parse_broker_url("mqtts://hub@broker", cert_file=cert, key_file=key)
+    assert (tls.username, tls.password) == ("hub", None)  # the certificate says who it is
+
+
 @pytest.mark.parametrize(
     ("url", "why"),
     [
