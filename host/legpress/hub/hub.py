@@ -283,7 +283,7 @@ class Station:
         if folder is None:
             return None
         folder.mkdir(parents=True, exist_ok=True)
-        stem = f"{_slug(self.name)}-{time.strftime('%Y%m%d-%H%M%S')}"
+        stem = f"{self.id}-{time.strftime('%Y%m%d-%H%M%S')}"  # unique: names may slug alike
         path = folder / f"{stem}.lprec"
         n = 1
         while path.exists():

@@ -201,6 +201,32 @@ async def test_a_recording_is_played_once(store: SessionStore, tmp_path: Path) -
     assert len(list((tmp_path / "rec").iterdir())) == 1
 
 
+async def test_machines_whose_names_look_alike_record_apart(
+    store: SessionStore, tmp_path: Path
+) -> None:
+    short = "sim:scenario=liftoff,seed=2,realtime=0,duration=8"
+    config = HubConfig(
+        machines=(MachineSpec("Leg press 1", short), MachineSpec("Leg-Press 1!", short)),
+        record_dir=tmp_path / "rec",
+        reconnect_min_s=30.0,
+        reconnect_max_s=30.0,
+    )
+    hub = Hub(config, store)
+    async with running(hub) as sub:
+        for name in ("Leg press 1", "Leg-Press 1!"):
+            await until(
+                sub,
+                lambda m, name=name: (
+                    m["type"] == "tile"
+                    and m["machine"] == name
+                    and m["link"].startswith("reconnecting")
+                ),
+            )
+    assert all(st.error == "" for st in hub.stations.values())
+    names = sorted(p.name.rsplit("-", 2)[0] for p in (tmp_path / "rec").iterdir())
+    assert names == ["leg-press-1", "leg-press-1-2"]
+
+
 def test_config_is_checked() -> None:
     with pytest.raises(ConfigError, match="two machines"):
         HubConfig(machines=(MachineSpec("A", "sim:"), MachineSpec("a", "sim:")))
