@@ -41,7 +41,7 @@ EXIT_CODES: Final[dict[int, tuple[str, str]]] = {
     7: (
         "database unusable",
         "the session database cannot be used: busy, damaged, not a legpress database, "
-        "read-only, missing (for reading) or from a newer legpress",
+        "read-only, missing (for reading or changing what it holds) or from a newer legpress",
     ),
     8: ("not found", "no such session, person or machine"),
     9: ("already exists", "already exists: a person or machine with that name"),

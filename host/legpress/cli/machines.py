@@ -146,7 +146,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _rename(args: argparse.Namespace) -> int:
-    with open_store(args) as store:
+    with open_store(args, existing=True) as store:
         old = store.get_machine(args.old).name
         m = store.rename_machine(args.old, args.new)
     print(f"Renamed {old} to {m.name}; its stored sessions keep the name {old}.")
@@ -163,7 +163,7 @@ def _confirm(question: str) -> bool:
 
 
 def _remove(args: argparse.Namespace) -> int:
-    with open_store(args) as store:
+    with open_store(args, existing=True) as store:
         m = store.get_machine(args.name)
         n = store.count_machine_sessions(m.name)
         # Each session keeps the machine's name it was trained under (a rename since does
@@ -185,7 +185,7 @@ def _set(args: argparse.Namespace) -> int:
     if args.person is not None and args.no_person:
         raise UsageError("--person and --no-person contradict each other")
     url = device_url(args.device) if args.device is not None else None
-    with open_store(args) as store:
+    with open_store(args, existing=True) as store:
         m = store.get_machine(args.name)
         if url is not None:
             m = store.set_machine_device(m.name, url)

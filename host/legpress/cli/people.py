@@ -196,7 +196,7 @@ def _calibrations(args: argparse.Namespace) -> int:
 
 
 def _set_limit(args: argparse.Namespace) -> int:
-    with open_store(args) as store:
+    with open_store(args, existing=True) as store:
         p = store.set_limit(args.name, args.mm)
     if p.rom_limit_mm is None:
         learned = p.profile.effective_limit_mm
@@ -210,14 +210,14 @@ def _set_limit(args: argparse.Namespace) -> int:
 
 
 def _rename(args: argparse.Namespace) -> int:
-    with open_store(args) as store:
+    with open_store(args, existing=True) as store:
         p = store.rename_person(args.name, args.new_name)
     print(f"{args.name} is now {p.name} (sessions and limits kept).")
     return 0
 
 
 def _delete(args: argparse.Namespace) -> int:
-    with open_store(args) as store:
+    with open_store(args, existing=True) as store:
         person = store.get_person(args.name)
         n = store.count_sessions(person.name)
         sessions = f"{n} session{'' if n == 1 else 's'}"
@@ -233,7 +233,7 @@ def _delete(args: argparse.Namespace) -> int:
 
 
 def _merge(args: argparse.Namespace) -> int:
-    with open_store(args) as store:
+    with open_store(args, existing=True) as store:
         source, target = store.get_person(args.name), store.get_person(args.into)
         n = store.count_sessions(source.name)
         confirm(

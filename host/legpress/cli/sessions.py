@@ -48,10 +48,13 @@ def db_parent() -> argparse.ArgumentParser:
     return p
 
 
-def open_store(args: argparse.Namespace, *, readonly: bool = False) -> SessionStore:
+def open_store(
+    args: argparse.Namespace, *, readonly: bool = False, existing: bool = False
+) -> SessionStore:
     """The store named by ``--db`` (or the default); ``readonly`` for the commands that only
-    read, so they never create a database and work on a read-only one."""
-    return SessionStore(getattr(args, "db", None), readonly=readonly)
+    read, so they never create a database and work on a read-only one; ``existing`` for those
+    that change what it holds (a missing database is an error, not a new empty one)."""
+    return SessionStore(getattr(args, "db", None), readonly=readonly, create=not existing)
 
 
 def leaf(
@@ -307,7 +310,7 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _note(args: argparse.Namespace) -> int:
-    with open_store(args) as store:
+    with open_store(args, existing=True) as store:
         now = store.get_session(args.id).notes
         text = args.text
         if args.append and now.strip():
@@ -323,7 +326,7 @@ def _delete(args: argparse.Namespace) -> int:
             f"deleting session {args.id} cannot be undone: add --yes to confirm "
             "(its recording file is kept)"
         )
-    with open_store(args) as store:
+    with open_store(args, existing=True) as store:
         store.delete_session(args.id)
     return 0
 

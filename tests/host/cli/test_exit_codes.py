@@ -148,3 +148,27 @@ def test_firmware_deploy_without_mpremote_is_a_missing_dependency(
     monkeypatch.setattr(firmware_deploy.shutil, "which", lambda *a, **k: None)
     assert main(["firmware", "deploy", "--port", "/dev/ttyFAKE0"]) == 10
     assert "pip install 'legpress[firmware]'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["machines", "rename", "LP 1", "LP 2"],
+        ["machines", "remove", "LP 1", "--yes"],
+        ["machines", "set", "LP 1", "--person", "Ana"],
+        ["people", "set-limit", "Ana", "400"],
+        ["people", "rename", "Ana", "Anna"],
+        ["people", "delete", "Ana", "--yes"],
+        ["people", "merge", "Ana", "Anna", "--yes"],
+        ["sessions", "note", "1", "hello"],
+        ["sessions", "delete", "1", "--yes"],
+    ],
+)
+def test_a_change_to_a_database_that_is_not_there_makes_none(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A mistyped ``--db`` is a missing database (7), not a new empty one with nobody in it (8)."""
+    typo = tmp_path / "legpres.db"
+    assert main([*argv, "--db", str(typo)]) == 7
+    assert f"no session database at {typo}" in capsys.readouterr().err
+    assert not typo.exists()

@@ -74,6 +74,13 @@ from legpress.storage.store.records import (
 _ENV_DB: Final = "LEGPRESS_DB"
 
 
+def _missing(path: Path) -> str:
+    return (
+        f"no session database at {path}: nothing has been stored there yet (check --db or "
+        f"{_ENV_DB})"
+    )
+
+
 def default_db_path() -> Path:
     """Where the session database lives unless told otherwise.
 
@@ -123,6 +130,8 @@ class SessionStore(Closing):
         timeout_s: how long to wait for another process that is writing.
         readonly: open for reading only (the read commands): a missing file is an error, not a
             new database, and a read-only file in a read-only folder can be read.
+        create: make the database if it is missing (else a missing file is an error: the
+            commands that change what is stored, so a mistyped ``--db`` is not a new one).
 
     Raises:
         StoreError: the file cannot be opened, is not a legpress database, is damaged, or was
@@ -138,6 +147,7 @@ class SessionStore(Closing):
         set_rest_s: float | None = None,
         timeout_s: float = 5.0,
         readonly: bool = False,
+        create: bool = True,
     ) -> None:
         if set_rest_s is not None and not set_rest_s > 0:
             raise ConfigError(f"set_rest_s must be positive, got {set_rest_s}")
@@ -155,6 +165,8 @@ class SessionStore(Closing):
                     f"{self.path} is a folder: give the database file, e.g. "
                     f"{self.path / 'legpress.db'}"
                 )
+            if not create and not self.path.exists():
+                raise StoreError(_missing(self.path))
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
@@ -225,10 +237,7 @@ class SessionStore(Closing):
                 f"{self.path / 'legpress.db'}"
             )
         if not self.path.exists():
-            raise StoreError(
-                f"no session database at {self.path}: nothing has been stored there yet (check "
-                f"--db or {_ENV_DB})"
-            )
+            raise StoreError(_missing(self.path))
         uri = self.path.resolve().as_uri()
         writable = os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK)
         # In a read-only folder SQLite cannot make the WAL index: read the file as it is.
