@@ -255,9 +255,12 @@ class BrokerLink:
             self._log_error(self._error)
             return
         self._connects += 1
-        self._error = ""
+        trouble, self._error = self._error, ""
         self._connected.set()
-        _log.info("MQTT: connected to %s as %s", self.config.url, self.client_id)
+        if trouble:  # said as loudly as the trouble was
+            _log.warning("MQTT: connected to %s again (after: %s)", self.config.url, trouble)
+        else:
+            _log.info("MQTT: connected to %s as %s", self.config.url, self.client_id)
         for topic in self._subscriptions:
             client.subscribe(topic, qos=_QOS)
         if self._on_connect_hook is not None:

@@ -246,15 +246,24 @@ class Station:
 
     async def run(self) -> None:
         """Keep the machine connected until cancelled."""
+        try:
+            await self._keep_connected()
+        except asyncio.CancelledError:
+            self._end_session("hub stopped")
+            # The last word of a stopped hub (MQTT keeps it retained): nothing is live.
+            self.connected = False
+            self.presence.reset()
+            self.link = "hub stopped"
+            self.push()
+            raise
+
+    async def _keep_connected(self) -> None:
         cfg = self.hub.config
         delay = cfg.reconnect_min_s
         while True:
             got_data = False
             try:
                 got_data = await self._connection()
-            except asyncio.CancelledError:
-                self._end_session("hub stopped")
-                raise
             except LegPressError as exc:
                 self.error = str(exc)
                 _log.warning("%s: %s", self.name, exc)
@@ -265,8 +274,8 @@ class Station:
             self.connected = False
             if self._played:
                 # A recording is played once: reopening it would store it again and again.
+                self.presence.reset()
                 self.link = "finished: the recording has been played"
-                self._changed()
                 self.push()
                 return
             if got_data:

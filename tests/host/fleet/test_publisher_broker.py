@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import signal
 import subprocess
 import sys
@@ -57,7 +58,8 @@ async def test_a_hub_publishes_status_state_events_reps_and_sessions(
     pub = HubPublisher(hub, parse_broker_url(broker.url()), PublisherConfig(name="North"))
     with Listener(broker, ("legpress/#", "homeassistant/#")) as listener:
         listener.wait_connected()
-        async with running(hub, pub):
+        # The hub stops before its publisher, as in `legpress serve`.
+        async with running(pub), running(hub):
             await until("the session's end on the broker", lambda: ended(listener), 60)
             await until("the summary", lambda: listener.on("/leg-press-1/summary"))
 
@@ -119,6 +121,10 @@ async def test_a_hub_publishes_status_state_events_reps_and_sessions(
         wait_for("the retained messages", lambda: wanted <= {m.topic for m in late.messages})
         assert all(m.retain for m in late.messages)
         assert late.latest("legpress/north/status").payload == b"offline"  # type: ignore[union-attr]
+        # The hub stopped cleanly: its machine's last state says nothing is live.
+        last = late.latest("legpress/north/leg-press-1/state").json()  # type: ignore[union-attr]
+        assert (last["connected"], last["occupied"], last["session_id"]) == (False, False, None)
+        assert last["link"] == "hub stopped"
         assert not late.on("/rep") and not late.on("/event")  # never retained
 
 
@@ -268,8 +274,9 @@ def test_a_killed_hub_goes_offline_through_its_last_will(
 
 
 async def test_a_broker_restart_mid_set_loses_no_event(
-    broker: Mosquitto, store: SessionStore
+    broker: Mosquitto, store: SessionStore, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.WARNING, logger="legpress")
     hub = make_hub(store, MachineSpec("Leg press 1", LIVE))
     pub = HubPublisher(hub, parse_broker_url(broker.url()), PublisherConfig(name="North"))
     with Listener(broker, client_id="restart-listener") as listener:
@@ -303,3 +310,7 @@ async def test_a_broker_restart_mid_set_loses_no_event(
     stats = pub.link.stats()
     assert queued >= 1 and stats.dropped == 0 and stats.acked == stats.sent
     assert broker.starts == 2
+    # The log says the link came back as loudly as it said it was lost.
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("MQTT:")]
+    lost = next(i for i, m in enumerate(said) if "lost" in m or "cannot reach" in m)
+    assert any("connected to" in m and "again" in m for m in said[lost:]), said
