@@ -161,6 +161,19 @@ _V6: Final = (
     "ALTER TABLE calibrations ADD COLUMN clean_share_by_depth TEXT",
 )
 
+#: A deleted session's or person's id is never given again (an old report, export or bookmark
+#: must not name someone else): the highest id deleted is kept, and new rows are numbered
+#: after it (see ``SessionStore``). Deletions before this step are not known.
+_V7: Final = (
+    "CREATE TABLE retired_ids (tbl TEXT PRIMARY KEY, max_id INTEGER NOT NULL)",
+    *(
+        f"CREATE TRIGGER {table}_retire_id AFTER DELETE ON {table} BEGIN "
+        f"INSERT OR REPLACE INTO retired_ids (tbl, max_id) VALUES ('{table}', max(OLD.id, "
+        f"coalesce((SELECT max_id FROM retired_ids WHERE tbl = '{table}'), 0))); END"
+        for table in ("sessions", "people")
+    ),
+)
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "people, machines, sessions, sets, reps, events", _V1),
     Migration(2, "people.max_calibrated_depth_mm; indexes", _V2),
@@ -168,6 +181,7 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(4, "people.lift_off_floor; calibrations (a person's calibration history)", _V4),
     Migration(5, "sessions.notes", _V5),
     Migration(6, "people and calibrations: clean_share_by_depth", _V6),
+    Migration(7, "retired_ids: deleted sessions' and people's ids are not reused", _V7),
 )
 
 #: The version a database has after :func:`migrate`.

@@ -237,6 +237,26 @@ def test_delete_session_cascades(store: SessionStore) -> None:
         store.delete_session(ids[0])
 
 
+def test_a_deleted_id_is_never_given_again(store: SessionStore) -> None:
+    """An old report or export names session 3: after 3 is deleted, no other session (or
+    patient) may become 3."""
+    first, second = store.start_session(), store.start_session()
+    store.delete_session(second)
+    third = store.start_session()
+    assert third == second + 1
+    store.delete_session(third)
+    store.delete_session(first)
+    assert store.start_session() == third + 1
+    assert store.save_session(store.get_session(third + 1)) == third + 2
+    ana = store.add_person("Ana")
+    store.add_person("Ben")
+    assert store.delete_person("Ben") >= 0
+    assert store.ensure_person("Bea").id == ana.id + 2
+    store.merge_people("Bea", "Ana")
+    store.save_profile(Profile("Cy"))
+    assert store.get_person("Cy").id == ana.id + 3
+
+
 def test_non_finite_metrics_survive_as_nan(store: SessionStore) -> None:
     sid = store.start_session()
     store.add_rep(sid, rep(0, 0.0, pushing_peak_mm_s=math.nan, cop_shift_mm=None))

@@ -74,6 +74,15 @@ from legpress.storage.store.records import (
 _ENV_DB: Final = "LEGPRESS_DB"
 
 
+def _next_id(table: str) -> str:
+    """SQL for the id of a new row of ``table``: after every id it holds and every id it has
+    deleted (SQLite alone would give the highest deleted one again)."""
+    return (
+        f"(SELECT max(coalesce((SELECT max(id) FROM {table}), 0), coalesce((SELECT max_id "
+        f"FROM retired_ids WHERE tbl = '{table}'), 0)) + 1)"
+    )
+
+
 def _missing(path: Path) -> str:
     return (
         f"no session database at {path}: nothing has been stored there yet (check --db or "
@@ -420,8 +429,8 @@ class SessionStore(Closing):
                     f"{profile.person!r} is already in the database: see `legpress people list`"
                 )
             db.execute(
-                "INSERT INTO people (name, rom_limit_mm, margin_mm, notes, created) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO people (id, name, rom_limit_mm, margin_mm, notes, created) "
+                f"VALUES ({_next_id('people')}, ?, ?, ?, ?, ?)",
                 (profile.person, profile.rom_limit_mm, profile.margin_mm, notes, now_utc()),
             )
             return person_from_row(self._person_row(db, profile.person))
@@ -593,9 +602,9 @@ class SessionStore(Closing):
             ).fetchone()
             if row is None:
                 db.execute(
-                    "INSERT INTO people (rom_limit_mm, lift_off_depth_mm, margin_mm, "
+                    "INSERT INTO people (id, rom_limit_mm, lift_off_depth_mm, margin_mm, "
                     "max_calibrated_depth_mm, notes, lift_off_floor, clean_share_by_depth, name, "
-                    "created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"created) VALUES ({_next_id('people')}, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (*values, profile.person.strip(), now_utc()),
                 )
             else:
@@ -936,9 +945,9 @@ class SessionStore(Closing):
         cfg = config_dict(config)
         cal = calibration_dict(calibration)
         cur = db.execute(
-            "INSERT INTO sessions (person_id, machine_id, machine_name, started_at, device_name, "
-            "device_url, recording_path, config_json, calibration_json, summary_json) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO sessions (id, person_id, machine_id, machine_name, started_at, "
+            "device_name, device_url, recording_path, config_json, calibration_json, "
+            f"summary_json) VALUES ({_next_id('sessions')}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 person_id,
                 machine_row["id"] if machine_row is not None else None,
