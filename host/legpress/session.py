@@ -479,6 +479,18 @@ _REP_OPTIONAL: Final = frozenset(
 )
 
 
+def _count(value: Any, name: str) -> int:
+    """A rep or set number: a whole number from 0 to 2**31 - 1 (else ValueError)."""
+    number = int(value)
+    if number != value or not 0 <= number < 2**31:
+        raise ValueError(f"{name} must be a whole number from 0, got {value!r}")
+    return number
+
+
+#: The times every rep has (when it started, was deepest, ended).
+_REP_TIMES: Final = ("t_start_s", "t_bottom_s", "t_end_s")
+
+
 def jsonable(value: Any) -> Any:
     """Plain JSON types; non-finite floats become None, numpy scalars become Python ones."""
     if isinstance(value, bool) or value is None or isinstance(value, (str, int)):
@@ -529,7 +541,10 @@ def rep_from_dict(d: Mapping[str, Any]) -> SessionRep:
         ConfigError: a field is missing or malformed.
     """
     try:
-        kwargs: dict[str, Any] = {"index": int(d["index"]), "set": int(d.get("set") or 0)}
+        kwargs: dict[str, Any] = {
+            "index": _count(d["index"], "index"),
+            "set": _count(d.get("set") or 0, "set"),
+        }
         for name in REP_METRICS:
             value = d.get(name)
             if name in REP_BOOL_METRICS:
@@ -539,9 +554,14 @@ def rep_from_dict(d: Mapping[str, Any]) -> SessionRep:
             else:
                 kwargs[name] = float(value)
         kwargs["events"] = tuple(EventType(str(e)) for e in d.get("events") or ())
+        for name in _REP_TIMES:
+            if not math.isfinite(kwargs[name]):
+                raise ValueError(f"{name} must be a time in seconds, got {d.get(name)!r}")
         return SessionRep(**kwargs)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"rep is malformed: {exc}") from None
+    except KeyError as exc:
+        raise ConfigError(f"a rep has no {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"the rep with index {d.get('index')!r} is malformed: {exc}") from None
 
 
 def event_from_dict(d: Mapping[str, Any]) -> Event:
@@ -555,12 +575,14 @@ def event_from_dict(d: Mapping[str, Any]) -> Event:
         return Event(
             type=EventType(str(d["type"])),
             t_s=float(d["t_s"]),
-            rep=int(d["rep"]),
+            rep=_count(d["rep"], "rep"),
             message=str(d.get("message", "")),
             evidence=dict(evidence),
         )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"event is malformed: {exc}") from None
+    except KeyError as exc:
+        raise ConfigError(f"an event has no {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"the event of type {d.get('type')!r} is malformed: {exc}") from None
 
 
 # -- arithmetic ----------------------------------------------------------------------------

@@ -1,12 +1,13 @@
-"""Malformed inputs: more than a thousand broken CSV files, databases and recordings through
-the ``legpress`` command, counting exit codes (none may be 70, an internal error); and the CSV
-import's speed and memory per row.
+"""Malformed inputs: more than a thousand broken CSV files, databases, recordings and session
+exports through the ``legpress`` command, counting exit codes (none may be 70, an internal
+error); and the CSV import's speed and memory per row.
 
     python tests/bench/bench_malformed.py [SCALE]
 
 SCALE (default 1) multiplies the counts: 500 CSV files (analyze), 300 recordings (analyze,
-replay, export) and 300 databases (sessions list/show, people list, report), generated from
-good ones by tests/host/cli/malformed.py. The last line of output is one JSON object.
+replay, export), 300 databases (sessions list/show, people list, report) and 300 session
+exports (sessions import), generated from good ones by tests/host/cli/malformed.py. The last
+line of output is one JSON object.
 """
 
 from __future__ import annotations
@@ -45,7 +46,12 @@ def csv_import_figures(folder: Path, rows: int) -> dict[str, float]:
 
 def main() -> None:
     scale = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
-    counts = {"csv": int(500 * scale), "recording": int(300 * scale), "database": int(300 * scale)}
+    counts = {
+        "csv": int(500 * scale),
+        "recording": int(300 * scale),
+        "database": int(300 * scale),
+        "export": int(300 * scale),
+    }
     logging.disable(logging.CRITICAL)
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()

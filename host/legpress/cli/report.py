@@ -11,7 +11,7 @@ from typing import Any
 from legpress.cli.exitcodes import epilog as exit_codes_epilog
 from legpress.cli.sessions import db_parent, open_store, session_id, wrap
 from legpress.dsp.calibration import CalibratedBlock
-from legpress.errors import UsageError
+from legpress.errors import FileError, UsageError
 from legpress.report.series import load_series
 
 _EPILOG = """\
@@ -66,9 +66,16 @@ def _run(args: argparse.Namespace) -> int:
             problem = ""
             if not args.no_recording:
                 series, why = load_series(session, args.recording)
+                if series is None and args.recording is not None:
+                    # The file asked for by name cannot be drawn: that is an error, not a
+                    # report quietly without the time course that was asked for.
+                    raise FileError(
+                        f"--recording {args.recording}: {why[:1].lower() + why[1:]}; give this "
+                        "session's recording, or leave --recording out"
+                    )
                 if series is None:
                     problem = why
-                    if session.recording_path or args.recording:
+                    if session.recording_path:
                         reason = why[:1].lower() + why[1:]
                         print(
                             f"legpress: {reason}; the report has no time course", file=sys.stderr

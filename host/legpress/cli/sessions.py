@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from legpress.cli.exitcodes import epilog as exit_codes_epilog
-from legpress.errors import FileError, UsageError
+from legpress.errors import ConfigError, FileError, UsageError
 from legpress.session import clock, counts_text, summary_items
 from legpress.storage.store import SessionStore
 
@@ -304,7 +304,10 @@ def _import(args: argparse.Namespace) -> int:
     if not isinstance(data, dict):
         raise FileError(f"{args.file} is not a legpress session export")
     with open_store(args) as store:
-        sid = store.import_session(data)
+        try:
+            sid = store.import_session(data)
+        except ConfigError as exc:  # the file, not an option, is wrong: exit 6, as above
+            raise FileError(f"{args.file} cannot be imported: {exc}") from None
     print(sid)
     return 0
 
@@ -391,7 +394,8 @@ def register(subparsers: Any) -> None:
         _EPILOG,
         "add a session exported as JSON (e.g. from another computer)",
         "Add a session exported with `legpress sessions export ID --format json`. "
-        "The person and machine are matched by name and added if missing. Prints the new ID.",
+        "The person and machine are matched by name and added if missing. Prints the new ID. "
+        "A session already there (the same export imported before) is refused (exit 9).",
     )
     im.add_argument("file", metavar="FILE", help="the JSON export (- for standard input)")
     im.set_defaults(func=_import)

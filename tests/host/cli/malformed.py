@@ -1,4 +1,4 @@
-"""Malformed CSV files, session databases and recordings, fed to the ``legpress`` command.
+"""Malformed CSV files, session databases, recordings and session exports, fed to `legpress`.
 
 Each generator writes one malformed input derived from a good one (damaged bytes, cut ends,
 odd values and headers, garbage) and names the commands to run on it. :func:`run_all` runs
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import random
 import shutil
 import sqlite3
@@ -21,6 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from legpress.cli.main import main
 from tests.host.storage.damage import DAMAGE, Layout, sim_recording
@@ -302,6 +304,64 @@ def database_cases(folder: Path, n: int, seed: int = 0) -> Iterator[Case]:
         )
 
 
+_ODD_JSON: list[object] = [
+    None,
+    True,
+    0,
+    -1,
+    1.5,
+    1e308,
+    "",
+    "x",
+    "2026-13-45",
+    [],
+    [1],
+    {},
+    {"a": 1},
+]
+
+
+def _mutate_export(good: dict[str, Any], rng: random.Random) -> bytes:
+    """A session export (JSON) with one thing wrong: a field gone or odd, inside a rep or an
+    event too; cut short; garbage."""
+    data = json.loads(json.dumps(good))
+    how = rng.randrange(6)
+    if how == 0:  # a top-level field missing
+        del data[rng.choice(sorted(data))]
+    elif how == 1:  # a top-level field odd
+        data[rng.choice(sorted(data))] = rng.choice(_ODD_JSON)
+    elif how in (2, 3):  # a field of a rep or an event missing or odd
+        items = data["reps" if how == 2 else "events"]
+        item = rng.choice(items)
+        key = rng.choice(sorted(item))
+        if rng.random() < 0.3:
+            del item[key]
+        else:
+            item[key] = rng.choice(_ODD_JSON)
+    elif how == 4:  # a rep or an event that is not an object
+        data[rng.choice(["reps", "events"])].append(rng.choice(_ODD_JSON[:9]))
+    text = json.dumps(data).encode()
+    if how == 5:
+        return rng.choice([text[: rng.randrange(len(text))], bytes(rng.randrange(1, 300))])
+    return text
+
+
+def export_cases(folder: Path, n: int, seed: int = 0) -> Iterator[Case]:
+    from legpress.storage.store import SessionStore
+
+    rng = random.Random(f"export-{seed}")
+    good_db = folder / "good.db"
+    _good_db(good_db)
+    with SessionStore(good_db) as store:
+        good = json.loads(store.export_session(1, "json"))
+    for i in range(n):
+        path = folder / f"bad{i}.json"
+        path.write_bytes(_mutate_export(good, rng))
+        yield Case(
+            "export", path, [["sessions", "import", str(path), "--db", str(folder / f"to{i}.db")]]
+        )
+
+
 def run_case(case: Case, tally: Tally, folder: Path) -> None:
     """Run every command of ``case`` in-process and count the exit codes."""
     tally.inputs[case.kind] += 1
@@ -323,6 +383,7 @@ GENERATORS: dict[str, Callable[[Path, int, int], Iterator[Case]]] = {
     "csv": csv_cases,
     "recording": recording_cases,
     "database": database_cases,
+    "export": export_cases,
 }
 
 

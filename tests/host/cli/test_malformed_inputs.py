@@ -16,7 +16,9 @@ from tests.host.cli.malformed import run_all
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("kind", "count"), [("csv", 80), ("recording", 24), ("database", 24)])
+@pytest.mark.parametrize(
+    ("kind", "count"), [("csv", 80), ("recording", 24), ("database", 24), ("export", 60)]
+)
 def test_malformed_inputs_never_give_an_internal_error(
     tmp_path: Path, kind: str, count: int, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -146,6 +146,17 @@ def test_sessions_export_and_import(
     assert code == 0 and out.strip() == "1"
     code, out, _ = run(capsys, "sessions", "show", "1", "--json", "--db", other)
     assert len(json.loads(out)["reps"]) == 10
+    # The same file imported again: refused, naming the session it already is.
+    code, out, err = run(capsys, "sessions", "import", str(target), "--db", other)
+    assert code == 9 and out == "" and "already stored as session 1" in err
+    one_line_error(err)
+    # An export with a broken field is a file that cannot be imported (6, as above).
+    broken = json.loads(target.read_text())
+    broken["reps"][0]["t_end_s"] = "soon"
+    target.write_text(json.dumps(broken))
+    code, _, err = run(capsys, "sessions", "import", str(target), "--db", str(tmp_path / "3.db"))
+    assert code == 6 and f"{target} cannot be imported: the rep with index 0 is" in err, err
+    one_line_error(err)
     code, _, err = run(capsys, "sessions", "export", "1", "--format", "xml", "--db", path)
     assert code == 2
     bad = tmp_path / "bad.json"
@@ -341,7 +352,14 @@ def test_report_reads_the_recording(capsys: pytest.CaptureFixture[str], tmp_path
         str(db),
     )
     assert code == 0 and err == "" and 'id="fig-timeline-1"' in out.read_text()
-    # Another person's recording given by mistake: not drawn as this session's.
+    # A recording asked for by name that is not there: an error, no report.
+    out.unlink()
+    code, _, err = run(
+        capsys, "report", str(sid), "-o", str(out), "--recording", str(rec), "--db", str(db)
+    )
+    assert code == 6 and f"--recording {rec}: the recording of this session" in err, err
+    assert "is missing" in err and not out.exists()
+    # Another person's recording given by mistake: refused, not drawn as this session's.
     bob = tmp_path / "bob.lpr"
     with recording.RecordingWriter(bob, recording.make_header(info, person="Bob")) as w:
         for t_ns, packet in result.packets:
@@ -350,6 +368,6 @@ def test_report_reads_the_recording(capsys: pytest.CaptureFixture[str], tmp_path
         capsys, "report", str(sid), "-o", str(out), "--recording", str(bob), "--db", str(db)
     )
     assert (
-        code == 0 and "is not this session's: its person is 'Bob', this session's is 'Sim'" in err
+        code == 6 and "is not this session's: its person is 'Bob', this session's is 'Sim'" in err
     )
-    assert 'id="fig-timeline-1"' not in out.read_text()
+    assert not out.exists()

@@ -298,6 +298,63 @@ def test_export_json_round_trip(store: SessionStore, tmp_path: Path) -> None:
         store.import_session({"reps": []})
 
 
+def test_the_same_export_is_imported_once(store: SessionStore, tmp_path: Path) -> None:
+    ids = populate(store, n_sessions=2)
+    data = json.loads(store.export_session(ids[1], "json"))
+    with SessionStore(tmp_path / "other.db") as other:
+        first = other.import_session(data)
+        with pytest.raises(AlreadyExistsError, match=f"already stored as session {first} "):
+            other.import_session(data)
+        # The session exported again from the copy is the same session too.
+        with pytest.raises(AlreadyExistsError, match=f"as session {first} "):
+            other.import_session(json.loads(other.export_session(first, "json")))
+        assert [r.id for r in other.list_sessions()] == [first]
+        # Another session of the same person, started at another time, is imported.
+        other.import_session(json.loads(store.export_session(ids[0], "json")))
+        assert len(other.list_sessions()) == 2
+    # Deleted, it can be imported again.
+    with pytest.raises(AlreadyExistsError):
+        store.import_session(data)
+    store.delete_session(ids[1])
+    assert store.import_session(data) > ids[1]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"format_version": "1"}, "format_version must be a whole number"),
+        ({"started_at": None}, "'started_at' is malformed"),
+        ({"started_at": "yesterday"}, "'started_at' is not an ISO 8601 date"),
+        ({"reps": "abc"}, "'reps' is malformed: got str"),
+        ({"events": [7]}, "events[0] is malformed: expected an object"),
+        ({"reps": [{"set": 1}]}, "a rep has no 'index'"),
+        ({"reps": [{"index": 1e300}]}, "index 1e+300 is malformed: index must be a whole number"),
+        ({"reps": [{"index": 2, "t_start_s": None}]}, "index 2 is malformed: t_start_s must be"),
+        ({"events": [{"type": "lift_off", "t_s": 1}]}, "an event has no 'rep'"),
+        ({"events": [{"type": "nope", "t_s": 1, "rep": 0}]}, "type 'nope' is malformed"),
+    ],
+)
+def test_a_malformed_export_is_refused_naming_what_is_wrong(
+    store: SessionStore, change: dict[str, object], message: str
+) -> None:
+    ids = populate(store, n_sessions=1)
+    data = {**json.loads(store.export_session(ids[0], "json")), **change}
+    store.delete_session(ids[0])
+    before = store.list_sessions()
+    with pytest.raises(ConfigError) as err:
+        store.import_session(data)
+    assert message in str(err.value)
+    assert store.list_sessions() == before
+
+
+def test_two_reps_with_one_index_are_refused(store: SessionStore) -> None:
+    ids = populate(store, n_sessions=1)
+    data = json.loads(store.export_session(ids[0], "json"))
+    data["reps"][1]["index"] = data["reps"][0]["index"]
+    with pytest.raises(ConfigError, match="two reps have the index"):
+        store.import_session(data)
+
+
 def test_export_csv_round_trip(store: SessionStore) -> None:
     ids = populate(store, n_sessions=1)
     buf = io.StringIO()

@@ -1437,10 +1437,40 @@ class SessionStore(Closing):
 
         The person and machine are matched by name and added if missing (without limits).
 
+        The same export imported twice is refused: a session with the same start time,
+        device, person and reps is already there.
+
         Raises:
             ConfigError: not a legpress session export, or malformed.
+            AlreadyExistsError: this session is already stored (the error names its id).
         """
-        return self.save_session(session_from_export(data), add_missing=True)
+        session = session_from_export(data)
+        same = self._stored_copy(session)
+        if same is not None:
+            raise AlreadyExistsError(
+                f"this session is already stored as session {same} (same start, device, "
+                f"person and reps; `legpress sessions show {same}`); to import it again, "
+                f"delete that one first (`legpress sessions delete {same}`)"
+            )
+        return self.save_session(session, add_missing=True)
+
+    def _stored_copy(self, session: Session) -> int | None:
+        """The id of a stored session ``session`` is a copy of (an import of the same export),
+        or None. Without a start time nothing can tell two sessions apart: None."""
+        if session.started_at is None:
+            return None
+        person = session.person.name.casefold() if session.person else None
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT s.id, p.name, (SELECT COUNT(*) FROM reps r WHERE r.session_id = s.id) "
+                "FROM sessions s LEFT JOIN people p ON p.id = s.person_id "
+                "WHERE s.started_at = ? AND s.device_url = ? ORDER BY s.id",
+                (timestamp(session.started_at), session.device_url),
+            ).fetchall()
+        for sid, name, n_reps in rows:
+            if (str(name).casefold() if name else None) == person and n_reps == len(session.reps):
+                return int(sid)
+        return None
 
 
 def _calibration_for(

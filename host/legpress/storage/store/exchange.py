@@ -90,6 +90,60 @@ def session_from_export(data: Mapping[str, Any]) -> Session:
     """
     if data.get("format") != EXPORT_FORMAT:
         raise ConfigError("not a legpress session export (expected a JSON export)")
-    if int(data.get("format_version", 0)) > EXPORT_VERSION:
+    version = data.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ConfigError(f"format_version must be a whole number, got {version!r}")
+    if version > EXPORT_VERSION:
         raise ConfigError("the export was written by a newer legpress: upgrade legpress")
-    return Session.from_dict(data)
+    _check_shape(data)
+    session = Session.from_dict(data)
+    indices = [r.index for r in session.reps]
+    if len(set(indices)) != len(indices):
+        twice = next(i for i in indices if indices.count(i) > 1)
+        raise ConfigError(f"two reps have the index {twice}: each rep must have its own")
+    return session
+
+
+#: Fields of an export and the JSON types they may have (None: null is allowed too).
+_FIELDS: Final[dict[str, tuple[type, ...]]] = {
+    "started_at": (str,),
+    "ended_at": (str, type(None)),
+    "person": (str, type(None)),
+    "machine": (str, type(None)),
+    "reps": (list,),
+    "events": (list,),
+    "summary": (dict, type(None)),
+    "config": (dict, type(None)),
+    "calibration": (dict, type(None)),
+    "notes": (str, type(None)),
+}
+
+
+def _check_shape(data: Mapping[str, Any]) -> None:
+    """What the export must hold before its reps and events are read, each named when wrong.
+
+    Raises:
+        ConfigError: a field is missing, of the wrong type, or an unreadable time.
+    """
+    from datetime import datetime
+
+    for name, types in _FIELDS.items():
+        if name not in data and type(None) not in types:
+            raise ConfigError(f"the export has no {name!r}: it is not a whole session export")
+        value = data.get(name)
+        if not isinstance(value, types):
+            raise ConfigError(f"{name!r} is malformed: got {type(value).__name__} {value!r:.40}")
+    for name in ("reps", "events"):
+        for i, item in enumerate(data[name]):
+            if not isinstance(item, dict):
+                raise ConfigError(
+                    f"{name}[{i}] is malformed: expected an object, got {item!r:.40}"
+                )
+    for name in ("started_at", "ended_at"):
+        if data.get(name) is not None:
+            try:
+                datetime.fromisoformat(data[name])
+            except ValueError:
+                raise ConfigError(
+                    f"{name!r} is not an ISO 8601 date and time: {data[name]!r}"
+                ) from None
