@@ -533,6 +533,17 @@ def summary_items(d: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any
     return out
 
 
+def summary_figures(d: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """The :func:`summary_items` worth listing as figures: without what a session shows in its
+    own place (the partial rep, interrupted, the rep count) or that is bookkeeping (the
+    process that owns a running session)."""
+    return [
+        (k, v)
+        for k, v in summary_items(d)
+        if not k.startswith(("owner.", "partial_rep.")) and k not in ("reps", "interrupted")
+    ]
+
+
 def rep_from_dict(d: Mapping[str, Any]) -> SessionRep:
     """A rep from its stored or exported form (``None`` metrics become NaN; no ``set``
     means set 0).

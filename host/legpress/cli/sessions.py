@@ -16,7 +16,7 @@ from typing import Any
 
 from legpress.cli.exitcodes import epilog as exit_codes_epilog
 from legpress.errors import ConfigError, FileError, UsageError
-from legpress.session import clock, counts_text, summary_items
+from legpress.session import clock, counts_text, summary_figures
 from legpress.storage.store import SessionStore
 
 _EPILOG = """\
@@ -217,11 +217,7 @@ def _show(args: argparse.Namespace) -> int:
             f"Deepest {fmt(st.max_depth_mm, 0, 'mm')}; mean lowering "
             f"{fmt(st.mean_lowering_s, 1, 's')}, pushing {fmt(st.mean_pushing_s, 1, 's')}"
         )
-    kept = [
-        (k, v)
-        for k, v in summary_items(s.summary)
-        if not k.startswith(("owner.", "partial_rep.")) and k not in ("reps", "interrupted")
-    ]
+    kept = summary_figures(s.summary)
     if kept:
         pairs = (f"{k.replace('_', ' ').replace('.', ' ')} {_value(v)}" for k, v in kept)
         out.append("Summary:   " + "; ".join(pairs))

@@ -37,7 +37,7 @@ from legpress.session import (
     SessionStats,
     clock,
     finite,
-    summary_items,
+    summary_figures,
 )
 
 
@@ -249,7 +249,7 @@ def _settings(session: Session, cfg: DetectorConfig, limit: float | None) -> str
     right = [("Calibration", esc(cal_text))]
     if session.recording_path:
         right.append(("Recording", f"<code>{esc(session.recording_path)}</code>"))
-    for key, value in summary_items(session.summary):
+    for key, value in summary_figures(session.summary):
         label = key.replace("_", " ").replace(".", ": ")
         right.append((label[:1].upper() + label[1:], esc(value)))
     return (

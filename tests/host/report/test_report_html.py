@@ -320,6 +320,9 @@ def test_interrupted_session_and_partial_rep_are_said(
     assert f"{last.index + 1} (partial)" in text or not [
         e for e in cut.events if e.rep == last.index
     ]
+    # Said once, in words, not again as the summary's raw fields among the settings.
+    assert "Partial rep" not in text and "partial_rep" not in text
+    assert "Interrupted" not in text
 
 
 def test_alert_times_read_the_same_in_the_report_and_sessions_show(
