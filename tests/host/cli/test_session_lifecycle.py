@@ -45,9 +45,10 @@ def test_monitor_and_store_agree_on_a_session_ended_mid_rep(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = tmp_path / "s.db"
-    # The demo's second rep is at its bottom 11 s in (lift-off at about 10.8 s).
+    # The liftoff scenario's second rep lifts off at about 10.4 s and is at its bottom 10.9 s in.
     argv = [
-        *("monitor", DEMO, "--duration", "11", "--person", "ana", "--new-person"),
+        *("monitor", "sim:scenario=liftoff,realtime=0", "--duration", "11"),
+        *("--person", "ana", "--new-person"),
         *("--db", str(db), "--json"),
     ]
     assert main(argv) == 0
