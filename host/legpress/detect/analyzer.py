@@ -1139,9 +1139,10 @@ class Analyzer:
         d = float(self._d[c])
         v = max(float(self._v[c]), 0.0)
         near = deep is None or d >= deep - v * cfg.tilt_warning_lead_s
+        # The same scale as the lift-off alert's: 0 is this person's floor, 1 a usual rep.
         share_text = (
-            f"its share of the pad load is {position:.0%} of the way from lift-off "
-            f"({lift_at:.0%}) to a usual rep at this depth"
+            f"its share of the pad load is {position:.0%} of the way from this person's floor "
+            f"to a usual rep at this depth (lift-off below {lift_at:.0%})"
         )
         if position < level and near:
             path = "level"

@@ -157,6 +157,12 @@ def test_tilt_warning_comes_before_the_lift_off() -> None:
         ev["position"] < ev["start"] and ev["time_to_lift_off_s"] < ev["lead_s"]
     )
     assert "lower back" in warn.message
+    # The warning reads its numbers on the lift-off alert's scale (floor 0, usual rep 1).
+    assert (
+        f"{ev['position']:.0%} of the way from this person's floor to a usual rep at this "
+        f"depth (lift-off below {ev['liftoff_threshold']:.0%})"
+    ) in warn.message
+    assert f"{lift.evidence['position']:.0%} of the way from this person's floor" in lift.message
 
 
 def test_stuck_cell_is_left_out_from_the_next_rep() -> None:
