@@ -205,7 +205,7 @@ class Analyzer:
         self._cop_all: F64 | None = None
         self._sum_key: tuple[tuple[int, ...], ...] | None = None
         self._sum_lo = self._sum_hi = 0
-        self._sum: tuple[F64, F64, F64, F64] = (np.empty(0),) * 4
+        self._sum: tuple[F64, F64, F64] = (np.empty(0),) * 3
         self._seen = 0  # samples consumed before the current block
 
         self._state = _TOP
@@ -382,15 +382,7 @@ class Analyzer:
         the lower-back share between the floor (0) and this person's clean reps at the same
         depth (1), the share itself, the front share (NaN: cannot be judged), whether the load
         has moved up the back (the whole pad loaded ``liftoff_shift_total`` times its load at
-        the top or more) and the lift-off and warning levels in force at each sample.
-
-        The whole pad is the cells in contact at the top and those under the lumbar arch
-        between them (out of contact at the top, below the highest cell in contact): as the
-        pelvis tucks, the arch flattens onto the pad, and the load it takes there has moved up
-        off the lower back as much as the load the rest of the back takes. Whether a rep is
-        learned as clean is judged on the cells in contact at the top alone (``_p_held``), as
-        before the arch counted: a clean rep of a person whose arch comes down is still the
-        reference for their next ones."""
+        the top or more) and the lift-off and warning levels in force at each sample."""
         cfg = self.config
         self._p_lo = lo
         size = hi - lo
@@ -398,15 +390,13 @@ class Analyzer:
             nan = np.full(size, np.nan)
             self._p_ratio = self._p_share = self._p_front = self._p_total = nan
             self._p_thr = self._p_warn = nan
-            self._p_moved = self._p_up = self._p_past = self._p_held = np.zeros(size, bool)
+            self._p_moved = self._p_up = self._p_past = np.zeros(size, bool)
             return
         load = self._load[lo:hi]
-        lower_raw, upper, rest, arch = self._sums(lo, hi)
+        lower_raw, upper, rest = self._sums(lo, hi)
         lower = lower_raw * self._group_scale
         share = np.where(upper > 0, lower / upper, np.nan)
-        held = lower_raw + upper
-        self._p_held = held >= cfg.liftoff_shift_total * self._base_total
-        self._p_total = (held + arch) / self._base_all if self._arch else held / self._base_total
+        self._p_total = (lower_raw + upper) / self._base_total
         moved = self._p_total >= cfg.liftoff_shift_total
         self._p_moved = moved  # the load moved up, whether or not the depth gate lets it count
         shift = moved.copy()
@@ -449,25 +439,22 @@ class Analyzer:
             front = np.fmin(front, top * self._top_to_front)
         self._p_front = front
 
-    def _sums(self, lo: int, hi: int) -> tuple[F64, F64, F64, F64]:
-        """The load of this rep's lower back, of the cells above it, of those above the
-        front cell (empty without one) and of those under the lumbar arch (empty without
-        any), for context samples lo..hi-1. Sums are elementwise, so
+    def _sums(self, lo: int, hi: int) -> tuple[F64, F64, F64]:
+        """The load of this rep's lower back, of the cells above it and of those above the
+        front cell (empty without one), for context samples lo..hi-1. Sums are elementwise, so
         they are computed ahead, up to eight times as far as asked (within the block), and
         kept while the cells stay the same: the next reps of a block mostly reuse them."""
         assert self._group is not None
-        key = (self._group, self._upper, self._rest, self._arch)
+        key = (self._group, self._upper, self._rest)
         if key != self._sum_key or lo < self._sum_lo or hi > self._sum_hi:
             b = min(self._t.size, max(hi, lo + 8 * (hi - lo)))
             cells = self._cells(lo, b)
             rest = _cell_sum(cells, self._rest) if self._rest else np.empty(b - lo)
-            arch = _cell_sum(cells, self._arch) if self._arch else np.zeros(b - lo)
-            lower, upper = _cell_sum(cells, self._group), _cell_sum(cells, self._upper)
-            self._sum = (lower, upper, rest, arch)
+            self._sum = (_cell_sum(cells, self._group), _cell_sum(cells, self._upper), rest)
             self._sum_key, self._sum_lo, self._sum_hi = key, lo, b
         a, z = lo - self._sum_lo, hi - self._sum_lo
-        lower, upper, rest, arch = self._sum
-        return lower[a:z], upper[a:z], rest[a:z], arch[a:z]
+        lower, upper, rest = self._sum
+        return lower[a:z], upper[a:z], rest[a:z]
 
     def _trend(self, a: int, b: int) -> F64:
         """How fast the position falls (per second, positive: falling) over the last
@@ -591,13 +578,11 @@ class Analyzer:
         self.last_threshold = float("nan")  # the lift-off and warning levels in force there
         self.last_warn_below = float("nan")
         self._base_total = 1.0  # the pad's load at the top (lower back and the rest)
-        self._base_all = 1.0  # ... and under the lumbar arch
         self._shift_min = np.inf  # the lowest position while the load had moved up
         self._shift_thr = self.config.liftoff_shift_position  # this rep's shift levels
         self._shift_warn = self.config.tilt_warning_shift_position
         self._next_cell = -1
         self._rest: tuple[int, ...] = ()
-        self._arch: tuple[int, ...] = ()  # out of contact at the top, under the lumbar arch
         self._front_scale = 1.0
         self._top_scale = 1.0
         self._top_to_front = 1.0
@@ -605,7 +590,7 @@ class Analyzer:
         self._p_lo = 0
         self._p_ratio = self._p_share = self._p_front = self._p_total = np.empty(0)
         self._p_thr = self._p_warn = np.empty(0)
-        self._p_moved = self._p_up = self._p_past = self._p_held = np.empty(0, bool)
+        self._p_moved = self._p_up = self._p_past = np.empty(0, bool)
         self._p_bins = np.empty(0, np.int64)
 
     def _emit(self, etype: str, c: int, message: str, **evidence: object) -> None:
@@ -756,19 +741,6 @@ class Analyzer:
                 ub = float(np.add.reduce(base[upper]))
                 self._group_scale = ub / gb
                 self._base_total = gb + ub
-                # Under the lumbar arch: out of contact at the top, between the lower back and
-                # the highest cell in contact (not those above it: load there is the body
-                # sliding up the pad, not the pelvis tucking). A cell stuck at a load reads
-                # nothing real; one that read 0 all the last rep is an arch that did not touch.
-                stuck = self._stuck.tolist()
-                self._arch = tuple(
-                    k
-                    for k in range(low[-1] + 1, upper[-1])
-                    if not in_contact[k] and not (stuck[k] and values[k] != 0)
-                )
-                self._base_all = self._base_total + (
-                    float(np.add.reduce(base[list(self._arch)])) if self._arch else 0.0
-                )
                 # The shift path compares with this person's clean reps; before one (and
                 # without calibration) only with the rep's own top, at the stricter first
                 # level: clean reps of some people halve their share at depth under a hard
@@ -801,7 +773,6 @@ class Analyzer:
                     "upper_cells": upper,
                     "front_cell": self._next_cell,
                     "left_out": [k for k, ok in enumerate(in_contact) if not ok],
-                    "arch_cells": list(self._arch),
                     "floor": self._floor,
                 }
         self._load_ref = max(self._load_ref, total)
@@ -872,7 +843,7 @@ class Analyzer:
             if self._trace is not None:
                 self._trace.append((self._base_g + i, ratio.copy(), thr.copy(), front.copy()))
             self._ratio_min = min(self._ratio_min, _finite_min(ratio))
-            moved = np.where(self._p_held[i - lo :], ratio, np.nan)
+            moved = np.where(self._p_moved[i - lo :], ratio, np.nan)
             self._shift_min = min(self._shift_min, _finite_min(moved))
             share = self._p_share[i - lo :]
             np.fmin.at(self._rep_bins, self._p_bins[i - lo :], share)

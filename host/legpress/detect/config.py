@@ -91,13 +91,11 @@ class DetectorConfig:
     1 is a usual rep, 0 is the floor.
         liftoff_position: lift-off when the position stays below this ...
         liftoff_min_on_s: ... for at least this long.
-        liftoff_shift_total: the load has moved up the back when the whole pad (with the
-            cells under the lumbar arch: out of contact at the top, below the highest cell in
-            contact) carries at least this many times its load at the top (the legs press the
-            back into the pad) while the lower back's share falls: a lower back that kept its
-            contact would carry its part of that extra load. Foam, crosstalk and the seat
-            corner keep 0-60 % of a lifted lower back's load, so its share never collapses to
-            the floor; then ...
+        liftoff_shift_total: the load has moved up the back when the whole pad carries at
+            least this many times its load at the top (the legs press the back into the pad)
+            while the lower back's share falls: a lower back that kept its contact would carry
+            its part of that extra load. Foam, crosstalk and the seat corner keep 0-60 % of a
+            lifted lower back's load, so its share never collapses to the floor; then ...
         liftoff_shift_position: ... lift-off fires below this position instead (once their
             lift-off depth is known, only within the tilt warning's reach of it). While the
             pad carries less, a lower back easing off with the rest of the back is no
@@ -380,7 +378,7 @@ class DetectorConfig:
             f"{self.liftoff_position:.0%}; or below "
             f"{self.liftoff_shift_position:.0%} to {self.liftoff_shift_max_position:.0%} (the "
             "closer this person's clean reps stay to usual, the higher) while the whole pad "
-            "(with the cells under the lumbar arch, out of contact at the top) carries "
+            "carries "
             f"{self.liftoff_shift_total:.2f} times its load at the top or more (the legs press "
             "the back into the pad, yet the lower back's share falls: the load has moved up the "
             f"back){first_level}, and near the depth where their back lifted, if known; or "

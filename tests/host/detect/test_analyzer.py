@@ -13,7 +13,7 @@ from legpress.detect.events import Event, Rep
 from legpress.dsp.calibration import CalibratedBlock
 from legpress.errors import ConfigError
 
-from .synth import FS_HZ, chunks, lift_off_limits, stream
+from .synth import FS_HZ, chunks, stream
 from .synth import Rep as SynthRep
 
 
@@ -430,47 +430,6 @@ def test_a_back_easing_off_in_one_piece_is_no_lift_off() -> None:
     block, _ = stream(reps, seed=8)
     _, out = run(_kept(block, 0.45, slice(0, 3), 0.0))
     assert not events(out, "lift_off")
-
-
-def _arch_down(block, reps, arch_takes: float, arch_flattens: float = 0.0):  # type: ignore[no-untyped-def]
-    """``block`` (see :func:`_kept`, 45 % kept) with cell 4 under the lumbar arch: empty at
-    the top, between the cells in contact. Through a lift-off it takes ``arch_takes`` of the
-    load the lower back lost (the arch flattening onto the pad as the pelvis tucks), and in
-    every rep ``arch_flattens`` of cell 3's load at the top, by depth."""
-    load = block.load.copy()
-    base = load[:50].mean(axis=0)
-    limits = lift_off_limits(len(block), reps)
-    frac = np.clip((limits - block.depth_mm) / 60.0, 0.0, 1.0)
-    scale = 1 + 0.3 * (block.depth_mm / 300.0)
-    lost = (1 - frac) * 0.55 * base[:3].sum() * scale
-    load[:, 4] = arch_takes * lost + arch_flattens * base[3] * (block.depth_mm / 300.0)
-    return type(block)(block.t_s, block.depth_mm, load, block.valid)
-
-
-def test_the_arch_coming_down_onto_the_pad_counts_as_load_moved_up() -> None:
-    # The lower back keeps 45 % of its load and the legs press only 1.3 times harder at the
-    # bottom: the cells in contact at the top carry less than at the top (0.88). What the
-    # lower back lost went onto the lumbar arch, cell 4, out of contact at the top: the load
-    # has moved up the back, and the whole pad, arch included, carries 1.3 times its top.
-    reps = [SynthRep(300), SynthRep(300, lift_off_at_mm=260), SynthRep(300)]
-    block, onsets = stream(reps, seed=8, leg_force_gain=0.3)
-    block = _kept(block, 0.45, slice(0, 3), 0.3)
-    _, out = run(_arch_down(block, reps, arch_takes=1.0))
-    (lift,) = events(out, "lift_off")
-    ev = lift.evidence
-    assert lift.rep == 1 and abs(lift.t_s - onsets[0]) <= 0.2
-    assert ev["path"] == "shift" and ev["load_moved_up"] and ev["arch_cells"] == [4]
-    assert ev["pad_total"] >= ev["shift_total"]
-    # Without the arch taking it, nothing says the load moved up: no lift-off at 45 %.
-    _, out = run(_arch_down(block, reps, arch_takes=0.0))
-    assert not events(out, "lift_off")
-    # An arch that flattens onto the pad in every rep while the lower back keeps its load
-    # (no lift-off in the set) is no lift-off, and those reps are this person's clean ones.
-    clean = [SynthRep(300) for _ in range(4)]
-    block, _ = stream(clean, seed=8, leg_force_gain=0.3)
-    a, out = run(_arch_down(block, clean, arch_takes=0.0, arch_flattens=1.0))
-    assert not events(out, "lift_off")
-    assert np.isfinite(a.reference).any()
 
 
 def test_past_the_depth_where_this_persons_back_lifted_the_share_alone_decides() -> None:
