@@ -131,6 +131,20 @@ def _line(name: str, s: dict[str, object]) -> str:
     )
 
 
+def _margin_line(bands: dict[str, dict[str, float | int | None]]) -> str:
+    """How near the clear reps of every row came to lifting off (least sacral margin), and
+    the share of each band alerted and warned: where the false alarms are."""
+
+    def pct(x: float | int | None) -> str:
+        return "-" if x is None else f"{x:.1%}"
+
+    parts = [
+        f"{band} mm: {b['reps']} reps, alerted {pct(b['alerted'])}, warned {pct(b['warned'])}"
+        for band, b in bands.items()
+    ]
+    return "clear reps by least sacral margin (every row): " + "; ".join(parts)
+
+
 def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Lift-off detection accuracy: a robustness matrix on held-out people."
@@ -167,13 +181,16 @@ def main(argv: list[str]) -> int:
     calibrated = opts.calibrated
     start_wall, start_cpu = time.perf_counter(), time.process_time()
     results: dict[str, dict[str, object]] = {}
+    every = Score()
     for row in rows:
         score = Score()
         for seed in seeds:
             profile = _calibration_profile(row, seed) if calibrated else None
             score = score + _score(condition_scenario(row, seed).run(), profile)
+        every = every + score
         results[row] = {"people": len(seeds), "calibrated": calibrated, **score.summary()}
         print(_line(row, results[row]), flush=True)
+    print(_margin_line(every.by_margin()), flush=True)
     if opts.scenarios:
         for name in SCENARIOS:
             score = Score()

@@ -13,11 +13,17 @@ warned as they unload, which is what the warning is for, but still count as fals
 ``tilt_warning_false_rate``). ROM: reps at least
 ``rom_margin_mm`` past the limit must be alerted; reps at least that much short of it must not
 be. Detected reps are matched to true reps by their bottom time.
+
+How near a clear rep came to lifting off is kept too (``by_margin``): the share of clear reps
+alerted and warned per band of their least sacral margin (3-4 mm, 4-5, 5-6, 6-8, 8-10, 10 and
+more), which says whether false alarms are reps the sensor cannot tell from a lift-off or reps
+far from one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from math import inf
 from typing import Any
 
 import numpy as np
@@ -27,6 +33,8 @@ from legpress.detect.events import Event, Rep
 from legpress.detect.pipeline import Pipeline
 from legpress.protocol.decoder import decode_packets
 from legpress.protocol.messages import DeviceInfo
+
+MARGIN_BANDS_MM = ((3.0, 4.0), (4.0, 5.0), (5.0, 6.0), (6.0, 8.0), (8.0, 10.0), (10.0, inf))
 
 
 @dataclass(slots=True)
@@ -53,6 +61,9 @@ class Score:
     rom_over_alerted: int = 0
     rom_short: int = 0
     rom_short_alerted: int = 0
+    # Per clear rep (with the simulator's margin): its least sacral margin (mm), whether it
+    # was alerted and whether it was warned.
+    clear_reps: list[tuple[float, bool, bool]] = field(default_factory=list)
 
     def __add__(self, other: Score) -> Score:
         out = Score()
@@ -101,7 +112,22 @@ class Score:
             "rom_over_alerted": ratio(self.rom_over_alerted, self.rom_over),
             "rom_reps_10mm_short": self.rom_short,
             "rom_short_alerted": ratio(self.rom_short_alerted, self.rom_short),
+            "by_margin": self.by_margin(),
         }
+
+    def by_margin(self) -> dict[str, dict[str, float | int | None]]:
+        """Per band of least sacral margin (``"3-4"`` mm ... ``"10+"``): how many clear reps
+        came that near to lifting off, and the share of them alerted and warned."""
+        out: dict[str, dict[str, float | int | None]] = {}
+        for lo, hi in MARGIN_BANDS_MM:
+            band = [(a, w) for m, a, w in self.clear_reps if lo <= m < hi]
+            n = len(band)
+            out[f"{lo:g}+" if hi == inf else f"{lo:g}-{hi:g}"] = {
+                "reps": n,
+                "alerted": round(sum(a for a, _ in band) / n, 4) if n else None,
+                "warned": round(sum(w for _, w in band) / n, 4) if n else None,
+            }
+        return out
 
 
 def run_detection(
@@ -161,6 +187,7 @@ def score_session(
             s.reps_matched += 1
             s.depth_errors_mm.append(match.depth_mm - tr.depth_mm)
         near = steady = False
+        least = np.nan
         if margin is not None and not tr.lift_off:
             t_m, m_m = margin
             sel = (t_m >= tr.t_start_s) & (t_m <= tr.t_end_s)
@@ -188,6 +215,8 @@ def score_session(
             s.warn_clear += int(bool(warned))
             s.steady += int(steady)
             s.warn_steady += int(steady and bool(warned))
+            if np.isfinite(least):
+                s.clear_reps.append((least, bool(alerted), bool(warned)))
         if limit:
             rom_alerted = any(window[0] <= e.t_s <= window[1] for e in roms)
             if tr.depth_mm >= limit + rom_margin_mm:

@@ -33,3 +33,30 @@ def test_near_misses_are_dont_care_and_steady_reps_are_counted_apart() -> None:
     assert s["tilt_warning_false_rate"] == round(2 / 3, 4)  # reps 0 and 1 of the 3 clear
     assert s["steady_reps"] == 2  # reps 0 and 3
     assert s["tilt_warning_false_rate_steady"] == 0.5  # rep 0 of them
+
+
+def test_clear_reps_are_counted_by_how_near_they_came_to_lifting_off() -> None:
+    truth = SimpleNamespace(
+        reps=[_rep(0, 0.0), _rep(1, 4.0), _rep(2, 8.0), _rep(3, 12.0)],
+        lift_offs=[],
+        rom_limit_mm=None,
+    )
+    t_s = np.arange(0.0, 16.0, 0.01)
+    margin = np.full(t_s.size, 12.0)
+    margin[np.abs(t_s - 1.5) < 0.5] = 3.5  # rep 0: 3.5 mm, alerted and warned
+    margin[np.abs(t_s - 5.5) < 0.5] = 3.8  # rep 1: 3.8 mm, warned only
+    margin[np.abs(t_s - 9.5) < 0.5] = 7.0  # rep 2: 7 mm, nothing
+    # rep 3 keeps 12 mm: the open-ended band
+    events = [
+        SimpleNamespace(type="lift_off", t_s=1.6),
+        SimpleNamespace(type="tilt_warning", t_s=1.4),
+        SimpleNamespace(type="tilt_warning", t_s=5.4),
+    ]
+    s = score_session(truth, [], events, margin=(t_s, margin))
+    bands = s.summary()["by_margin"]
+    assert bands["3-4"] == {"reps": 2, "alerted": 0.5, "warned": 1.0}
+    assert bands["6-8"] == {"reps": 1, "alerted": 0.0, "warned": 0.0}
+    assert bands["10+"] == {"reps": 1, "alerted": 0.0, "warned": 0.0}
+    assert bands["4-5"] == {"reps": 0, "alerted": None, "warned": None}
+    # Scores add up band by band.
+    assert (s + s).summary()["by_margin"]["3-4"]["reps"] == 4
