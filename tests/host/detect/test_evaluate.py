@@ -15,13 +15,16 @@ def _rep(i: int, start: float) -> TruthRep:
     return TruthRep(i, start, start + 1.5, start + 3.0, 250.0, lift_off=False)
 
 
+def _four_clear_reps() -> tuple[SimpleNamespace, np.ndarray]:
+    """Four reps without a lift-off, 4 s apart (bottoms at 1.5, 5.5, 9.5 and 13.5 s), and the
+    time axis of their sacral margin."""
+    reps = [_rep(0, 0.0), _rep(1, 4.0), _rep(2, 8.0), _rep(3, 12.0)]
+    truth = SimpleNamespace(reps=reps, lift_offs=[], rom_limit_mm=None)
+    return truth, np.arange(0.0, 16.0, 0.01)
+
+
 def test_near_misses_are_dont_care_and_steady_reps_are_counted_apart() -> None:
-    truth = SimpleNamespace(
-        reps=[_rep(0, 0.0), _rep(1, 4.0), _rep(2, 8.0), _rep(3, 12.0)],
-        lift_offs=[],
-        rom_limit_mm=None,
-    )
-    t_s = np.arange(0.0, 16.0, 0.01)
+    truth, t_s = _four_clear_reps()
     margin = np.full(t_s.size, 10.0)  # 10 mm into the foam at the top of every rep
     margin[np.abs(t_s - 1.5) < 0.5] = 7.0  # rep 0: kept 7 of 10 mm: steady
     margin[np.abs(t_s - 5.5) < 0.5] = 4.0  # rep 1: down to 4 mm: clear, but unloading
@@ -36,12 +39,7 @@ def test_near_misses_are_dont_care_and_steady_reps_are_counted_apart() -> None:
 
 
 def test_clear_reps_are_counted_by_how_near_they_came_to_lifting_off() -> None:
-    truth = SimpleNamespace(
-        reps=[_rep(0, 0.0), _rep(1, 4.0), _rep(2, 8.0), _rep(3, 12.0)],
-        lift_offs=[],
-        rom_limit_mm=None,
-    )
-    t_s = np.arange(0.0, 16.0, 0.01)
+    truth, t_s = _four_clear_reps()
     margin = np.full(t_s.size, 12.0)
     margin[np.abs(t_s - 1.5) < 0.5] = 3.5  # rep 0: 3.5 mm, alerted and warned
     margin[np.abs(t_s - 5.5) < 0.5] = 3.8  # rep 1: 3.8 mm, warned only
