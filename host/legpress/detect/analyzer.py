@@ -746,9 +746,9 @@ class Analyzer:
                 # level: clean reps of some people halve their share at depth under a hard
                 # leg press.
                 self._shift_thr, self._shift_warn = self.shift_levels
-                ref, known = self._filled_reference()
+                ref, reached = self._filled_reference()
                 if not (
-                    known[-1]
+                    reached[0]
                     or cfg.lift_off_floor is not None
                     or cfg.lift_off_depth_mm is not None
                 ):
@@ -792,7 +792,7 @@ class Analyzer:
         """The clean-rep share per depth bin, carried deeper from the deepest bin seen (a
         person going deeper than ever is compared with their deepest clean rep); 1 (the share
         at the top) before any clean rep. And per bin, whether a clean rep reached that deep
-        (the last bin: whether any clean rep is known). Kept until the reference changes
+        (the first bin: whether any clean rep is known). Kept until the reference changes
         (:meth:`_learn`)."""
         if self._filled is None:
             ref = self.reference
@@ -800,8 +800,18 @@ class Analyzer:
             idx = np.where(finite, np.arange(ref.size), 0)
             np.maximum.accumulate(idx, out=idx)
             known = finite[idx]
-            self._filled = (np.where(known, ref[idx], 1.0), known)
+            seen = np.flatnonzero(finite)
+            reached = np.arange(ref.size) <= (seen[-1] if seen.size else -1)
+            self._filled = (np.where(known, ref[idx], 1.0), reached)
         return self._filled
+
+    @property
+    def deepest_clean_mm(self) -> float | None:
+        """How deep this person's clean reps (or calibration) have been, to the depth bin
+        (``reference_bin_mm``): the lower edge of the deepest bin with a clean share; None
+        before any."""
+        seen = np.flatnonzero(np.isfinite(self.reference))
+        return float(seen[-1] * self._bin_mm) if seen.size else None
 
     def _rep_pass(self, i: int, end: int) -> int:
         """Advance a rep from context sample i to its end (or the block's): returns the next
@@ -1121,6 +1131,7 @@ class Analyzer:
             lift_off_depth_mm=self.lift_off_depth_mm,
             clean_share=clean,
             clean_reps_at_depth=bool(self._filled_reference()[1][bin_]),
+            deepest_clean_mm=self.deepest_clean_mm,
             depth_mm=float(self._d[c]),
             load=self._load[c].tolist(),
         )

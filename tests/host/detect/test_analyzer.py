@@ -423,6 +423,25 @@ def test_lift_off_seen_when_the_legs_press_the_back_in_and_the_load_moves_up() -
     assert lift.evidence["threshold"] == DetectorConfig().liftoff_shift_first_position
 
 
+def test_evidence_says_how_deep_this_persons_clean_reps_have_been() -> None:
+    # A first rep has no clean rep of this person to be compared with; a rep deeper than
+    # their clean ones is compared with the deepest, which the evidence names.
+    def lift(reps: list[SynthRep]) -> Event:
+        block, _ = stream(reps, seed=3)
+        _, out = run(block)
+        (ev,) = events(out, "lift_off")
+        return ev
+
+    first = lift([SynthRep(300, lift_off_at_mm=260)])
+    assert first.evidence["deepest_clean_mm"] is None
+    assert not first.evidence["clean_reps_at_depth"]
+    deeper = lift([SynthRep(200), SynthRep(300, lift_off_at_mm=260)])
+    assert deeper.evidence["deepest_clean_mm"] == 200.0  # the lower edge of its 10 mm bin
+    assert not deeper.evidence["clean_reps_at_depth"]  # it was True past the deepest bin
+    seen = lift([SynthRep(300), SynthRep(300, lift_off_at_mm=260)])
+    assert seen.evidence["clean_reps_at_depth"] and seen.evidence["deepest_clean_mm"] >= 290
+
+
 def test_a_back_easing_off_in_one_piece_is_no_lift_off() -> None:
     # The same 45 % kept by the lower back, but nobody presses the back into the pad (the
     # pad's load does not rise): a lower back easing off with the rest is not lift-off.
