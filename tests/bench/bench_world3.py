@@ -163,6 +163,8 @@ CLEAN_MM = -2.0  # SCP must stay at least this far into the foam for a clean rep
 ROM_MUST_MM = 5.0
 ROM_MUST_NOT_MM = 10.0
 WARN_LEAD_S = 0.15
+# Clean reps by how far the sacral point stayed into the foam (mm; clean is >= 2 mm).
+CLEAN_BANDS_MM = ((2.0, 3.0), (3.0, 4.0), (4.0, 6.0), (6.0, 10.0), (10.0, math.inf))
 
 
 def _u(rng: np.random.Generator, lo: float, hi: float) -> float:
@@ -959,6 +961,22 @@ class Tally:
     rom_missed: int = 0
     rom_must_not: int = 0
     rom_false: int = 0
+    # Per clean rep: how far its sacral point stayed into the foam (mm), alerted, warned.
+    clean_reps: list[tuple[float, bool, bool]] = field(default_factory=list)
+
+    def by_margin(self) -> dict[str, dict[str, Any]]:
+        """Clean reps per band of how far the sacral point stayed into the foam, and the
+        share of each band alerted and warned."""
+        out: dict[str, dict[str, Any]] = {}
+        for lo, hi in CLEAN_BANDS_MM:
+            band = [(a, w) for m, a, w in self.clean_reps if lo <= m < hi]
+            n = len(band)
+            out[f"{lo:g}+" if hi == math.inf else f"{lo:g}-{hi:g}"] = {
+                "reps": n,
+                "alerted": round(sum(a for a, _ in band) / n, 3) if n else None,
+                "warned": round(sum(w for _, w in band) / n, 3) if n else None,
+            }
+        return out
 
     def summary(self) -> dict[str, Any]:
         lo, clean = self.kinds["lift_off"], self.kinds["clean"]
@@ -986,6 +1004,7 @@ class Tally:
             "rom_must_alert": self.rom_must,
             "rom_false_alarms": self.rom_false,
             "rom_must_not_alert": self.rom_must_not,
+            "clean_by_margin": self.by_margin(),
         }
 
 
@@ -1028,6 +1047,7 @@ def score(s: Session, events: list[dict[str, Any]], tally: Tally) -> str:
         elif rep.kind == "clean":
             tally.false_alarms += alert is not None
             tally.warned_clean += warn is not None
+            tally.clean_reps.append((-rep.clearance_max_mm, alert is not None, warn is not None))
         rom = first("rom_exceeded")
         if rep.depth_mm > s.rom_limit_mm + ROM_MUST_MM:
             tally.rom_must += 1
@@ -1097,6 +1117,11 @@ def main(argv: list[str] | None = None) -> int:
             f"ROM misses {fig['rom_misses']}/{fig['rom_must_alert']} false "
             f"{fig['rom_false_alarms']}/{fig['rom_must_not_alert']}"
         )
+        bands = "; ".join(
+            f"{band} mm: {b['reps']}, alerted {b['alerted']}, warned {b['warned']}"
+            for band, b in fig["clean_by_margin"].items()
+        )
+        print(f"{name:8s} clean reps by how far the sacrum stayed into the foam: {bands}")
     figures["elapsed_s"] = round(time.perf_counter() - start, 1)
     print(json.dumps(figures, sort_keys=True))
     return 0
