@@ -708,6 +708,18 @@ def counts_text(session: Session) -> str:
     return text + (f"; {partial.describe()}" if partial is not None else "")
 
 
+def uncalibrated_note(person: str, machine: str = "") -> str:
+    """The note for a named person who has never been calibrated: their session's first
+    reps at each depth have only each rep's own top and their clean reps so far to be
+    compared with, which is where false lift-off alerts come from."""
+    where = f"--machine {shlex.quote(machine)}" if machine else "URL"
+    return (
+        f"note: {person} has no calibration yet: each depth is judged against their clean reps "
+        "so far, or the rep's own top, until one is seen there; calibrating first cuts false "
+        f"lift-off alerts (`legpress calibrate {where} --person {shlex.quote(person)}`)"
+    )
+
+
 def calibration_note(person: str, machine: str, calibrated_on: str | None) -> str | None:
     """A note when ``person``'s newest calibration was made on another named machine than
     ``machine`` (sled depths, and so the lift-off depth and the clean share per depth, are a

@@ -45,7 +45,7 @@ from legpress.errors import (
     UsageError,
 )
 from legpress.live import LiveResult, LiveSession
-from legpress.session import Machine, calibration_note, counts_text
+from legpress.session import Machine, calibration_note, counts_text, uncalibrated_note
 
 if TYPE_CHECKING:
     from legpress.storage.store import SessionStore
@@ -131,6 +131,8 @@ def _profile(args: argparse.Namespace, machine: str | None = None) -> Profile | 
         note = calibration_note(
             args.person, machine or "", store.calibrated_on(args.person, machine)
         )
+        if not store.calibrations(args.person):
+            note = uncalibrated_note(args.person, machine or "")
     if note:
         print(note, file=sys.stderr)
     return profile

@@ -236,6 +236,11 @@ def test_record_then_analyze_and_replay_keep_the_machine(cli: Machines, tmp_path
 def test_calibrate_on_a_machine(cli: Machines, monkeypatch: pytest.MonkeyPatch) -> None:
     cli("people", "add", "Ben")
     cli("machines", "add", "LP", "sim:scenario=liftoff,seed=4,realtime=0", "--person", "Ben")
+    # Before any calibration, monitoring Ben says so, and how to calibrate.
+    code, _, err = cli("monitor", "--machine", "LP", "--json", "--duration", "1")
+    assert code == 0, err
+    assert "note: Ben has no calibration yet" in err
+    assert "legpress calibrate --machine LP --person Ben" in err
     code, _, err = cli("calibrate", "--machine", "LP", "--yes")
     assert code == 0, err
     assert "Ben: lower back leaves the pad" in err
@@ -250,6 +255,7 @@ def test_calibrate_on_a_machine(cli: Machines, monkeypatch: pytest.MonkeyPatch) 
     code, _, err = cli("monitor", "--machine", "LP2", "--person", "Ben", "--json")
     assert code == 0, err
     assert "Ben was calibrated on machine 'LP', not 'LP2'" in err
+    assert "no calibration yet" not in err
     assert "legpress calibrate --machine LP2 --person Ben" in err
     code, _, err = cli("monitor", "--machine", "LP", "--json", "--duration", "1")
     assert code == 0 and "was calibrated on machine" not in err
