@@ -128,11 +128,11 @@ def _profile(args: argparse.Namespace, machine: str | None = None) -> Profile | 
             profile = store.get_profile(args.person, machine)
         except NotFoundError:
             return None
-        note = calibration_note(
-            args.person, machine or "", store.calibrated_on(args.person, machine)
+        note = (
+            calibration_note(args.person, machine or "", store.calibrated_on(args.person, machine))
+            if store.calibrations(args.person)
+            else uncalibrated_note(args.person, machine or "")
         )
-        if not store.calibrations(args.person):
-            note = uncalibrated_note(args.person, machine or "")
     if note:
         print(note, file=sys.stderr)
     return profile

@@ -810,8 +810,8 @@ class Analyzer:
         """How deep this person's clean reps (or calibration) have been, to the depth bin
         (``reference_bin_mm``): the lower edge of the deepest bin with a clean share; None
         before any."""
-        seen = np.flatnonzero(np.isfinite(self.reference))
-        return float(seen[-1] * self._bin_mm) if seen.size else None
+        reached = int(np.count_nonzero(self._filled_reference()[1]))
+        return float((reached - 1) * self._bin_mm) if reached else None
 
     def _rep_pass(self, i: int, end: int) -> int:
         """Advance a rep from context sample i to its end (or the block's): returns the next
