@@ -708,15 +708,33 @@ def counts_text(session: Session) -> str:
     return text + (f"; {partial.describe()}" if partial is not None else "")
 
 
-def uncalibrated_note(person: str, machine: str = "") -> str:
+def calibration_result(learned: Profile) -> str:
+    """What a calibration learned, in words: where the lower back left the pad and the limit
+    learned from it (or, when no rep lifted off, how deep the reps went)."""
+    limit = learned.learned_limit_mm
+    limit_text = f"learned limit {limit:.0f} mm" if limit is not None else "no limit learned"
+    if learned.lift_off_depth_mm is not None:
+        return f"lower back leaves the pad at {learned.lift_off_depth_mm:.0f} mm; {limit_text}"
+    deepest = learned.max_calibrated_depth_mm or 0.0
+    return (
+        f"no lift-off seen down to {deepest:.0f} mm; {limit_text}, the margin short of it "
+        "(asked to go to where the back starts to leave the pad, the likelier reason for none "
+        "is a lift-off the pad did not show)"
+    )
+
+
+def uncalibrated_note(person: str, machine: str = "", on_hub: bool = False) -> str:
     """The note for a named person who has never been calibrated: their session's first
     reps at each depth have only each rep's own top and their clean reps so far to be
-    compared with, which is where false lift-off alerts come from."""
+    compared with, which is where false lift-off alerts come from. ``on_hub``: said on the
+    hub, where the machine's page calibrates them too."""
     where = f"--machine {shlex.quote(machine)}" if machine else "URL"
+    command = f"`legpress calibrate {where} --person {shlex.quote(person)}`"
+    how = f"Calibrate on the machine's page, or {command}" if on_hub else command
     return (
         f"note: {person} has no calibration yet: each depth is judged against their clean reps "
         "so far, or the rep's own top, until one is seen there; calibrating first cuts false "
-        f"lift-off alerts (`legpress calibrate {where} --person {shlex.quote(person)}`)"
+        f"lift-off alerts ({how})"
     )
 
 

@@ -36,6 +36,7 @@ from legpress.detect.config import PROFILE_BIN_MM, shares_depth_mm
 from legpress.dsp.calibration import Calibration, CalibrationFile
 from legpress.errors import CommandError, MeasurementError, UsageError
 from legpress.live import LiveSession
+from legpress.session import calibration_result
 
 
 def register(subparsers: Any) -> None:
@@ -281,40 +282,17 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         shares=shares,
         bin_mm=config.reference_bin_mm,
     )
-    record = CalibrationRecord(
-        person=args.person,
-        reps=len(used),
-        lift_off_reps=sum(1 for r in used if r.lift_off),
-        lift_off_depth_mm=learned.lift_off_depth_mm,
-        lift_off_floor=learned.lift_off_floor,
-        max_depth_mm=learned.max_calibrated_depth_mm,
-        margin_mm=args.margin_mm,
-        clean_share_by_depth=learned.clean_share_by_depth,
-        detail={
-            "depth_mm": [round(r.depth_mm, 1) for r in used],
-            "lift_off_depth_mm": [r.lift_off_depth_mm for r in used],
-            "floors": floors,
-            # Sled depths are a machine's own: a calibration holds on the machine it was made on.
-            "machine": machine.name if machine is not None else "",
-        },
+    record = CalibrationRecord.learned(
+        learned, used, floors, machine=machine.name if machine is not None else ""
     )
     with SessionStore(args.db) as store:
         profile = store.add_calibration(record).profile
         history = len(store.calibrations(args.person))
-    if profile.lift_off_depth_mm is not None:
+    print(f"{args.person}: {calibration_result(profile)}", file=sys.stderr)
+    if profile.lift_off_depth_mm is None:
         print(
-            f"{args.person}: lower back leaves the pad at {profile.lift_off_depth_mm:.0f} mm; "
-            f"learned limit {profile.learned_limit_mm:.0f} mm",
-            file=sys.stderr,
-        )
-    else:
-        print(
-            f"{args.person}: no lift-off seen down to {profile.max_calibrated_depth_mm:.0f} mm; "
-            f"learned limit {profile.learned_limit_mm:.0f} mm, the margin short of it (asked to "
-            "go to where the back starts to leave the pad, the likelier reason for none is a "
-            "lift-off the pad did not show). If a coach watching saw the lower back stay on "
-            "the pad, a therapist may set a deeper limit: legpress people set-limit "
-            f"{shlex.quote(args.person)} MM",
+            "  If a coach watching saw the lower back stay on the pad, a therapist may set a "
+            f"deeper limit: legpress people set-limit {shlex.quote(args.person)} MM",
             file=sys.stderr,
         )
     if profile.lift_off_floor is not None:

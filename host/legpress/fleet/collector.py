@@ -112,6 +112,7 @@ class RemoteMachine:
             "warn_mm": s.get("warn_mm"),
             "lift_depth_mm": s.get("lift_depth_mm"),
             "calibration_note": s.get("calibration_note"),
+            "calibration": s.get("calibration"),
             "phase": str(s.get("phase") or "top"),
             "pad": [],
             "alert": s.get("alert"),
@@ -211,6 +212,10 @@ class Collector:
     def stop(self, machine: str) -> None:
         """Ask the machine's hub to end the session."""
         self._send(machine, {"command": "stop"})
+
+    def calibrate(self, machine: str) -> None:
+        """Ask the machine's hub to calibrate the person on it."""
+        self._send(machine, {"command": "calibrate"})
 
     def _send(self, machine: str, command: dict[str, Any]) -> None:
         st = self.station(machine)

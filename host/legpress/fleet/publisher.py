@@ -58,6 +58,7 @@ _SLOW_FIELDS: Final = (
     "warn_mm",
     "lift_depth_mm",
     "calibration_note",
+    "calibration",
 )
 _STATE_FIELDS: Final = (
     *_SLOW_FIELDS,
@@ -429,6 +430,8 @@ class HubPublisher:
                 self.hub.start(st.name)
             elif command.command == "stop":
                 self.hub.stop(st.name)
+            elif command.command == "calibrate":
+                self.hub.calibrate(st.name)
             else:
                 self.hub.assign(st.name, command.person)
                 reply["person"] = self.hub.station(st.name).person

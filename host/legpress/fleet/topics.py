@@ -44,7 +44,7 @@ __all__ = [
 #: The payload version. A change that breaks a reader bumps it; readers ignore unknown keys.
 VERSION: Final = 1
 #: Commands a machine takes.
-COMMANDS: Final = ("start", "stop", "assign")
+COMMANDS: Final = ("start", "stop", "calibrate", "assign")
 #: A command longer than this is refused unread.
 MAX_COMMAND_BYTES: Final = 4096
 _MAX_PERSON_CHARS: Final = 100
@@ -139,12 +139,13 @@ class Command:
     """A command for a machine.
 
     Attributes:
-        command: ``start``, ``stop`` or ``assign``.
+        command: ``start``, ``stop``, ``calibrate`` (the person on the machine, 3 slow reps)
+            or ``assign``.
         person: for ``assign``: who (None: nobody known).
         id: the sender's id for it, echoed in the reply (None if it gave none).
     """
 
-    command: Literal["start", "stop", "assign"]
+    command: Literal["start", "stop", "calibrate", "assign"]
     person: str | None = None
     id: str | None = None
 
@@ -174,19 +175,19 @@ def _text(payload: bytes) -> str:
 
 
 _HOW: Final = (
-    'send {"command": "start"}, {"command": "stop"} or {"command": "assign", "person": "Ana"} '
-    "(or the bare word start or stop)"
+    'send {"command": "start"}, {"command": "stop"}, {"command": "calibrate"} or '
+    '{"command": "assign", "person": "Ana"} (or the bare word start, stop or calibrate)'
 )
 
 
 def parse_command(payload: bytes) -> Command:
-    """A command from a ``cmd`` payload: a JSON object or a bare ``start``/``stop``.
+    """A command from a ``cmd`` payload: a JSON object or a bare ``start``/``stop``/``calibrate``.
 
     Raises:
         UsageError: what is wrong with it, and what to send instead.
     """
     text = _text(payload).strip()
-    if text.lower() in ("start", "stop"):
+    if text.lower() in ("start", "stop", "calibrate"):
         return Command(text.lower())  # type: ignore[arg-type]
     try:
         data = json.loads(text)

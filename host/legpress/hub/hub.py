@@ -37,7 +37,7 @@ from typing import Any, Final
 import numpy as np
 
 from legpress.closing import stop_task
-from legpress.detect import DetectorConfig, Event, Pipeline, Rep
+from legpress.detect import DetectorConfig, Event, Pipeline, Rep, learn_profile
 from legpress.detect.events import EventType
 from legpress.device import Connected, Disconnected, FaultEvent, InfoEvent, open_device
 from legpress.dsp.calibration import CalibratedBlock, Calibration
@@ -46,8 +46,8 @@ from legpress.hub.bus import Broadcast
 from legpress.hub.presence import Presence, PresenceConfig, Transition
 from legpress.protocol.decoder import SampleBlock
 from legpress.protocol.messages import DeviceInfo
-from legpress.session import calibration_note
-from legpress.storage.store import SessionStore
+from legpress.session import calibration_note, calibration_result, uncalibrated_note
+from legpress.storage.store import CalibrationRecord, SessionStore
 from legpress.storage.store.queued import call_waiting_out_busy
 
 __all__ = ["Hub", "HubConfig", "MachineSpec", "Station", "StoreWriter"]
@@ -111,6 +111,17 @@ class HubConfig:
             raise ConfigError("push_period_s must be positive")
 
 
+@dataclass(slots=True)
+class _CalibrationRun:
+    """A calibration asked for on a machine: whose, how many slow reps, the learned limit's
+    margin; ``started`` once its session is open."""
+
+    person: str
+    reps: int
+    margin_mm: float
+    started: bool = False
+
+
 def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "machine"
 
@@ -146,8 +157,11 @@ class Station:
         self.limit_mm: float | None = None
         self.warn_mm: float | None = None
         self.lift_depth_mm: float | None = None
-        # Said when this session's person was calibrated on another machine only.
+        # Said when this session's person has no calibration, or one made on another machine.
         self.calibration_note: str | None = None
+        # A calibration on this machine, in words: running, what it learned, or why it stopped.
+        self.calibration: str | None = None
+        self._calibrating: _CalibrationRun | None = None
         self.phase = "top"
         self._last_load: np.ndarray | None = None  # the latest sample's cells (the tile's pad)
         self.alert: dict[str, Any] | None = None
@@ -178,8 +192,10 @@ class Station:
         ``person``, ``occupied``, ``session_id``, ``reps``, ``depth_mm``, ``max_depth_mm``,
         ``limit_mm``, ``warn_mm``, ``lift_depth_mm`` (the sled depth at which this person's
         lower back lifted off the pad: the shallowest of their last 5 lift-offs in this session
-        and their calibration, None before any), ``calibration_note`` (set when this person's
-        calibration in force was made on another machine, whose sled depths differ), ``phase``,
+        and their calibration, None before any), ``calibration_note`` (set when this person
+        has never been calibrated, or their calibration in force was made on another machine,
+        whose sled depths differ), ``calibration`` (a calibration on this machine, in words:
+        the rep it is at, what it learned, or why it stopped; None when there is none), ``phase``,
         ``pad`` (per cell, 1.0 = the rep's
         baseline load, None for an unloaded or dead cell), ``alert`` (the last one, or None),
         ``samples``, ``lost_packets``.
@@ -204,6 +220,7 @@ class Station:
             "warn_mm": self.warn_mm,
             "lift_depth_mm": self.lift_depth_mm,
             "calibration_note": self.calibration_note,
+            "calibration": self.calibration,
             "phase": self.phase,
             "pad": self._pad(),
             "alert": self.alert,
@@ -371,6 +388,15 @@ class Station:
                 self.presence.reset(occupied=False, t_s=t0, hold=True)
                 self._end_session("stopped by hand")
                 start = n
+            elif force == "calibrate" and self._pipeline is not None:
+                # The open session ends with this block; the calibration opens at the next.
+                self._analyze(cal, t_wall_s)
+                person = self.person
+                self._end_session("calibration started")
+                self.person, self._force, start = person, "calibrate", n
+            elif force == "calibrate":
+                self.presence.reset(occupied=True, t_s=t0)
+                self._start_session("calibration", t0, calibrating=True)
         for tr in self.presence.feed(cal):
             if tr.kind == "sit":
                 self._start_session(tr.reason, tr.t_s)
@@ -381,6 +407,13 @@ class Station:
                 start = tr.index + 1
         if start < n:
             self._analyze(cal.slice(start, n) if start else cal, t_wall_s)
+        run = self._calibrating
+        if run is not None and run.started and len(self._session_reps) >= run.reps:
+            person = self.person
+            self._end_session("calibration done")
+            self.person = person
+            # Their own session opens at once, with what was just learned.
+            self._start_session("after calibration", float(cal.t_s[-1]))
         self._view(cal)
 
     def _analyze(self, cal: CalibratedBlock, t_wall_s: float) -> None:
@@ -432,6 +465,9 @@ class Station:
     def _on_rep(self, rep: Rep) -> None:
         self._session_reps.append(rep)
         self.reps = len(self._session_reps)
+        run = self._calibrating
+        if run is not None and run.started and self.reps < run.reps:
+            self.calibration = _calibration_running(run, self.reps)
         self._update_lift_depth()  # a rep's lift-off counts once the rep is over
         self.hub.bus.publish(
             {
@@ -456,12 +492,26 @@ class Station:
         lifted = self._pipeline.analyzer.lift_off_depth_mm if self._pipeline else None
         self.lift_depth_mm = None if lifted is None else _finite(round(lifted, 1))
 
-    def _start_session(self, reason: str, t_s: float) -> None:
+    def _start_session(self, reason: str, t_s: float, calibrating: bool = False) -> None:
         self._config = self.hub.detector_config(self.person, self.name)
+        run = self._calibrating
+        if calibrating and run is not None:
+            # What an earlier calibration learned helps this one see the lift-off; no ROM
+            # alerts while the person is asked to go down to where the back lifts.
+            self._config = replace(self._config, rom_limit_mm=None)
+            run.started = True
+            self.calibration = _calibration_running(run, 0)
+            _log.info("%s: %s", self.name, self.calibration)
+        elif run is not None and run.started:
+            self._calibrating = None  # a session of another kind: that calibration is over
         self.calibration_note = None
-        if self.person:
-            self.calibration_note = calibration_note(
-                self.person, self.name, self.hub.calibrated_on(self.person, self.name)
+        if self.person and not calibrating:
+            self.calibration_note = (
+                calibration_note(
+                    self.person, self.name, self.hub.calibrated_on(self.person, self.name)
+                )
+                if self.hub.has_calibration(self.person)
+                else uncalibrated_note(self.person, self.name, on_hub=True)
             )
             if self.calibration_note:
                 _log.warning("%s: %s", self.name, self.calibration_note)
@@ -505,6 +555,12 @@ class Station:
     def _end_session(self, reason: str, tr: Transition | None = None) -> None:
         if self._pipeline is None:
             return
+        run = self._calibrating
+        if run is not None and run.started:
+            self._calibrating = None
+            self.calibration = self._end_calibration(run, reason)
+        elif run is None:
+            self.calibration = None  # said until the session after it ends
         sid = self.session_id
         self._pipeline = None
         self.session_id = None
@@ -540,7 +596,9 @@ class Station:
 
     def assign(self, person: str | None) -> None:
         """Put ``person`` (None: nobody known) on the machine; an open session ends and the
-        person's own session starts at the next sample, with their limit."""
+        person's own session starts at the next sample, with their limit (a calibration
+        asked for and not yet begun is called off)."""
+        self._call_off_calibration()
         self.person = person
         if self.session_id is not None or self._pipeline is not None:
             self._end_session("person changed")
@@ -552,9 +610,99 @@ class Station:
         """Start a session at the next sample, whether or not someone was seen sitting."""
         self._force = "start"
 
+    def calibrate(self, reps: int = 3, margin_mm: float = 20.0) -> None:
+        """Calibrate the person on the machine from the next sample: an open session ends, and
+        ``reps`` slow reps, each down to where the lower back starts to leave the pad, teach
+        their lift-off depth, the limit ``margin_mm`` short of it, their floor and their clean
+        share per depth (as ``legpress calibrate`` does), kept in their calibration history
+        with this machine's name. Their own session then opens at once, with what was learned.
+        Leaving the machine, ending the session or putting someone else on it stops the
+        calibration, and nothing is learned.
+
+        Raises:
+            ConfigError: nobody named is on the machine, or ``reps``/``margin_mm`` out of range.
+        """
+        if not self.person:
+            raise ConfigError(
+                f"pick who is on {self.name} first: a calibration learns one person's lift-off "
+                "depth"
+            )
+        if not 1 <= reps <= 20:
+            raise ConfigError(f"a calibration takes 1 to 20 reps, not {reps}")
+        if not 0 <= margin_mm < 200:
+            raise ConfigError(f"the calibration margin must be 0 to 200 mm, not {margin_mm:g}")
+        self._calibrating = _CalibrationRun(self.person, reps, margin_mm)
+        self.calibration = (
+            f"calibration of {self.person} starts at the next sample: {reps} slow reps, each "
+            "down to where the lower back starts to leave the pad"
+        )
+        self._force = "calibrate"
+        self._changed()
+
+    def _end_calibration(self, run: _CalibrationRun, reason: str) -> str:
+        """Learn and keep what the calibration session showed; the result in words."""
+        reps = self._session_reps[: run.reps]
+        if len(reps) < run.reps:
+            text = (
+                f"calibration of {run.person} stopped after {len(reps)} of {run.reps} reps "
+                f"({reason}); nothing was learned"
+            )
+            _log.warning("%s: %s", self.name, text)
+            return text
+        analyzer = self._pipeline.analyzer if self._pipeline is not None else None
+        floors = list(analyzer.floors) if analyzer is not None else []
+        # One per rep of this session's fresh analyzer: the calibration reps come first.
+        shares = list(analyzer.rep_shares)[: run.reps] if analyzer is not None else []
+        learned = learn_profile(
+            run.person,
+            reps,
+            margin_mm=run.margin_mm,
+            floors=floors,
+            shares=shares,
+            bin_mm=self._config.reference_bin_mm,
+        )
+        record = CalibrationRecord.learned(
+            learned, reps, floors, machine=self.name, by="hub", session_id=self.session_id
+        )
+        if self.hub.store_call(self.hub.store.add_calibration, record) is None:
+            text = f"calibration of {run.person} could not be stored (see the hub's log)"
+            _log.error("%s: %s", self.name, text)
+            return text
+        text = f"calibrated {run.person}: {calibration_result(learned)}"
+        _log.info("%s: %s", self.name, text)
+        self.hub.bus.publish(
+            {
+                "type": "calibration",
+                "machine": self.name,
+                "person": run.person,
+                "session_id": self.session_id,
+                "lift_off_depth_mm": learned.lift_off_depth_mm,
+                "learned_limit_mm": learned.learned_limit_mm,
+                "message": text,
+            }
+        )
+        return text
+
     def stop(self) -> None:
-        """End the open session at the next sample; none starts until the pad empties."""
+        """End the open session at the next sample; none starts until the pad empties (a
+        calibration asked for and not yet begun is called off)."""
+        self._call_off_calibration()
         self._force = "stop"
+
+    def _call_off_calibration(self) -> None:
+        run = self._calibrating
+        if run is not None and not run.started:
+            self._calibrating = None
+            self.calibration = None
+            if self._force == "calibrate":
+                self._force = None
+
+
+def _calibration_running(run: _CalibrationRun, done: int) -> str:
+    return (
+        f"calibrating {run.person}: rep {done + 1} of {run.reps}, slowly down to where the "
+        "lower back starts to leave the pad, then back up"
+    )
 
 
 class StoreWriter:
@@ -730,6 +878,14 @@ class Hub:
         except LegPressError:
             return None
 
+    def has_calibration(self, person: str) -> bool:
+        """Whether ``person`` has ever been calibrated (True for someone the store does not
+        know: there is nothing to say about them)."""
+        try:
+            return bool(self.store.calibrations(person))
+        except LegPressError:
+            return True
+
     def default_person(self, machine: str) -> str | None:
         """Who is on ``machine`` unless someone else is picked."""
         return self.station(machine).spec.person
@@ -777,6 +933,15 @@ class Hub:
     def stop(self, machine: str) -> None:
         """End the session on ``machine`` now."""
         self.station(machine).stop()
+
+    def calibrate(self, machine: str, reps: int = 3, margin_mm: float = 20.0) -> None:
+        """Calibrate the person on ``machine`` (see :meth:`Station.calibrate`).
+
+        Raises:
+            NotFoundError: unknown machine.
+            ConfigError: nobody named is on it, or a value out of range.
+        """
+        self.station(machine).calibrate(reps, margin_mm)
 
     async def run(self) -> None:
         """Run every machine until cancelled (then open sessions are ended, and everything is

@@ -106,6 +106,10 @@ class Site(Protocol):
         """End the session."""
         ...
 
+    def calibrate(self, machine: str) -> None:
+        """Calibrate the person on the machine (3 slow reps)."""
+        ...
+
     async def run(self) -> None:
         """Run until cancelled."""
         ...
@@ -355,12 +359,16 @@ def make_app(
         st = _station(request)
         await checked_form(request)
         command = request.path_params["command"]
-        if command not in ("start", "stop"):
-            raise HTTPException(404, f"unknown machine command {command!r}: start or stop")
+        if command not in ("start", "stop", "calibrate"):
+            raise HTTPException(
+                404, f"unknown machine command {command!r}: start, stop or calibrate"
+            )
         if command == "start":
             hub.start(st.name)
-        else:
+        elif command == "stop":
             hub.stop(st.name)
+        else:
+            await _guarded(lambda: hub.calibrate(st.name), status=409)
         if wants_json(request):
             return JSONResponse({"ok": True, "machine": st.name, "command": command})
         return back(request, "/")

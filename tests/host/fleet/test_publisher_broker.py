@@ -166,6 +166,20 @@ async def test_commands_over_mqtt_and_malformed_ones_answered(
             r = await send(b'{"command": "stop"}')
             assert r["ok"]
             await until("the session stopped", lambda: not hub.station("Leg press 1").session_id)
+            r = await send(b"calibrate")  # nobody is on it once the session ended
+            assert not r["ok"] and "pick who is on Leg press 1 first" in r["error"]
+            await send(json.dumps({"command": "assign", "person": "Ana"}))
+            r = await send(b'{"command": "calibrate", "id": "c2"}')
+            assert r["ok"] and r["id"] == "c2" and r["command"] == "calibrate"
+            said = hub.station("Leg press 1").calibration or ""
+            assert said.startswith(("calibration of Ana starts", "calibrating Ana: rep 1 of 3"))
+            await until(
+                "the calibration in the machine's state",
+                lambda: any(
+                    (m.json().get("calibration") or "").startswith("calibrat")
+                    for m in listener.on("/leg-press-1/state")
+                ),
+            )
 
             bad = [
                 (b"{not json", "not JSON"),
@@ -195,13 +209,13 @@ async def test_commands_over_mqtt_and_malformed_ones_answered(
                 listener.publish, "legpress/north/leg-press-1/person/set", "Chloé"
             )
             await until("the person set", lambda: hub.station("Leg press 1").person == "Chloé")
-            assert pub.commands_rejected == len(bad) + 2
-            assert pub.commands_accepted == 4
+            assert pub.commands_rejected == len(bad) + 3
+            assert pub.commands_accepted == 6
             await until(
                 "the counters on the hub's topic",
                 lambda: (
                     (m := listener.latest("legpress/north/hub"))
-                    and m.json()["commands"]["rejected"] == len(bad) + 2
+                    and m.json()["commands"]["rejected"] == len(bad) + 3
                 ),
             )
 

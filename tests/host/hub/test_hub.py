@@ -227,6 +227,91 @@ async def test_machines_whose_names_look_alike_record_apart(
     assert names == ["leg-press-1", "leg-press-1-2"]
 
 
+CALIBRATE = "sim:scenario=liftoff,seed=5,realtime=0,duration=60"
+
+
+async def test_a_person_is_calibrated_on_the_machine_and_trains_with_it(
+    store: SessionStore,
+) -> None:
+    store.add_person("Ben")
+    hub = Hub(HubConfig(machines=(MachineSpec("LP", CALIBRATE, person="Ben"),)), store)
+    hub.calibrate("lp")
+    assert "calibration of Ben starts at the next sample" in (hub.station("LP").calibration or "")
+    async with running(hub) as sub:
+        seen = await until(sub, lambda m: m["type"] == "calibration")
+        seen += await until(
+            sub, lambda m: m["type"] == "session" and m["event"] == "start", timeout_s=10
+        )
+        tile = hub.station("LP").tile()
+    starts = [m for m in seen if m["type"] == "session" and m["event"] == "start"]
+    assert [m["reason"] for m in starts] == ["calibration", "after calibration"]
+    # No ROM alert while the person is asked to go down to where the back lifts.
+    assert starts[0]["config"]["rom_limit_mm"] is None
+    running_tiles = [m["calibration"] for m in seen if m["type"] == "tile" and m["calibration"]]
+    assert any(t.startswith("calibrating Ben: rep 2 of 3") for t in running_tiles)
+    (done,) = [m for m in seen if m["type"] == "calibration"]
+    assert done["message"].startswith("calibrated Ben: lower back leaves the pad at")
+    # What was learned is kept, with this machine's name, from the session's first 3 reps.
+    (record,) = store.calibrations("Ben")
+    reps = [m["rep"] for m in seen if m["type"] == "rep" and m["session_id"] == done["session_id"]]
+    lifted = [r["lift_off_depth_mm"] for r in reps[:3] if r["lift_off"]]
+    assert lifted and record.lift_off_depth_mm == done["lift_off_depth_mm"] == min(lifted)
+    assert record.reps == 3 and record.detail["machine"] == "LP"
+    assert record.detail["by"] == "hub" and record.detail["session_id"] == done["session_id"]
+    assert record.clean_share_by_depth is not None and record.lift_off_floor is not None
+    profile = store.get_profile("Ben", "LP")
+    assert profile.learned_limit_mm == done["learned_limit_mm"]
+    # Ben's own session runs with it: his learned limit, and no note that he is uncalibrated.
+    assert starts[1]["config"]["rom_limit_mm"] == profile.learned_limit_mm
+    assert starts[1]["config"]["lift_off_depth_mm"] == record.lift_off_depth_mm
+    assert tile["calibration_note"] is None
+    assert tile["calibration"] == done["message"]  # said until the session after it ends
+    (calibration, _after) = store.list_sessions()
+    assert store.get_session(calibration.id).summary["ended_because"] == "calibration done"
+
+
+async def test_a_calibration_that_cannot_finish_learns_nothing_and_says_why(
+    store: SessionStore,
+) -> None:
+    store.add_person("Ben")
+    url = "sim:scenario=liftoff,seed=5,realtime=0,duration=9"  # not 3 slow reps
+    config = HubConfig(machines=(MachineSpec("LP", url, person="Ben"),), reconnect_min_s=30.0)
+    hub = Hub(config, store)
+    hub.calibrate("LP")
+    async with running(hub) as sub:
+        await until(sub, session_end("LP"))
+        tile = hub.station("LP").tile()
+    assert "calibration of Ben stopped after " in (tile["calibration"] or "")
+    assert "(device closed); nothing was learned" in (tile["calibration"] or "")
+    assert store.calibrations("Ben") == []
+    # Nobody named on the machine, or reps out of range: said, nothing starts.
+    hub.assign("LP", None)
+    with pytest.raises(ConfigError, match="pick who is on LP first"):
+        hub.calibrate("LP")
+    hub.assign("LP", "Ben")
+    with pytest.raises(ConfigError, match="1 to 20 reps"):
+        hub.calibrate("LP", reps=0)
+    with pytest.raises(NotFoundError):
+        hub.calibrate("LP 9")
+    # Asked for and not begun, a calibration is called off by putting someone else on.
+    hub.calibrate("LP")
+    hub.assign("LP", "Ana")
+    assert hub.station("LP").calibration is None
+
+
+async def test_a_named_person_never_calibrated_is_told_on_the_tile(store: SessionStore) -> None:
+    store.add_person("Ana")
+    hub = Hub(HubConfig(machines=(MachineSpec("LP", LIFTOFF, person="Ana"),)), store)
+    async with running(hub) as sub:
+        await until(sub, lambda m: m["type"] == "session" and m["event"] == "start")
+        note = hub.station("LP").tile()["calibration_note"] or ""
+    assert note.startswith("note: Ana has no calibration yet")
+    assert (
+        "(Calibrate on the machine's page, or `legpress calibrate --machine LP --person Ana`)"
+        in note
+    )
+
+
 def test_config_is_checked() -> None:
     with pytest.raises(ConfigError, match="two machines"):
         HubConfig(machines=(MachineSpec("A", "sim:"), MachineSpec("a", "sim:")))

@@ -243,3 +243,23 @@ def test_a_persons_page_lists_their_calibrations_and_where_each_is_in_force(
         ("LP &amp; &lt;2&gt;", "replaced by a newer one"),
     ]
     assert "300 mm" in page and "290 mm" in page  # a lift-off depth and its learned limit
+
+
+def test_a_machine_page_calibrates_the_person_on_it(client: TestClient, hub: Hub) -> None:
+    sign_in(client)
+    bearer = {"authorization": f"Bearer {TOKEN}", "accept": "application/json"}
+    assert (
+        "Pick who is on Leg press 1 to calibrate them" in client.get("/machines/leg-press-1").text
+    )
+    r = client.post("/machines/leg-press-1/calibrate", headers=bearer)
+    assert r.status_code == 409 and "pick who is on Leg press 1 first" in r.text
+    client.post("/machines/leg-press-1/person", data={"person": "Ben"}, headers=bearer)
+    page = client.get("/machines/leg-press-1").text
+    assert "Calibrate Ben</button>" in page and 'action="/machines/leg-press-1/calibrate"' in page
+    r = client.post("/machines/leg-press-1/calibrate", data={"csrf": csrf_of(client)})
+    assert r.status_code == 200  # followed back to the dashboard
+    said = hub.station("Leg press 1").calibration or ""
+    assert said.startswith("calibration of Ben starts at the next sample: 3 slow reps")
+    assert said in client.get("/machines/leg-press-1").text
+    r = client.post("/machines/leg-press-1/dance", headers=bearer)
+    assert r.status_code == 404 and "start, stop or calibrate" in r.text

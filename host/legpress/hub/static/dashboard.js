@@ -106,6 +106,7 @@ function renderTile(t) {
   if (t.error) foot.push(t.error); else foot.push(t.link);
   if (t.faults) foot.push(t.faults);
   if (t.lost_packets) foot.push(`${t.lost_packets} packets lost`);
+  if (t.calibration) foot.push(t.calibration);
   if (t.calibration_note) foot.push(t.calibration_note);
   root.querySelector(".tile-foot").textContent = foot.join(" · ");
   if (t.alert && root.dataset.alertId !== t.alert.id) showAlert(root, t.alert, false);

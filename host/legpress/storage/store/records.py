@@ -12,13 +12,13 @@ import math
 import os
 import socket
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from legpress.detect.config import DetectorConfig, Profile, check_shares
-from legpress.detect.events import Event
+from legpress.detect.events import Event, Rep
 from legpress.dsp.calibration import Calibration
 from legpress.errors import ConfigError, UsageError
 from legpress.session import (
@@ -215,6 +215,37 @@ class CalibrationRecord:
     detail: Mapping[str, Any] = field(default_factory=dict)
     id: int | None = None
     clean_share_by_depth: tuple[float | None, ...] | None = None
+
+    @classmethod
+    def learned(
+        cls,
+        learned: Profile,
+        reps: Sequence[Rep],
+        floors: Sequence[float],
+        machine: str = "",
+        **detail: Any,
+    ) -> CalibrationRecord:
+        """The record of a calibration that learned ``learned`` from ``reps``
+        (:func:`legpress.detect.learn_profile`), with the floors the analyzer saw and the
+        machine it was made on (sled depths are a machine's own: a calibration holds on the
+        machine it was made on); ``detail`` adds to what is kept (e.g. ``by="hub"``)."""
+        return cls(
+            person=learned.person,
+            reps=len(reps),
+            lift_off_reps=sum(1 for r in reps if r.lift_off),
+            lift_off_depth_mm=learned.lift_off_depth_mm,
+            lift_off_floor=learned.lift_off_floor,
+            max_depth_mm=learned.max_calibrated_depth_mm,
+            margin_mm=learned.margin_mm,
+            clean_share_by_depth=learned.clean_share_by_depth,
+            detail={
+                "depth_mm": [round(r.depth_mm, 1) for r in reps],
+                "lift_off_depth_mm": [r.lift_off_depth_mm for r in reps],
+                "floors": list(floors),
+                "machine": machine,
+                **detail,
+            },
+        )
 
     @property
     def learned_limit_mm(self) -> float | None:
