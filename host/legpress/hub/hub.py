@@ -527,15 +527,21 @@ class Station:
         self.max_depth_mm = None
         self.alert = None
         self.session_reason = reason
-        sid = self.hub.store_call(
-            self.hub.store.start_session,
-            self.person,
-            self.name,
-            device_name=self.device_name,
-            device_url=self.url,
-            recording_path=self._recording,
-            config=self._config,
-            calibration=self._calibration,
+        # A calibration's reps go to the person's calibration history, not among their training
+        # sessions (as with `legpress calibrate`; the raw stream is in the recording).
+        sid = (
+            None
+            if calibrating
+            else self.hub.store_call(
+                self.hub.store.start_session,
+                self.person,
+                self.name,
+                device_name=self.device_name,
+                device_url=self.url,
+                recording_path=self._recording,
+                config=self._config,
+                calibration=self._calibration,
+            )
         )
         self.session_id = sid if isinstance(sid, int) else None
         self.hub.bus.publish(
@@ -615,7 +621,7 @@ class Station:
         ``reps`` slow reps, each down to where the lower back starts to leave the pad, teach
         their lift-off depth, the limit ``margin_mm`` short of it, their floor and their clean
         share per depth (as ``legpress calibrate`` does), kept in their calibration history
-        with this machine's name. Their own session then opens at once, with what was learned.
+        with this machine's name (the reps are not stored as a training session). Their own session then opens at once, with what was learned.
         Leaving the machine, ending the session or putting someone else on it stops the
         calibration, and nothing is learned.
 
@@ -662,7 +668,12 @@ class Station:
             bin_mm=self._config.reference_bin_mm,
         )
         record = CalibrationRecord.learned(
-            learned, reps, floors, machine=self.name, by="hub", session_id=self.session_id
+            learned,
+            reps,
+            floors,
+            machine=self.name,
+            by="hub",
+            recording=str(self._recording or ""),
         )
         if self.hub.store_call(self.hub.store.add_calibration, record) is None:
             text = f"calibration of {run.person} could not be stored (see the hub's log)"
@@ -675,7 +686,6 @@ class Station:
                 "type": "calibration",
                 "machine": self.name,
                 "person": run.person,
-                "session_id": self.session_id,
                 "lift_off_depth_mm": learned.lift_off_depth_mm,
                 "learned_limit_mm": learned.learned_limit_mm,
                 "message": text,
