@@ -621,9 +621,9 @@ class Station:
         ``reps`` slow reps, each down to where the lower back starts to leave the pad, teach
         their lift-off depth, the limit ``margin_mm`` short of it, their floor and their clean
         share per depth (as ``legpress calibrate`` does), kept in their calibration history
-        with this machine's name (the reps are not stored as a training session). Their own session then opens at once, with what was learned.
-        Leaving the machine, ending the session or putting someone else on it stops the
-        calibration, and nothing is learned.
+        with this machine's name (the reps are not stored as a training session). Their own
+        session then opens at once, with what was learned. Leaving the machine, ending the
+        session or putting someone else on it stops the calibration, and nothing is learned.
 
         Raises:
             ConfigError: nobody named is on the machine, or ``reps``/``margin_mm`` out of range.

@@ -316,7 +316,9 @@ class BLELink(Link):
             )
         return DeviceNotFoundError(
             f"{what} found in {self.scan_timeout_s:g} s: is it switched on, in range, and not "
-            "connected to another phone or computer?",
+            "connected to another phone or computer? (A board takes one connection: while a "
+            "hub, `legpress serve`, holds it, use the hub's dashboard, where a machine's page "
+            "also calibrates.)",
             self.identifier,
         )
 

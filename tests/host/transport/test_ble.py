@@ -217,9 +217,11 @@ async def test_not_found_says_what_was_found(air: VirtualAir, peripheral: Virtua
 
 
 async def test_nothing_found(air: VirtualAir) -> None:
-    with pytest.raises(DeviceNotFoundError, match="is it switched on, in range"):
+    with pytest.raises(DeviceNotFoundError, match="is it switched on, in range") as info:
         async with legpress.open_device("ble:?timeout=0.2", ble_backend=air.backend()):
             pass
+    # A board that a hub holds does not advertise: say where to go instead.
+    assert "while a hub, `legpress serve`, holds it, use the hub's dashboard" in str(info.value)
 
 
 class _NoBluetooth(BaseBleakScanner):
