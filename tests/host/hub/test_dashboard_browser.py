@@ -1,6 +1,7 @@
 """The dashboard in a real browser (Playwright + Debian's Chromium), as a person uses it:
 several simulated machines, tiles appear, alerts show on the right tile quickly, a person is
-picked on the tablet page, and their session is browsable from the therapist's pages.
+picked on the tablet page and calibrated from it, and their session is browsable from the
+therapist's pages.
 """
 
 from __future__ import annotations
@@ -118,6 +119,15 @@ def test_dashboard_live_in_chromium(tmp_path: Path) -> None:
             )
             assert "session" in clean.locator(".tile-foot").inner_text()
             page.screenshot(path=str(tmp_path / "3-picked.png"), full_page=True)
+            # Ben is new: his tile says he has no calibration yet, and his machine's page
+            # calibrates him; the tile then says which rep he is at.
+            assert "Ben has no calibration yet" in clean.locator(".tile-foot").inner_text()
+            page.locator('article.tile[data-machine="Clean press"] a.pick').click()
+            page.get_by_role("button", name="Calibrate Ben").click()
+            page.wait_for_url(f"{base}/")
+            foot = f"{tile_js}?.querySelector('.tile-foot').textContent"
+            wait_until(page, f"() => {foot}.includes('calibrating Ben: rep 1 of 3')", 10)
+            page.screenshot(path=str(tmp_path / "3b-calibrating.png"), full_page=True)
 
             # The therapist's pages: Ben's sessions, then the session's report.
             page.get_by_role("link", name="People").click()
