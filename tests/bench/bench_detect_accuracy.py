@@ -145,6 +145,13 @@ def _margin_line(bands: dict[str, dict[str, float | int | None]]) -> str:
     return "clear reps by least sacral margin (every row): " + "; ".join(parts)
 
 
+def _paths_line(by_path: dict[str, float | None]) -> str:
+    """The share of clear reps (every row) warned, by the path of their first warning: the
+    pad (level, trend) or the sled nearing this person's lift-off depth."""
+    parts = [f"{path} {'-' if x is None else f'{x:.1%}'}" for path, x in by_path.items()]
+    return "clear reps warned, by the first warning's path (every row): " + ", ".join(parts)
+
+
 def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Lift-off detection accuracy: a robustness matrix on held-out people."
@@ -191,6 +198,7 @@ def main(argv: list[str]) -> int:
         results[row] = {"people": len(seeds), "calibrated": calibrated, **score.summary()}
         print(_line(row, results[row]), flush=True)
     print(_margin_line(every.by_margin()), flush=True)
+    print(_paths_line(every.summary()["tilt_warning_false_rate_by_path"]), flush=True)
     if opts.scenarios:
         for name in SCENARIOS:
             score = Score()

@@ -22,6 +22,7 @@ far from one.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from math import inf
 from typing import Any
@@ -34,6 +35,8 @@ from legpress.detect.pipeline import Pipeline
 from legpress.protocol.decoder import decode_packets
 from legpress.protocol.messages import DeviceInfo
 
+#: The tilt warning's paths (its ``evidence.path``), in the order the benchmarks print them.
+WARNING_PATHS = ("level", "trend", "depth")
 MARGIN_BANDS_MM = ((3.0, 4.0), (4.0, 5.0), (5.0, 6.0), (6.0, 8.0), (8.0, 10.0), (10.0, inf))
 
 
@@ -64,6 +67,9 @@ class Score:
     # Per clear rep (with the simulator's margin): its least sacral margin (mm), whether it
     # was alerted and whether it was warned.
     clear_reps: list[tuple[float, bool, bool]] = field(default_factory=list)
+    # Warned clear reps by the path of their first tilt warning (``level``, ``trend``,
+    # ``depth``: the sled nearing this person's lift-off depth, whatever the pad shows).
+    warn_clear_paths: Counter[str] = field(default_factory=Counter)
 
     def __add__(self, other: Score) -> Score:
         out = Score()
@@ -97,6 +103,10 @@ class Score:
                 sum(1 for x in self.leads_s if x >= 0.15), self.lift_tp + self.lift_fn
             ),
             "tilt_warning_false_rate": ratio(self.warn_clear, self.lift_tn + self.lift_fp),
+            "tilt_warning_false_rate_by_path": {
+                path: ratio(self.warn_clear_paths[path], self.lift_tn + self.lift_fp)
+                for path in WARNING_PATHS
+            },
             "steady_reps": self.steady,
             "tilt_warning_false_rate_steady": ratio(self.warn_steady, self.steady),
             "alert_minus_onset_ms_median": round(float(np.median(lat)) * 1000, 1)
@@ -213,6 +223,8 @@ def score_session(
             else:
                 s.lift_tn += 1
             s.warn_clear += int(bool(warned))
+            if warned:
+                s.warn_clear_paths[str(warned[0].evidence.get("path", "?"))] += 1
             s.steady += int(steady)
             s.warn_steady += int(steady and bool(warned))
             if np.isfinite(least):

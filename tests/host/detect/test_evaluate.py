@@ -30,10 +30,16 @@ def test_near_misses_are_dont_care_and_steady_reps_are_counted_apart() -> None:
     margin[np.abs(t_s - 5.5) < 0.5] = 4.0  # rep 1: down to 4 mm: clear, but unloading
     margin[np.abs(t_s - 9.5) < 0.5] = 2.0  # rep 2: within 3 mm: a near miss
     warn = "tilt_warning"
-    events = [SimpleNamespace(type=warn, t_s=t) for t in (1.4, 5.4, 9.4)]  # rep 3: none
+    events = [  # rep 3: none
+        SimpleNamespace(type=warn, t_s=t, evidence={"path": path})
+        for t, path in ((1.4, "depth"), (1.45, "level"), (5.4, "level"), (9.4, "trend"))
+    ]
     s = score_session(truth, [], events, margin=(t_s, margin)).summary()
     assert s["near_misses"] == 1
     assert s["tilt_warning_false_rate"] == round(2 / 3, 4)  # reps 0 and 1 of the 3 clear
+    # ... each by its first warning's path (rep 2's is a near miss's: not counted).
+    third = round(1 / 3, 4)
+    assert s["tilt_warning_false_rate_by_path"] == {"level": third, "trend": 0.0, "depth": third}
     assert s["steady_reps"] == 2  # reps 0 and 3
     assert s["tilt_warning_false_rate_steady"] == 0.5  # rep 0 of them
 
@@ -47,8 +53,8 @@ def test_clear_reps_are_counted_by_how_near_they_came_to_lifting_off() -> None:
     # rep 3 keeps 12 mm: the open-ended band
     events = [
         SimpleNamespace(type="lift_off", t_s=1.6),
-        SimpleNamespace(type="tilt_warning", t_s=1.4),
-        SimpleNamespace(type="tilt_warning", t_s=5.4),
+        SimpleNamespace(type="tilt_warning", t_s=1.4, evidence={"path": "level"}),
+        SimpleNamespace(type="tilt_warning", t_s=5.4, evidence={"path": "level"}),
     ]
     s = score_session(truth, [], events, margin=(t_s, margin))
     bands = s.summary()["by_margin"]
