@@ -502,8 +502,6 @@ class Station:
             run.started = True
             self.calibration = _calibration_running(run, 0)
             _log.info("%s: %s", self.name, self.calibration)
-        elif run is not None and run.started:
-            self._calibrating = None  # a session of another kind: that calibration is over
         self.calibration_note = None
         if self.person and not calibrating:
             self.calibration_note = (
@@ -655,10 +653,11 @@ class Station:
             )
             _log.warning("%s: %s", self.name, text)
             return text
-        analyzer = self._pipeline.analyzer if self._pipeline is not None else None
-        floors = list(analyzer.floors) if analyzer is not None else []
+        assert self._pipeline is not None  # called by _end_session, before it drops it
+        analyzer = self._pipeline.analyzer
+        floors = list(analyzer.floors)
         # One per rep of this session's fresh analyzer: the calibration reps come first.
-        shares = list(analyzer.rep_shares)[: run.reps] if analyzer is not None else []
+        shares = list(analyzer.rep_shares)[: run.reps]
         learned = learn_profile(
             run.person,
             reps,
