@@ -113,6 +113,7 @@ class RemoteMachine:
             "lift_depth_mm": s.get("lift_depth_mm"),
             "calibration_note": s.get("calibration_note"),
             "calibration": s.get("calibration"),
+            "calibrating": bool(s.get("calibrating")),
             "phase": str(s.get("phase") or "top"),
             "pad": [],
             "alert": s.get("alert"),
@@ -147,6 +148,7 @@ class Collector:
         self.malformed = 0
         self.stored = 0
         self.unplaced = 0
+        self.calibration = 0
         self.commands_sent = 0
         self._hubs: dict[str, _RemoteHub] = {}
         self.stations: dict[str, RemoteMachine] = {}
@@ -229,12 +231,14 @@ class Collector:
         self.commands_sent += 1
 
     def figures(self) -> dict[str, Any]:
-        """Counters: what was stored, repeated, malformed, not placed in a session."""
+        """Counters: what was stored, repeated, malformed, not placed in a session, and a
+        calibration's messages (its reps belong to the hub's calibration history)."""
         return {
             "stored": self.stored,
             "duplicates": self.duplicates,
             "malformed": self.malformed,
             "unplaced": self.unplaced,
+            "calibration": self.calibration,
             "store_errors": self.store_errors,
             "commands_sent": self.commands_sent,
             "broker": self.link.stats().to_dict(),
@@ -333,6 +337,12 @@ class Collector:
             self.duplicates += 1
             return
         remote = data.get("session_id")
+        if data.get("calibration") is True:
+            # A calibration's reps are not a training session on the hub either: the hub keeps
+            # what it learned in the person's calibration history.
+            self.calibration += 1
+            self.ledger.mark(mid)
+            return
         if remote is None:
             self.unplaced += 1  # the hub could not store that session either
             self.ledger.mark(mid)

@@ -5,9 +5,9 @@ machine its state and summary (retained, the latest only) and every alert, rep a
 start/end (QoS 1, queued while the broker is away, each with a unique ``id``). The hub's status
 topic says ``online``; the broker's last will turns it ``offline`` if the hub vanishes.
 
-Commands (``start``, ``stop``, ``assign``) are taken only when the hub connects with broker
-credentials; each gets a reply; a malformed one is answered with what was wrong, logged and
-counted (:attr:`HubPublisher.commands_rejected`), never raised.
+Commands (``start``, ``stop``, ``assign``, ``calibrate``) are taken only when the hub connects
+with broker credentials; each gets a reply; a malformed one is answered with what was wrong,
+logged and counted (:attr:`HubPublisher.commands_rejected`), never raised.
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ _SLOW_FIELDS: Final = (
     "lift_depth_mm",
     "calibration_note",
     "calibration",
+    "calibrating",
 )
 _STATE_FIELDS: Final = (
     *_SLOW_FIELDS,
@@ -112,6 +113,8 @@ class _Figures:
     rom_exceeded_reps: int = 0
     last_session: dict[str, Any] | None = None
     open: dict[str, Any] = field(default_factory=dict)
+    calibrations: int = 0
+    last_calibration: dict[str, Any] | None = None
 
 
 class HubPublisher:
@@ -248,6 +251,8 @@ class HubPublisher:
             self._rep(mid, message)
         elif kind == "session":
             self._session(mid, message)
+        elif kind == "calibration":
+            self._calibration(mid, message)
 
     @staticmethod
     def _keys(tile: dict[str, Any]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
@@ -297,6 +302,8 @@ class HubPublisher:
             "lift_off_reps": fig.lift_off_reps,
             "rom_exceeded_reps": fig.rom_exceeded_reps,
             "last_session": fig.last_session,
+            "calibrations": fig.calibrations,
+            "last_calibration": fig.last_calibration,
             "t_wall_ms": _now_ms(),
         }
         self.link.publish(
@@ -305,9 +312,10 @@ class HubPublisher:
 
     def _alert(self, mid: str, alert: dict[str, Any]) -> None:
         fig = self._figures.setdefault(mid, _Figures())
-        fig.alerts += 1
-        if fig.open:
-            fig.open["alerts"] = fig.open.get("alerts", 0) + 1
+        if not alert.get("calibration"):  # a calibration's alerts are asked for, not training
+            fig.alerts += 1
+            if fig.open:
+                fig.open["alerts"] = fig.open.get("alerts", 0) + 1
         payload = self._base(mid) | {
             "id": alert.get("id") or uuid.uuid4().hex,
             "session_id": alert.get("session_id"),
@@ -318,12 +326,28 @@ class HubPublisher:
             "rep": alert.get("rep"),
             "t_s": alert.get("t_s"),
             "t_wall_ms": alert.get("t_wall_ms") or _now_ms(),
+            "calibration": bool(alert.get("calibration")),
         }
         self.link.publish(self.topics.machine(mid, "event"), dumps(payload))
 
     def _rep(self, mid: str, message: dict[str, Any]) -> None:
         rep = dict(message.get("rep") or {})
         fig = self._figures.setdefault(mid, _Figures())
+        calibration = bool(message.get("calibration"))
+        if not calibration:
+            self._count_rep(fig, rep)
+        payload = self._base(mid) | {
+            "id": message.get("id") or uuid.uuid4().hex,
+            "session_id": message.get("session_id"),
+            "calibration": calibration,
+            "rep": rep,
+            "t_wall_ms": _now_ms(),
+        }
+        self.link.publish(self.topics.machine(mid, "rep"), dumps(payload))
+        self._publish_summary(mid)
+
+    @staticmethod
+    def _count_rep(fig: _Figures, rep: dict[str, Any]) -> None:
         fig.reps += 1
         fig.lift_off_reps += bool(rep.get("lift_off"))
         fig.rom_exceeded_reps += bool(rep.get("rom_exceeded"))
@@ -338,29 +362,27 @@ class HubPublisher:
             depth = rep.get("depth_mm")
             if isinstance(depth, (int, float)) and depth > (fig.open.get("max_depth_mm") or 0):
                 fig.open["max_depth_mm"] = round(float(depth), 1)
-        payload = self._base(mid) | {
-            "id": message.get("id") or uuid.uuid4().hex,
-            "session_id": message.get("session_id"),
-            "rep": rep,
-            "t_wall_ms": _now_ms(),
-        }
-        self.link.publish(self.topics.machine(mid, "rep"), dumps(payload))
-        self._publish_summary(mid)
 
     def _session(self, mid: str, message: dict[str, Any]) -> None:
         fig = self._figures.setdefault(mid, _Figures())
         event = message.get("event")
         now = _now_ms()
+        calibration = bool(message.get("calibration"))
         payload = self._base(mid) | {
             "id": uuid.uuid4().hex,
             "event": event,
             "session_id": message.get("session_id"),
+            "calibration": calibration,
             "person": message.get("person"),
             "reason": message.get("reason"),
             "t_s": message.get("t_s"),
             "t_wall_ms": now,
         }
-        if event == "start":
+        if calibration:
+            # Published, but not a training session: the figures leave it out.
+            if event == "end":
+                payload["reps"] = message.get("reps")
+        elif event == "start":
             payload["config"] = message.get("config")  # the collector keeps the limit
             fig.sessions += 1
             fig.open = {
@@ -392,6 +414,15 @@ class HubPublisher:
             }
             fig.open = {}
         self.link.publish(self.topics.machine(mid, "session"), dumps(payload))
+        self._publish_summary(mid)
+
+    def _calibration(self, mid: str, message: dict[str, Any]) -> None:
+        fig = self._figures.setdefault(mid, _Figures())
+        fig.calibrations += 1
+        fig.last_calibration = {
+            k: message.get(k)
+            for k in ("person", "lift_off_depth_mm", "learned_limit_mm", "message")
+        } | {"t_wall_ms": _now_ms()}
         self._publish_summary(mid)
 
     # -- in -----------------------------------------------------------------------------------

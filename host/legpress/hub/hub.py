@@ -195,7 +195,8 @@ class Station:
         and their calibration, None before any), ``calibration_note`` (set when this person
         has never been calibrated, or their calibration in force was made on another machine,
         whose sled depths differ), ``calibration`` (a calibration on this machine, in words:
-        the rep it is at, what it learned, or why it stopped; None when there is none), ``phase``,
+        the rep it is at, what it learned, or why it stopped; None when there is none),
+        ``calibrating`` (True from the moment one is asked for until it ends), ``phase``,
         ``pad`` (per cell, 1.0 = the rep's
         baseline load, None for an unloaded or dead cell), ``alert`` (the last one, or None),
         ``samples``, ``lost_packets``.
@@ -221,6 +222,7 @@ class Station:
             "lift_depth_mm": self.lift_depth_mm,
             "calibration_note": self.calibration_note,
             "calibration": self.calibration,
+            "calibrating": self._calibrating is not None,
             "phase": self.phase,
             "pad": self._pad(),
             "alert": self.alert,
@@ -455,6 +457,7 @@ class Station:
             "t_s": ev.t_s,
             "t_wall_ms": round(t_wall_s * 1000, 1),
             "session_id": self.session_id,
+            "calibration": self._in_calibration,
         }
         # Published before it is stored: the person on the machine comes first.
         self.hub.bus.publish({"type": "alert", "machine": self.name, "alert": self.alert})
@@ -475,6 +478,7 @@ class Station:
                 "machine": self.name,
                 "id": uuid.uuid4().hex,
                 "session_id": self.session_id,
+                "calibration": self._in_calibration,
                 "rep": rep.to_dict(),
             }
         )
@@ -483,6 +487,12 @@ class Station:
             self.hub.store_later("add_rep", self.session_id, rep)
 
     # -- sessions ------------------------------------------------------------------------------
+
+    @property
+    def _in_calibration(self) -> bool:
+        """Whether the open session is a calibration's (its reps are not training)."""
+        run = self._calibrating
+        return run is not None and run.started and self._pipeline is not None
 
     def _make_pipeline(self) -> Pipeline:
         assert self._info is not None
@@ -548,6 +558,7 @@ class Station:
                 "event": "start",
                 "machine": self.name,
                 "session_id": self.session_id,
+                "calibration": calibrating,
                 "person": self.person,
                 "reason": reason,
                 "t_s": t_s,
@@ -560,6 +571,7 @@ class Station:
         if self._pipeline is None:
             return
         run = self._calibrating
+        calibrating = run is not None and run.started
         if run is not None and run.started:
             self._calibrating = None
             self.calibration = self._end_calibration(run, reason)
@@ -584,6 +596,7 @@ class Station:
                 "event": "end",
                 "machine": self.name,
                 "session_id": sid,
+                "calibration": calibrating,
                 "person": self.person,
                 "reason": reason,
                 "reps": len(self._session_reps),

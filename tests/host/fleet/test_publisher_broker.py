@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 
+from legpress.fleet.collector import Collector
 from legpress.fleet.config import parse_broker_url
+from legpress.fleet.ledger import Ledger, ledger_path
 from legpress.fleet.publisher import HubPublisher, PublisherConfig
 from legpress.hub import MachineSpec
 from legpress.storage.store import CalibrationRecord, SessionStore
@@ -25,6 +27,7 @@ from tests.host.fleet.hubs import first_ended, make_hub, running
 FAST = "sim:scenario=liftoff,seed=2,realtime=0,duration=30"
 LIVE = "sim:scenario=liftoff,seed=4,realtime=1,duration=24"
 LONG = "sim:scenario=liftoff,seed=4,realtime=1,duration=600"
+CALIBRATE = "sim:scenario=liftoff,seed=5,realtime=0,duration=60"
 
 
 @pytest.fixture
@@ -126,6 +129,69 @@ async def test_a_hub_publishes_status_state_events_reps_and_sessions(
         assert (last["connected"], last["occupied"], last["session_id"]) == (False, False, None)
         assert last["link"] == "hub stopped"
         assert not late.on("/rep") and not late.on("/event")  # never retained
+
+
+async def test_a_calibration_is_published_apart_from_training(
+    broker: Mosquitto, store: SessionStore, tmp_path: Path
+) -> None:
+    """Its session, reps and alerts are flagged and left out of the summary's figures; the
+    collector does not take them for a session it cannot place."""
+    store.add_person("Ben")
+    hub = make_hub(store, MachineSpec("Leg press 1", CALIBRATE, person="Ben"))
+    pub = HubPublisher(hub, parse_broker_url(broker.url()), PublisherConfig(name="North"))
+    with (
+        SessionStore(tmp_path / "central.db") as central_db,
+        Ledger(ledger_path(tmp_path / "central.db")) as ledger,
+        Listener(broker) as listener,
+    ):
+        central = Collector(parse_broker_url(broker.url("central")), central_db, ledger)
+        listener.wait_connected()
+        hub.calibrate("Leg press 1")
+        async with running(central):
+            await until("the collector connected", lambda: central.link.connected)
+            async with running(pub), running(hub):
+                await until(
+                    "a summary after the calibration",
+                    lambda: any(
+                        m["calibrations"] for m in payloads(listener, "/leg-press-1/summary")
+                    ),
+                    60,
+                )
+                await until("the session after it", lambda: hub.station("Leg press 1").session_id)
+            await until("the collector had it all", lambda: central.figures()["stored"] >= 1)
+        centrally = central_db.list_sessions()
+
+    sessions = payloads(listener, "/leg-press-1/session")
+    calib = [m for m in sessions if m["calibration"]]
+    assert [m["event"] for m in calib] == ["start", "end"]
+    assert all(m["session_id"] is None for m in calib) and calib[1]["reps"] == 3
+    assert calib[0]["reason"] == "calibration" and calib[1]["reason"] == "calibration done"
+    reps = payloads(listener, "/leg-press-1/rep")
+    assert [r["calibration"] for r in reps[:3]] == [True] * 3
+    assert all(not r["calibration"] for r in reps[3:])
+    assert any(r["rep"]["lift_off"] for r in reps[:3]), "a calibration goes down to lift-off"
+    events = payloads(listener, "/leg-press-1/event")
+    asked = [e for e in events if e["calibration"]]
+    assert asked and all(e["session_id"] is None for e in asked)
+
+    (record,) = store.calibrations("Ben")
+    summary = payloads(listener, "/leg-press-1/summary")[-1]
+    assert summary["calibrations"] == 1
+    last = summary["last_calibration"]
+    assert last["person"] == "Ben" and last["lift_off_depth_mm"] == record.lift_off_depth_mm
+    assert last["message"].startswith("calibrated Ben: ")
+    # Only the session after it counts: its reps and alerts, not the calibration's.
+    assert summary["sessions"] == 1
+    assert summary["reps"] == len(reps) - 3
+    assert summary["alerts"] == len(events) - len(asked)
+    lifted = sum(bool(r["rep"]["lift_off"]) for r in reps[3:])
+    assert summary["lift_off_reps"] == lifted
+
+    figures = central.figures()
+    assert figures["unplaced"] == 0
+    assert figures["calibration"] == len(calib) + 3 + len(asked)
+    # The one after it, never the calibration.
+    assert len(centrally) == 1 and centrally[0].person == "Ben"
 
 
 async def test_commands_over_mqtt_and_malformed_ones_answered(

@@ -125,8 +125,12 @@ def test_dashboard_live_in_chromium(tmp_path: Path) -> None:
             page.locator('article.tile[data-machine="Clean press"] a.pick').click()
             page.get_by_role("button", name="Calibrate Ben").click()
             page.wait_for_url(f"{base}/")
-            foot = f"{tile_js}?.querySelector('.tile-foot').textContent"
-            wait_until(page, f"() => {foot}.includes('calibrating Ben: rep 1 of 3')", 10)
+            banner = f"{tile_js}?.querySelector('.calib')"
+            wait_until(
+                page, f"() => {banner}.textContent.includes('calibrating Ben: rep 1 of 3')", 10
+            )
+            calib = clean.locator(".calib")
+            assert calib.is_visible() and "running" in (calib.get_attribute("class") or "")
             page.screenshot(path=str(tmp_path / "3b-calibrating.png"), full_page=True)
 
             # The therapist's pages: Ben's sessions, then the session's report.

@@ -245,6 +245,7 @@ async def test_a_person_is_calibrated_on_the_machine_and_trains_with_it(
         tile = hub.station("LP").tile()
     starts = [m for m in seen if m["type"] == "session" and m["event"] == "start"]
     assert [m["reason"] for m in starts] == ["calibration", "after calibration"]
+    assert [m["calibration"] for m in starts] == [True, False]  # for MQTT's figures
     # No ROM alert while the person is asked to go down to where the back lifts.
     assert starts[0]["config"]["rom_limit_mm"] is None
     running_tiles = [m["calibration"] for m in seen if m["type"] == "tile" and m["calibration"]]
@@ -255,7 +256,8 @@ async def test_a_person_is_calibrated_on_the_machine_and_trains_with_it(
     (record,) = store.calibrations("Ben")
     # ... and not stored as a training session: their progress is not its lift-offs.
     assert [r.person for r in store.list_sessions()] == ["Ben"]
-    reps = [m["rep"] for m in seen if m["type"] == "rep" and m["session_id"] is None]
+    reps = [m["rep"] for m in seen if m["type"] == "rep" and m["calibration"]]
+    assert len(reps) == 3
     lifted = [r["lift_off_depth_mm"] for r in reps[:3] if r["lift_off"]]
     assert lifted and record.lift_off_depth_mm == done["lift_off_depth_mm"] == min(lifted)
     assert record.reps == 3 and record.detail["machine"] == "LP"

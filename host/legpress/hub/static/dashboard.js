@@ -41,8 +41,12 @@ function makeTile(t) {
   const alert = el("div", "alert");
   alert.setAttribute("role", "status");
   alert.append(el("strong", "word"), el("span", "msg"));
+  // A calibration in progress, said where the person doing it can read it.
+  const calib = el("div", "calib");
+  calib.setAttribute("role", "status");
+  calib.hidden = true;
   const foot = el("div", "tile-foot");
-  root.append(head, who, body, alert, foot);
+  root.append(head, who, calib, body, alert, foot);
   return root;
 }
 
@@ -106,7 +110,10 @@ function renderTile(t) {
   if (t.error) foot.push(t.error); else foot.push(t.link);
   if (t.faults) foot.push(t.faults);
   if (t.lost_packets) foot.push(`${t.lost_packets} packets lost`);
-  if (t.calibration) foot.push(t.calibration);
+  const calib = root.querySelector(".calib");
+  calib.hidden = !t.calibration;
+  calib.textContent = t.calibration || "";
+  calib.classList.toggle("running", !!t.calibrating);
   if (t.calibration_note) foot.push(t.calibration_note);
   root.querySelector(".tile-foot").textContent = foot.join(" · ");
   if (t.alert && root.dataset.alertId !== t.alert.id) showAlert(root, t.alert, false);
