@@ -33,7 +33,7 @@ from legpress.cli._common import (
 from legpress.cli.people import add_person_options, check_person
 from legpress.detect import Rep, learn_profile
 from legpress.detect.config import PROFILE_BIN_MM, shares_depth_mm
-from legpress.dsp.calibration import Calibration, CalibrationFile
+from legpress.dsp.calibration import Calibration, CalibrationFile, tare_check
 from legpress.errors import CommandError, MeasurementError, UsageError
 from legpress.live import LiveSession
 from legpress.session import calibration_result
@@ -107,6 +107,8 @@ async def _prepare(args: argparse.Namespace, counts_per_mm: float | None) -> Cal
             tare = await dev.tare()
             cal = cal.with_tare(tare)
             print(f"  tared: {list(tare)}", file=sys.stderr)
+            if warning := tare_check(tare):
+                print(f"  warning: {warning}", file=sys.stderr)
         except (CommandError, UsageError) as exc:
             print(f"  tare skipped: {exc}", file=sys.stderr)
         _step(args, "Step 2/3: sit down, sled at the top, knees slightly bent (not locked).")

@@ -24,6 +24,24 @@ from legpress.protocol.messages import DeviceInfo
 # The reference build (hardware/README.md): 600 P/R encoder, 31 mm effective drum, 4x.
 DEFAULT_COUNTS_PER_MM = 24.643
 
+# A cell reading more than this unloaded (0.15 V on the reference build's 12-bit ADC) is
+# pressed by something other than a back (hardware/calibration.md, "Tare the pad").
+PRELOAD_COUNTS = 190
+
+
+def tare_check(tare_counts: tuple[int, ...]) -> str:
+    """What a tare's readings say about the pad: "" when every cell read near 0 unloaded, else
+    which cells are pre-loaded and what to do (a load tared away hides the back's own)."""
+    hot = [c for c, v in enumerate(tare_counts) if v > PRELOAD_COUNTS]
+    if not hot:
+        return ""
+    which = ", ".join(f"{c} ({tare_counts[c]})" for c in hot)
+    return (
+        f"cell{'s' if len(hot) > 1 else ''} {which} read more than {PRELOAD_COUNTS} counts with "
+        "nobody on the pad: pre-loaded (a crease, a staple, a tight cover, or someone leaning "
+        "on it). Fix the cause and tare again (hardware/calibration.md)"
+    )
+
 
 @dataclass(frozen=True, slots=True)
 class CalibratedBlock:

@@ -114,6 +114,7 @@ class RemoteMachine:
             "calibration_note": s.get("calibration_note"),
             "calibration": s.get("calibration"),
             "calibrating": bool(s.get("calibrating")),
+            "setup": s.get("setup"),
             "phase": str(s.get("phase") or "top"),
             "pad": [],
             "alert": s.get("alert"),
@@ -218,6 +219,14 @@ class Collector:
     def calibrate(self, machine: str) -> None:
         """Ask the machine's hub to calibrate the person on it."""
         self._send(machine, {"command": "calibrate"})
+
+    def tare(self, machine: str) -> None:
+        """Ask the machine's hub to tare its back pad (nobody on it)."""
+        self._send(machine, {"command": "tare"})
+
+    def zero(self, machine: str) -> None:
+        """Ask the machine's hub to zero its sled (at the top)."""
+        self._send(machine, {"command": "zero"})
 
     def _send(self, machine: str, command: dict[str, Any]) -> None:
         st = self.station(machine)

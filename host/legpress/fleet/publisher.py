@@ -5,9 +5,9 @@ machine its state and summary (retained, the latest only) and every alert, rep a
 start/end (QoS 1, queued while the broker is away, each with a unique ``id``). The hub's status
 topic says ``online``; the broker's last will turns it ``offline`` if the hub vanishes.
 
-Commands (``start``, ``stop``, ``assign``, ``calibrate``) are taken only when the hub connects
-with broker credentials; each gets a reply; a malformed one is answered with what was wrong,
-logged and counted (:attr:`HubPublisher.commands_rejected`), never raised.
+Commands (``start``, ``stop``, ``assign``, ``calibrate``, ``tare``, ``zero``) are taken only
+when the hub connects with broker credentials; each gets a reply; a malformed one is answered
+with what was wrong, logged and counted (:attr:`HubPublisher.commands_rejected`), never raised.
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ _SLOW_FIELDS: Final = (
     "calibration_note",
     "calibration",
     "calibrating",
+    "setup",
 )
 _STATE_FIELDS: Final = (
     *_SLOW_FIELDS,
@@ -463,6 +464,10 @@ class HubPublisher:
                 self.hub.stop(st.name)
             elif command.command == "calibrate":
                 self.hub.calibrate(st.name)
+            elif command.command == "tare":
+                self.hub.tare(st.name)
+            elif command.command == "zero":
+                self.hub.zero(st.name)
             else:
                 self.hub.assign(st.name, command.person)
                 reply["person"] = self.hub.station(st.name).person

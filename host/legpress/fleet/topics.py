@@ -44,7 +44,8 @@ __all__ = [
 #: The payload version. A change that breaks a reader bumps it; readers ignore unknown keys.
 VERSION: Final = 1
 #: Commands a machine takes.
-COMMANDS: Final = ("start", "stop", "calibrate", "assign")
+COMMANDS: Final = ("start", "stop", "calibrate", "tare", "zero", "assign")
+_WORDS: Final = frozenset(COMMANDS) - {"assign"}  # commands that take no argument
 #: A command longer than this is refused unread.
 MAX_COMMAND_BYTES: Final = 4096
 _MAX_PERSON_CHARS: Final = 100
@@ -139,13 +140,14 @@ class Command:
     """A command for a machine.
 
     Attributes:
-        command: ``start``, ``stop``, ``calibrate`` (the person on the machine, 3 slow reps)
-            or ``assign``.
+        command: ``start``, ``stop``, ``calibrate`` (the person on the machine, 3 slow reps),
+            ``tare`` (the back pad, nobody on it), ``zero`` (the sled, at the top) or
+            ``assign``.
         person: for ``assign``: who (None: nobody known).
         id: the sender's id for it, echoed in the reply (None if it gave none).
     """
 
-    command: Literal["start", "stop", "calibrate", "assign"]
+    command: Literal["start", "stop", "calibrate", "tare", "zero", "assign"]
     person: str | None = None
     id: str | None = None
 
@@ -175,19 +177,21 @@ def _text(payload: bytes) -> str:
 
 
 _HOW: Final = (
-    'send {"command": "start"}, {"command": "stop"}, {"command": "calibrate"} or '
-    '{"command": "assign", "person": "Ana"} (or the bare word start, stop or calibrate)'
+    'send {"command": "start"}, {"command": "stop"}, {"command": "calibrate"}, '
+    '{"command": "tare"}, {"command": "zero"} or {"command": "assign", "person": "Ana"} '
+    "(or the bare word start, stop, calibrate, tare or zero)"
 )
 
 
 def parse_command(payload: bytes) -> Command:
-    """A command from a ``cmd`` payload: a JSON object or a bare ``start``/``stop``/``calibrate``.
+    """A command from a ``cmd`` payload: a JSON object or a bare word (``start``, ``stop``,
+    ``calibrate``, ``tare``, ``zero``).
 
     Raises:
         UsageError: what is wrong with it, and what to send instead.
     """
     text = _text(payload).strip()
-    if text.lower() in ("start", "stop", "calibrate"):
+    if text.lower() in _WORDS:
         return Command(text.lower())  # type: ignore[arg-type]
     try:
         data = json.loads(text)

@@ -29,7 +29,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
@@ -39,8 +39,15 @@ import numpy as np
 from legpress.closing import stop_task
 from legpress.detect import DetectorConfig, Event, Pipeline, Rep, learn_profile
 from legpress.detect.events import EventType
-from legpress.device import Connected, Disconnected, FaultEvent, InfoEvent, open_device
-from legpress.dsp.calibration import CalibratedBlock, Calibration
+from legpress.device import (
+    Connected,
+    Device,
+    Disconnected,
+    FaultEvent,
+    InfoEvent,
+    open_device,
+)
+from legpress.dsp.calibration import CalibratedBlock, Calibration, tare_check
 from legpress.errors import ConfigError, LegPressError, NotFoundError, UsageError
 from legpress.hub.bus import Broadcast
 from legpress.hub.presence import Presence, PresenceConfig, Transition
@@ -162,6 +169,12 @@ class Station:
         # A calibration on this machine, in words: running, what it learned, or why it stopped.
         self.calibration: str | None = None
         self._calibrating: _CalibrationRun | None = None
+        # Taring the pad or zeroing the sled from the hub, in words: asked, done, or failed.
+        self.setup: str | None = None
+        self._setup_task: asyncio.Task[None] | None = None
+        self._device: Device | None = None  # the open device, while connected
+        self._still_mm = math.nan  # where the sled came to rest, and since when (stream time)
+        self._still_since_s = math.inf
         self.phase = "top"
         self._last_load: np.ndarray | None = None  # the latest sample's cells (the tile's pad)
         self.alert: dict[str, Any] | None = None
@@ -196,7 +209,9 @@ class Station:
         has never been calibrated, or their calibration in force was made on another machine,
         whose sled depths differ), ``calibration`` (a calibration on this machine, in words:
         the rep it is at, what it learned, or why it stopped; None when there is none),
-        ``calibrating`` (True from the moment one is asked for until it ends), ``phase``,
+        ``calibrating`` (True from the moment one is asked for until it ends), ``setup``
+        (taring the pad or zeroing the sled from the hub, in words; None before either),
+        ``phase``,
         ``pad`` (per cell, 1.0 = the rep's
         baseline load, None for an unloaded or dead cell), ``alert`` (the last one, or None),
         ``samples``, ``lost_packets``.
@@ -223,6 +238,7 @@ class Station:
             "calibration_note": self.calibration_note,
             "calibration": self.calibration,
             "calibrating": self._calibrating is not None,
+            "setup": self.setup,
             "phase": self.phase,
             "pad": self._pad(),
             "alert": self.alert,
@@ -268,6 +284,8 @@ class Station:
         try:
             await self._keep_connected()
         except asyncio.CancelledError:
+            if self._setup_task is not None:
+                await stop_task(self._setup_task)
             self._end_session("hub stopped")
             # The last word of a stopped hub (MQTT keeps it retained): nothing is live.
             self.connected = False
@@ -322,7 +340,6 @@ class Station:
     async def _connection(self) -> bool:
         self.attempts += 1
         record = self._record_path()
-        got_data = False
         self.link = "connecting"
         self._changed()
         async with open_device(
@@ -331,25 +348,34 @@ class Station:
             header={"machine": self.name},
             **self.hub.device_options(self.url),
         ) as dev:
-            self._recording = record
-            self._info = dev.info
-            self.device_name = dev.info.name
-            self._calibration = self.hub.calibration_for(self.name, dev.calibration())
-            self.connections += 1
-            self.connected = True
-            self.error = ""
-            self.link = "connected"
-            self.presence.reset()
-            self._changed()
-            async for item in dev:
-                if isinstance(item, SampleBlock):
-                    got_data = True
-                    self._samples(item, time.time())
-                else:
-                    self._device_event(item)
-                self.lost_packets = dev.stats.decoder.lost_packets
-                self.maybe_push(time.monotonic())
-            self._played = dev.ended and dev.link.scheme == "replay"
+            self._device = dev
+            try:
+                return await self._stream(dev, record)
+            finally:
+                self._device = None
+
+    async def _stream(self, dev: Device, record: Path | None) -> bool:
+        """Take the open device's samples and events until it ends; whether any sample came."""
+        got_data = False
+        self._recording = record
+        self._info = dev.info
+        self.device_name = dev.info.name
+        self._calibration = self.hub.calibration_for(self.name, dev.calibration())
+        self.connections += 1
+        self.connected = True
+        self.error = ""
+        self.link = "connected"
+        self.presence.reset()
+        self._changed()
+        async for item in dev:
+            if isinstance(item, SampleBlock):
+                got_data = True
+                self._samples(item, time.time())
+            else:
+                self._device_event(item)
+            self.lost_packets = dev.stats.decoder.lost_packets
+            self.maybe_push(time.monotonic())
+        self._played = dev.ended and dev.link.scheme == "replay"
         return got_data
 
     def _device_event(self, item: object) -> None:
@@ -431,6 +457,12 @@ class Station:
         self._t_s = float(cal.t_s[-1])
         depth = float(cal.depth_mm[-1])
         self.depth_mm = _finite(depth)
+        moved = np.abs(cal.depth_mm - self._still_mm) > _STILL_MM
+        if moved.any() or not math.isfinite(self._still_mm):
+            # At rest since the last sample that left the band (this one, if none is left).
+            last = int(np.flatnonzero(moved)[-1]) if moved.any() else len(cal) - 1
+            self._still_mm = depth
+            self._still_since_s = float(cal.t_s[last])
         if self.session_id is not None:
             deepest = float(np.max(cal.depth_mm))
             if self.max_depth_mm is None or deepest > self.max_depth_mm:
@@ -705,6 +737,112 @@ class Station:
         )
         return text
 
+    def tare(self) -> None:
+        """Tare the back pad from the hub: with nobody on it, each cell's reading now becomes
+        its zero (on the device, which keeps it, and here). An open session ends first. The
+        tile's ``setup`` says when it is done, with the readings, or why it failed.
+
+        Raises:
+            UsageError: the machine is not connected, the sled is away from the top (someone is
+                on the machine), or a tare or zero is already under way.
+        """
+        away = self.depth_mm is not None and self.depth_mm > _TOP_MM
+        self._begin_setup(
+            "tare the pad",
+            f"{self.name}'s sled is at {self.depth_mm or 0:.0f} mm, not at the top: someone is "
+            "on the machine. Tare the pad with nobody on it"
+            if away
+            else "",
+            f"taring {self.name}'s pad: keep everyone off it",
+            self._tare,
+        )
+
+    def zero(self) -> None:
+        """Zero the sled from the hub: where it rests now becomes the top (0 mm), on the device
+        (which keeps it). Someone sits with the sled at the top, knees slightly bent. An open
+        session ends first. The tile's ``setup`` says when it is done, or why it failed.
+
+        Raises:
+            UsageError: the machine is not connected, the sled has not been still for
+                half a second, or a tare or zero is already under way.
+        """
+        moving = not self._t_s - self._still_since_s >= _STILL_S
+        self._begin_setup(
+            "zero the sled",
+            f"{self.name}'s sled is moving: hold it still at the top (knees slightly bent) "
+            "and zero it again"
+            if moving
+            else "",
+            f"zeroing {self.name}'s sled: hold it still at the top",
+            self._zero,
+        )
+
+    def _begin_setup(
+        self, what: str, refused: str, doing: str, run: Callable[[Device], Awaitable[None]]
+    ) -> None:
+        """Start ``run`` on the open device, saying ``doing``; refused (the reason in
+        ``refused``, if any) when not connected or when one is under way."""
+        dev = self._device
+        if dev is None or not self.connected:
+            raise UsageError(f"{self.name} is not connected: it cannot {what} now")
+        if self._setup_task is not None and not self._setup_task.done():
+            raise UsageError(f"{self.name} is busy with {self.setup}; try again in a moment")
+        if refused:
+            raise UsageError(refused)
+        self.setup = doing
+        self._setup_task = asyncio.ensure_future(run(dev))
+        self._changed()
+
+    async def _tare(self, dev: Device) -> None:
+        async def act() -> tuple[str, bool]:
+            tare = await dev.tare()
+            if self._calibration is not None:
+                self._calibration = self._calibration.with_tare(tare)
+            text = (
+                f"{self.name}'s pad tared: each cell's unloaded reading, seat first, "
+                f"{list(tare)} (ADC counts)"
+            )
+            warning = tare_check(tare)
+            return (f"{text}; but {warning}", False) if warning else (text, True)
+
+        await self._set_up("pad tared", f"{self.name}'s pad was not tared", act)
+
+    async def _zero(self, dev: Device) -> None:
+        async def act() -> tuple[str, bool]:
+            before = await dev.zero()
+            self._still_mm = math.nan
+            return (
+                f"{self.name}'s sled zeroed: the top is now 0 mm (it read {before} counts)",
+                True,
+            )
+
+        await self._set_up("sled zeroed", f"{self.name}'s sled was not zeroed", act)
+
+    async def _set_up(
+        self, reason: str, failed: str, act: Callable[[], Awaitable[tuple[str, bool]]]
+    ) -> None:
+        """End the open session for ``reason``, run ``act`` (its outcome in words, and whether
+        all is well) and say how it went in :attr:`setup`."""
+        self._end_for_setup(reason)
+        try:
+            self.setup, fine = await act()
+        except LegPressError as exc:
+            self.setup, fine = f"{failed}: {exc}", False
+        else:
+            self.presence.reset(t_s=self._t_s)  # an untared pad may have looked loaded
+        _log.log(logging.INFO if fine else logging.WARNING, "%s", self.setup)
+        self._changed()
+
+    def _end_for_setup(self, reason: str) -> None:
+        """End the open session (and a calibration) before the pad or sled changes under it:
+        its depths or loads would not compare across the change."""
+        self._call_off_calibration()
+        if self._pipeline is not None:
+            person = self.person
+            self._end_session(reason)
+            self.person = person
+        self.presence.reset(t_s=self._t_s, hold=True)  # none starts until it is done
+
     def stop(self) -> None:
         """End the open session at the next sample; none starts until the pad empties (a
         calibration asked for and not yet begun is called off)."""
@@ -718,6 +856,11 @@ class Station:
             self.calibration = None
             if self._force == "calibrate":
                 self._force = None
+
+
+_TOP_MM: Final = 30.0  # a sled this deep or deeper is not at the top: someone is on it
+_STILL_MM: Final = 2.0  # a sled within this of where it came to rest is still
+_STILL_S: Final = 0.5  # ... for this long, before it may be zeroed
 
 
 def _calibration_running(run: _CalibrationRun, done: int) -> str:
@@ -964,6 +1107,22 @@ class Hub:
             ConfigError: nobody named is on it, or a value out of range.
         """
         self.station(machine).calibrate(reps, margin_mm)
+
+    def tare(self, machine: str) -> None:
+        """Tare ``machine``'s back pad, nobody on it (see :meth:`Station.tare`).
+
+        Raises:
+            NotFoundError: unknown machine. UsageError: it cannot be tared now, and why.
+        """
+        self.station(machine).tare()
+
+    def zero(self, machine: str) -> None:
+        """Zero ``machine``'s sled at the top (see :meth:`Station.zero`).
+
+        Raises:
+            NotFoundError: unknown machine. UsageError: it cannot be zeroed now, and why.
+        """
+        self.station(machine).zero()
 
     async def run(self) -> None:
         """Run every machine until cancelled (then open sessions are ended, and everything is

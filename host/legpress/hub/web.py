@@ -110,6 +110,14 @@ class Site(Protocol):
         """Calibrate the person on the machine (3 slow reps)."""
         ...
 
+    def tare(self, machine: str) -> None:
+        """Tare the machine's back pad (nobody on it)."""
+        ...
+
+    def zero(self, machine: str) -> None:
+        """Zero the machine's sled (at the top)."""
+        ...
+
     async def run(self) -> None:
         """Run until cancelled."""
         ...
@@ -359,16 +367,19 @@ def make_app(
         st = _station(request)
         await checked_form(request)
         command = request.path_params["command"]
-        if command not in ("start", "stop", "calibrate"):
+        if command not in ("start", "stop", "calibrate", "tare", "zero"):
             raise HTTPException(
-                404, f"unknown machine command {command!r}: start, stop or calibrate"
+                404,
+                f"unknown machine command {command!r}: start, stop, calibrate, tare or zero",
             )
         if command == "start":
             hub.start(st.name)
         elif command == "stop":
             hub.stop(st.name)
         else:
-            await _guarded(lambda: hub.calibrate(st.name), status=409)
+            # Refused (409) with the reason when the machine cannot do it now.
+            act = {"calibrate": hub.calibrate, "tare": hub.tare, "zero": hub.zero}[command]
+            await _guarded(lambda: act(st.name), status=409)
         if wants_json(request):
             return JSONResponse({"ok": True, "machine": st.name, "command": command})
         return back(request, "/")

@@ -104,6 +104,8 @@ def test_commands() -> None:
     assert parse_command(b" STOP\n") == Command("stop")
     assert parse_command(b"calibrate") == Command("calibrate")
     assert parse_command(b'{"command": "Calibrate", "id": "c"}') == Command("calibrate", None, "c")
+    assert parse_command(b"tare") == Command("tare")
+    assert parse_command(b'{"command": "zero", "id": "z"}') == Command("zero", None, "z")
     assert parse_command(b'{"command": "assign", "person": " Ana ", "id": 7}') == Command(
         "assign", "Ana", "7"
     )

@@ -11,11 +11,13 @@ from typing import Any
 
 import pytest
 
-from legpress.errors import ConfigError, NotFoundError
+from legpress.errors import ConfigError, NotFoundError, UsageError
 from legpress.hub import Hub, HubConfig, MachineSpec
 from legpress.hub.bus import Broadcast, Subscription
+from legpress.protocol.spec import Command
 from legpress.sim import make_scenario
 from legpress.storage.store import SessionStore
+from tests.host.transport.pty_device import PtyLegPress
 
 LIFTOFF = "sim:scenario=liftoff,seed=2,realtime=0,duration=30"
 ROM = "sim:scenario=rom_overshoot,seed=3,realtime=0,duration=30"
@@ -329,3 +331,49 @@ def test_broadcast_drops_the_oldest_for_a_slow_reader() -> None:
             bus.publish({"i": i})
         assert sub.dropped == 2 and sub.pending() == 3
     assert bus.subscribers == 0
+
+
+async def test_the_pad_is_tared_and_the_sled_zeroed_from_the_hub(
+    store: SessionStore, tmp_path: Path
+) -> None:
+    """Over a real serial link to a fake board: each ends the open session, is sent to the
+    board, and says what it did on the tile; refused, with the reason, when it cannot be."""
+    board = PtyLegPress(tmp_path)
+    try:
+        board.dev.position = 400  # 20 mm on its 20 counts per mm: at rest near the top
+        hub = Hub(HubConfig(machines=(MachineSpec("LP", f"serial:{board.port}"),)), store)
+        with pytest.raises(UsageError, match="LP is not connected: it cannot tare the pad now"):
+            hub.tare("LP")
+        async with running(hub) as sub:
+            # Its cells read a load: a walk-in session opens.
+            await until(sub, lambda m: m["type"] == "session" and m["event"] == "start", 20)
+            hub.tare("LP")
+            with pytest.raises(UsageError, match="LP is busy with taring LP's pad"):
+                hub.zero("LP")
+            seen = await until(sub, lambda m: m["type"] == "tile" and _done(m, "pad tared"), 10)
+            assert [m["reason"] for m in seen if session_end("LP")(m)] == ["pad tared"]
+            tile = hub.station("LP").tile()
+            assert tile["setup"] == (
+                "LP's pad tared: each cell's unloaded reading, seat first, "
+                "[100, 101, 102, 103, 104, 105, 106, 107] (ADC counts)"
+            )
+            hub.zero("LP")
+            await until(sub, lambda m: m["type"] == "tile" and _done(m, "sled zeroed"), 10)
+            assert (hub.station("LP").tile()["setup"] or "").startswith(
+                "LP's sled zeroed: the top is now 0 mm (it read "
+            )
+            codes = [c.command for c in board.dev.commands]
+            assert codes.count(Command.TARE) == 1 and codes.count(Command.ZERO) == 1
+            # A sled on the move cannot be zeroed, nor a pad tared with someone pressing.
+            board.dev.position = None
+            await until(sub, lambda m: m["type"] == "tile" and (m["depth_mm"] or 0) > 40, 10)
+            with pytest.raises(UsageError, match="LP's sled is moving: hold it still"):
+                hub.zero("LP")
+            with pytest.raises(UsageError, match=r"LP's sled is at \d+ mm, not at the top"):
+                hub.tare("LP")
+    finally:
+        board.close()
+
+
+def _done(tile: dict[str, Any], what: str) -> bool:
+    return what in (tile.get("setup") or "")

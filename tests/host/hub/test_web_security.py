@@ -262,4 +262,17 @@ def test_a_machine_page_calibrates_the_person_on_it(client: TestClient, hub: Hub
     assert said.startswith("calibration of Ben starts at the next sample: 3 slow reps")
     assert said in client.get("/machines/leg-press-1").text
     r = client.post("/machines/leg-press-1/dance", headers=bearer)
-    assert r.status_code == 404 and "start, stop or calibrate" in r.text
+    assert r.status_code == 404 and "start, stop, calibrate, tare or zero" in r.text
+
+
+def test_a_machine_page_tares_and_zeroes(client: TestClient) -> None:
+    """The buttons are there; a machine that is not connected says so (409)."""
+    sign_in(client)
+    page = client.get("/machines/leg-press-1").text
+    assert 'action="/machines/leg-press-1/tare"' in page and "Tare the pad" in page
+    assert 'action="/machines/leg-press-1/zero"' in page and "Zero the sled" in page
+    bearer = {"authorization": f"Bearer {TOKEN}", "accept": "application/json"}
+    for command, what in (("tare", "tare the pad"), ("zero", "zero the sled")):
+        r = client.post(f"/machines/leg-press-1/{command}", headers=bearer)
+        assert r.status_code == 409, r.text
+        assert f"Leg press 1 is not connected: it cannot {what} now" in r.text

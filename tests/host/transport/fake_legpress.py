@@ -93,6 +93,8 @@ class FakeLegPress:
     faults: Fault = Fault.CELL & 0
     zero_reply: int | None = None
     link: int = LINK_BLE
+    #: A fixed encoder reading (a sled at rest) instead of the moving pattern, when set.
+    position: int | None = None
     _restart: bool = True
 
     def __post_init__(self) -> None:
@@ -197,7 +199,8 @@ class FakeLegPress:
         i0 = self.index
         k = self.info.n_cells
         cells = tuple(tuple(cell_value(i, c) for c in range(k)) for i in range(i0, i0 + n))
-        pos = tuple(position_value(i) for i in range(i0, i0 + n))
+        at = self.position
+        pos = tuple(position_value(i) if at is None else at for i in range(i0, i0 + n))
         if self._restart:
             flags |= Flag.RESTART
             self._restart = False

@@ -115,6 +115,7 @@ function renderTile(t) {
   calib.textContent = t.calibration || "";
   calib.classList.toggle("running", !!t.calibrating);
   if (t.calibration_note) foot.push(t.calibration_note);
+  if (t.setup) foot.push(t.setup);
   root.querySelector(".tile-foot").textContent = foot.join(" · ");
   if (t.alert && root.dataset.alertId !== t.alert.id) showAlert(root, t.alert, false);
 }
