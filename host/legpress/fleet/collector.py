@@ -20,7 +20,7 @@ import logging
 import math
 import time
 import uuid
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -38,12 +38,12 @@ from legpress.fleet.link import BrokerLink
 from legpress.fleet.topics import OFFLINE, ONLINE, Route, dumps, parse_topic
 from legpress.hub.bus import Broadcast
 from legpress.session import event_from_dict, rep_from_dict
-from legpress.storage.store import SessionStore
+from legpress.storage.store import CalibrationRecord, SessionStore
 
 __all__ = ["Collector", "RemoteMachine"]
 
 _log = logging.getLogger(__name__)
-_KINDS: Final = ("state", "summary", "event", "rep", "session", "reply")
+_KINDS: Final = ("state", "summary", "event", "rep", "session", "calibration", "reply")
 
 
 @dataclass(slots=True)
@@ -333,7 +333,7 @@ class Collector:
         elif route.kind == "reply":
             st.last_reply = data
             self.bus.publish({"type": "reply", "machine": st.name, "reply": data})
-        elif route.kind in ("event", "rep", "session"):
+        elif route.kind in ("event", "rep", "session", "calibration"):
             self._record(st, route.kind, data)
 
     # -- into the store --------------------------------------------------------------------------
@@ -345,23 +345,24 @@ class Collector:
         if self.ledger.seen(mid):
             self.duplicates += 1
             return
-        remote = data.get("session_id")
-        if data.get("calibration") is True:
-            # A calibration's reps are not a training session on the hub either: the hub keeps
-            # what it learned in the person's calibration history.
+        remote: Any = data.get("session_id")
+        if kind != "calibration" and data.get("calibration") is True:
+            # A calibration's reps are not a training session on the hub either: what it
+            # learned comes on its own topic, into the person's calibration history.
             self.calibration += 1
             self.ledger.mark(mid)
             return
-        if remote is None:
+        if kind != "calibration" and remote is None:
             self.unplaced += 1  # the hub could not store that session either
             self.ledger.mark(mid)
             return
-        remote = int(remote)
         try:
-            if kind == "session":
-                self._session(st, mid, remote, data)
+            if kind == "calibration":
+                self._calibration(st, data)
+            elif kind == "session":
+                self._session(st, mid, int(remote), data)
             elif kind == "rep":
-                sid = self._session_for(st, remote, data)
+                sid = self._session_for(st, int(remote), data)
                 rep = rep_from_dict(data["rep"])
                 try:
                     self.store.add_rep(sid, rep.rep)
@@ -369,7 +370,7 @@ class Collector:
                     self.duplicates += 1
                 self._live(st, {"type": "rep", "machine": st.name, "rep": data["rep"]})
             else:
-                sid = self._session_for(st, remote, data)
+                sid = self._session_for(st, int(remote), data)
                 self.store.add_event(sid, event_from_dict(data))
                 self._live(st, {"type": "alert", "machine": st.name, "alert": _alert(data, sid)})
         except (ConfigError, KeyError, TypeError, ValueError):
@@ -380,6 +381,18 @@ class Collector:
             return  # not marked: a repeat may store it
         self.ledger.mark(mid)
         self.stored += 1
+
+    def _calibration(self, st: RemoteMachine, data: dict[str, Any]) -> None:
+        """A calibration made on a hub, into this store's history of that person, made on this
+        store's name for the machine (so that it holds there)."""
+        record = data.get("record")
+        if not isinstance(record, dict):
+            raise ValueError("a calibration message needs its 'record'")
+        made = CalibrationRecord.from_dict(record)
+        person = self._ensure(st, made.person) or made.person
+        detail = {**made.detail, "machine": st.name, "hub": st.hub}
+        self.store.add_calibration(replace(made, person=person, detail=detail))
+        self.bus.publish({"type": "calibration", "machine": st.name, "person": person})
 
     def _live(self, st: RemoteMachine, message: dict[str, Any]) -> None:
         self.bus.publish(message)

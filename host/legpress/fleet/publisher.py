@@ -1,9 +1,10 @@
 """``legpress serve --mqtt``: a hub's machines on the broker, and commands back (docs/mqtt.md).
 
 :class:`HubPublisher` reads the hub's :class:`~legpress.hub.bus.Broadcast` and publishes per
-machine its state and summary (retained, the latest only) and every alert, rep and session
-start/end (QoS 1, queued while the broker is away, each with a unique ``id``). The hub's status
-topic says ``online``; the broker's last will turns it ``offline`` if the hub vanishes.
+machine its state and summary (retained, the latest only) and every alert, rep, session
+start/end and calibration (QoS 1, queued while the broker is away, each with a unique ``id``).
+The hub's status topic says ``online``; the broker's last will turns it ``offline`` if the hub
+vanishes.
 
 Commands (``start``, ``stop``, ``assign``, ``calibrate``, ``tare``, ``zero``) are taken only
 when the hub connects with broker credentials; each gets a reply; a malformed one is answered
@@ -420,10 +421,19 @@ class HubPublisher:
     def _calibration(self, mid: str, message: dict[str, Any]) -> None:
         fig = self._figures.setdefault(mid, _Figures())
         fig.calibrations += 1
+        now = _now_ms()
         fig.last_calibration = {
             k: message.get(k)
             for k in ("person", "lift_off_depth_mm", "learned_limit_mm", "message")
-        } | {"t_wall_ms": _now_ms()}
+        } | {"t_wall_ms": now}
+        payload = self._base(mid) | {
+            "id": message.get("id") or uuid.uuid4().hex,
+            "person": message.get("person"),
+            "message": message.get("message"),
+            "record": message.get("record"),
+            "t_wall_ms": now,
+        }
+        self.link.publish(self.topics.machine(mid, "calibration"), dumps(payload))
         self._publish_summary(mid)
 
     # -- in -----------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ the machine's id ``M`` (a slug of its name)::
     P/H/M/event           an alert                    QoS 1, unique "id"
     P/H/M/rep             a completed rep             QoS 1, unique "id"
     P/H/M/session         a session started or ended  QoS 1, unique "id"
-    P/H/M/cmd             commands in: start, stop, assign
+    P/H/M/calibration     what a calibration learned  QoS 1, unique "id"
+    P/H/M/cmd             commands in: start, stop, calibrate, tare, zero, assign
     P/H/M/person/set      plain-text person in (Home Assistant's text entity)
     P/H/M/reply           the answer to each command  QoS 1
 
@@ -50,7 +51,7 @@ _WORDS: Final = frozenset(COMMANDS) - {"assign"}  # commands that take no argume
 MAX_COMMAND_BYTES: Final = 4096
 _MAX_PERSON_CHARS: Final = 100
 #: Topics under a machine that carry data out of a hub.
-MACHINE_KINDS: Final = ("state", "summary", "event", "rep", "session", "reply")
+MACHINE_KINDS: Final = ("state", "summary", "event", "rep", "session", "calibration", "reply")
 
 ONLINE: Final = "online"
 OFFLINE: Final = "offline"

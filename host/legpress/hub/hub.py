@@ -729,10 +729,12 @@ class Station:
             {
                 "type": "calibration",
                 "machine": self.name,
+                "id": uuid.uuid4().hex,
                 "person": run.person,
                 "lift_off_depth_mm": learned.lift_off_depth_mm,
                 "learned_limit_mm": learned.learned_limit_mm,
                 "message": text,
+                "record": record.to_dict(),
             }
         )
         return text

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from legpress.errors import NotFoundError
 from legpress.fleet.collector import Collector
 from legpress.fleet.config import parse_broker_url
 from legpress.fleet.ledger import Ledger, ledger_path
@@ -43,6 +44,13 @@ def payloads(listener: Listener, suffix: str) -> list[dict[str, Any]]:
 def ended(listener: Listener, machine: str = "leg-press-1") -> int | None:
     """The first session that ended on the broker."""
     return first_ended(payloads(listener, f"/{machine}/session"))
+
+
+def calibrated(store: SessionStore, person: str = "Ben") -> bool:
+    try:
+        return bool(store.calibrations(person))
+    except NotFoundError:
+        return False
 
 
 def of(messages: list[dict[str, Any]], sid: int) -> list[dict[str, Any]]:
@@ -158,8 +166,14 @@ async def test_a_calibration_is_published_apart_from_training(
                     60,
                 )
                 await until("the session after it", lambda: hub.station("Leg press 1").session_id)
-            await until("the collector had it all", lambda: central.figures()["stored"] >= 1)
+            await until("the calibration in the central store", lambda: calibrated(central_db))
+            # One that is not a calibration is counted, and stored nowhere.
+            bad = json.dumps({"v": 1, "id": "bad-1", "record": {"person": "", "reps": 3}})
+            topic = "legpress/north/leg-press-1/calibration"
+            await asyncio.to_thread(listener.publish, topic, bad)
+            await until("the malformed one counted", lambda: central.figures()["malformed"] == 1)
         centrally = central_db.list_sessions()
+        (central_record,) = central_db.calibrations("Ben")
 
     sessions = payloads(listener, "/leg-press-1/session")
     calib = [m for m in sessions if m["calibration"]]
@@ -187,6 +201,16 @@ async def test_a_calibration_is_published_apart_from_training(
     lifted = sum(bool(r["rep"]["lift_off"]) for r in reps[3:])
     assert summary["lift_off_reps"] == lifted
 
+    # The central store has what the hub learned, made on its own name for the machine (so
+    # that it is in force there), with which hub.
+    assert central_record.lift_off_depth_mm == record.lift_off_depth_mm
+    assert central_record.clean_share_by_depth == record.clean_share_by_depth
+    assert central_record.lift_off_floor == record.lift_off_floor
+    assert (central_record.reps, central_record.margin_mm) == (3, record.margin_mm)
+    assert central_record.detail["machine"] == "Leg press 1 · North"
+    assert central_record.detail["hub"] == "north" and central_record.detail["by"] == "hub"
+    (published,) = [m for m in payloads(listener, "/calibration") if m["id"] != "bad-1"]
+    assert published["person"] == "Ben" and published["message"] == last["message"]
     figures = central.figures()
     assert figures["unplaced"] == 0
     assert figures["calibration"] == len(calib) + 3 + len(asked)

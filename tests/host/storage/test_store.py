@@ -26,7 +26,7 @@ from legpress.errors import (
 )
 from legpress.session import rep_from_dict
 from legpress.storage.csvio import CSV_DECIMALS
-from legpress.storage.store import SessionStore, default_db_path
+from legpress.storage.store import CalibrationRecord, SessionStore, default_db_path
 from tests.host.report.sessiondata import CALIBRATION, LIMIT_MM, analysed, populate, two_sets
 
 
@@ -444,8 +444,6 @@ def test_export_csv_neutralises_formulas(store: SessionStore, name: str) -> None
 def test_a_calibrations_clean_share_is_kept_in_the_profile_and_the_history(
     store: SessionStore,
 ) -> None:
-    from legpress.storage.store import CalibrationRecord
-
     store.add_person("Ana")
     first = (None, 0.98, 0.9)
     second = (None, 0.97, 0.85, 0.8)
@@ -469,7 +467,6 @@ def test_a_calibrations_clean_share_is_kept_in_the_profile_and_the_history(
 def test_a_person_is_judged_on_each_machine_by_their_calibration_there(
     store: SessionStore,
 ) -> None:
-    from legpress.storage.store import CalibrationRecord
 
     store.add_person("Ana", rom_limit_mm=310)
 
@@ -552,3 +549,38 @@ def test_names_are_one_whatever_their_case_in_any_script(store: SessionStore) ->
     with pytest.raises(AlreadyExistsError):
         store.add_machine("PRESSE ÜBER")
     assert store.get_machine("presse über").name == "Presse Über"
+
+
+def test_a_calibration_record_travels_as_json_and_bad_ones_are_refused(tmp_path: Path) -> None:
+    """As a hub publishes one over MQTT and a collector stores it."""
+    made = CalibrationRecord(
+        "Ana",
+        3,
+        2,
+        300.0,
+        0.3,
+        320.0,
+        20.0,
+        detail={"machine": "LP", "by": "hub"},
+        clean_share_by_depth=(1.0, None, 0.8),
+    )
+    data = json.loads(json.dumps(made.to_dict()))
+    assert data["at"]  # now, when it had none
+    back = CalibrationRecord.from_dict(data)
+    assert replace(back, at="") == made
+    with SessionStore(tmp_path / "c.db") as store:
+        store.add_person("Ana")
+        store.add_calibration(back)
+        (kept,) = store.calibrations("Ana")
+        assert kept.clean_share_by_depth == (1.0, None, 0.8) and kept.at == data["at"]
+    for key, value, why in (
+        ("person", "", "needs its 'person'"),
+        ("reps", "3", "must be counts"),
+        ("lift_off_reps", 4, "must be counts"),
+        ("lift_off_depth_mm", "deep", "'lift_off_depth_mm' must be a number or null"),
+        ("max_depth_mm", float("nan"), "'max_depth_mm' must be a number or null"),
+        ("clean_share_by_depth", [1.0, -2], "clean_share_by_depth must hold shares"),
+        ("detail", [1], "'detail' must be an object"),
+    ):
+        with pytest.raises(ValueError, match=why):
+            CalibrationRecord.from_dict({**data, key: value})

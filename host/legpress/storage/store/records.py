@@ -247,6 +247,67 @@ class CalibrationRecord:
             },
         )
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: every field but the database ``id`` (``at`` filled in if empty)."""
+        return {
+            "person": self.person,
+            "reps": self.reps,
+            "lift_off_reps": self.lift_off_reps,
+            "lift_off_depth_mm": self.lift_off_depth_mm,
+            "lift_off_floor": self.lift_off_floor,
+            "max_depth_mm": self.max_depth_mm,
+            "margin_mm": self.margin_mm,
+            "at": self.at or datetime.now(UTC).isoformat(timespec="seconds"),
+            "detail": dict(self.detail),
+            "clean_share_by_depth": (
+                None if self.clean_share_by_depth is None else list(self.clean_share_by_depth)
+            ),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CalibrationRecord:
+        """Inverse of :meth:`to_dict`.
+
+        Raises:
+            ValueError: a field is missing or of the wrong type.
+        """
+
+        def number(key: str) -> float | None:
+            v = data.get(key)
+            if v is None:
+                return None
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                raise ValueError(f"calibration {key!r} must be a number or null, not {v!r}")
+            return float(v)
+
+        person = data.get("person")
+        if not isinstance(person, str) or not person.strip():
+            raise ValueError("a calibration needs its 'person'")
+        reps, lifted = data.get("reps"), data.get("lift_off_reps")
+        if not isinstance(reps, int) or not isinstance(lifted, int) or not 0 <= lifted <= reps:
+            raise ValueError("calibration 'reps' and 'lift_off_reps' must be counts")
+        margin = number("margin_mm")
+        raw = data.get("clean_share_by_depth")
+        try:
+            shares = None if raw is None else check_shares("clean_share_by_depth", raw)
+        except ConfigError as exc:
+            raise ValueError(f"calibration {exc}") from None
+        detail = data.get("detail") or {}
+        if not isinstance(detail, dict):
+            raise ValueError("calibration 'detail' must be an object")
+        return cls(
+            person=person,
+            reps=reps,
+            lift_off_reps=lifted,
+            lift_off_depth_mm=number("lift_off_depth_mm"),
+            lift_off_floor=number("lift_off_floor"),
+            max_depth_mm=number("max_depth_mm"),
+            margin_mm=20.0 if margin is None else margin,
+            at=str(data.get("at") or ""),
+            detail=detail,
+            clean_share_by_depth=shares,
+        )
+
     @property
     def learned_limit_mm(self) -> float | None:
         """The limit this calibration learned (see :attr:`Profile.learned_limit_mm`)."""
