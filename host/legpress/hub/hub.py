@@ -603,7 +603,7 @@ class Station:
         if self._pipeline is None:
             return
         run = self._calibrating
-        calibrating = run is not None and run.started
+        calibrating = self._in_calibration  # read before it ends
         if run is not None and run.started:
             self._calibrating = None
             self.calibration = self._end_calibration(run, reason)
