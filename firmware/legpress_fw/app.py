@@ -454,12 +454,12 @@ class App:
 # --- entry point (device) ----------------------------------------------------------------
 
 
-def main(config_path="/config.json"):
+def main(config_path="/config.json", tare_path="/tare.bin"):
     # Boots (startup.boot: config.json, the board, the radio, the device, the links), lets go
     # of the modules only boot needed (startup.release), then runs the app until a reset.
     from . import startup
 
-    app = startup.boot(config_path)
+    app = startup.boot(config_path, tare_path)
     startup.release()
     del startup
     if app is None:

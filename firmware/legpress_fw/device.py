@@ -8,6 +8,8 @@
 # BLE notification (MTU - 3) or a ring slot on serial; on an MTU-23 BLE link each packet holds
 # one record, which the BLE link re-encodes as SAMPLES_COMPACT.
 
+import os
+
 from . import VERSION
 from .buzzer import Buzzer
 from .compat import TICKS_PERIOD_LOG2, const, ticks_add, ticks_diff, ticks_ms
@@ -30,6 +32,7 @@ _FAULT_CONFIG = const(0x0040)
 _FAULT_LOW_HEAP = const(0x0008)
 _FAULT_MTU_TOO_SMALL = const(0x0010)
 _FAULT_POSITION = const(0x0002)
+_FAULT_TARE = const(0x0080)
 _FAULT_TASK_RESTARTED = const(0x0004)
 _FAULT_WATCHDOG_RESET = const(0x0020)
 _HEADER_SIZE = const(9)
@@ -125,6 +128,8 @@ class Device:
         mem_free=None,
         ring_slots=None,
         buzzer=None,
+        tare_path=None,
+        tare_ok=True,
     ):
         self.info = info
         self.pad = pad
@@ -159,6 +164,9 @@ class Device:
         self._seq = 0
         self._boot_ms = ticks_ms()
         self._tare_buf = bytearray(2 * self.n_cells)
+        # Where each tare is kept across resets (startup reads it back), or None: not kept.
+        self._tare_path = tare_path
+        self._tare_fault = 0 if tare_ok else _FAULT_TARE
         # Streaming: `stream_link` is where samples go; `want_stream` stays set while the
         # sampler waits for a usable MTU.
         self.stream_link = _LINK_NONE
@@ -328,9 +336,28 @@ class Device:
                 sums[c] += buf[2 * c] | (buf[2 * c + 1] << 8)
         tare = self.info.tare
         for c in range(k):
-            tare[c] = (sums[c] + samples // 2) // samples
+            v = (sums[c] + samples // 2) // samples
+            tare[c] = v
+            buf[2 * c] = v & 0xFF
+            buf[2 * c + 1] = v >> 8
         self.info_changed = True
+        self._save_tare(buf)
         return _R_OK
+
+    def _save_tare(self, data):
+        # Written beside the last one, then renamed over it: a reset or power cut mid-write
+        # leaves the last tare whole (LittleFS renames atomically). A failure leaves the new
+        # tare in effect until the next reset and raises the TARE fault until a tare is kept.
+        path = self._tare_path
+        if path is None:
+            return
+        try:
+            with open(path + ".new", "wb") as f:
+                f.write(data)
+            os.rename(path + ".new", path)
+            self._tare_fault = 0
+        except OSError:
+            self._tare_fault = _FAULT_TARE
 
     def set_rate(self, rate_hz):
         self.rate_hz = rate_hz
@@ -367,7 +394,7 @@ class Device:
 
     def faults(self):
         st = self.status
-        f = self._boot_faults
+        f = self._boot_faults | self._tare_fault
         if st.dead_cells:
             f |= _FAULT_CELL
         if self.sampler.position_errors:

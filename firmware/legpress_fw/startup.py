@@ -40,8 +40,23 @@ def _read_config(path):
         return None
 
 
-def boot(config_path):
-    """The app built from the config file at config_path, or None if it must not start."""
+def read_tare(path, cells):
+    # The tare Device._save_tare kept: each cell's u16, little-endian. None when there is none
+    # to read (never tared); False when the file cannot be used (cut short, or for another
+    # number of cells than configured): the board then starts untared and says so.
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    if len(data) != 2 * cells:
+        return False
+    return [data[2 * c] | (data[2 * c + 1] << 8) for c in range(cells)]
+
+
+def boot(config_path, tare_path=None):
+    """The app built from the config file at config_path, or None if it must not start; its
+    tare kept in the file at tare_path (None: not kept)."""
     from . import board as board_mod
 
     if board_mod.take_repl_flag():
@@ -60,7 +75,7 @@ def boot(config_path):
         print("legpress: or delete the file for the defaults, then reset the board.")
         return None
     try:
-        return build(cfg, config_ok, board, chip)
+        return build(cfg, config_ok, board, chip, tare_path)
     except KeyboardInterrupt:
         raise
     except Exception as e:
@@ -83,8 +98,9 @@ def shadowed_copy(module_file, stat=None):
     return "/lib/legpress_fw"
 
 
-def build(cfg, config_ok, board, chip):
-    """The App: the radio (if Bluetooth starts), the device, the links, from a Config."""
+def build(cfg, config_ok, board, chip, tare_path=None):
+    """The App: the radio (if Bluetooth starts), the device, the links, from a Config; the
+    tare read from and kept in the file at tare_path (None: starts untared, keeps none)."""
     from .buzzer import Buzzer
     from .device import Device, DeviceInfo
 
@@ -109,6 +125,9 @@ def build(cfg, config_ok, board, chip):
         name = cfg.name or default_name(mac)
         print("legpress: Bluetooth failed to start (%s); serial only" % e)
     info = DeviceInfo(cfg, mac, name)
+    saved = read_tare(tare_path, cfg.cells) if tare_path else None
+    if saved:
+        info.tare[:] = saved
     device = Device(
         cfg,
         info,
@@ -120,6 +139,8 @@ def build(cfg, config_ok, board, chip):
         config_ok=config_ok,
         mem_free=gc.mem_free,
         buzzer=Buzzer(board.buzzer),
+        tare_path=tare_path,
+        tare_ok=saved is not False,
     )
     print("legpress firmware %d.%d.%d on %s" % (VERSION[0], VERSION[1], VERSION[2], chip))
     shadowed = shadowed_copy(__file__)
@@ -130,6 +151,11 @@ def build(cfg, config_ok, board, chip):
     print("legpress: %s, reset cause %d, %s:" % (name, device.status.reset_cause, source))
     for line in cfg.report():
         print(line)
+    if saved:
+        print("legpress: tare kept from the last one: %s" % " ".join(str(v) for v in saved))
+    elif saved is False:
+        print("legpress: %s is unreadable or for another number of cells; the pad is" % tare_path)
+        print("legpress: untared: tare it with nobody on it (legpress calibrate, or the hub)")
     ble_link = None
     if radio is not None:
         from .ble_link import BLELink

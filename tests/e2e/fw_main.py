@@ -57,7 +57,7 @@ for _c, _pin in enumerate(_cfg.cell_pins[: _cfg.cells]):
 
 print("legpress-e2e: booting")
 try:
-    app.main(_config_path)
+    app.main(_config_path, _config_path.rpartition("/")[0] + "/tare.bin")  # kept beside it
 except machine.MachineReset as e:
     print("legpress-e2e: reset", e)
     sys.exit(3)

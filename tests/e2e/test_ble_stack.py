@@ -162,6 +162,11 @@ async def test_every_command_over_the_real_stack(air: VirtualAir, board: Firmwar
         await dev.reboot()
         assert await board.wait_exit() == 3  # the fake machine.reset() ends the process
     assert board.secrets.exists() is False  # "open": no bonds
+    assert (board.folder / "tare.bin").stat().st_size == 2 * CELLS
+    await board.reboot()
+    async with legpress.open_device(f"ble:{BOARD_NAME}", ble_backend=air.backend()) as dev:
+        assert dev.info.tare == tare, board.log()  # kept in flash across the reset
+        assert "tare kept from the last one" in board.log()
 
 
 async def test_device_information_service(air: VirtualAir, board: FirmwareBoard) -> None:

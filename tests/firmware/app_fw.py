@@ -482,3 +482,51 @@ def app_shadowed_copy():
         "frozen_alone": shadowed_copy("legpress_fw/app.py", missing),
         "from_lib": shadowed_copy("/lib/legpress_fw/app.mpy", exists),
     }
+
+
+def tare_kept_across_resets():
+    # startup.build with a tare file, as app.main() boots: a tare is saved and read back by the
+    # next boot; a torn or foreign file and a tare that cannot be saved raise the TARE fault.
+    import bluetooth
+    import machine
+
+    from legpress_fw import board as board_mod
+    from legpress_fw import startup
+
+    path = "/tmp/legpress-tare-test.bin"
+
+    def remove(p):
+        if p.rpartition("/")[2] in os.listdir(p.rpartition("/")[0]):
+            os.remove(p)
+
+    def boot(cells=8, tare_path=path):
+        machine.reset_fakes()
+        bluetooth.BLE().reset()
+        machine.ADC(machine.Pin(36)).source = lambda: 0x4D20  # the mux's pin: 1234 counts
+        cfg = config.validate({"security": "open", "cells": cells})
+        a = startup.build(cfg, True, board_mod.Board(cfg), "esp32", tare_path)
+        return a.device
+
+    def state(dev):
+        return {"tare": list(dev.info.tare), "tare_fault": dev.faults() & wire.FAULT_TARE}
+
+    remove(path)
+    out = {"never_tared": state(boot())}
+    dev = boot()
+    out["tare_result"] = dev.tare(4)
+    out["tared"] = state(dev)
+    with open(path, "rb") as f:
+        out["file"] = list(f.read())
+    out["after_reset"] = state(boot())
+    out["fewer_cells_configured"] = state(boot(cells=6))
+    with open(path, "wb") as f:
+        f.write(b"\x01\x02\x03")  # a write cut short
+    dev = boot()
+    out["torn"] = state(dev)
+    dev.tare(4)
+    out["tared_again"] = state(dev)
+    dev = boot(tare_path="/tmp/legpress-no-such-dir/tare.bin")
+    out["not_saved_result"] = dev.tare(4)
+    out["not_saved"] = state(dev)
+    remove(path)
+    return out

@@ -99,6 +99,21 @@ def test_boot_wiring(micropython: Callable[..., Any]) -> None:
     assert r["advertising"]
 
 
+def test_the_tare_is_kept_across_resets(micropython: Callable[..., Any]) -> None:
+    r = _run(micropython, "tare_kept_across_resets")
+    assert r["never_tared"] == {"tare": [0] * 8, "tare_fault": 0}  # no file: nothing wrong
+    assert r["tare_result"] == p.R_OK
+    assert r["tared"] == {"tare": [1234] * 8, "tare_fault": 0}
+    assert r["file"] == [1234 & 0xFF, 1234 >> 8] * 8  # u16 little-endian per cell
+    assert r["after_reset"] == r["tared"]
+    assert r["fewer_cells_configured"] == {"tare": [0] * 6, "tare_fault": p.FAULT_TARE}
+    assert r["torn"] == {"tare": [0] * 8, "tare_fault": p.FAULT_TARE}
+    assert r["tared_again"] == r["tared"]  # a kept tare clears the fault
+    # A tare that cannot be saved still holds until a reset, and says it was not kept.
+    assert r["not_saved_result"] == p.R_OK
+    assert r["not_saved"] == {"tare": [1234] * 8, "tare_fault": p.FAULT_TARE}
+
+
 def test_bluetooth_is_started_once(micropython: Callable[..., Any]) -> None:
     r = _run(micropython, "bluetooth_started_once")
     assert r == {"after_main_py": 1, "after_boot": 1, "has_ble": True}

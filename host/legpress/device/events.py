@@ -38,6 +38,7 @@ _FAULT_TEXT: Final = {
     Fault.MTU_TOO_SMALL: "the Bluetooth MTU is too small to stream (use another host adapter)",
     Fault.WATCHDOG_RESET: "the device was reset by its watchdog",
     Fault.CONFIG: "the device configuration was unreadable; defaults in use",
+    Fault.TARE: "the device could not keep or read back its tare; tare the pad again",
 }
 
 

@@ -86,6 +86,7 @@ class Fault(IntFlag):
     MTU_TOO_SMALL = 0x0010
     WATCHDOG_RESET = 0x0020
     CONFIG = 0x0040
+    TARE = 0x0080
 
 
 class PositionSensor(IntEnum):
