@@ -390,7 +390,7 @@ class LiveSession:
         elif isinstance(item, Disconnected):
             v.link = f"LOST ({item.reason}), reconnecting"
         elif isinstance(item, FaultEvent):
-            v.faults = item.describe() if item.faults else ""
+            v.faults = item.describe_active()
         elif isinstance(item, InfoEvent):
             self._info = item.info
             self.pipeline = None  # new rate or cells: detection restarts on the next block

@@ -99,9 +99,12 @@ class FaultEvent:
         """One line naming the new faults and what they mean."""
         if not self.new:
             return "faults cleared: " + _fault_names(self.cleared)
-        return "; ".join(
-            f"{f.name}: {_FAULT_TEXT.get(f, 'unknown fault')}" for f in Fault if f & self.new
-        )
+        return _fault_texts(self.new)
+
+    def describe_active(self) -> str:
+        """One line naming every fault now active and what it means ("" when none): what a
+        view of the device shows, whichever of them came or went last."""
+        return _fault_texts(self.faults) if self.faults else ""
 
     def to_record(self) -> dict[str, Any]:
         """``{"type": "fault", "faults": <bits>, "message": <describe()>}``."""
@@ -144,6 +147,12 @@ class LogEvent:
 
 DeviceEvent = Connected | Disconnected | GapEvent | StatusEvent | FaultEvent | InfoEvent | LogEvent
 DeviceItem = SampleBlock | DeviceEvent
+
+
+def _fault_texts(faults: Fault) -> str:
+    return "; ".join(
+        f"{f.name}: {_FAULT_TEXT.get(f, 'unknown fault')}" for f in Fault if f & faults
+    )
 
 
 def _fault_names(faults: Fault) -> str:

@@ -386,7 +386,7 @@ class Station:
             self.connected = False
             self.link = f"lost ({item.reason}), reconnecting"
         elif isinstance(item, FaultEvent):
-            self.faults = item.describe() if item.faults else ""
+            self.faults = item.describe_active()
         elif isinstance(item, InfoEvent):
             self._info = item.info
             if self.session_id is not None:  # new rate or cells: detection restarts
