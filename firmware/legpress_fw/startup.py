@@ -40,7 +40,7 @@ def _read_config(path):
         return None
 
 
-def read_tare(path, cells):
+def _read_tare(path, cells):
     # The tare Device._save_tare kept: each cell's u16, little-endian. None when there is none
     # to read (never tared); False when the file cannot be used (cut short, or for another
     # number of cells than configured): the board then starts untared and says so.
@@ -125,7 +125,7 @@ def build(cfg, config_ok, board, chip, tare_path=None):
         name = cfg.name or default_name(mac)
         print("legpress: Bluetooth failed to start (%s); serial only" % e)
     info = DeviceInfo(cfg, mac, name)
-    saved = read_tare(tare_path, cfg.cells) if tare_path else None
+    saved = _read_tare(tare_path, cfg.cells) if tare_path else None
     if saved:
         info.tare[:] = saved
     device = Device(
